@@ -1,0 +1,1 @@
+"""The decorator DSL: classes declared with ``@action``, ``@agent``, ``@route`` compile into jido specs."""

@@ -1,0 +1,1 @@
+"""jido: a runtime for reliable multi-agent systems on Trio's structured concurrency."""

@@ -1,0 +1,80 @@
+"""Instructions: an action with its params, context and per-call options, and the forms users may write them in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
+
+import attrs
+import uuid6
+
+from jido.action.spec import ActionSpec, RetryPolicy, action_spec_of
+
+__all__ = ["Instruction", "InstructionLike", "normalize_instructions"]
+
+
+def _new_id() -> str:
+    return str(uuid6.uuid7())
+
+
+@attrs.frozen
+class Instruction:
+    """One action to run, with its parameters.
+
+    Attributes:
+        action: the action's spec.
+        params: raw parameters (a mapping, validated when run) or an instance of the params class.
+        context: free-form context handed to the action as ``ctx.data``.
+        timeout: overrides the action's timeout for this instruction.
+        retry: overrides the action's retry policy for this instruction.
+        id: a UUIDv7, for tracing.
+    """
+
+    action: ActionSpec
+    params: Any = attrs.field(factory=dict)
+    context: Mapping[str, Any] = attrs.field(factory=dict)
+    timeout: float | None = None
+    retry: RetryPolicy | None = None
+    id: str = attrs.field(factory=_new_id, eq=False)
+
+
+InstructionLike: TypeAlias = Any
+"""An :class:`Instruction`; an :class:`ActionSpec` or decorated action class (run with default params); an
+instance of a decorated action class (its fields are the params); or a tuple ``(action, params)`` /
+``(action, params, context)``. A list of these is several instructions, run in order."""
+
+
+def _one(item: object, where: str) -> Instruction:
+    if isinstance(item, Instruction):
+        return item
+    if isinstance(item, tuple):
+        if not 2 <= len(item) <= 3:
+            raise TypeError(f"{where}: a tuple instruction is (action, params) or (action, params, context)")
+        spec = action_spec_of(item[0])
+        if spec is None:
+            raise TypeError(f"{where}: {item[0]!r} is not an action")
+        params, context = item[1], item[2] if len(item) == 3 else {}
+        if params is None:
+            params = {}
+        if not isinstance(context, Mapping):
+            raise TypeError(f"{where}: context must be a mapping, got {type(context).__name__}")
+        return Instruction(spec, params, context)
+    spec = action_spec_of(item)
+    if spec is None:
+        raise TypeError(f"{where}: {item!r} is not an action, an action instance or an Instruction")
+    if isinstance(item, ActionSpec | type):
+        return Instruction(spec, {})
+    return Instruction(spec, item)  # an instance of a decorated action class carries its own params
+
+
+def normalize_instructions(instructions: InstructionLike) -> tuple[Instruction, ...]:
+    """Turn what a user wrote into a tuple of :class:`Instruction`.
+
+    Raises:
+        TypeError: naming the position of the first item that is not an instruction.
+    """
+    if isinstance(instructions, list):
+        return tuple(_one(item, f"instruction [{i}]") for i, item in enumerate(instructions))
+    if isinstance(instructions, Sequence) and not isinstance(instructions, tuple | str):
+        return tuple(_one(item, f"instruction [{i}]") for i, item in enumerate(instructions))
+    return (_one(instructions, "instruction"),)

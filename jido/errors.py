@@ -1,0 +1,207 @@
+"""The errors jido raises, as one small tree.
+
+Catch the narrowest class that says what you want to handle. Each class also subclasses the builtin a Python
+user would reach for first (a definition problem is a ``TypeError``, bad data a ``ValueError``, a missing route a
+``LookupError``, an action that ran out of time a ``TimeoutError``).
+
+::
+
+    JidoError
+    ├── DefinitionError (TypeError)       a spec or decorated class is malformed; raised at definition time
+    ├── ValidationError (ValueError)      data does not fit its schema; carries ``$.path`` lines
+    │   └── SignalError                   a signal (or its JSON) is not a valid CloudEvent
+    ├── RoutingError (LookupError)        a signal could not be routed
+    │   ├── NoRouteError                  no route matches the signal's type
+    │   └── RoutePredicateError           a route's match predicate raised
+    ├── ActionError                       an action failed; ``__cause__`` is what it raised
+    │   ├── ActionTimeoutError (TimeoutError)
+    │   └── DeadlineExceededError         the caller's deadline had passed before the action started
+    ├── SupervisionError                  a supervisor gave up (restart intensity exceeded)
+    ├── ClosedError                       you closed it (agent stopped, runtime left); using it again is a bug
+    ├── BrokenError                       it broke under you (its task crashed); the cause is attached
+    └── InternalError                     a bug in jido itself; please report it
+
+Context (signal id, agent id, route, action name, field path) is kept in attributes and shown in messages
+with ``!r`` so that a message can be matched exactly in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+import attrs
+
+__all__ = [
+    "ActionError",
+    "ActionTimeoutError",
+    "BrokenError",
+    "ClosedError",
+    "DeadlineExceededError",
+    "DefinitionError",
+    "FieldError",
+    "InternalError",
+    "JidoError",
+    "NoRouteError",
+    "RoutePredicateError",
+    "RoutingError",
+    "SignalError",
+    "SupervisionError",
+    "ValidationError",
+]
+
+ROOT_PATH: Final = "$"
+
+
+class JidoError(Exception):
+    """The base of every error jido raises on purpose."""
+
+
+class DefinitionError(JidoError, TypeError):
+    """A spec, or a class given to a decorator, breaks a rule; raised when it is defined, not when it runs."""
+
+
+@attrs.frozen
+class FieldError:
+    """One problem found at one place in some data: ``path`` is a JSONPath such as ``$.data.by``."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ValidationError(JidoError, ValueError):
+    """Data that does not fit its schema.
+
+    Attributes:
+        errors: every problem found, each with its ``$.path``; never empty.
+        subject: what was being validated (``"Increment params"``), or ``None``.
+    """
+
+    errors: tuple[FieldError, ...]
+    subject: str | None
+
+    def __init__(self, errors: Iterable[FieldError], *, subject: str | None = None) -> None:
+        self.errors = tuple(errors)
+        if not self.errors:
+            raise InternalError("ValidationError needs at least one FieldError")
+        self.subject = subject
+        lines = "\n".join(str(e) for e in self.errors)
+        super().__init__(f"invalid {subject}:\n{lines}" if subject else lines)
+
+    @classmethod
+    def at(cls, path: str, message: str, *, subject: str | None = None) -> ValidationError:
+        """Build an error with a single ``path: message`` line."""
+        return cls([FieldError(path, message)], subject=subject)
+
+    def prefixed(self, prefix: str, *, subject: str | None = None) -> ValidationError:
+        """The same errors re-rooted under ``prefix`` (``$.by`` under ``$.data`` becomes ``$.data.by``)."""
+        errors = [FieldError(prefix + e.path[len(ROOT_PATH) :], e.message) for e in self.errors]
+        return type(self)(errors, subject=subject if subject is not None else self.subject)
+
+
+class SignalError(ValidationError):
+    """A signal, or the JSON it was parsed from, is not a valid CloudEvent."""
+
+
+class RoutingError(JidoError, LookupError):
+    """A signal could not be routed."""
+
+    def __init__(self, message: str, *, signal_type: str | None = None) -> None:
+        super().__init__(message)
+        self.signal_type = signal_type
+
+
+class NoRouteError(RoutingError):
+    """No route matches the signal's type."""
+
+    def __init__(self, signal_type: str, *, where: str | None = None) -> None:
+        suffix = f" in {where}" if where else ""
+        super().__init__(f"no route for signal type {signal_type!r}{suffix}", signal_type=signal_type)
+
+
+class RoutePredicateError(RoutingError):
+    """A route's match predicate raised instead of answering; its exception is ``__cause__``."""
+
+    def __init__(self, pattern: str, signal_type: str) -> None:
+        super().__init__(
+            f"match predicate of route {pattern!r} raised on signal type {signal_type!r}",
+            signal_type=signal_type,
+        )
+        self.pattern = pattern
+
+
+class ActionError(JidoError):
+    """An action failed. ``__cause__`` holds what its ``run`` raised, if anything.
+
+    Attributes:
+        action: the action's name.
+        attempts: how many attempts were made.
+        retryable: whether the failure was classified as worth another attempt.
+        compensated: ``None`` when no compensation ran, else whether it completed.
+        compensation_error: what compensation raised, if it failed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str,
+        attempts: int = 1,
+        retryable: bool = False,
+        compensated: bool | None = None,
+        compensation_error: BaseException | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.action = action
+        self.attempts = attempts
+        self.retryable = retryable
+        self.compensated = compensated
+        self.compensation_error = compensation_error
+
+
+class ActionTimeoutError(ActionError, TimeoutError):
+    """An action did not finish within its timeout."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str,
+        timeout: float,
+        attempts: int = 1,
+        compensated: bool | None = None,
+        compensation_error: BaseException | None = None,
+    ) -> None:
+        # A timeout is retryable by classification: the next attempt may well be faster.
+        super().__init__(
+            message,
+            action=action,
+            attempts=attempts,
+            retryable=True,
+            compensated=compensated,
+            compensation_error=compensation_error,
+        )
+        self.timeout = timeout
+
+
+class DeadlineExceededError(ActionTimeoutError):
+    """The caller's deadline had already passed before the action could start."""
+
+
+class SupervisionError(JidoError):
+    """A supervisor gave up: a child failed more often than its restart intensity allows."""
+
+
+class ClosedError(JidoError):
+    """The resource was closed by its owner (an agent stopped, a runtime shut down); using it is a bug."""
+
+
+class BrokenError(JidoError):
+    """The resource broke under you (its task crashed); ``__cause__`` says why."""
+
+
+class InternalError(JidoError):
+    """An invariant inside jido did not hold: a bug in jido, please report it."""
