@@ -1,0 +1,465 @@
+"""Running an action: params validation, the context, timeouts, retries, output checks and compensation.
+
+Two engines share one set of rules:
+
+* :func:`execute` runs under trio. ``run`` may be sync (called inline, on the event loop) or async. Each
+  attempt runs in its own cancel scope of ``timeout`` seconds, nested in the caller's scopes, so the effective
+  deadline is the earlier of the two: an action called from inside another action's ``run`` never outlives
+  its caller.
+* :func:`execute_sync` needs no event loop and accepts only sync actions. It cannot interrupt a running
+  function, so **timeouts are not enforced there**; retries and compensation still apply, and the backoff
+  waits with ``time.sleep`` (or the ``sleep`` you pass).
+
+What happens, in order:
+
+1. ``instruction.params`` is used as is when it is an instance of the action's params class; a mapping is
+   validated strictly (:func:`jido.convert.structure`); anything else is refused. A bad value raises
+   :class:`~jido.errors.ValidationError` with ``$.path`` lines, unwrapped and never retried: nothing ran.
+2. Each attempt gets ``ctx`` with ``action`` set to the action's name, ``data`` set to ``ctx.data`` with
+   ``instruction.context`` merged over it, and ``attempt`` numbered from 1.
+3. What ``run`` returns becomes an :class:`~jido.action.result.ActionResult`; when the spec has an ``output``
+   schema, the result's mapping must fit it. A result of the wrong shape is a bug in the action: it is never
+   retried.
+4. What ``run`` raises is wrapped in :class:`~jido.errors.ActionError` (the original is ``__cause__``). An
+   attempt that runs out of time fails with :class:`~jido.errors.ActionTimeoutError`. Cancellation from
+   outside (``trio.Cancelled``) and other ``BaseException`` s such as ``KeyboardInterrupt`` are never wrapped.
+5. A retryable failure (:func:`jido.action.retry.is_retryable`) is tried again, up to the policy's
+   ``max_attempts``, after the policy's backoff.
+6. After the last failed attempt, and only then, ``compensate(params, ctx, error)`` runs once, bounded by the
+   spec's ``compensation_timeout`` (and by the caller's deadline). The raised error records whether it
+   completed (``compensated``) and what it raised (``compensation_error``).
+
+The caller's deadline is checked before the first attempt. If it has passed but trio has not delivered the
+cancellation yet (sync code ran past it), the action does not start:
+:class:`~jido.errors.DeadlineExceededError`. If the caller's scope is already cancelled (``cancel()`` was
+called, or it was entered with a deadline in the past), the ``trio.Cancelled`` is delivered instead, so that
+the scope that cancelled catches it.
+
+Compensation is for the action's own failures. An action cancelled from outside (its caller's deadline
+passed, its nursery is shutting down) is not compensated: cancellation must propagate promptly, and a
+compensation that failed at that point could not be reported without swallowing the cancellation. The caller,
+whose own failure it is, compensates for the work it started.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Literal
+
+import attrs
+import trio
+
+from jido.action.instruction import Instruction
+from jido.action.result import ActionResult, normalize_result
+from jido.action.retry import backoff_delay, is_retryable
+from jido.action.spec import ActionContext, ActionSpec, RetryPolicy, action_spec_of
+from jido.convert import describe_value, structure
+from jido.errors import ActionError, ActionTimeoutError, DeadlineExceededError, ValidationError
+
+__all__ = ["execute", "execute_sync", "run_action", "run_action_sync", "validate_params"]
+
+_Kind = Literal["raised", "timeout", "rejected"]
+_JSON_SCALARS: Final = (str, int, float, bool, type(None))
+
+
+def validate_params(spec: ActionSpec, params: object) -> Any:
+    """Turn ``params`` into an instance of ``spec.params``, strictly.
+
+    Args:
+        spec: the action.
+        params: an instance of ``spec.params`` (returned as is) or a mapping to validate.
+
+    Raises:
+        ValidationError: naming each problem by its ``$.path``, with subject ``"<name> params"``.
+    """
+    if isinstance(params, spec.params):
+        return params
+    subject = f"{spec.name} params"
+    if isinstance(params, Mapping):
+        return structure(params, spec.params, subject=subject, allow_extra=spec.allow_extra)
+    if isinstance(params, list | tuple):
+        shown = "array"
+    elif isinstance(params, _JSON_SCALARS):
+        shown = describe_value(params)
+    else:
+        shown = type(params).__qualname__
+    raise ValidationError.at("$", f"expected object, got {shown}", subject=subject)
+
+
+@attrs.frozen
+class _Call:
+    """One instruction made ready to run: everything checked, nothing run yet."""
+
+    spec: ActionSpec
+    params: Any
+    ctx: ActionContext
+    data: Mapping[str, Any]
+    timeout: float
+    policy: RetryPolicy
+
+    def context(self, attempt: int) -> ActionContext:
+        return attrs.evolve(self.ctx, action=self.spec.name, data=self.data, attempt=attempt)
+
+
+def _prepare(instruction: Instruction, ctx: ActionContext, *, sync: bool) -> _Call:
+    if not isinstance(instruction, Instruction):
+        raise TypeError(f"expected an Instruction, got {type(instruction).__name__}")
+    if not isinstance(ctx, ActionContext):
+        raise TypeError(f"expected an ActionContext, got {type(ctx).__name__}")
+    spec = instruction.action
+    if sync:
+        if spec.is_async:
+            raise TypeError(f"action {spec.name!r} is async: run it under trio with `await execute(...)`")
+        if spec.compensate is not None and inspect.iscoroutinefunction(spec.compensate):
+            raise TypeError(
+                f"action {spec.name!r} has an async compensate: run it under trio with `await execute(...)`"
+            )
+    timeout = spec.timeout if instruction.timeout is None else instruction.timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ValidationError.at(
+            "$.timeout",
+            f"expected a positive number of seconds or math.inf, got {describe_value(timeout)}",
+            subject=f"{spec.name} instruction",
+        )
+    policy = spec.retry if instruction.retry is None else instruction.retry
+    if not isinstance(policy, RetryPolicy):
+        raise ValidationError.at(
+            "$.retry",
+            f"expected a RetryPolicy, got {type(policy).__name__}",
+            subject=f"{spec.name} instruction",
+        )
+    extra = instruction.context
+    if not isinstance(extra, Mapping):
+        raise ValidationError.at(
+            "$.context", f"expected object, got {type(extra).__name__}", subject=f"{spec.name} instruction"
+        )
+    data = {**ctx.data, **extra} if extra else ctx.data
+    params = validate_params(spec, instruction.params)
+    return _Call(spec, params, ctx, data, float(timeout), policy)
+
+
+def _finish(spec: ActionSpec, returned: object) -> ActionResult:
+    """Normalize what ``run`` returned and check it against the output schema; ActionError if it is wrong."""
+    result = normalize_result(returned, spec.name)
+    if spec.output is not None:
+        try:
+            structure(dict(result.value), spec.output, subject=f"{spec.name} output")
+        except ValidationError as exc:
+            lines = "\n".join(str(e) for e in exc.errors)
+            raise ActionError(
+                f"output of action {spec.name!r} does not fit its schema:\n{lines}", action=spec.name
+            ) from exc
+    return result
+
+
+def _timed_out(spec: ActionSpec, timeout: float) -> ActionTimeoutError:
+    return ActionTimeoutError(
+        f"action {spec.name!r} timed out after {timeout:g}s", action=spec.name, timeout=timeout
+    )
+
+
+def _failure(
+    call: _Call,
+    failure: Exception,
+    kind: _Kind,
+    attempts: int,
+    compensated: bool | None,
+    compensation_error: BaseException | None,
+) -> ActionError:
+    """The error raised after the last attempt, with its cause set."""
+    name = call.spec.name
+    if compensation_error is None:
+        note = ""
+    elif isinstance(compensation_error, ActionTimeoutError):
+        note = f"; compensation timed out after {call.spec.compensation_timeout:g}s"
+    else:
+        note = f"; compensation failed: {compensation_error!r}"
+    error: ActionError
+    if kind == "timeout":
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        error = ActionTimeoutError(
+            f"action {name!r} timed out after {call.timeout:g}s{tries}{note}",
+            action=name,
+            timeout=call.timeout,
+            attempts=attempts,
+            compensated=compensated,
+            compensation_error=compensation_error,
+        )
+        error.__cause__ = failure.__cause__
+    elif kind == "rejected":
+        error = ActionError(
+            f"{failure}{note}",
+            action=name,
+            attempts=attempts,
+            retryable=False,
+            compensated=compensated,
+            compensation_error=compensation_error,
+        )
+        error.__cause__ = failure.__cause__
+    else:
+        after = f" after {attempts} attempts" if attempts > 1 else ""
+        error = ActionError(
+            f"action {name!r} failed{after}: {failure!r}{note}",
+            action=name,
+            attempts=attempts,
+            retryable=is_retryable(failure, call.policy),
+            compensated=compensated,
+            compensation_error=compensation_error,
+        )
+        error.__cause__ = failure
+    error.__suppress_context__ = True
+    return error
+
+
+def _should_retry(call: _Call, failure: Exception, kind: _Kind, attempt: int) -> bool:
+    return kind != "rejected" and attempt < call.policy.max_attempts and is_retryable(failure, call.policy)
+
+
+# -- under trio ----------------------------------------------------------------------------------------------
+
+
+async def execute(instruction: Instruction, ctx: ActionContext) -> ActionResult:
+    """Run one instruction under trio, with its timeout, retries and compensation.
+
+    Args:
+        instruction: the action, its params and per-call options.
+        ctx: what the action sees besides its params (state, agent id, signal, data).
+
+    Returns:
+        The normalized result of the first successful attempt.
+
+    Raises:
+        ValidationError: the params (or the instruction's options) are invalid; the action did not run.
+        DeadlineExceededError: the caller's deadline had passed before the action could start.
+        ActionTimeoutError: the last attempt ran out of time.
+        ActionError: the last attempt failed; ``__cause__`` is what ``run`` raised.
+        TypeError: ``instruction`` or ``ctx`` has the wrong type.
+    """
+    call = _prepare(instruction, ctx, sync=False)
+    spec = call.spec
+    deadline = trio.current_effective_deadline()
+    if deadline <= trio.current_time():
+        if deadline == -math.inf:
+            # Our scope was cancelled outright: let the Cancelled reach the scope that cancelled it.
+            await trio.lowlevel.checkpoint()
+        raise DeadlineExceededError(
+            f"action {spec.name!r} not started: its caller's deadline has passed",
+            action=spec.name,
+            timeout=call.timeout,
+            attempts=0,
+        )
+    attempt = 0
+    while True:
+        attempt += 1
+        actx = call.context(attempt)
+        failure, kind, returned = await _attempt(call, actx)
+        if failure is None:
+            try:
+                return _finish(spec, returned)
+            except ActionError as exc:
+                failure, kind = exc, "rejected"
+        if _should_retry(call, failure, kind, attempt):
+            await trio.sleep(backoff_delay(call.policy, attempt))
+            continue
+        compensated: bool | None = None
+        compensation_error: BaseException | None = None
+        if spec.compensate is not None:
+            compensated, compensation_error = await _compensate(call, actx, failure)
+        raise _failure(call, failure, kind, attempt, compensated, compensation_error)
+
+
+async def _attempt(call: _Call, ctx: ActionContext) -> tuple[Exception | None, _Kind, object]:
+    """Run ``run`` once: (None, _, returned) on success, else (failure, kind, None)."""
+    spec = call.spec
+    if math.isinf(call.timeout):
+        try:
+            returned = spec.run(call.params, ctx)
+            if inspect.isawaitable(returned):
+                returned = await returned
+        except Exception as exc:
+            return exc, "raised", None
+        return None, "raised", returned
+    failure: Exception | None = None
+    returned = None
+    with trio.move_on_after(call.timeout) as scope:
+        try:
+            returned = spec.run(call.params, ctx)
+            if inspect.isawaitable(returned):
+                returned = await returned
+        except Exception as exc:
+            failure = exc
+    if scope.cancelled_caught or (
+        failure is not None and (scope.cancel_called or trio.current_time() >= scope.deadline)
+    ):
+        # A run that turned our Cancelled into an error of its own, or that failed because its time ran out
+        # before trio could deliver the cancellation (a nested action's DeadlineExceededError), timed out.
+        timed_out = _timed_out(spec, call.timeout)
+        timed_out.__cause__ = failure
+        return timed_out, "timeout", None
+    if failure is not None:
+        return failure, "raised", None
+    return None, "raised", returned
+
+
+async def _compensate(call: _Call, ctx: ActionContext, error: Exception) -> tuple[bool, BaseException | None]:
+    compensate = call.spec.compensate
+    assert compensate is not None
+    limit = call.spec.compensation_timeout
+    failure: Exception | None = None
+    with trio.move_on_after(limit) as scope:
+        try:
+            returned = compensate(call.params, ctx, error)
+            if inspect.isawaitable(returned):
+                await returned
+        except Exception as exc:
+            failure = exc
+    if scope.cancelled_caught or (failure is not None and scope.cancel_called):
+        return False, ActionTimeoutError(
+            f"compensation of action {call.spec.name!r} timed out after {limit:g}s",
+            action=call.spec.name,
+            timeout=limit,
+        )
+    return (False, failure) if failure is not None else (True, None)
+
+
+# -- without an event loop -----------------------------------------------------------------------------------
+
+
+def execute_sync(
+    instruction: Instruction, ctx: ActionContext, *, sleep: Callable[[float], object] | None = None
+) -> ActionResult:
+    """Run one instruction of a sync action without an event loop, with retries and compensation.
+
+    Timeouts are not enforced: nothing can interrupt a running function without an event loop. Use
+    :func:`execute` under trio when a deadline matters.
+
+    Args:
+        instruction: the action, its params and per-call options.
+        ctx: what the action sees besides its params (state, agent id, signal, data).
+        sleep: waits between attempts; ``time.sleep`` when omitted (tests pass a recorder).
+
+    Returns:
+        The normalized result of the first successful attempt.
+
+    Raises:
+        TypeError: the action's ``run`` or ``compensate`` is async, or ``instruction`` or ``ctx`` has the
+            wrong type.
+        ValidationError: the params (or the instruction's options) are invalid; the action did not run.
+        ActionError: the last attempt failed; ``__cause__`` is what ``run`` raised.
+    """
+    call = _prepare(instruction, ctx, sync=True)
+    spec = call.spec
+    wait = time.sleep if sleep is None else sleep
+    attempt = 0
+    while True:
+        attempt += 1
+        actx = call.context(attempt)
+        failure: Exception
+        kind: _Kind = "raised"
+        try:
+            returned = spec.run(call.params, actx)
+        except Exception as exc:
+            failure = exc
+        else:
+            try:
+                return _finish(spec, _not_awaitable(returned, spec.name, "run"))
+            except ActionError as exc:
+                failure, kind = exc, "rejected"
+        if _should_retry(call, failure, kind, attempt):
+            wait(backoff_delay(call.policy, attempt))
+            continue
+        compensated: bool | None = None
+        compensation_error: BaseException | None = None
+        if spec.compensate is not None:
+            compensated, compensation_error = _compensate_sync(call, actx, failure)
+        raise _failure(call, failure, kind, attempt, compensated, compensation_error)
+
+
+def _compensate_sync(call: _Call, ctx: ActionContext, error: Exception) -> tuple[bool, BaseException | None]:
+    compensate = call.spec.compensate
+    assert compensate is not None
+    try:
+        _not_awaitable(compensate(call.params, ctx, error), call.spec.name, "compensate")
+    except Exception as exc:
+        return False, exc
+    return True, None
+
+
+def _not_awaitable(returned: object, action: str, method: str) -> object:
+    if inspect.iscoroutine(returned):
+        returned.close()  # never awaited: close it so that it does not warn later
+        raise ActionError(
+            f"{method} of action {action!r} returned a coroutine: run it under trio with `await execute()`",
+            action=action,
+        )
+    return returned
+
+
+# -- the convenience API -------------------------------------------------------------------------------------
+
+
+def _standalone(
+    action: object,
+    params: object,
+    context: Mapping[str, Any] | None,
+    state: Any,
+    timeout: float | None,
+    retry: RetryPolicy | None,
+) -> tuple[Instruction, ActionContext]:
+    spec = action_spec_of(action)
+    if spec is None:
+        raise TypeError(f"{action!r} is not an action: pass an ActionSpec or an @action class")
+    if params is None:
+        # An instance of a decorated action class carries its own params.
+        params = {} if isinstance(action, ActionSpec | type) else action
+    if context is not None and not isinstance(context, Mapping):
+        raise TypeError(f"context must be a mapping, got {type(context).__name__}")
+    instruction = Instruction(spec, params, context or {}, timeout=timeout, retry=retry)
+    return instruction, ActionContext(state=state)
+
+
+async def run_action(
+    action: object,
+    params: object = None,
+    *,
+    context: Mapping[str, Any] | None = None,
+    state: Any = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - the action's own timeout, enforced per attempt
+    retry: RetryPolicy | None = None,
+) -> ActionResult:
+    """Run an action once, outside any agent, under trio.
+
+    Args:
+        action: an :class:`~jido.action.spec.ActionSpec`, an ``@action`` class, or an instance of one (which
+            then carries its own params).
+        params: a mapping (validated strictly) or an instance of the params class; none means defaults.
+        context: free-form data the action sees as ``ctx.data``.
+        state: what the action sees as ``ctx.state``.
+        timeout: overrides the action's timeout.
+        retry: overrides the action's retry policy.
+
+    Raises:
+        TypeError: ``action`` is not an action, or ``context`` is not a mapping.
+        ValidationError: bad params or options.
+        ActionError: as :func:`execute`.
+    """
+    instruction, ctx = _standalone(action, params, context, state, timeout, retry)
+    return await execute(instruction, ctx)
+
+
+def run_action_sync(
+    action: object,
+    params: object = None,
+    *,
+    context: Mapping[str, Any] | None = None,
+    state: Any = None,
+    timeout: float | None = None,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], object] | None = None,
+) -> ActionResult:
+    """Like :func:`run_action`, without an event loop (sync actions only; ``timeout`` is not enforced)."""
+    instruction, ctx = _standalone(action, params, context, state, timeout, retry)
+    return execute_sync(instruction, ctx, sleep=sleep)
