@@ -20,8 +20,8 @@ Rules decided here:
   params are given as an instance of its params class runs with that instance as is.
 * **Failure.** The first step that fails cancels the rest of its phase, and :func:`run_plan` raises an
   :class:`~jido.errors.ActionError` naming the step, with the step's error as ``__cause__``; steps of later
-  phases do not run. Steps of the same phase that failed before the cancellation reached them are listed in
-  the error's notes.
+  phases do not run. When several steps of a phase failed before the cancellation reached them, the error
+  names the one added first and lists the others in its notes, so the report does not depend on scheduling.
 """
 
 from __future__ import annotations
@@ -233,6 +233,8 @@ async def run_plan(plan: Plan, *, context: Mapping[str, Any] | None = None, stat
                 instruction = Instruction(step.action, _step_params(step, results), context or {})
                 nursery.start_soon(_run_step, step, instruction, ctx, results, failures, nursery.cancel_scope)
         if failures:
+            # Report in the order the steps were added, not the order trio happened to schedule them in.
+            failures.sort(key=lambda failure: phase.index(failure[0].name))
             raise _step_failed(*failures)
     return PlanResult(results, phases)
 

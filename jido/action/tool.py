@@ -203,9 +203,8 @@ class _Builder:
 
     def array(self, tp: Any, origin: Any, args: tuple[Any, ...], where: str) -> JsonSchema:
         schema: JsonSchema = {"type": "array"}
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if args == ((),):  # tuple[()]: the empty tuple
-                args = ()
+        empty = tp == tuple[()]
+        if origin is tuple and (empty or (args and args[-1] is not Ellipsis)):
             schema["prefixItems"] = [self.type(arg, where) for arg in args]
             schema["items"] = False
             schema["minItems"] = schema["maxItems"] = len(args)

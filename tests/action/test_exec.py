@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
@@ -198,6 +199,19 @@ class TestResults:
 
         result = await execute(Instruction(spec_of(run)), ActionContext())
         assert result == ActionResult({"n": 1})
+
+    async def test_bad_shape_under_trio(self) -> None:
+        """execute fails a result of no accepted shape, compensates, and does not retry."""
+        run, undo = Recorder(lambda *_: 42), Recorder()
+        spec = spec_of(run, retry=RetryPolicy(max_attempts=3), compensate=undo)
+        with pytest.raises(ActionError, match=r"^action 'act' returned int: expected None") as info:
+            await execute(Instruction(spec), ActionContext())
+        assert (len(run.calls), len(undo.calls), info.value.retryable) == (1, 1, False)
+
+    async def test_sync_run_without_timeout(self) -> None:
+        """execute calls a sync run inline when there is no timeout."""
+        spec = spec_of(Recorder(lambda p, c: {"n": 2}), timeout=math.inf)
+        assert await execute(Instruction(spec), ActionContext()) == ActionResult({"n": 2})
 
     async def test_sync_run_under_trio(self) -> None:
         """execute calls a sync run inline."""

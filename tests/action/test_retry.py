@@ -111,7 +111,7 @@ class TestBackoffDelay:
 
     def test_huge_attempt(self) -> None:
         """A very late attempt does not overflow: it gets the cap."""
-        policy = RetryPolicy(backoff=1, multiplier=2, max_backoff=7, jitter=0)
+        policy = RetryPolicy(backoff=1.0, multiplier=2.0, max_backoff=7, jitter=0)
         assert backoff_delay(policy, 5000) == 7
 
     def test_jitter_reproducible(self) -> None:
