@@ -32,6 +32,7 @@ STAR: Final = "*"
 DOUBLE_STAR: Final = "**"
 
 _SEGMENT_CHARS: Final = "[A-Za-z0-9_-]"
+_SHOWN_CHARS: Final = 60
 _SEGMENT_RE: Final = re.compile(f"{_SEGMENT_CHARS}+")
 _TYPE_RE: Final = re.compile(rf"{_SEGMENT_CHARS}+(?:\.{_SEGMENT_CHARS}+)*")
 
@@ -44,34 +45,39 @@ Specificity: TypeAlias = tuple[int, int, int, tuple[int, ...]]
 """``(literals, -double_stars, stars, shape)``; a greater value is more specific (see :func:`specificity`)."""
 
 
+def _show(text: str) -> str:
+    """``repr(text)``, shortened: a type may come from untrusted input and be megabytes long."""
+    shown = repr(text)
+    return shown if len(shown) <= _SHOWN_CHARS else shown[: _SHOWN_CHARS - 4] + "..." + shown[0]
+
+
 def _check_str(value: object, path: str) -> str:
     if not isinstance(value, str):
-        raise ValidationError.at(path, f"expected a string, got {describe_value(value)}")
+        raise ValidationError.at(path, f"expected str, got {describe_value(value)}")
     if not value:
         raise ValidationError.at(path, "must not be empty")
     return value
 
 
-def _segment_problem(segments: list[str], text: str, path: str, *, wildcards: bool) -> ValidationError:
-    """The error for the first bad segment of ``text``; called only once a fast check has failed."""
+def _segment_problem(segments: list[str], text: str, *, wildcards: bool) -> str:
+    """What is wrong with the first bad segment of ``text``; called only once a fast check has failed."""
     previous = ""
     for position, segment in enumerate(segments, start=1):
-        where = f"at position {position} in {text!r}"
+        where = f"at position {position} in {_show(text)}"
+        shown = _show(segment)
+        is_wildcard = wildcards and segment in (STAR, DOUBLE_STAR)
         if not segment:
-            return ValidationError.at(path, f"empty segment {where}")
-        if wildcards and segment == DOUBLE_STAR and previous == DOUBLE_STAR:
-            return ValidationError.at(path, f"{segment!r} {where} may not follow '**'")
-        if wildcards and segment.strip(STAR) == "" and len(segment) > 2:
-            return ValidationError.at(path, f"{segment!r} {where} is not a valid segment (use '*' or '**')")
-        if wildcards and STAR in segment and segment not in (STAR, DOUBLE_STAR):
-            rule = "wildcards must be whole segments"
-            return ValidationError.at(
-                path, f"{segment!r} {where} mixes a wildcard with other characters; {rule}"
-            )
-        if not (wildcards and segment in (STAR, DOUBLE_STAR)) and not _SEGMENT_RE.fullmatch(segment):
-            return ValidationError.at(path, f"{segment!r} {where} has characters outside {_SEGMENT_CHARS}")
+            return f"empty segment {where}"
+        if is_wildcard and segment == previous == DOUBLE_STAR:
+            return f"{shown} {where} may not follow '**'"
+        if wildcards and not is_wildcard and not segment.strip(STAR):
+            return f"{shown} {where} is not a valid segment (use '*' or '**')"
+        if wildcards and STAR in segment and not is_wildcard:
+            return f"{shown} {where} mixes a wildcard with other characters; wildcards must be whole segments"
+        if not is_wildcard and not _SEGMENT_RE.fullmatch(segment):
+            return f"{shown} {where} has characters outside {_SEGMENT_CHARS}"
         previous = segment
-    raise InternalError(f"no bad segment found in {text!r}")  # pragma: no cover - callers found one
+    raise InternalError(f"no bad segment found in {_show(text)}")  # pragma: no cover - callers found one
 
 
 def parse_type(signal_type: object) -> tuple[str, ...]:
@@ -87,10 +93,10 @@ def parse_type(signal_type: object) -> tuple[str, ...]:
         ValidationError: (at ``$.type``) the type is not a string, is empty, or has an empty or malformed
             segment.
     """
+    if isinstance(signal_type, str) and _TYPE_RE.fullmatch(signal_type):  # the fast path, on every cache miss
+        return tuple(signal_type.split("."))
     text = _check_str(signal_type, "$.type")
-    if _TYPE_RE.fullmatch(text):
-        return tuple(text.split("."))
-    raise _segment_problem(text.split("."), text, "$.type", wildcards=False)
+    raise ValidationError.at("$.type", _segment_problem(text.split("."), text, wildcards=False))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -106,7 +112,7 @@ def _parse_pattern(text: str) -> tuple[str, ...]:
         previous = segment
     else:
         return tuple(segments)
-    raise _segment_problem(segments, text, "$.pattern", wildcards=True)
+    raise ValidationError.at("$.pattern", _segment_problem(segments, text, wildcards=True))
 
 
 def parse_pattern(pattern: object) -> tuple[str, ...]:

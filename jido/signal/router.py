@@ -68,7 +68,7 @@ Predicate: TypeAlias = Callable[[Any], bool]
 
 def _check_priority(_: object, __: object, value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationError.at("$.priority", f"expected an integer, got {describe_value(value)}")
+        raise ValidationError.at("$.priority", f"expected int, got {describe_value(value)}")
     if not MIN_PRIORITY <= value <= MAX_PRIORITY:
         raise ValidationError.at(
             "$.priority", f"must be between {MIN_PRIORITY} and {MAX_PRIORITY}, got {value}"
@@ -140,12 +140,16 @@ _Entry: TypeAlias = tuple[tuple[Route, ...], bool]
 _NO_TARGET: Final[Any] = object()
 
 
+def _not_routable(signal: object) -> TypeError:
+    kind = type(signal).__name__
+    return TypeError(f"expected a signal (an object with a str 'type') or a signal type string, got {kind}")
+
+
 def _type_of(signal: object) -> str:
     signal_type = getattr(signal, "type", None)
     if isinstance(signal_type, str):
         return signal_type
-    kind = type(signal).__name__
-    raise TypeError(f"expected a signal (an object with a str 'type') or a signal type string, got {kind}")
+    raise _not_routable(signal)
 
 
 def _route_spec(spec: object, index: int) -> tuple[str, Any, int, Predicate | None]:
@@ -191,10 +195,10 @@ class Router:
     ) -> None:
         if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 0:
             raise ValidationError.at(
-                "$.cache_size", f"expected a non-negative integer, got {describe_value(cache_size)}"
+                "$.cache_size", f"expected an int >= 0, got {describe_value(cache_size)}"
             )
         if name is not None and not isinstance(name, str):
-            raise ValidationError.at("$.name", f"expected a string or None, got {describe_value(name)}")
+            raise ValidationError.at("$.name", f"expected str or None, got {describe_value(name)}")
         self._name = name
         self._cache_size = cache_size
         self._cache: dict[str, _Entry] = {}
@@ -300,7 +304,14 @@ class Router:
             RoutePredicateError: a predicate raised or returned a non-bool; ``__cause__`` says what happened.
             TypeError: ``signal`` is neither a string nor has a ``type`` string.
         """
-        signal_type = signal if isinstance(signal, str) else _type_of(signal)
+        # Inlined rather than a call to `_type_of`: this is the hot path of every routed signal.
+        if isinstance(signal, str):
+            signal_type = signal
+        else:
+            found: object = getattr(signal, "type", None)
+            if not isinstance(found, str):
+                raise _not_routable(signal)
+            signal_type = found
         entry = self._cache.get(signal_type)
         if entry is None:
             entry = self._lookup(signal_type)
@@ -331,7 +342,12 @@ class Router:
 
     def _lookup(self, signal_type: str) -> _Entry:
         candidates = tuple(self._trie.match(parse_type(signal_type)))
-        entry = (candidates, any(r.when is not None for r in candidates))
+        guarded = False
+        for r in candidates:  # a loop, not any(...): most tuples hold one or two routes
+            if r.when is not None:
+                guarded = True
+                break
+        entry = (candidates, guarded)
         if self._cache_size:
             if len(self._cache) >= self._cache_size:
                 # Dicts keep insertion order: drop the oldest entry, in O(1).

@@ -1,11 +1,11 @@
 """The router's engine: a trie of pattern segments, so that matching costs grow with a type's segment count.
 
 Each node has a map of literal children, one ``*`` child and one ``**`` child, and the entries
-(sort key, item) of the patterns that end there. Matching walks the trie with a stack of states
-``(node, position in the type)``. A ``**`` node is entered at every position from the current one to the end,
-and it remembers the lowest position it was entered at, so no state is visited twice: the work is bounded by
-(trie nodes on matching paths) times (segments + 1), however many routes there are and however many ``**`` a
-pattern holds.
+(sort key, item) of the patterns that end there. Matching reads the type one segment at a time, like an
+automaton: it keeps the nodes reached after the segments read so far, plus every ``**`` node entered so far (a
+``**`` node stays live, since it may swallow any number of later segments). No node is visited twice for one
+segment, so the work is at most (live nodes) times (segments), however many routes there are and however
+many ``**`` a pattern holds: there is no backtracking to blow up.
 
 The engine knows nothing of routes or signals: it stores opaque items under segment tuples and returns the
 items whose patterns match, ordered by their sort keys (greatest first). :mod:`jido.signal.router` is its
@@ -121,26 +121,30 @@ class Trie(Generic[T]):
 
     def match(self, signal_type: Sequence[str]) -> list[T]:
         """The items whose patterns match the (already validated) type segments, greatest key first."""
-        end = len(signal_type)
-        found: list[tuple[SortKey, T]] = []
-        # Lowest position each `**` node was entered at: it has then been entered at every later one too.
-        entered: dict[_Node[T], int] = {}
-        stack: list[tuple[_Node[T], int]] = [(self._root, 0)]
-        while stack:
-            node, position = stack.pop()
-            double_star = node.double_star
-            if double_star is not None:
-                lowest = entered.get(double_star, end + 1)
-                if position < lowest:
-                    entered[double_star] = position
-                    stack.extend((double_star, p) for p in range(position, lowest))
-            if position == end:
-                found.extend(node.entries)
-                continue
-            child = node.literals.get(signal_type[position])
-            if child is not None:
-                stack.append((child, position + 1))
-            if node.star is not None:
-                stack.append((node.star, position + 1))
-        found.sort(key=_by_key, reverse=True)
+        # An automaton run, one type segment at a time. `nodes` are the nodes reached after exactly the
+        # segments read so far; `loops` the `**` nodes entered so far, which stay live for good because a
+        # `**` may swallow every later segment. A node other than a `**` has one parent and is reached at one
+        # depth, so no node is visited twice at one position and no set is needed for them.
+        root = self._root
+        nodes: list[_Node[T]] = [root]
+        loops: dict[_Node[T], None] = {}
+        if root.double_star is not None:
+            loops[root.double_star] = None
+        for segment in signal_type:
+            reached: list[_Node[T]] = []
+            for node in [*nodes, *loops] if loops else nodes:
+                child = node.literals.get(segment)
+                if child is not None:
+                    reached.append(child)
+                if node.star is not None:
+                    reached.append(node.star)
+            for node in reached:
+                if node.double_star is not None:
+                    loops[node.double_star] = None
+            nodes = reached
+            if not nodes and not loops:
+                return []
+        found = [entry for source in (nodes, loops) for node in source for entry in node.entries]
+        if len(found) > 1:
+            found.sort(key=_by_key, reverse=True)
         return [item for _, item in found]

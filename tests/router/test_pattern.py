@@ -30,8 +30,8 @@ class TestParseType:
     @pytest.mark.parametrize(
         ("value", "message"),
         [
-            (3, "$.type: expected a string, got 3"),
-            (None, "$.type: expected a string, got null"),
+            (3, "$.type: expected str, got 3"),
+            (None, "$.type: expected str, got null"),
             ("", "$.type: must not be empty"),
             ("a..b", "$.type: empty segment at position 2 in 'a..b'"),
             (".a", "$.type: empty segment at position 1 in '.a'"),
@@ -50,6 +50,12 @@ class TestParseType:
         """An invalid type is rejected with a message naming the bad segment and its position."""
         with pytest.raises(ValidationError, match=exact(message)):
             parse_type(value)
+
+    def test_long_type_shortened(self) -> None:
+        """A long type (perhaps untrusted input) is shown shortened in the message."""
+        shown = "'" + "x" * 55 + "...'"
+        with pytest.raises(ValidationError, match=exact(f"$.type: empty segment at position 2 in {shown}")):
+            parse_type("x" * 10_000 + "..y")
 
 
 class TestParsePattern:
@@ -72,8 +78,8 @@ class TestParsePattern:
     @pytest.mark.parametrize(
         ("value", "message"),
         [
-            (3, "$.pattern: expected a string, got 3"),
-            (["a"], '$.pattern: expected a string, got ["a"]'),
+            (3, "$.pattern: expected str, got 3"),
+            (["a"], '$.pattern: expected str, got ["a"]'),
             ("", "$.pattern: must not be empty"),
             ("a..b", "$.pattern: empty segment at position 2 in 'a..b'"),
             (".", "$.pattern: empty segment at position 1 in '.'"),
@@ -98,6 +104,12 @@ class TestParsePattern:
                 "wildcards must be whole segments",
             ),
             (
+                "*.**.a*",
+                "$.pattern: 'a*' at position 3 in '*.**.a*' mixes a wildcard with other characters; "
+                "wildcards must be whole segments",
+            ),
+            ("*.***", "$.pattern: '***' at position 2 in '*.***' is not a valid segment (use '*' or '**')"),
+            (
                 "x.a**",
                 "$.pattern: 'a**' at position 2 in 'x.a**' mixes a wildcard with other characters; "
                 "wildcards must be whole segments",
@@ -108,6 +120,14 @@ class TestParsePattern:
         """An invalid pattern is rejected with a message saying which segment is wrong and why."""
         with pytest.raises(ValidationError, match=exact(message)):
             parse_pattern(value)
+
+    def test_long_text_shortened(self) -> None:
+        """A long pattern is shown shortened in the message."""
+        text = "a." * 40 + "b c"
+        shown = "'" + "a." * 27 + "a...'"
+        message = f"$.pattern: 'b c' at position 41 in {shown} has characters outside [A-Za-z0-9_-]"
+        with pytest.raises(ValidationError, match=exact(message)):
+            parse_pattern(text)
 
     def test_first_problem_is_reported(self) -> None:
         """With several bad segments, the leftmost one is named."""
