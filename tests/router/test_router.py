@@ -10,6 +10,7 @@ import attrs
 import pytest
 
 from jido.errors import NoRouteError, RoutePredicateError, RoutingError, ValidationError
+from jido.signal import Signal
 from jido.signal.router import Route, Router, RouterStatistics, matches
 
 
@@ -560,3 +561,19 @@ class TestCache:
         router.route("a.b")
         assert router.routes() == before
         assert len(router) == 2
+
+
+class TestWithJidoSignal:
+    def test_routes_a_real_signal(self) -> None:
+        """A jido Signal routes by its type, and predicates see the whole signal."""
+        router = Router([("counter.*", "any"), ("counter.**", "audit", -5)])
+        router.add("counter.increment", "big", when=lambda s: s.data["by"] > 1)
+        assert router.targets(Signal(type="counter.increment", source="/demo", data={"by": 2})) == [
+            "big",
+            "any",
+            "audit",
+        ]
+        assert router.targets(Signal(type="counter.increment", source="/demo", data={"by": 1})) == [
+            "any",
+            "audit",
+        ]
