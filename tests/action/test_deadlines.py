@@ -83,6 +83,17 @@ class TestTimeout:
         result = await execute(Instruction(spec_of(run, timeout=1)), ActionContext())
         assert result.value == {"n": 1}
 
+    async def test_sync_run_failing_late(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A sync run that fails after its deadline has passed timed out; its error is the cause."""
+
+        def run(params: Any, ctx: ActionContext) -> None:
+            autojump_clock.jump(5)
+            raise OSError("late")
+
+        with pytest.raises(ActionTimeoutError, match=r"^action 'act' timed out after 1s$") as info:
+            await execute(Instruction(spec_of(run, timeout=1)), ActionContext())
+        assert isinstance(info.value.__cause__, OSError)
+
 
 class TestNestedDeadlines:
     async def test_inner_never_outlives_outer(self, autojump_clock: trio.testing.MockClock) -> None:
@@ -116,6 +127,21 @@ class TestNestedDeadlines:
             await execute(Instruction(spec_of(sleeping, timeout=30)), ActionContext())
         assert scope.cancelled_caught
         assert trio.current_time() == 2
+
+    async def test_failure_under_earlier_caller_deadline(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Under a caller's earlier deadline, an action's own failure is still wrapped as usual."""
+
+        async def run(params: Any, ctx: ActionContext) -> None:
+            await trio.sleep(0.5)
+            raise OSError("down")
+
+        with (
+            trio.move_on_after(1),
+            pytest.raises(ActionError, match=r"^action 'act' failed: OSError\('down'\)$"),
+        ):
+            await execute(Instruction(spec_of(run, timeout=30)), ActionContext())
 
     async def test_deadline_exceeded(self, autojump_clock: trio.testing.MockClock) -> None:
         """When the caller's deadline has passed before the action starts, it does not start."""

@@ -143,6 +143,24 @@ class TestContext:
         execute_sync(Instruction(spec_of(Recorder()), {}, {"user": "v"}), ActionContext(data=data))
         assert data == {"trace": "t"}
 
+    def test_fields_known(self) -> None:
+        """The engine builds ActionContext by its fields; a new field must be added there too."""
+        names = [a.name for a in attrs.fields(ActionContext)]
+        assert names == ["action", "state", "agent_id", "signal", "data", "attempt"]
+
+    def test_subclass_keeps_its_fields(self) -> None:
+        """A subclass of ActionContext keeps its own fields and type."""
+
+        @attrs.frozen
+        class TracedContext(ActionContext):
+            trace_id: str = ""
+
+        run = Recorder()
+        execute_sync(Instruction(spec_of(run)), TracedContext(trace_id="t1", state="S"))
+        seen = run.calls[0][1]
+        assert isinstance(seen, TracedContext)
+        assert (seen.trace_id, seen.state, seen.action) == ("t1", "S", "act")
+
     def test_attempt_numbers(self) -> None:
         """Each retry sees the next attempt number."""
         run = Recorder(raising(OSError("down")))
