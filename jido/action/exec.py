@@ -2,10 +2,12 @@
 
 Two engines share one set of rules:
 
-* :func:`execute` runs under trio. ``run`` may be sync (called inline, on the event loop) or async. Each
-  attempt runs in its own cancel scope of ``timeout`` seconds, nested in the caller's scopes, so the effective
-  deadline is the earlier of the two: an action called from inside another action's ``run`` never outlives
-  its caller.
+* :func:`execute` runs under trio. ``run`` may be sync or async. An async attempt is awaited in its own
+  cancel scope of ``timeout`` seconds, nested in the caller's scopes, so the effective deadline is the earlier
+  of the two: an action called from inside another action's ``run`` never outlives its caller. A sync ``run``
+  is called inline, on the event loop: nothing can interrupt it, so it only counts as timed out when it
+  *fails* after its deadline (a sync run that returns late keeps its result). Keep sync actions short, or
+  make them async and move blocking work to ``trio.to_thread.run_sync``.
 * :func:`execute_sync` needs no event loop and accepts only sync actions. It cannot interrupt a running
   function, so **timeouts are not enforced there**; retries and compensation still apply, and the backoff
   waits with ``time.sleep`` (or the ``sleep`` you pass).
@@ -127,6 +129,8 @@ def _prepare(instruction: Instruction, ctx: ActionContext, *, sync: bool) -> _Ca
     if not isinstance(ctx, ActionContext):
         raise TypeError(f"expected an ActionContext, got {type(ctx).__name__}")
     spec = instruction.action
+    if not isinstance(spec, ActionSpec):
+        raise TypeError(f"Instruction.action must be an ActionSpec, got {type(spec).__name__}")
     if sync:
         if spec.is_async:
             raise TypeError(f"action {spec.name!r} is async: run it under trio with `await execute(...)`")

@@ -342,6 +342,11 @@ class TestErrors:
         with pytest.raises(TypeError, match=r"^expected an Instruction, got dict$"):
             execute_sync({}, ActionContext())  # type: ignore[arg-type]
 
+    def test_bad_action_type(self) -> None:
+        """An Instruction built around something that is not an ActionSpec is refused."""
+        with pytest.raises(TypeError, match=r"^Instruction.action must be an ActionSpec, got str$"):
+            execute_sync(Instruction("add"), ActionContext())  # type: ignore[arg-type]
+
     async def test_bad_context_type(self) -> None:
         """execute takes an ActionContext."""
         with pytest.raises(TypeError, match=r"^expected an ActionContext, got dict$"):
