@@ -1,9 +1,10 @@
 """Signal types and route patterns: parsing, validation, specificity and a standalone matcher.
 
-A signal type is a dot path such as ``"order.item.added"``: segments of ``[A-Za-z0-9_-]+`` separated by single
-dots. A route pattern is a dot path whose segments are literals (the same characters), ``*`` (exactly one
-segment) or ``**`` (zero or more segments; ``"audit.**"`` matches ``"audit"``). Wildcards are whole segments
-(``"a*"`` is rejected) and ``**`` may not follow ``**``.
+A signal type is a dot path such as ``"order.item.added"``: segments of ``[A-Za-z0-9_-]+`` separated by
+single dots, checked by the one rule in :mod:`jido.signal.signal` (:func:`~jido.signal.signal.type_problem`).
+A route pattern is a dot path whose segments are literals (the same characters), ``*`` (exactly one segment)
+or ``**`` (zero or more segments; ``"audit.**"`` matches ``"audit"``). Wildcards are whole segments (``"a*"``
+is rejected) and ``**`` may not follow ``**``.
 
 Specificity orders the routes that match one type (see :func:`specificity`); the router
 (:class:`jido.signal.router.Router`) sorts by priority first, then specificity, then registration order.
@@ -12,11 +13,11 @@ Specificity orders the routes that match one type (see :func:`specificity`); the
 from __future__ import annotations
 
 import functools
-import re
 from typing import Final, TypeAlias
 
 from jido.convert import describe_value
 from jido.errors import InternalError, ValidationError
+from jido.signal.signal import TYPE_PATTERN, TYPE_SEGMENT_PATTERN, type_problem
 
 __all__ = [
     "DOUBLE_STAR",
@@ -33,8 +34,6 @@ DOUBLE_STAR: Final = "**"
 
 _SEGMENT_CHARS: Final = "[A-Za-z0-9_-]"
 _SHOWN_CHARS: Final = 60
-_SEGMENT_RE: Final = re.compile(f"{_SEGMENT_CHARS}+")
-_TYPE_RE: Final = re.compile(rf"{_SEGMENT_CHARS}+(?:\.{_SEGMENT_CHARS}+)*")
 
 # Segment ranks in a specificity shape: a literal pins a segment's text, `*` only its existence.
 _RANK_LITERAL: Final = 2
@@ -59,22 +58,22 @@ def _check_str(value: object, path: str) -> str:
     return value
 
 
-def _segment_problem(segments: list[str], text: str, *, wildcards: bool) -> str:
-    """What is wrong with the first bad segment of ``text``; called only once a fast check has failed."""
+def _pattern_problem(segments: list[str], text: str) -> str:
+    """What is wrong with the first bad segment of pattern ``text``; called once a fast check has failed."""
     previous = ""
     for position, segment in enumerate(segments, start=1):
         where = f"at position {position} in {_show(text)}"
         shown = _show(segment)
-        is_wildcard = wildcards and segment in (STAR, DOUBLE_STAR)
+        is_wildcard = segment in (STAR, DOUBLE_STAR)
         if not segment:
             return f"empty segment {where}"
-        if is_wildcard and segment == previous == DOUBLE_STAR:
+        if segment == previous == DOUBLE_STAR:
             return f"{shown} {where} may not follow '**'"
-        if wildcards and not is_wildcard and not segment.strip(STAR):
+        if not is_wildcard and not segment.strip(STAR):
             return f"{shown} {where} is not a valid segment (use '*' or '**')"
-        if wildcards and STAR in segment and not is_wildcard:
+        if not is_wildcard and STAR in segment:
             return f"{shown} {where} mixes a wildcard with other characters; wildcards must be whole segments"
-        if not is_wildcard and not _SEGMENT_RE.fullmatch(segment):
+        if not is_wildcard and not TYPE_SEGMENT_PATTERN.match(segment):
             return f"{shown} {where} has characters outside {_SEGMENT_CHARS}"
         previous = segment
     raise InternalError(f"no bad segment found in {_show(text)}")  # pragma: no cover - callers found one
@@ -93,10 +92,12 @@ def parse_type(signal_type: object) -> tuple[str, ...]:
         ValidationError: (at ``$.type``) the type is not a string, is empty, or has an empty or malformed
             segment.
     """
-    if isinstance(signal_type, str) and _TYPE_RE.fullmatch(signal_type):  # the fast path, on every cache miss
+    if isinstance(signal_type, str) and TYPE_PATTERN.match(signal_type):  # the fast path, on every cache miss
         return tuple(signal_type.split("."))
-    text = _check_str(signal_type, "$.type")
-    raise ValidationError.at("$.type", _segment_problem(text.split("."), text, wildcards=False))
+    problem = type_problem(signal_type)
+    if problem is None:  # pragma: no cover - TYPE_PATTERN and type_problem are one rule
+        raise InternalError(f"type_problem found nothing wrong with {signal_type!r}")
+    raise ValidationError.at("$.type", problem)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -107,12 +108,12 @@ def _parse_pattern(text: str) -> tuple[str, ...]:
         if segment in (STAR, DOUBLE_STAR):
             if segment == previous == DOUBLE_STAR:
                 break
-        elif not _SEGMENT_RE.fullmatch(segment):
+        elif not TYPE_SEGMENT_PATTERN.match(segment):
             break
         previous = segment
     else:
         return tuple(segments)
-    raise ValidationError.at("$.pattern", _segment_problem(segments, text, wildcards=True))
+    raise ValidationError.at("$.pattern", _pattern_problem(segments, text))
 
 
 def parse_pattern(pattern: object) -> tuple[str, ...]:
