@@ -60,7 +60,8 @@ def to_tool(action: object) -> dict[str, Any]:
         action: an :class:`~jido.action.spec.ActionSpec` or an ``@action`` class.
 
     Returns:
-        ``{"name": ..., "description": ..., "parameters": <JSON Schema of the params>}``.
+        ``{"name": ..., "description": ..., "parameters": <JSON Schema of the params>}``. The name is the
+        action's own; OpenAI accepts only ``[a-zA-Z0-9_-]`` in function names, so rename a dotted one there.
 
     Raises:
         TypeError: ``action`` is not an action.
