@@ -1,1 +1,27 @@
-"""The decorator DSL: classes declared with ``@action``, ``@agent``, ``@route`` compile into jido specs."""
+"""The decorator DSL: classes declared with ``@action``, ``@agent``, ``@route``, ``@sensor`` and ``@supervisor``
+compile, when they are defined, into the frozen specs that :mod:`jido` runs.
+
+Everything the DSL does can be written by hand with ``jido``'s specs; ``jido`` never imports ``dsl``.
+"""
+
+from dsl.action import action as action
+from dsl.agent import agent as agent
+from dsl.agent import cron as cron
+from dsl.agent import route as route
+from dsl.sensor import sensor as sensor
+from dsl.spec import NotDecoratedError as NotDecoratedError
+from dsl.spec import spec_of as spec_of
+from dsl.supervisor import child as child
+from dsl.supervisor import supervisor as supervisor
+
+__all__ = [
+    "NotDecoratedError",
+    "action",
+    "agent",
+    "child",
+    "cron",
+    "route",
+    "sensor",
+    "spec_of",
+    "supervisor",
+]

@@ -1,1 +1,134 @@
-"""jido: a runtime for reliable multi-agent systems on Trio's structured concurrency."""
+"""jido: a runtime for reliable multi-agent systems on Trio's structured concurrency.
+
+The pure core lives here: signals and routing (:mod:`jido.signal`), actions (:mod:`jido.action`), agents,
+``cmd`` and directives (:mod:`jido.agent`). The decorator DSL is the separate package ``dsl``; ``jido`` never
+imports it.
+"""
+
+from jido.action.exec import run_action as run_action
+from jido.action.exec import run_action_sync as run_action_sync
+from jido.action.instruction import Instruction as Instruction
+from jido.action.plan import Plan as Plan
+from jido.action.plan import PlanResult as PlanResult
+from jido.action.plan import run_plan as run_plan
+from jido.action.result import ActionResult as ActionResult
+from jido.action.spec import ActionContext as ActionContext
+from jido.action.spec import ActionSpec as ActionSpec
+from jido.action.spec import NoParams as NoParams
+from jido.action.spec import RetryPolicy as RetryPolicy
+from jido.action.tool import to_tool as to_tool
+from jido.agent.cmd import cmd as cmd
+from jido.agent.cmd import cmd_async as cmd_async
+from jido.agent.cmd import handle as handle
+from jido.agent.cmd import handle_async as handle_async
+from jido.agent.directives import Cron as Cron
+from jido.agent.directives import CronCancel as CronCancel
+from jido.agent.directives import Directive as Directive
+from jido.agent.directives import Emit as Emit
+from jido.agent.directives import Error as Error
+from jido.agent.directives import Schedule as Schedule
+from jido.agent.directives import SpawnAgent as SpawnAgent
+from jido.agent.directives import Stop as Stop
+from jido.agent.directives import StopChild as StopChild
+from jido.agent.spec import Agent as Agent
+from jido.agent.spec import AgentSpec as AgentSpec
+from jido.agent.spec import CronSchedule as CronSchedule
+from jido.agent.spec import RouteSpec as RouteSpec
+from jido.agent.state import StateMapping as StateMapping
+from jido.agent.state_ops import DeleteKeys as DeleteKeys
+from jido.agent.state_ops import DeletePath as DeletePath
+from jido.agent.state_ops import ReplaceState as ReplaceState
+from jido.agent.state_ops import SetPath as SetPath
+from jido.agent.state_ops import SetState as SetState
+from jido.agent.state_ops import StateOp as StateOp
+from jido.agent.strategy import Direct as Direct
+from jido.agent.strategy import Strategy as Strategy
+from jido.errors import ActionError as ActionError
+from jido.errors import ActionTimeoutError as ActionTimeoutError
+from jido.errors import BrokenError as BrokenError
+from jido.errors import ClosedError as ClosedError
+from jido.errors import DeadlineExceededError as DeadlineExceededError
+from jido.errors import DefinitionError as DefinitionError
+from jido.errors import FieldError as FieldError
+from jido.errors import InternalError as InternalError
+from jido.errors import JidoError as JidoError
+from jido.errors import NoRouteError as NoRouteError
+from jido.errors import RoutePredicateError as RoutePredicateError
+from jido.errors import RoutingError as RoutingError
+from jido.errors import SignalError as SignalError
+from jido.errors import SupervisionError as SupervisionError
+from jido.errors import ValidationError as ValidationError
+from jido.runtime.sensor_spec import SensorSpec as SensorSpec
+from jido.runtime.supervisor_spec import ChildSpec as ChildSpec
+from jido.runtime.supervisor_spec import SupervisorSpec as SupervisorSpec
+from jido.signal.router import Route as Route
+from jido.signal.router import Router as Router
+from jido.signal.signal import Signal as Signal
+from jido.signal.typed import SignalType as SignalType
+from jido.signal.typed import typed_signal as typed_signal
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "ActionContext",
+    "ActionError",
+    "ActionResult",
+    "ActionSpec",
+    "ActionTimeoutError",
+    "Agent",
+    "AgentSpec",
+    "BrokenError",
+    "ChildSpec",
+    "ClosedError",
+    "Cron",
+    "CronCancel",
+    "CronSchedule",
+    "DeadlineExceededError",
+    "DefinitionError",
+    "DeleteKeys",
+    "DeletePath",
+    "Direct",
+    "Directive",
+    "Emit",
+    "Error",
+    "FieldError",
+    "Instruction",
+    "InternalError",
+    "JidoError",
+    "NoParams",
+    "NoRouteError",
+    "Plan",
+    "PlanResult",
+    "ReplaceState",
+    "RetryPolicy",
+    "Route",
+    "RoutePredicateError",
+    "RouteSpec",
+    "Router",
+    "RoutingError",
+    "Schedule",
+    "SensorSpec",
+    "SetPath",
+    "SetState",
+    "Signal",
+    "SignalError",
+    "SignalType",
+    "SpawnAgent",
+    "StateMapping",
+    "StateOp",
+    "Stop",
+    "StopChild",
+    "Strategy",
+    "SupervisionError",
+    "SupervisorSpec",
+    "ValidationError",
+    "cmd",
+    "cmd_async",
+    "handle",
+    "handle_async",
+    "run_action",
+    "run_action_sync",
+    "run_plan",
+    "to_tool",
+    "typed_signal",
+]

@@ -19,12 +19,12 @@ from typing import Any, Final, TypeVar
 import attrs
 import cattrs
 from cattrs.errors import (
+    AttributeValidationNote,
     ClassValidationError,
     ForbiddenExtraKeysError,
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.errors import AttributeValidationNote
 
 from jido.errors import ROOT_PATH, FieldError, ValidationError
 
@@ -132,7 +132,9 @@ def _structure_sequence_factory(converter: cattrs.Converter) -> Callable[[Any], 
     def factory(tp: Any) -> Callable[[Any, Any], Any]:
         origin = typing.get_origin(tp) or tp
         args = typing.get_args(tp)
-        build: Callable[[list[Any]], Any] = list if origin in (list, typing.get_origin(Sequence[int])) else origin
+        build: Callable[[list[Any]], Any] = (
+            list if origin in (list, typing.get_origin(Sequence[int])) else origin
+        )
         fixed = origin is tuple and args and args[-1] is not Ellipsis
         item_type = args[0] if args else Any
 
@@ -262,6 +264,10 @@ def _structure_enum(value: Any, tp: type[enum.Enum]) -> enum.Enum:
     raise _Mismatch(f"expected one of {choices}, got {describe_value(value)}")
 
 
+def _is_literal(tp: Any) -> bool:
+    return typing.get_origin(tp) is typing.Literal
+
+
 def _structure_literal_factory(tp: Any) -> Callable[[Any, Any], Any]:
     choices = typing.get_args(tp)
     shown = ", ".join(describe_value(c) for c in choices)
@@ -276,7 +282,11 @@ def _structure_literal_factory(tp: Any) -> Callable[[Any, Any], Any]:
 
 
 def _is_dict_type(tp: Any) -> bool:
-    return tp in (dict, Mapping) or typing.get_origin(tp) in (dict, Mapping, typing.get_origin(Mapping[str, int]))
+    return tp in (dict, Mapping) or typing.get_origin(tp) in (
+        dict,
+        Mapping,
+        typing.get_origin(Mapping[str, int]),
+    )
 
 
 def _make_converter() -> cattrs.Converter:
@@ -295,8 +305,10 @@ def _make_converter() -> cattrs.Converter:
     )
     conv.register_structure_hook_factory(_is_sequence_type, _structure_sequence_factory(conv))
     conv.register_structure_hook_factory(_is_union, _structure_union_factory(conv))
-    conv.register_structure_hook_func(lambda tp: isinstance(tp, type) and issubclass(tp, enum.Enum), _structure_enum)
-    conv.register_structure_hook_factory(lambda tp: typing.get_origin(tp) is typing.Literal, _structure_literal_factory)
+    conv.register_structure_hook_func(
+        lambda tp: isinstance(tp, type) and issubclass(tp, enum.Enum), _structure_enum
+    )
+    conv.register_structure_hook_factory(_is_literal, _structure_literal_factory)
     return conv
 
 

@@ -59,7 +59,9 @@ class Directive:
 
 
 def _is_signal(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    from jido.signal import Signal  # noqa: PLC0415 - the signal package imports directives' users, not this
+    from jido.signal import (
+        Signal,  # a lazy import: jido.signal must stay importable without the agent package
+    )
 
     if not isinstance(value, Signal):
         raise TypeError(f"{attribute.name} must be a jido.Signal, got {type(value).__name__}")

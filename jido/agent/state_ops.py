@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -16,10 +16,14 @@ class StateOp:
     __slots__ = ()
 
 
-def _path(value: object) -> tuple[str, ...]:
+def _path(value: str | Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(value.split("."))
-    return tuple(value)  # type: ignore[call-overload]
+    return tuple(value)
+
+
+def _keys(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -40,7 +44,7 @@ class ReplaceState(StateOp):
 class DeleteKeys(StateOp):
     """Reset top-level fields to their defaults (the schema keeps every field, so "delete" means reset)."""
 
-    keys: tuple[str, ...] = attrs.field(converter=tuple)
+    keys: tuple[str, ...] = attrs.field(converter=_keys)
 
 
 @attrs.frozen

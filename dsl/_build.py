@@ -1,0 +1,122 @@
+"""Machinery the decorators share: naming, option checks with hints, collecting problems, building attrs classes."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from jido._spec_attr import SPEC_ATTR
+from jido.errors import DefinitionError
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def display_name(cls: type) -> str:
+    """The name a user calls the class by: its qualified name after any ``<locals>`` part (``Outer.Inner``)."""
+    return cls.__qualname__.rsplit("<locals>.", 1)[-1]
+
+
+def snake_case(name: str) -> str:
+    """``ContentOps`` -> ``content_ops``, ``HTTPFetch`` -> ``http_fetch``."""
+    return _CAMEL.sub("_", name).lower()
+
+
+def hint(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` when a choice is close to ``word``, else ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def check_unknown_options(decorator: str, unknown: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Raise for options the decorator does not take, with a "did you mean" hint."""
+    if not unknown:
+        return
+    known = sorted(known)
+    name = sorted(unknown)[0]
+    raise DefinitionError(
+        f"@{decorator}({name}=...): unknown option {name!r}{hint(name, known)} (options: {', '.join(known)})"
+    )
+
+
+class Problems:
+    """Problems found across a class's members, raised together so a user fixes them in one pass."""
+
+    def __init__(self, cls: type, kind: str) -> None:
+        self.name = display_name(cls)
+        self.kind = kind
+        self.lines: list[str] = []
+
+    def add(self, member: str | None, message: str) -> None:
+        where = f"{self.name}.{member}" if member else self.name
+        self.lines.append(f"{where}: {message}")
+
+    def raise_if_any(self) -> None:
+        if len(self.lines) == 1:
+            raise DefinitionError(self.lines[0])
+        if self.lines:
+            listed = "\n".join(f"- {line}" for line in self.lines)
+            raise DefinitionError(
+                f"{self.name} is not a valid {self.kind} ({len(self.lines)} problems):\n{listed}"
+            )
+
+
+def caller_namespace(depth: int) -> dict[str, Any]:
+    """The local names where the decorated class was written, to resolve its string annotations."""
+    frame = sys._getframe(depth + 1)
+    return dict(frame.f_locals)
+
+
+def resolve_annotation(cls: type, annotation: Any, localns: Mapping[str, Any]) -> Any:
+    """``annotation`` evaluated if it is a string (``from __future__ import annotations``); None if it cannot be."""
+    if not isinstance(annotation, str):
+        return annotation
+    module = sys.modules.get(cls.__module__)
+    try:
+        return eval(annotation, dict(vars(module)) if module else {}, dict(localns))
+    except Exception:  # an unresolvable annotation is reported later by attrs.resolve_types
+        return None
+
+
+def own_annotations(cls: type) -> dict[str, Any]:
+    return dict(inspect.get_annotations(cls))
+
+
+def rebuild(cls: type, *, bases: tuple[type, ...] = (), drop: Iterable[str] = ()) -> type:
+    """A copy of ``cls`` with extra ``bases`` mixed in and some attributes dropped (temporary markers)."""
+    dropped = {"__dict__", "__weakref__", *drop}
+    namespace = {k: v for k, v in cls.__dict__.items() if k not in dropped}
+    own_bases = tuple(b for b in cls.__bases__ if b is not object)
+    new_bases = (*own_bases, *(b for b in bases if b not in own_bases)) or (object,)
+    return type(cls)(cls.__name__, new_bases, namespace)
+
+
+def make_frozen(
+    cls: type,
+    localns: Mapping[str, Any],
+    problems: Problems,
+    field_transformer: Callable[[type, list[attrs.Attribute[Any]]], list[attrs.Attribute[Any]]] | None = None,
+) -> type | None:
+    """``attrs.frozen`` over ``cls`` with annotations resolved; None (and problems noted) when that fails."""
+    try:
+        frozen = attrs.frozen(cls, field_transformer=field_transformer)
+    except (ValueError, TypeError) as exc:  # e.g. a field without default after one with a default
+        problems.add(None, f"its fields do not form a valid attrs class: {exc}")
+        return None
+    try:
+        # Without globalns, each class in the MRO is resolved in its own module; the caller's locals add the
+        # names a class defined inside a function can see.
+        attrs.resolve_types(frozen, localns=dict(localns))
+    except NameError as exc:
+        problems.add(None, f"cannot resolve a field annotation ({exc}): define the type before the class")
+        return None
+    return frozen
+
+
+def attach(cls: type, spec: object) -> None:
+    setattr(cls, SPEC_ATTR, spec)

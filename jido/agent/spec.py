@@ -1,0 +1,187 @@
+"""What an agent is: a frozen spec (state schema, routes, strategy), and the agent value built from it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import uuid6
+
+from jido._spec_attr import SPEC_ATTR
+from jido.action.instruction import Instruction
+from jido.action.spec import ActionSpec
+from jido.agent.directives import _check_tz
+from jido.convert import is_json_type, structure
+from jido.errors import DefinitionError, NoRouteError, ValidationError
+from jido.signal.router import Router
+
+if TYPE_CHECKING:
+    from jido.agent.strategy import Strategy
+    from jido.signal import Signal
+
+__all__ = ["Agent", "AgentSpec", "CronSchedule", "RouteSpec", "agent_spec_of"]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+@attrs.frozen
+class RouteSpec:
+    """Signals whose type matches ``pattern`` run ``action``.
+
+    Attributes:
+        pattern: a router pattern (``"counter.*"``, ``"audit.**"``).
+        action: the action to run.
+        priority: -100..100; higher runs first among matching routes.
+        params: fixed params merged over the signal's data (they win: a route's author fixed them), or a
+            function of the signal returning the params.
+        when: an optional predicate on the signal; the route applies only where it returns True.
+    """
+
+    pattern: str
+    action: ActionSpec
+    priority: int = 0
+    params: Mapping[str, Any] | Callable[[Signal], Mapping[str, Any]] | None = None
+    when: Callable[[Signal], bool] | None = None
+
+    def instruction_for(self, signal: Signal) -> Instruction:
+        """The instruction this route makes of ``signal``."""
+        if callable(self.params):
+            params: Any = self.params(signal)
+        else:
+            data = signal.data
+            if data is None:
+                data = {}
+            params = {**data, **self.params} if self.params and isinstance(data, Mapping) else data
+        return Instruction(self.action, params)
+
+
+@attrs.frozen
+class CronSchedule:
+    """A signal of type ``signal_type`` delivered to the agent on a cron schedule, declared with the agent."""
+
+    expr: str
+    signal_type: str
+    job_id: str
+    tz: str = attrs.field(default="UTC", validator=_check_tz)
+
+
+def _check_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise DefinitionError(f"agent name {value!r} is invalid: use letters, digits, '_' and '.'")
+
+
+def _check_state_schema(_: object, attribute: attrs.Attribute[type], cls: type) -> None:
+    if not (isinstance(cls, type) and attrs.has(cls)):
+        raise DefinitionError(f"agent state schema must be an attrs class, got {cls!r}")
+    try:
+        # String annotations (``from __future__ import annotations``) are resolved in the class's module.
+        attrs.resolve_types(cls)
+    except NameError as exc:
+        raise DefinitionError(f"{cls.__qualname__}: cannot resolve a state field annotation: {exc}") from None
+    for field in attrs.fields(cls):
+        where = f"{cls.__qualname__}.{field.name}"
+        if field.default is attrs.NOTHING:
+            raise DefinitionError(f"{where}: state field has no default: every state field needs one")
+        if field.type is None:
+            raise DefinitionError(f"{where}: state field needs a type annotation")
+        if not is_json_type(field.type):
+            raise DefinitionError(f"{where}: type {field.type!r} cannot be serialized to JSON")
+
+
+def _routes(value: Iterable[RouteSpec]) -> tuple[RouteSpec, ...]:
+    return tuple(value)
+
+
+def _schedules(value: Iterable[CronSchedule]) -> tuple[CronSchedule, ...]:
+    return tuple(value)
+
+
+def _patterns(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _default_strategy() -> Strategy:
+    from jido.agent.strategy import Direct  # a lazy import: strategy imports this module
+
+    return Direct()
+
+
+@attrs.frozen
+class AgentSpec:
+    """A compiled agent: its state schema, the routes from signal types to actions, and its strategy.
+
+    Attributes:
+        name: stable name (``"counter"``).
+        state: attrs class of the state; every field has a default and a JSON-serializable type.
+        description: one line for humans.
+        routes: signal patterns to actions.
+        strategy: how ``cmd`` runs instructions (:class:`~jido.agent.strategy.Direct` by default).
+        schedules: cron schedules started with the agent by the runtime.
+        subscriptions: bus patterns the runtime subscribes the agent to.
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    state: type = attrs.field(validator=_check_state_schema)
+    description: str = ""
+    routes: tuple[RouteSpec, ...] = attrs.field(default=(), converter=_routes)
+    strategy: Strategy = attrs.field(factory=_default_strategy)
+    schedules: tuple[CronSchedule, ...] = attrs.field(default=(), converter=_schedules)
+    subscriptions: tuple[str, ...] = attrs.field(default=(), converter=_patterns)
+    router: Router = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        router = Router()
+        for route in self.routes:
+            try:
+                router.add(route.pattern, route, priority=route.priority, when=route.when)
+            except ValidationError as exc:
+                raise DefinitionError(f"agent {self.name!r}: route {route.pattern!r}: {exc}") from None
+        object.__setattr__(self, "router", router)
+
+    def new(self, id: str | None = None, **state: Any) -> Agent:
+        """A new agent value: schema defaults overridden by ``state``, validated strictly.
+
+        Raises:
+            ValidationError: a given state value does not fit the schema.
+        """
+        value: Any = structure(state, self.state, subject=f"{self.name} state")
+        return Agent(id=id if id is not None else str(uuid6.uuid7()), state=value, spec=self)
+
+    def instructions_for(self, signal: Signal) -> tuple[Instruction, ...]:
+        """The instructions ``signal`` routes to, in route order (priority, specificity, registration).
+
+        Raises:
+            NoRouteError: no route matches the signal's type.
+            RoutePredicateError: a route's ``when`` raised.
+        """
+        routes = self.router.route(signal)
+        if not routes:
+            raise NoRouteError(signal.type, where=f"agent {self.name!r}")
+        return tuple(r.target.instruction_for(signal) for r in routes)
+
+
+@attrs.frozen
+class Agent:
+    """An agent value: an id, a committed state, and the spec it follows. Immutable: ``cmd`` returns a new one.
+
+    Attributes:
+        id: unique within a runtime.
+        state: the committed state, an instance of ``spec.state``.
+        spec: the agent's spec.
+    """
+
+    id: str
+    state: Any
+    spec: AgentSpec = attrs.field(repr=lambda s: s.name)
+
+
+def agent_spec_of(obj: object) -> AgentSpec | None:
+    """The :class:`AgentSpec` behind ``obj`` (a spec, a decorated class, or an agent value), or None."""
+    if isinstance(obj, AgentSpec):
+        return obj
+    if isinstance(obj, Agent):
+        return obj.spec
+    spec = getattr(obj, SPEC_ATTR, None)
+    return spec if isinstance(spec, AgentSpec) else None

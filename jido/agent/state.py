@@ -1,0 +1,145 @@
+"""Agent state: a frozen, typed value, and how action results change it.
+
+Every change goes through one door, :func:`apply_changes`: the state is brought to JSON-like data, the changes
+are applied there (deep merge, replace, reset, nested set/delete), and the result is structured back into the
+state class with the strict converter. So a committed state always conforms to its schema, and a change that
+would break it fails as a :class:`~jido.errors.ValidationError` naming the field, leaving the old state intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar, TypeVar, cast
+
+import attrs
+
+from jido.agent.state_ops import DeleteKeys, DeletePath, ReplaceState, SetPath, SetState, StateOp
+from jido.convert import structure, unstructure
+from jido.errors import ValidationError
+
+__all__ = ["RESERVED_STATE_NAMES", "StateMapping", "apply_changes", "deep_merge"]
+
+S = TypeVar("S")
+
+
+class StateMapping(Mapping[str, Any]):
+    """Mixin that makes an attrs state class read like a mapping of its fields.
+
+    ``state.count`` and ``state["count"]`` both work, ``dict(state)`` gives the fields, and
+    ``isinstance(state, collections.abc.Mapping)`` holds, so code written for mapping-shaped state (as Jido's
+    is) keeps working. The DSL's ``@agent`` mixes it in; hand-written state classes may too.
+    """
+
+    __slots__ = ()
+    _field_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._field_names = ()  # filled lazily: attrs builds the fields after the class statement runs
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        if not cls._field_names:
+            cls._field_names = tuple(a.name for a in attrs.fields(cast(Any, cls)))
+        return cls._field_names
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._names():
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names()
+
+
+RESERVED_STATE_NAMES: frozenset[str] = frozenset(
+    {name for name in dir(StateMapping) if not name.startswith("__")} | {"id", "spec", "state"}
+)
+"""Names a state field may not take: they would shadow the mapping interface or the agent's own attributes."""
+
+
+def deep_merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict: ``changes`` over ``base``; where both hold a mapping, the two are merged recursively."""
+    merged = dict(base)
+    for key, value in changes.items():
+        current = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    head, *rest = path
+    if not rest:
+        return {**data, head: value}
+    child = data.get(head)
+    child = dict(child) if isinstance(child, Mapping) else {}
+    return {**data, head: _set_path(child, tuple(rest), value)}
+
+
+def _delete_path(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    head, *rest = path
+    if head not in data:
+        return data  # deleting what is not there leaves the state as it is
+    if not rest:
+        return {k: v for k, v in data.items() if k != head}
+    child = data[head]
+    if not isinstance(child, Mapping):
+        return data
+    return {**data, head: _delete_path(dict(child), tuple(rest))}
+
+
+def _check_fields(cls: type, names: Iterable[str], where: str) -> None:
+    known = {a.name for a in attrs.fields(cls)}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValidationError.at("$", f"{where}: unknown field(s): {', '.join(unknown)}")
+
+
+def _apply_op(cls: type, data: dict[str, Any], op: StateOp) -> dict[str, Any]:
+    if isinstance(op, SetState):
+        return deep_merge(data, unstructure(dict(op.values)))
+    if isinstance(op, ReplaceState):
+        return dict(unstructure(dict(op.values)))
+    if isinstance(op, DeleteKeys):
+        _check_fields(cls, op.keys, "DeleteKeys")
+        return {k: v for k, v in data.items() if k not in op.keys}
+    if isinstance(op, SetPath):
+        _check_fields(cls, op.path[:1], "SetPath")
+        return _set_path(data, op.path, unstructure(op.value))
+    if isinstance(op, DeletePath):
+        _check_fields(cls, op.path[:1], "DeletePath")
+        return _delete_path(data, op.path)
+    raise TypeError(f"unknown state operation {type(op).__name__}")
+
+
+def apply_changes(state: S, changes: Mapping[str, Any], ops: Iterable[StateOp] = (), *, subject: str) -> S:
+    """The state after deep-merging ``changes`` and then applying ``ops`` in order, validated.
+
+    Args:
+        state: the current state (an attrs instance); it is not modified.
+        changes: the mapping an action returned.
+        ops: state operations the action returned beside it.
+        subject: names the state in error messages (``"Counter state"``).
+
+    Raises:
+        ValidationError: the new state does not fit the schema; nothing is committed.
+    """
+    ops = tuple(ops)
+    if not changes and not ops:
+        return state
+    cls = type(state)
+    data: dict[str, Any] = unstructure(state)
+    if changes:
+        data = deep_merge(data, unstructure(dict(changes)))
+    for op in ops:
+        data = _apply_op(cls, data, op)
+    return structure(data, cls, subject=subject)

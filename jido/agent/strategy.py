@@ -1,0 +1,107 @@
+"""Strategies decide how ``cmd`` runs an agent's instructions. :class:`Direct` runs them in order, one by one.
+
+A strategy is pure like ``cmd`` itself: it returns the new agent and the directives, and carries nothing out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import attrs
+
+from jido.action.exec import execute, execute_sync
+from jido.action.instruction import Instruction
+from jido.action.result import ActionResult
+from jido.action.spec import ActionContext
+from jido.agent.directives import Directive, Error
+from jido.agent.state import apply_changes
+from jido.agent.state_ops import StateOp
+from jido.errors import ActionError, ValidationError
+
+if TYPE_CHECKING:
+    from jido.agent.spec import Agent
+
+__all__ = ["Direct", "Strategy"]
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """How an agent turns instructions into a new state and directives."""
+
+    def run(
+        self, agent: Agent, instructions: Sequence[Instruction], *, signal: Any = None
+    ) -> tuple[Agent, list[Directive]]:
+        """Run sync instructions without an event loop."""
+        ...
+
+    async def run_async(
+        self, agent: Agent, instructions: Sequence[Instruction], *, signal: Any = None
+    ) -> tuple[Agent, list[Directive]]:
+        """Run instructions (sync or async actions) under trio."""
+        ...
+
+
+class _Fold:
+    """The state threaded through one ``cmd``: what is committed so far and the directives collected."""
+
+    __slots__ = ("agent", "directives", "signal")
+
+    def __init__(self, agent: Agent, signal: Any) -> None:
+        self.agent = agent
+        self.signal = signal
+        self.directives: list[Directive] = []
+
+    def context(self) -> ActionContext:
+        return ActionContext(state=self.agent.state, agent_id=self.agent.id, signal=self.signal)
+
+    def commit(self, instruction: Instruction, result: ActionResult) -> None:
+        """Apply one successful result; if the new state does not validate, record an Error instead."""
+        ops = [e for e in result.effects if isinstance(e, StateOp)]
+        try:
+            state = apply_changes(
+                self.agent.state, result.value, ops, subject=f"{self.agent.spec.name} state"
+            )
+        except ValidationError as exc:
+            self.fail(instruction, exc)
+            return
+        if state is not self.agent.state:
+            self.agent = attrs.evolve(self.agent, state=state)
+        self.directives.extend(e for e in result.effects if isinstance(e, Directive))
+
+    def fail(self, instruction: Instruction, error: Exception) -> None:
+        self.directives.append(Error(error, context="instruction", action=instruction.action.name))
+
+
+@attrs.frozen
+class Direct:
+    """Run each instruction in order; merge its result into state; on failure keep state, add an ``Error``.
+
+    The instructions after a failed one still run, against the state as it was before the failure.
+    """
+
+    def run(
+        self, agent: Agent, instructions: Sequence[Instruction], *, signal: Any = None
+    ) -> tuple[Agent, list[Directive]]:
+        fold = _Fold(agent, signal)
+        for instruction in instructions:
+            try:
+                result = execute_sync(instruction, fold.context())
+            except (ActionError, ValidationError) as exc:
+                fold.fail(instruction, exc)
+                continue
+            fold.commit(instruction, result)
+        return fold.agent, fold.directives
+
+    async def run_async(
+        self, agent: Agent, instructions: Sequence[Instruction], *, signal: Any = None
+    ) -> tuple[Agent, list[Directive]]:
+        fold = _Fold(agent, signal)
+        for instruction in instructions:
+            try:
+                result = await execute(instruction, fold.context())
+            except (ActionError, ValidationError) as exc:
+                fold.fail(instruction, exc)
+                continue
+            fold.commit(instruction, result)
+        return fold.agent, fold.directives

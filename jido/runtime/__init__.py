@@ -1,0 +1,1 @@
+"""The runtime: agent servers under supervision, sensors, scheduling (specs only so far)."""
