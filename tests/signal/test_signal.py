@@ -8,6 +8,8 @@ import pickle
 import re
 import uuid
 import zoneinfo
+from types import SimpleNamespace
+from typing import Any
 
 import attrs
 import pytest
@@ -25,6 +27,7 @@ from jido.signal import (
     validate_type,
 )
 from jido.signal.ids import id_time
+from jido.signal.signal import _CACHE_LIMIT, _VALID_TYPES, _errors, _plainly_valid
 
 TIME = dt.datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=dt.UTC)
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -560,3 +563,107 @@ class TestCausedBy:
         """caused_by needs a Signal."""
         with pytest.raises(TypeError, match=exactly("caused_by() needs the parent Signal, got dict")):
             make().caused_by({"id": "x"})  # type: ignore[arg-type]
+
+
+def nested(depth: int, leaf: object) -> object:
+    """``leaf`` inside ``depth`` levels of lists."""
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+ANY_TEXT = st.text(max_size=6)
+CANDIDATES: dict[str, st.SearchStrategy[Any]] = {
+    "specversion": st.sampled_from(["1.0", "1.0.2", 1.0, None]),
+    "id": st.sampled_from(["e-1", "", "\u00e9", "a\ud800", 3]) | ANY_TEXT,
+    "source": st.sampled_from(["/shop", "", "a b", "/caf\u00e9", "%zz", None]) | ANY_TEXT,
+    "type": st.sampled_from(["a.b", "a..b", "", ".a", "\u00e9", 3]) | st.text("ab.-_ ", max_size=6),
+    "subject": st.sampled_from([None, "", "s", "\u00e9", "\ud800", 1]),
+    "time": st.sampled_from(
+        [
+            TIME,
+            TIME.replace(tzinfo=None),
+            TIME.astimezone(dt.timezone(dt.timedelta(hours=2))),
+            dt.datetime.min.replace(tzinfo=dt.timezone(dt.timedelta(hours=1))),
+            "2026-01-01T00:00:00Z",
+        ]
+    ),
+    "datacontenttype": st.sampled_from(["application/json", "json", "", "text/plain; charset=utf-8", None]),
+    "dataschema": st.sampled_from([None, "urn:x", "relative", "", "https://e.com/s.json"]),
+    "data": st.recursive(
+        st.none()
+        | st.booleans()
+        | st.sampled_from(
+            [10**4000 - 1, 10**4000, -(10**4000), 2**64, Colour.RED, b"x", bytearray(b"x"), (1,)]
+        )
+        | st.integers()
+        | st.floats()
+        | st.text(max_size=4),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(max_size=3) | st.integers(0, 2), children, max_size=3)
+        ),
+        max_leaves=8,
+    )
+    | st.sampled_from([nested(128, 1), nested(129, 1), nested(128, [1]), nested(127, {"a": [1]})]),
+    "extensions": st.dictionaries(
+        st.sampled_from(
+            [
+                *["tenant", "n", "Bad", "type", "data_base64", "a" * 21, ""],
+                *["correlationid", "causationid", "traceparent", "tracestate"],
+            ]
+        ),
+        st.sampled_from(
+            [
+                "x",
+                "",
+                "\u00e9",
+                "\ud800",
+                TRACEPARENT,
+                TRACEPARENT.upper(),
+                True,
+                2**31 - 1,
+                2**31,
+                -(2**31),
+                1.5,
+            ]
+        ),
+        max_size=3,
+    ),
+}
+
+
+class TestFastPath:
+    @given(st.data())
+    def test_fast_check_never_passes_what_the_full_checks_refuse(self, data: st.DataObject) -> None:
+        """Whatever the fast check lets through, the full checks find nothing wrong with."""
+        values: dict[str, Any] = {
+            "specversion": "1.0",
+            "id": "e-1",
+            "source": "/shop",
+            "type": "a.b",
+            "subject": None,
+            "time": TIME,
+            "datacontenttype": "application/json",
+            "dataschema": None,
+            "data": None,
+            "extensions": {},
+        }
+        for name in data.draw(st.sets(st.sampled_from(sorted(CANDIDATES)), max_size=3)):
+            values[name] = data.draw(CANDIDATES[name], label=name)
+        namespace = SimpleNamespace(**values)
+        if _plainly_valid(namespace):
+            assert _errors(namespace) == []
+
+    def test_ordinary_signals_take_the_fast_path(self) -> None:
+        """A signal of plain values passes the fast check."""
+        signal = make(
+            subject="s", data={"a": [1, 2.5, "\u00e9", None, True]}, extensions={"n": 1, "f": False}
+        )
+        assert _plainly_valid(signal)
+
+    def test_remembered_strings_are_bounded(self) -> None:
+        """The sets of strings known valid never grow past their limit."""
+        for n in range(_CACHE_LIMIT + 10):
+            make(type=f"t.n{n}")
+        assert 0 < len(_VALID_TYPES) <= _CACHE_LIMIT
