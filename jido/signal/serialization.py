@@ -1,6 +1,8 @@
-"""The wire pieces of a signal: JSON text, RFC 3339 timestamps and base64 data.
+"""The wire pieces of a signal: JSON text, the values JSON carries exactly, RFC 3339 time and base64.
 
 :class:`jido.signal.Signal` builds its structured-mode JSON from these; they know nothing of signals.
+A signal's data must be a value JSON carries exactly (:func:`json_value_problem`), so that every signal can be
+written, and reads back equal: no tuples (they come back as lists), no ``NaN``, no lone surrogates.
 
 JSON goes through ``orjson`` when it is installed and through the standard library otherwise, with the same
 results: the same values out of the same text, the same errors for the same bad text. Where the two disagree
@@ -17,9 +19,12 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 import re
+from collections.abc import Mapping
 from typing import Any, Final, NoReturn
 
+from jido.convert import describe_value
 from jido.errors import SignalError
 
 try:
@@ -30,16 +35,26 @@ except ImportError:  # pragma: no cover - orjson is optional; the standard libra
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "JSON_BACKEND",
+    "MAX_DATA_DEPTH",
     "decode_base64",
     "dumps",
     "encode_base64",
     "format_time",
+    "is_plain_json",
+    "json_value_problem",
     "loads",
     "parse_time",
 ]
 
 DEFAULT_MAX_BYTES: Final = 1024 * 1024
 """The largest JSON text :func:`loads` (and ``Signal.from_json``) accepts unless told otherwise: 1 MiB."""
+
+MAX_DATA_DEPTH: Final = 128
+"""How deeply objects and arrays may nest in ``data`` (both JSON libraries refuse far deeper text)."""
+
+_MAX_INT_DIGITS: Final = 4000
+_INT_BOUND: Final = 10**_MAX_INT_DIGITS  # below Python's own 4300-digit limit for int <-> text conversion
+_SHOWN_CHARS: Final = 60
 
 JSON_BACKEND: Final = "orjson" if _orjson is not None else "json"
 """Which library reads and writes JSON text: ``"orjson"`` when installed, else ``"json"``."""
@@ -125,6 +140,135 @@ def _stdlib_loads(raw: bytes) -> Any:
         raise SignalError.at("$", "invalid JSON: nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, NaN and Infinity, integers too long to convert
         raise SignalError.at("$", f"invalid JSON: {exc}") from None
+
+
+def _show(text: str) -> str:
+    """``repr(text)``, shortened: untrusted strings can be megabytes long."""
+    shown = repr(text)
+    return shown if len(shown) <= _SHOWN_CHARS else shown[: _SHOWN_CHARS - 4] + "..." + shown[0]
+
+
+def _got(value: object) -> str:
+    if value is None or isinstance(value, str | int | float):
+        return describe_value(value)
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__
+
+
+def _text_problem(value: str) -> str | None:
+    if value.isascii():
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"has a lone surrogate at index {exc.start}, which is not valid Unicode"
+    return None
+
+
+def _json_problem(value: Any, depth: int) -> tuple[list[str | int], str] | None:
+    """The first part of ``value`` that is not JSON: (keys from it up to ``value``, innermost first; why)."""
+    kind = type(value)
+    if value is None or kind is bool or (kind is str and value.isascii()):
+        return None
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        return None if problem is None else ([], problem)
+    if isinstance(value, int):  # IntEnum and other subclasses are written as their int value
+        if -_INT_BOUND < value < _INT_BOUND:
+            return None
+        return [], f"expected an integer of at most {_MAX_INT_DIGITS} digits"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else ([], f"expected a finite number, got {value!r}")
+    if isinstance(value, dict | list) and depth > MAX_DATA_DEPTH:
+        return [], f"nested deeper than {MAX_DATA_DEPTH} levels"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return [], f"expected string keys, got {_got(key)}"
+            problem = _text_problem(key)
+            if problem is not None:
+                return [], f"key {_show(key)} {problem}"
+            found = _json_problem(item, depth + 1)
+            if found is not None:
+                found[0].append(key)
+                return found
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _json_problem(item, depth + 1)
+            if found is not None:
+                found[0].append(index)
+                return found
+        return None
+    return [], f"expected a JSON value, got {kind.__name__}"
+
+
+def json_value_problem(value: Any) -> tuple[str, str] | None:
+    """The first part of ``value`` that JSON cannot carry exactly: ``(path below value, why)``, else ``None``.
+
+    JSON values here are ``None``, bool, int (up to 4000 digits), finite float, str (valid Unicode: no lone
+    surrogates), list, and dict with str keys, nested at most :data:`MAX_DATA_DEPTH` levels. Subclasses of
+    these (``IntEnum``, ``StrEnum``) count as their base type. Tuples do not: they would come back as lists.
+    The path is relative, such as ``".items[2].name"`` or ``"['odd key']"``.
+    """
+    found = _json_problem(value, 1)
+    if found is None:
+        return None
+    keys, problem = found
+    path = ""
+    for key in reversed(keys):
+        if isinstance(key, int):
+            path += f"[{key}]"
+        else:
+            path += f".{key}" if key.isidentifier() else f"[{_show(key)}]"
+    return path, problem
+
+
+def _plain_json(value: Any, depth: int) -> bool:
+    """Whether ``value`` is JSON of exact built-in types (what a JSON reader returns), within limits.
+
+    Leaves are checked inline, in the loop: a call per leaf would double the cost.
+    """
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return _plain_json([value], depth)  # a scalar: check it as the one item of a list
+    if depth > MAX_DATA_DEPTH:
+        return False
+    pairs = value.items() if kind is dict else enumerate(value)
+    for key, item in pairs:
+        if type(key) is str:
+            if not key.isascii() and _text_problem(key) is not None:
+                return False
+        elif kind is dict:
+            return False
+        kind_of_item = type(item)
+        if kind_of_item is str:
+            if not item.isascii() and _text_problem(item) is not None:
+                return False
+        elif kind_of_item is int:
+            if not -_INT_BOUND < item < _INT_BOUND:
+                return False
+        elif kind_of_item is float:
+            if not math.isfinite(item):
+                return False
+        elif kind_of_item is dict or kind_of_item is list:
+            if not _plain_json(item, depth + 1):
+                return False
+        elif item is not None and kind_of_item is not bool:
+            return False
+    return True
+
+
+def is_plain_json(value: Any) -> bool:
+    """A fast check: ``True`` means :func:`json_value_problem` finds nothing; ``False`` means ask it.
+
+    It accepts only the exact built-in types (what a JSON reader returns), so it can answer without a call
+    per value; subclasses and anything unusual get ``False`` and go to the full check.
+    """
+    return _plain_json(value, 1)
 
 
 def format_time(value: dt.datetime) -> str:

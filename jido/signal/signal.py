@@ -15,7 +15,6 @@ Rules checked here, shared with the rest of jido (the router checks its literal 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from types import SimpleNamespace
@@ -23,15 +22,20 @@ from typing import Any, Final, TypeAlias, final
 
 import attrs
 
-from jido.convert import describe_value
 from jido.errors import FieldError, InternalError, SignalError
 from jido.signal.ids import new_id
 from jido.signal.serialization import (
     DEFAULT_MAX_BYTES,
+    MAX_DATA_DEPTH,
+    _got,
+    _show,
+    _text_problem,
     decode_base64,
     dumps,
     encode_base64,
     format_time,
+    is_plain_json,
+    json_value_problem,
     loads,
     parse_time,
 )
@@ -67,17 +71,11 @@ TYPE_PATTERN: Final = re.compile(r"\A[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\Z")
 EXTENSION_NAME_PATTERN: Final = re.compile(r"\A[a-z0-9]{1,20}\Z")
 """An extension attribute name, as CloudEvents 1.0.2 names attributes."""
 
-MAX_DATA_DEPTH: Final = 128
-"""How deeply objects and arrays may nest in ``data`` (both JSON libraries refuse far deeper text)."""
-
 ExtensionValue: TypeAlias = str | int | bool
 
 _SEGMENT_CHARS: Final = "[A-Za-z0-9_-]"
 _INT32_MIN: Final = -(2**31)
 _INT32_MAX: Final = 2**31 - 1
-_MAX_INT_DIGITS: Final = 4000
-_INT_BOUND: Final = 10**_MAX_INT_DIGITS  # below Python's own 4300-digit limit for int <-> text conversion
-_SHOWN_CHARS: Final = 60
 
 # RFC 3986 characters; anything else (spaces, non-ASCII) must be percent-encoded. One alternative per
 # character keeps matching linear on long hostile input.
@@ -93,32 +91,6 @@ _STRING_EXTENSIONS: Final = frozenset({"correlationid", "causationid", "tracepar
 _REQUIRED: Final = ("specversion", "id", "source", "type")
 _REQUIRED_SET: Final = frozenset(_REQUIRED)
 _ABSENT: Final = object()
-
-
-def _show(text: str) -> str:
-    """``repr(text)``, shortened: untrusted strings can be megabytes long."""
-    shown = repr(text)
-    return shown if len(shown) <= _SHOWN_CHARS else shown[: _SHOWN_CHARS - 4] + "..." + shown[0]
-
-
-def _got(value: object) -> str:
-    if value is None or isinstance(value, str | int | float):
-        return describe_value(value)
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    return type(value).__name__
-
-
-def _text_problem(value: str) -> str | None:
-    if value.isascii():
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return f"has a lone surrogate at index {exc.start}, which is not valid Unicode"
-    return None
 
 
 def _path(name: object) -> str:
@@ -232,58 +204,11 @@ _CHECKS: Final[tuple[tuple[str, Callable[[object], str | None]], ...]] = (
 _ORDER: Final = {name: index for index, (name, _) in enumerate((*_CHECKS, ("data", None)))}
 
 
-def _json_problem(value: Any, depth: int) -> tuple[list[str | int], str] | None:
-    """The first part of ``value`` that is not JSON: (keys from it up to ``value``, innermost first; why)."""
-    kind = type(value)
-    if value is None or kind is bool or (kind is str and value.isascii()):
-        return None
-    if isinstance(value, str):
-        problem = _text_problem(value)
-        return None if problem is None else ([], problem)
-    if isinstance(value, int):  # IntEnum and other subclasses are written as their int value
-        if -_INT_BOUND < value < _INT_BOUND:
-            return None
-        return [], f"expected an integer of at most {_MAX_INT_DIGITS} digits"
-    if isinstance(value, float):
-        return None if math.isfinite(value) else ([], f"expected a finite number, got {value!r}")
-    if isinstance(value, dict | list) and depth > MAX_DATA_DEPTH:
-        return [], f"nested deeper than {MAX_DATA_DEPTH} levels"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return [], f"expected string keys, got {_got(key)}"
-            problem = _text_problem(key)
-            if problem is not None:
-                return [], f"key {_show(key)} {problem}"
-            found = _json_problem(item, depth + 1)
-            if found is not None:
-                found[0].append(key)
-                return found
-        return None
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _json_problem(item, depth + 1)
-            if found is not None:
-                found[0].append(index)
-                return found
-        return None
-    return [], f"expected a JSON value, got {kind.__name__}"
-
-
 def _data_error(data: Any) -> FieldError | None:
     if data is None or isinstance(data, bytes | bytearray):
         return None
-    found = _json_problem(data, 1)
-    if found is None:
-        return None
-    keys, problem = found
-    path = "$.data"
-    for key in reversed(keys):
-        if isinstance(key, int):
-            path += f"[{key}]"
-        else:
-            path += f".{key}" if key.isidentifier() else f"[{_show(key)}]"
-    return FieldError(path, problem)
+    found = json_value_problem(data)
+    return None if found is None else FieldError("$.data" + found[0], found[1])
 
 
 def _extension_name_problem(name: str) -> str | None:
@@ -375,41 +300,6 @@ def _plain_text(value: object) -> bool:
     return type(value) is str and value != "" and (value.isascii() or _text_problem(value) is None)
 
 
-def _plain_json(value: Any, depth: int) -> bool:
-    """Whether ``value`` is JSON of exact built-in types (what a JSON reader returns) within the limits.
-
-    Leaves are checked inline, in the loop: a call per leaf would double the cost.
-    """
-    kind = type(value)
-    if kind is not dict and kind is not list:
-        return _plain_json([value], depth)  # a scalar: check it as the one item of a list
-    if depth > MAX_DATA_DEPTH:
-        return False
-    pairs = value.items() if kind is dict else enumerate(value)
-    for key, item in pairs:
-        if type(key) is str:
-            if not key.isascii() and _text_problem(key) is not None:
-                return False
-        elif kind is dict:
-            return False
-        kind_of_item = type(item)
-        if kind_of_item is str:
-            if not item.isascii() and _text_problem(item) is not None:
-                return False
-        elif kind_of_item is int:
-            if not -_INT_BOUND < item < _INT_BOUND:
-                return False
-        elif kind_of_item is float:
-            if not math.isfinite(item):
-                return False
-        elif kind_of_item is dict or kind_of_item is list:
-            if not _plain_json(item, depth + 1):
-                return False
-        elif item is not None and kind_of_item is not bool:
-            return False
-    return True
-
-
 def _plain_extensions(extensions: Mapping[str, object]) -> bool:
     for name, value in extensions.items():
         if name in _VALID_EXTENSION_NAMES and name not in _STRING_EXTENSIONS:
@@ -451,7 +341,7 @@ def _plainly_valid(values: Any) -> bool:
         and time.tzinfo is dt.UTC
         and _known_valid(values.datacontenttype, _VALID_MEDIA_TYPES, _check_media_type)
         and (dataschema is None or _known_valid(dataschema, _VALID_DATASCHEMAS, _check_dataschema))
-        and (data is None or type(data) is bytes or _plain_json(data, 1))
+        and (data is None or type(data) is bytes or is_plain_json(data))
         and _plain_extensions(values.extensions)
     )
 

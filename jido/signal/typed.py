@@ -30,12 +30,12 @@ import attrs
 
 from jido.convert import describe_value, is_json_type, structure, unstructure
 from jido.errors import DefinitionError, FieldError, SignalError, ValidationError
+from jido.signal.serialization import _got
 from jido.signal.signal import (
     ExtensionValue,
     Signal,
     _check_dataschema,
     _check_uri_reference,
-    _got,
     type_problem,
 )
 
