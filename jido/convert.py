@@ -329,7 +329,7 @@ def structure(data: object, cls: type[T], *, subject: str | None = None, allow_e
         ValidationError: with one ``$.path: problem`` line per problem found.
     """
     if allow_extra and attrs.has(cls) and isinstance(data, Mapping):
-        known = {a.alias or a.name for a in attrs.fields(cls)}
+        known = {a.name for a in attrs.fields(cls)}  # cattrs reads attribute names, not init aliases
         data = {k: v for k, v in data.items() if k in known}
     try:
         return converter.structure(data, cls)

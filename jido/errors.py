@@ -16,7 +16,14 @@ user would reach for first (a definition problem is a ``TypeError``, bad data a 
     ├── ActionError                       an action failed; ``__cause__`` is what it raised
     │   ├── ActionTimeoutError (TimeoutError)
     │   └── DeadlineExceededError         the caller's deadline had passed before the action started
+    ├── StrategyError                     an agent's strategy refused an instruction
+    │   ├── TransitionError               the FSM strategy does not allow that action in the current state
+    │   └── WorkflowBusyError             a workflow run is already in progress
     ├── SupervisionError                  a supervisor gave up (restart intensity exceeded)
+    ├── AgentNotFoundError (LookupError)  no agent is registered under that id
+    ├── AgentExistsError (ValueError)     an agent is already registered under that id
+    ├── MailboxFullError (trio.WouldBlock) ``cast_nowait`` found the mailbox full
+    ├── CallTimeoutError (TimeoutError)   ``call`` got no answer in time (the signal may still be handled)
     ├── ClosedError                       you closed it (agent stopped, runtime left); using it again is a bug
     ├── BrokenError                       it broke under you (its task crashed); the cause is attached
     └── InternalError                     a bug in jido itself; please report it
@@ -31,23 +38,31 @@ from collections.abc import Iterable
 from typing import Final
 
 import attrs
+import trio
 
 __all__ = [
     "ActionError",
     "ActionTimeoutError",
+    "AgentExistsError",
+    "AgentNotFoundError",
     "BrokenError",
+    "CallTimeoutError",
     "ClosedError",
     "DeadlineExceededError",
     "DefinitionError",
     "FieldError",
     "InternalError",
     "JidoError",
+    "MailboxFullError",
     "NoRouteError",
     "RoutePredicateError",
     "RoutingError",
     "SignalError",
+    "StrategyError",
     "SupervisionError",
+    "TransitionError",
     "ValidationError",
+    "WorkflowBusyError",
 ]
 
 ROOT_PATH: Final = "$"
@@ -191,8 +206,65 @@ class DeadlineExceededError(ActionTimeoutError):
     """The caller's deadline had already passed before the action could start."""
 
 
+class StrategyError(JidoError):
+    """An agent's strategy refused an instruction; the state was left as it was."""
+
+
+class TransitionError(StrategyError):
+    """The FSM strategy does not allow this action in the agent's current state."""
+
+    def __init__(self, action: str, current: object, allowed: tuple[str, ...]) -> None:
+        shown = ", ".join(repr(a) for a in allowed) or "none"
+        super().__init__(f"action {action!r} is not allowed in state {current!r} (allowed: {shown})")
+        self.action = action
+        self.current = current
+        self.allowed = allowed
+
+
+class WorkflowBusyError(StrategyError):
+    """A run of the workflow is already in progress; a second one is refused, not queued."""
+
+    def __init__(self, workflow: str) -> None:
+        super().__init__(f"workflow {workflow!r} is already running: wait for the run in progress to finish")
+        self.workflow = workflow
+
+
 class SupervisionError(JidoError):
     """A supervisor gave up: a child failed more often than its restart intensity allows."""
+
+
+class AgentNotFoundError(JidoError, LookupError):
+    """No agent is registered under the id."""
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"no agent with id {agent_id!r}")
+        self.agent_id = agent_id
+
+
+class AgentExistsError(JidoError, ValueError):
+    """An agent is already registered under the id; ids are unique within a runtime."""
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"an agent with id {agent_id!r} is already running")
+        self.agent_id = agent_id
+
+
+class MailboxFullError(JidoError, trio.WouldBlock):
+    """The agent's mailbox is full; ``cast`` would wait for room, ``cast_nowait`` raises this."""
+
+    def __init__(self, agent_id: str, size: int) -> None:
+        super().__init__(f"mailbox of agent {agent_id!r} is full ({size} signals)")
+        self.agent_id = agent_id
+        self.size = size
+
+
+class CallTimeoutError(JidoError, TimeoutError):
+    """``call`` got no answer in time. The signal stays accepted and may still be handled later."""
+
+    def __init__(self, agent_id: str, signal_type: str, timeout: float) -> None:
+        super().__init__(f"call to agent {agent_id!r} with {signal_type!r} got no answer within {timeout:g}s")
+        self.agent_id = agent_id
+        self.timeout = timeout
 
 
 class ClosedError(JidoError):

@@ -452,7 +452,7 @@ async def run_action(
     *,
     context: Mapping[str, Any] | None = None,
     state: Any = None,
-    timeout: float | None = None,  # noqa: ASYNC109 - the action's own timeout, enforced per attempt
+    timeout: float | None = None,
     retry: RetryPolicy | None = None,
 ) -> ActionResult:
     """Run an action once, outside any agent, under trio.

@@ -13,8 +13,9 @@ Rules decided here:
 
 * **Phases.** A step runs in the phase after the last of its dependencies (:meth:`Plan.phases`, topological
   layers in the order steps were added). All steps of a phase run concurrently, in one trio nursery.
-* **Data flow.** A step's params are the result mappings of its *direct* dependencies, merged in the order of
-  ``depends_on`` (a later dependency wins on a shared key), with the step's own params on top. Keys from
+* **Data flow.** A step's params are the run's ``input``, then the result mappings of its *direct*
+  dependencies merged in the order of ``depends_on`` (a later dependency wins on a shared key), with the
+  step's own params on top. Keys from
   dependencies that are not fields of the step's params class are dropped (``allow_extra`` semantics), so an
   upstream action may return more than a downstream one takes; the step's own params stay strict. A step whose
   params are given as an instance of its params class runs with that instance as is.
@@ -189,23 +190,31 @@ class PlanResult:
         return len(self.results)
 
 
-def _step_params(step: PlanStep, results: Mapping[str, ActionResult]) -> Any:
-    if not step.depends_on or not isinstance(step.params, Mapping):
+def _step_params(step: PlanStep, results: Mapping[str, ActionResult], run_input: Mapping[str, Any]) -> Any:
+    if not (step.depends_on or run_input) or not isinstance(step.params, Mapping):
         return step.params
     fields = attrs.fields(step.action.params)
     known = {a.name for a in fields} | {a.alias for a in fields if a.alias}
-    merged: dict[str, Any] = {}
+    merged: dict[str, Any] = {k: v for k, v in run_input.items() if k in known}
     for dep in step.depends_on:
         merged.update((k, v) for k, v in results[dep].value.items() if k in known)
     merged.update(step.params)
     return merged
 
 
-async def run_plan(plan: Plan, *, context: Mapping[str, Any] | None = None, state: Any = None) -> PlanResult:
+async def run_plan(
+    plan: Plan,
+    *,
+    input: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+    state: Any = None,
+) -> PlanResult:
     """Run ``plan`` phase by phase; the steps of one phase run concurrently.
 
     Args:
         plan: the plan.
+        input: run-level params offered to every step, under its dependencies' results and its own params
+            (only the keys its params class has are taken).
         context: free-form data every step sees as ``ctx.data``.
         state: what every step sees as ``ctx.state``.
 
@@ -221,6 +230,8 @@ async def run_plan(plan: Plan, *, context: Mapping[str, Any] | None = None, stat
         raise TypeError(f"run_plan expects a Plan, got {type(plan).__name__}")
     if context is not None and not isinstance(context, Mapping):
         raise TypeError(f"context must be a mapping, got {type(context).__name__}")
+    if input is not None and not isinstance(input, Mapping):
+        raise TypeError(f"input must be a mapping, got {type(input).__name__}")
     phases = plan.phases()
     ctx = ActionContext(state=state)
     steps = {s.name: s for s in plan.steps}
@@ -230,7 +241,9 @@ async def run_plan(plan: Plan, *, context: Mapping[str, Any] | None = None, stat
         async with trio.open_nursery() as nursery:
             for name in phase:
                 step = steps[name]
-                instruction = Instruction(step.action, _step_params(step, results), context or {})
+                instruction = Instruction(
+                    step.action, _step_params(step, results, input or {}), context or {}
+                )
                 nursery.start_soon(_run_step, step, instruction, ctx, results, failures, nursery.cancel_scope)
         if failures:
             # Report in the order the steps were added, not the order trio happened to schedule them in.

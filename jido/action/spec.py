@@ -47,7 +47,9 @@ def _check_schema(_: object, attribute: attrs.Attribute[Any], value: object) -> 
 
 def _check_timeout(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise DefinitionError(f"{attribute.name} must be a positive number of seconds (or math.inf), got {value!r}")
+        raise DefinitionError(
+            f"{attribute.name} must be a positive number of seconds (or math.inf), got {value!r}"
+        )
 
 
 @attrs.frozen

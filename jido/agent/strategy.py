@@ -22,7 +22,7 @@ from jido.errors import ActionError, ValidationError
 if TYPE_CHECKING:
     from jido.agent.spec import Agent
 
-__all__ = ["Direct", "Strategy"]
+__all__ = ["Direct", "Fold", "Strategy"]
 
 
 @runtime_checkable
@@ -42,8 +42,11 @@ class Strategy(Protocol):
         ...
 
 
-class _Fold:
-    """The state threaded through one ``cmd``: what is committed so far and the directives collected."""
+class Fold:
+    """The state threaded through one ``cmd``: what is committed so far and the directives collected.
+
+    Strategies other than :class:`Direct` reuse it to run single instructions the same way.
+    """
 
     __slots__ = ("agent", "directives", "signal")
 
@@ -72,6 +75,33 @@ class _Fold:
     def fail(self, instruction: Instruction, error: Exception) -> None:
         self.directives.append(Error(error, context="instruction", action=instruction.action.name))
 
+    def run_sync(self, instruction: Instruction) -> bool:
+        """Run one instruction without an event loop; True when it was committed."""
+        before = len(self.directives)
+        try:
+            result = execute_sync(instruction, self.context())
+        except (ActionError, ValidationError) as exc:
+            self.fail(instruction, exc)
+            return False
+        self.commit(instruction, result)
+        return not any(isinstance(d, Error) for d in self.directives[before:])
+
+    async def run_async(self, instruction: Instruction) -> bool:
+        """Run one instruction under trio; True when it was committed."""
+        before = len(self.directives)
+        try:
+            result = await execute(instruction, self.context())
+        except (ActionError, ValidationError) as exc:
+            self.fail(instruction, exc)
+            return False
+        self.commit(instruction, result)
+        return not any(isinstance(d, Error) for d in self.directives[before:])
+
+    def set_field(self, field: str, value: Any) -> None:
+        """Commit one state field (a strategy's own bookkeeping, such as an FSM's current state)."""
+        state = apply_changes(self.agent.state, {field: value}, subject=f"{self.agent.spec.name} state")
+        self.agent = attrs.evolve(self.agent, state=state)
+
 
 @attrs.frozen
 class Direct:
@@ -83,25 +113,15 @@ class Direct:
     def run(
         self, agent: Agent, instructions: Sequence[Instruction], *, signal: Any = None
     ) -> tuple[Agent, list[Directive]]:
-        fold = _Fold(agent, signal)
+        fold = Fold(agent, signal)
         for instruction in instructions:
-            try:
-                result = execute_sync(instruction, fold.context())
-            except (ActionError, ValidationError) as exc:
-                fold.fail(instruction, exc)
-                continue
-            fold.commit(instruction, result)
+            fold.run_sync(instruction)
         return fold.agent, fold.directives
 
     async def run_async(
         self, agent: Agent, instructions: Sequence[Instruction], *, signal: Any = None
     ) -> tuple[Agent, list[Directive]]:
-        fold = _Fold(agent, signal)
+        fold = Fold(agent, signal)
         for instruction in instructions:
-            try:
-                result = await execute(instruction, fold.context())
-            except (ActionError, ValidationError) as exc:
-                fold.fail(instruction, exc)
-                continue
-            fold.commit(instruction, result)
+            await fold.run_async(instruction)
         return fold.agent, fold.directives

@@ -1,0 +1,136 @@
+"""Directive executors: how the runtime carries out each kind of directive an agent returns.
+
+A new kind of effect is a new :class:`~jido.agent.directives.Directive` subclass plus an executor registered
+here with :func:`register_executor`; the core never changes for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from jido.action.plan import run_plan
+from jido.agent.directives import Cron, CronCancel, Directive, Emit, Schedule, SpawnAgent, StopChild
+from jido.agent.workflow import WORKFLOW_COMPLETED, WORKFLOW_FAILED, RunWorkflow
+from jido.convert import unstructure
+from jido.errors import DefinitionError, InternalError
+from jido.runtime.server import AgentRef
+from jido.runtime.supervisor import Supervisor
+from jido.signal import Signal
+
+__all__ = ["Executor", "execute_directive", "register_executor"]
+
+D = TypeVar("D", bound=Directive)
+Executor = Callable[[AgentRef, Signal, Any], Awaitable[None]]
+"""``executor(ref, handled_signal, directive)``: carry ``directive`` out for the agent ``ref``."""
+
+_EXECUTORS: dict[type[Directive], Executor] = {}
+logger = logging.getLogger("jido.runtime")
+
+
+def register_executor(
+    directive_type: type[D], executor: Callable[[AgentRef, Signal, D], Awaitable[None]]
+) -> None:
+    """Register how the runtime carries out ``directive_type`` (replacing any executor it had)."""
+    if not (isinstance(directive_type, type) and issubclass(directive_type, Directive)):
+        raise DefinitionError(f"register_executor: {directive_type!r} is not a Directive subclass")
+    _EXECUTORS[directive_type] = executor
+
+
+async def execute_directive(ref: AgentRef, signal: Signal, directive: Directive) -> None:
+    """Carry out one directive for ``ref``, which is handling ``signal``."""
+    for cls in type(directive).__mro__:
+        executor = _EXECUTORS.get(cls)
+        if executor is not None:
+            await executor(ref, signal, directive)
+            return
+    raise InternalError(f"no executor registered for directive {type(directive).__name__}")
+
+
+async def _emit(ref: AgentRef, handled: Signal, directive: Emit) -> None:
+    signal = directive.signal.caused_by(handled)
+    if directive.to is None:
+        ref._runtime.publish(signal)
+    else:
+        ref._runtime.deliver(directive.to, signal)
+
+
+async def _schedule(ref: AgentRef, handled: Signal, directive: Schedule) -> None:
+    assert ref.scheduler is not None
+    ref.scheduler.schedule(directive.delay, directive.signal.caused_by(handled))
+
+
+async def _cron(ref: AgentRef, handled: Signal, directive: Cron) -> None:
+    from jido.runtime.cron import parse_cron
+
+    assert ref.scheduler is not None
+    ref.scheduler.cron(directive.job_id, parse_cron(directive.expr, directive.tz), directive.signal)
+
+
+async def _cron_cancel(ref: AgentRef, handled: Signal, directive: CronCancel) -> None:
+    assert ref.scheduler is not None
+    ref.scheduler.cancel_cron(directive.job_id)
+
+
+async def _children_of(ref: AgentRef) -> Supervisor:
+    if ref.children is None:
+        slot_nursery = ref.slot_nursery
+        assert slot_nursery is not None
+        supervisor = Supervisor(ref._runtime, name=f"{ref.id}.children", max_restarts=3, within=5.0)
+        await slot_nursery.start(supervisor.run)
+        ref.children = supervisor
+    return ref.children
+
+
+async def _spawn_agent(ref: AgentRef, handled: Signal, directive: SpawnAgent) -> None:
+    children = await _children_of(ref)
+    if directive.tag in ref.child_tags:
+        raise ValueError(f"agent {ref.id!r} already has a child tagged {directive.tag!r}")
+    child_id = directive.id if directive.id is not None else f"{ref.id}/{directive.tag}"
+    agent = directive.spec.new(child_id, **dict(directive.state))
+    await children.start_child(
+        directive.tag, directive.spec, directive.restart, agent=agent, parent=ref, tag=directive.tag
+    )
+
+
+async def _stop_child(ref: AgentRef, handled: Signal, directive: StopChild) -> None:
+    child = ref.child_tags.get(directive.tag)
+    if child is None or ref.children is None:
+        return  # stopping a child that is not there is not an error
+    for slot in ref.children.slots:
+        if slot.ref is child:
+            await ref.children.stop_child(slot, directive.reason)
+            return
+
+
+async def _run_workflow(ref: AgentRef, handled: Signal, directive: RunWorkflow) -> None:
+    nursery = ref.slot_nursery
+    assert nursery is not None
+    # The run lives in the agent's slot: it survives restarts of the server task and ends with the agent.
+    nursery.start_soon(_workflow_task, ref, handled, directive)
+
+
+async def _workflow_task(ref: AgentRef, trigger: Signal, directive: RunWorkflow) -> None:
+    source = f"/jido/agent/{ref.id}/workflow/{directive.workflow}"
+    base = {"workflow": directive.workflow, "run_id": directive.run_id}
+    try:
+        result = await run_plan(directive.plan, input=directive.input, state=ref.state)
+    except Exception as exc:  # reported to the agent as the run's failure
+        logger.warning("workflow %r of agent %r failed: %s", directive.workflow, ref.id, exc)
+        done = Signal(type=WORKFLOW_FAILED, source=source, data={**base, "error": str(exc)})
+    else:
+        outputs = {name: unstructure(dict(result[name].value)) for name in result}
+        last = directive.plan.steps[-1].name if directive.plan.steps else None
+        data = {**base, "outputs": outputs, "final": outputs.get(last) if last else None}
+        done = Signal(type=WORKFLOW_COMPLETED, source=source, data=data)
+    ref.deliver_nowait(done.caused_by(trigger))
+
+
+register_executor(Emit, _emit)
+register_executor(Schedule, _schedule)
+register_executor(Cron, _cron)
+register_executor(CronCancel, _cron_cancel)
+register_executor(SpawnAgent, _spawn_agent)
+register_executor(StopChild, _stop_child)
+register_executor(RunWorkflow, _run_workflow)

@@ -1,0 +1,385 @@
+"""The runtime: a root supervisor, a registry of agents by id, dead letters, and signal delivery.
+
+Open one with :func:`open_runtime`; leaving the ``async with`` block stops every child, last started first,
+and no task of the runtime survives it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+import attrs
+import trio
+
+from jido.agent.spec import Agent, agent_spec_of
+from jido.errors import (
+    AgentExistsError,
+    AgentNotFoundError,
+    ClosedError,
+    DefinitionError,
+    MailboxFullError,
+    SupervisionError,
+)
+from jido.runtime.clock import Clock, SystemClock
+from jido.runtime.dead_letters import DeadLetter, DeadLetterStore
+from jido.runtime.sensor_spec import sensor_spec_of
+from jido.runtime.server import DEFAULT_MAILBOX_SIZE, AgentRef, ErrorPolicy, check_error_policy
+from jido.runtime.supervisor import Supervisor
+from jido.runtime.supervisor_spec import RESTART_KINDS, RestartKind, supervisor_spec_of
+from jido.signal import Signal
+from jido.signal.router import Router
+
+__all__ = ["Runtime", "RuntimeStatistics", "open_runtime"]
+
+logger = logging.getLogger("jido.runtime")
+
+
+@attrs.frozen
+class RuntimeStatistics:
+    """A snapshot of a runtime.
+
+    Attributes:
+        agents: agents registered (running or restarting).
+        mailbox_depths: signals waiting, per agent id.
+        restarts: restarts per agent id (only agents that restarted).
+        dead_letters: dead letters recorded since the runtime opened.
+        published: signals published with ``publish`` (Emit without a target, sensors).
+        unrouted: published signals no subscriber wanted.
+        ignored_system_signals: lifecycle signals (``jido.*``) offered to agents that route none of them.
+    """
+
+    agents: int
+    mailbox_depths: Mapping[str, int]
+    restarts: Mapping[str, int]
+    dead_letters: int
+    published: int
+    unrouted: int
+    ignored_system_signals: int
+
+
+class _Listener:
+    """A subscriber outside any agent (a test, the gateway): a bounded channel of matching signals."""
+
+    def __init__(self, pattern: str, buffer: int) -> None:
+        self.pattern = pattern
+        self.send, self.receive = trio.open_memory_channel[Signal](buffer)
+
+
+class Runtime:
+    """A running jido runtime. Obtain one from :func:`open_runtime`."""
+
+    def __init__(self, *, clock: Clock, mailbox_size: int, dead_letters: DeadLetterStore) -> None:
+        self.clock = clock
+        self.mailbox_size = mailbox_size
+        self._dead_letters = dead_letters
+        self._registry: dict[str, AgentRef] = {}
+        self._subscriptions = Router(name="runtime subscriptions")
+        self._root: Supervisor | None = None
+        self._closed = False
+        self._published = 0
+        self._unrouted = 0
+        self._ignored_system = 0
+
+    def __repr__(self) -> str:
+        return f"<Runtime agents={len(self._registry)}>"
+
+    # -- starting things -------------------------------------------------------------------------------
+    def _root_supervisor(self) -> Supervisor:
+        if self._root is None or self._closed:
+            raise ClosedError("the runtime is closed")
+        return self._root
+
+    async def start_agent(
+        self,
+        agent: Any,
+        *,
+        id: str | None = None,
+        state: Mapping[str, Any] | None = None,
+        restart: RestartKind = "transient",
+        mailbox_size: int | None = None,
+        error_policy: ErrorPolicy = "crash",
+    ) -> AgentRef:
+        """Start an agent under the root supervisor; returns its ref once it is ready.
+
+        Args:
+            agent: an ``@agent`` class, an :class:`AgentSpec`, or an :class:`Agent` value (started from its
+                state and id).
+            id: the agent's id (unique in the runtime); a new UUIDv7 when not given.
+            state: initial state overrides (not with an Agent value).
+            restart: ``transient`` (default: restarted after a crash, not after a normal stop),
+                ``permanent`` or ``temporary``.
+            mailbox_size: bound of its mailbox (the runtime's default when None).
+            error_policy: ``"crash"`` (default), ``"log"`` or ``StopAfter(n)``.
+
+        Raises:
+            AgentExistsError: the id is taken.
+            ValidationError: ``state`` does not fit the agent's schema.
+        """
+        if restart not in RESTART_KINDS:
+            raise ValueError(f"restart must be one of {', '.join(RESTART_KINDS)}, got {restart!r}")
+        check_error_policy(error_policy)
+        if mailbox_size is not None and (
+            isinstance(mailbox_size, bool) or not isinstance(mailbox_size, int) or mailbox_size < 1
+        ):
+            raise ValueError(f"mailbox_size must be an int >= 1, got {mailbox_size!r}")
+        if isinstance(agent, Agent):
+            if state:
+                raise ValueError("give initial state either in the Agent value or as state=, not both")
+            value = agent if id is None else attrs.evolve(agent, id=id)
+        else:
+            spec = agent_spec_of(agent)
+            if spec is None:
+                raise DefinitionError(
+                    f"start_agent: {agent!r} is not an agent (an @agent class or AgentSpec)"
+                )
+            value = spec.new(id, **dict(state or {}))
+        if value.id in self._registry:
+            raise AgentExistsError(value.id)
+        slot = await self._root_supervisor().start_child(
+            value.id,
+            value.spec,
+            restart,
+            agent=value,
+            mailbox_size=mailbox_size,
+            error_policy=error_policy,
+        )
+        assert slot.ref is not None
+        return slot.ref
+
+    async def start_supervisor(self, supervisor: Any, *, restart: RestartKind = "permanent") -> Supervisor:
+        """Start a supervision tree (a ``@supervisor`` class or :class:`SupervisorSpec`) under the root."""
+        spec = supervisor_spec_of(supervisor)
+        if spec is None:
+            raise DefinitionError(f"start_supervisor: {supervisor!r} is not a supervisor")
+        slot = await self._root_supervisor().start_child(spec.name, spec, restart)
+        assert slot.child_supervisor is not None
+        return slot.child_supervisor
+
+    async def start_sensor(self, sensor: Any, *, restart: RestartKind = "permanent") -> None:
+        """Start a sensor (a ``@sensor`` class or :class:`SensorSpec`) under the root supervisor."""
+        spec = sensor_spec_of(sensor)
+        if spec is None:
+            raise DefinitionError(f"start_sensor: {sensor!r} is not a sensor")
+        await self._root_supervisor().start_child(spec.name, spec, restart)
+
+    async def start(self, target: Any) -> AgentRef | Supervisor | None:
+        """Start an agent, supervisor or sensor, whichever ``target`` is."""
+        if agent_spec_of(target) is not None:
+            return await self.start_agent(target)
+        if supervisor_spec_of(target) is not None:
+            return await self.start_supervisor(target)
+        if sensor_spec_of(target) is not None:
+            await self.start_sensor(target)
+            return None
+        raise DefinitionError(f"{target!r} is not an agent, supervisor or sensor")
+
+    # -- registry -----------------------------------------------------------------------------------------
+    def register(self, ref: AgentRef) -> None:
+        if ref.id in self._registry:
+            raise AgentExistsError(ref.id)
+        self._registry[ref.id] = ref
+        for pattern in ref.spec.subscriptions:
+            self._subscriptions.add(pattern, ref)
+
+    def unregister(self, ref: AgentRef) -> None:
+        if self._registry.get(ref.id) is ref:
+            del self._registry[ref.id]
+        for route in self._subscriptions.routes():
+            if route.target is ref:
+                self._subscriptions.remove(route)
+
+    def whereis(self, agent_id: str) -> AgentRef | None:
+        """The ref of the agent registered as ``agent_id``, or None."""
+        return self._registry.get(agent_id)
+
+    def get(self, agent_id: str) -> AgentRef:
+        """The ref of the agent registered as ``agent_id``.
+
+        Raises:
+            AgentNotFoundError: no such agent.
+        """
+        ref = self._registry.get(agent_id)
+        if ref is None:
+            raise AgentNotFoundError(agent_id)
+        return ref
+
+    def agents(self) -> list[AgentRef]:
+        """Every registered agent, in the order they started."""
+        return list(self._registry.values())
+
+    # -- signals ------------------------------------------------------------------------------------------
+    def publish(self, signal: Signal) -> int:
+        """Offer ``signal`` to every agent subscribed to a matching pattern and every listener.
+
+        Delivery never waits: a full mailbox or listener records a dead letter instead. Returns how many
+        subscribers it was delivered to.
+        """
+        self._published += 1
+        delivered = 0
+        for route in self._subscriptions.route(signal):
+            target = route.target
+            if isinstance(target, AgentRef):
+                delivered += target.deliver_nowait(signal)
+            else:
+                delivered += self._offer(target, signal)
+        if not delivered:
+            self._unrouted += 1
+        return delivered
+
+    def _offer(self, listener: _Listener, signal: Signal) -> bool:
+        try:
+            listener.send.send_nowait(signal)
+        except trio.WouldBlock:
+            self.dead_letter(
+                signal, MailboxFullError(f"listener {listener.pattern}", 0), None, "listener_full"
+            )
+            return False
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            return False
+        return True
+
+    def deliver(self, agent_id: str, signal: Signal) -> bool:
+        """Queue ``signal`` for the agent ``agent_id`` without waiting; otherwise record a dead letter."""
+        ref = self._registry.get(agent_id)
+        if ref is None:
+            self.dead_letter(signal, AgentNotFoundError(agent_id), agent_id, "not_found")
+            return False
+        return ref.deliver_nowait(signal)
+
+    @asynccontextmanager
+    async def listen(
+        self, pattern: str, *, buffer: int = 1024
+    ) -> AsyncIterator[trio.MemoryReceiveChannel[Signal]]:
+        """Receive, while inside the block, every published signal matching ``pattern``.
+
+        A listener that falls ``buffer`` signals behind has the overflow recorded as dead letters.
+        """
+        listener = _Listener(pattern, buffer)
+        route = self._subscriptions.add(pattern, listener)
+        try:
+            async with listener.receive:
+                yield listener.receive
+        finally:
+            self._subscriptions.remove(route)
+            listener.send.close()
+
+    # -- dead letters and statistics -------------------------------------------------------------------
+    def dead_letter(self, signal: Signal, error: BaseException, agent_id: str | None, reason: str) -> None:
+        letter = DeadLetter(signal, error, agent_id, reason, self.clock.now().astimezone(dt.UTC))
+        self._dead_letters.record(letter)
+        logger.warning(
+            "dead letter (%s) for agent %r: %r (id %s): %s",
+            reason,
+            agent_id,
+            signal.type,
+            signal.id,
+            error,
+            extra={"agent_id": agent_id, "signal_id": signal.id, "signal_type": signal.type},
+        )
+
+    def dead_letters(self, *, agent_id: str | None = None) -> list[DeadLetter]:
+        """Dead letters, oldest first (only ``agent_id``'s when given)."""
+        return self._dead_letters.entries(agent_id=agent_id)
+
+    def count_ignored_system_signal(self) -> None:
+        self._ignored_system += 1
+
+    def statistics(self) -> RuntimeStatistics:
+        refs = list(self._registry.values())
+        return RuntimeStatistics(
+            agents=len(refs),
+            mailbox_depths={r.id: r.mailbox_depth for r in refs},
+            restarts={r.id: r.restarts for r in refs if r.restarts},
+            dead_letters=self._dead_letters.recorded,
+            published=self._published,
+            unrouted=self._unrouted,
+            ignored_system_signals=self._ignored_system,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    async def _serve(
+        self,
+        *,
+        max_restarts: int,
+        within: float,
+        task_status: trio.TaskStatus[Supervisor] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        root = Supervisor(self, name="root", max_restarts=max_restarts, within=within)
+        self._root = root
+        await root.run(task_status=task_status)
+
+    async def _shutdown(self) -> None:
+        if self._root is not None:
+            await self._root.shutdown()
+        self._closed = True
+
+
+@asynccontextmanager
+async def open_runtime(
+    *,
+    clock: Clock | None = None,
+    mailbox_size: int = DEFAULT_MAILBOX_SIZE,
+    max_restarts: int = 10,
+    within: float = 5.0,
+    dead_letter_limit: int = 10_000,
+) -> AsyncIterator[Runtime]:
+    """Open a runtime; leaving the block stops every agent, supervisor and sensor, last started first.
+
+    Args:
+        clock: wall clock for cron schedules (:class:`~jido.runtime.clock.TrioClock` in tests).
+        mailbox_size: default mailbox bound of agents.
+        max_restarts: restart intensity of the root supervisor (restarts within ``within`` seconds) past
+            which the runtime itself fails with :class:`~jido.errors.SupervisionError`.
+        within: the intensity window, in seconds.
+        dead_letter_limit: dead letters kept in memory (the oldest are evicted past it, and counted).
+    """
+    if isinstance(mailbox_size, bool) or not isinstance(mailbox_size, int) or mailbox_size < 1:
+        raise ValueError(f"mailbox_size must be an int >= 1, got {mailbox_size!r}")
+    if not (isinstance(within, int | float) and 0 < within < math.inf):
+        raise ValueError(f"within must be a positive number of seconds, got {within!r}")
+    runtime = Runtime(
+        clock=clock or SystemClock(),
+        mailbox_size=mailbox_size,
+        dead_letters=DeadLetterStore(dead_letter_limit),
+    )
+    body_error: BaseException | None = None
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(partial(runtime._serve, max_restarts=max_restarts, within=within))
+            try:
+                yield runtime
+            except BaseException as exc:
+                # Raised again below, outside the nursery, so users see their own exception, not a group.
+                body_error = exc
+            finally:
+                with trio.CancelScope(shield=True):
+                    await runtime._shutdown()
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        failure = _runtime_failure(group)
+        if failure is None:
+            raise
+        raise failure from group
+    if body_error is not None:
+        raise body_error
+
+
+def _runtime_failure(group: BaseExceptionGroup[BaseException]) -> SupervisionError | None:
+    """The SupervisionError that ended the runtime, when that is the one thing in ``group``."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        elif not isinstance(exc, trio.Cancelled):
+            leaves.append(exc)
+    if len(leaves) == 1 and isinstance(leaves[0], SupervisionError):
+        return leaves[0]
+    return None

@@ -1,0 +1,471 @@
+"""The agent server: one task per agent, a bounded mailbox, signals handled one at a time in arrival order.
+
+An :class:`AgentRef` is the handle users hold. It outlives the server task behind it: when the task crashes
+and its supervisor restarts it, the ref, the mailbox (with every signal still queued in it) and the last
+committed agent value carry over to the next incarnation. That is how a restarted agent resumes from its
+last committed state without losing accepted signals.
+
+Handling one signal: route it to instructions, ``cmd`` them (``strategy.run_async``), then apply the error
+policy. Under the default policy, ``"crash"``, a signal whose handling produced an error commits nothing: the
+signal goes to the dead letters with its error, a waiting ``call`` gets the error, and the server task fails
+so its supervisor restarts it from the last committed state. A poison signal therefore cannot crash-loop an
+agent: it is not in the mailbox anymore. Otherwise the new agent is committed and its directives are carried
+out in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import attrs
+import trio
+
+from jido.agent.directives import Directive, Error, Stop
+from jido.agent.spec import Agent, AgentSpec
+from jido.errors import (
+    CallTimeoutError,
+    ClosedError,
+    JidoError,
+    MailboxFullError,
+    NoRouteError,
+    RoutingError,
+)
+from jido.signal import Signal
+
+if TYPE_CHECKING:
+    from jido.runtime.runtime import Runtime
+    from jido.runtime.scheduler import Scheduler
+    from jido.runtime.supervisor import Supervisor
+
+__all__ = ["AgentRef", "AgentStatus", "ErrorPolicy", "StopAfter"]
+
+logger = logging.getLogger("jido.runtime")
+
+AgentStatus: TypeAlias = Literal["starting", "running", "restarting", "stopped", "failed"]
+
+DEFAULT_MAILBOX_SIZE = 1024
+_FAIRNESS_BATCH = 64  # signals handled back to back before yielding to other tasks
+SYSTEM_PREFIX = "jido."
+
+
+@attrs.frozen
+class StopAfter:
+    """Error policy: log errors and keep going, but stop the agent (normally) at the ``errors``-th one."""
+
+    errors: int
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.errors, bool) or not isinstance(self.errors, int) or self.errors < 1:
+            raise ValueError(f"StopAfter(errors=...) must be an int >= 1, got {self.errors!r}")
+
+
+ErrorPolicy: TypeAlias = Literal["crash", "log"] | StopAfter
+"""What an agent does when handling a signal produced an error: ``"crash"`` (the default: dead-letter the
+signal, fail the server task, let the supervisor restart it from the last committed state), ``"log"`` (log,
+commit what succeeded, keep going), or :class:`StopAfter` (log, and stop at the n-th error)."""
+
+
+def check_error_policy(policy: object) -> ErrorPolicy:
+    if policy in ("crash", "log") or isinstance(policy, StopAfter):
+        return policy
+    raise ValueError(f"error_policy must be 'crash', 'log' or StopAfter(n), got {policy!r}")
+
+
+class _Reply:
+    """Where a ``call`` waits for its answer."""
+
+    __slots__ = ("agent", "error", "event")
+
+    def __init__(self) -> None:
+        self.event = trio.Event()
+        self.agent: Agent | None = None
+        self.error: BaseException | None = None
+
+    def ok(self, agent: Agent) -> None:
+        if not self.event.is_set():
+            self.agent = agent
+            self.event.set()
+
+    def fail(self, error: BaseException) -> None:
+        if not self.event.is_set():
+            self.error = error
+            self.event.set()
+
+
+@attrs.frozen
+class _Envelope:
+    signal: Signal
+    reply: _Reply | None = None
+
+
+@attrs.frozen
+class _StopRequest:
+    reason: str
+    done: trio.Event
+
+
+_Item: TypeAlias = _Envelope | _StopRequest
+
+
+class NormalExit(Exception):  # a control-flow signal, not an error: it ends the task normally
+    """Raised inside a server task to end it normally (Stop directive, ``ref.stop()``, StopAfter)."""
+
+    def __init__(self, reason: str, *, final: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        # final: stopped by request (``ref.stop()``, StopAfter), so not restarted whatever its restart kind.
+        self.final = final
+
+
+class AgentRef:
+    """A handle on a running agent; valid across restarts, until the agent stops for good.
+
+    Attributes:
+        id: the agent's id, unique in its runtime.
+        spec: the agent's spec.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        agent: Agent,
+        *,
+        mailbox_size: int = DEFAULT_MAILBOX_SIZE,
+        error_policy: ErrorPolicy = "crash",
+        parent: AgentRef | None = None,
+        tag: str | None = None,
+    ) -> None:
+        if isinstance(mailbox_size, bool) or not isinstance(mailbox_size, int) or mailbox_size < 1:
+            raise ValueError(f"mailbox_size must be an int >= 1, got {mailbox_size!r}")
+        self.id = agent.id
+        self.spec: AgentSpec = agent.spec
+        self._runtime = runtime
+        self._agent = agent
+        self._send, self._receive = trio.open_memory_channel[_Item](mailbox_size)
+        self._mailbox_size = mailbox_size
+        self._error_policy = check_error_policy(error_policy)
+        self._status: AgentStatus = "starting"
+        self._changed = trio.Event()
+        self._stopped = trio.Event()
+        self._restarts = 0
+        self._errors = 0
+        self._handled = 0
+        self._exit_reason: str | None = None
+        self.parent = parent
+        self.tag = tag
+        self.scheduler: Scheduler | None = None
+        self.slot_nursery: trio.Nursery | None = None  # lives until the agent stops for good
+        self.children: Supervisor | None = None
+        self.child_tags: dict[str, AgentRef] = {}
+
+    def __repr__(self) -> str:
+        return f"<AgentRef {self.id!r} ({self.spec.name}) {self._status}>"
+
+    # -- reading -----------------------------------------------------------------------------------------
+    @property
+    def agent(self) -> Agent:
+        """The last committed agent value (no round trip to the server)."""
+        return self._agent
+
+    @property
+    def state(self) -> Any:
+        """The last committed state (no round trip to the server)."""
+        return self._agent.state
+
+    @property
+    def status(self) -> AgentStatus:
+        return self._status
+
+    @property
+    def restarts(self) -> int:
+        """How many times the server task was restarted."""
+        return self._restarts
+
+    @property
+    def mailbox_depth(self) -> int:
+        """Signals waiting in the mailbox."""
+        return self._send.statistics().current_buffer_used
+
+    @property
+    def mailbox_size(self) -> int:
+        return self._mailbox_size
+
+    @property
+    def exit_reason(self) -> str | None:
+        """Why the agent stopped, once it has."""
+        return self._exit_reason
+
+    # -- sending -----------------------------------------------------------------------------------------
+    def _check_signal(self, signal: object) -> Signal:
+        if not isinstance(signal, Signal):
+            raise TypeError(f"expected a jido.Signal, got {type(signal).__name__}")
+        if self._stopped.is_set():
+            raise ClosedError(f"agent {self.id!r} has stopped")
+        return signal
+
+    async def cast(self, signal: Signal) -> None:
+        """Put ``signal`` in the mailbox, waiting for room; it is handled later, in arrival order.
+
+        Raises:
+            ClosedError: the agent has stopped.
+        """
+        signal = self._check_signal(signal)
+        try:
+            await self._send.send(_Envelope(signal))
+        except trio.ClosedResourceError:
+            raise ClosedError(f"agent {self.id!r} has stopped") from None
+
+    def cast_nowait(self, signal: Signal) -> None:
+        """Put ``signal`` in the mailbox now.
+
+        Raises:
+            MailboxFullError: the mailbox is full (a ``trio.WouldBlock``); nothing was queued.
+            ClosedError: the agent has stopped.
+        """
+        signal = self._check_signal(signal)
+        try:
+            self._send.send_nowait(_Envelope(signal))
+        except trio.WouldBlock:
+            raise MailboxFullError(self.id, self._mailbox_size) from None
+        except trio.ClosedResourceError:
+            raise ClosedError(f"agent {self.id!r} has stopped") from None
+
+    async def call(self, signal: Signal, *, timeout: float = 5.0) -> Agent:
+        """Send ``signal`` and wait until it is handled; returns the agent as committed after it.
+
+        The timeout covers waiting for room in the mailbox and the handling. On timeout the signal stays
+        accepted and may still be handled; only the wait ends.
+
+        Raises:
+            NoRouteError: no route of the agent matches the signal.
+            ActionError / ValidationError: handling the signal failed (the first error, others in notes).
+            CallTimeoutError: no answer within ``timeout`` seconds.
+            ClosedError: the agent stopped before answering.
+        """
+        signal = self._check_signal(signal)
+        reply = _Reply()
+        with trio.move_on_after(timeout) as scope:
+            try:
+                await self._send.send(_Envelope(signal, reply))
+            except trio.ClosedResourceError:
+                raise ClosedError(f"agent {self.id!r} has stopped") from None
+            await reply.event.wait()
+        if scope.cancelled_caught:
+            raise CallTimeoutError(self.id, signal.type, timeout)
+        if reply.error is not None:
+            raise reply.error
+        assert reply.agent is not None
+        return reply.agent
+
+    async def stop(self, reason: str = "normal") -> None:
+        """Stop the agent after the signals already in its mailbox, and wait until it has stopped."""
+        if self._stopped.is_set():
+            return
+        done = trio.Event()
+        with contextlib.suppress(trio.ClosedResourceError):
+            await self._send.send(_StopRequest(reason, done))
+        await self._stopped.wait()
+
+    # -- waiting -----------------------------------------------------------------------------------------
+    async def wait_state(self, predicate: Callable[[Any], bool], *, timeout: float = math.inf) -> Any:
+        """Wait until ``predicate(state)`` holds for a committed state; returns that state.
+
+        Raises:
+            TimeoutError: not within ``timeout`` seconds.
+            ClosedError: the agent stopped first.
+        """
+        with trio.fail_after(timeout):
+            while not predicate(self._agent.state):
+                if self._stopped.is_set():
+                    raise ClosedError(f"agent {self.id!r} stopped before its state matched")
+                changed = self._changed
+                await changed.wait()
+        return self._agent.state
+
+    async def await_completion(
+        self,
+        field: str = "status",
+        *,
+        done: tuple[Any, ...] = ("completed", "failed"),
+        timeout: float = math.inf,
+    ) -> Any:
+        """Wait until the state's ``field`` takes one of the ``done`` values; returns the state."""
+        if field not in {a.name for a in attrs.fields(self.spec.state)}:
+            raise ValueError(f"agent {self.id!r} has no state field {field!r}")
+        return await self.wait_state(lambda state: getattr(state, field) in done, timeout=timeout)
+
+    async def wait_stopped(self) -> None:
+        """Wait until the agent has stopped for good."""
+        await self._stopped.wait()
+
+    # -- used by the server task and its supervisor --------------------------------------------------------
+    def _commit(self, agent: Agent) -> None:
+        self._agent = agent
+        self._changed.set()
+        self._changed = trio.Event()
+
+    def deliver_nowait(self, signal: Signal) -> bool:
+        """Queue a signal from inside the runtime without waiting; a full or closed mailbox dead-letters it."""
+        try:
+            self.cast_nowait(signal)
+        except MailboxFullError as exc:
+            self._runtime.dead_letter(signal, exc, self.id, "mailbox_full")
+            return False
+        except ClosedError as exc:
+            self._runtime.dead_letter(signal, exc, self.id, "agent_stopped")
+            return False
+        return True
+
+    def _finish(self, reason: str, *, failed: bool) -> None:
+        """The agent stopped for good: close the mailbox and answer or dead-letter what is still in it."""
+        self._status = "failed" if failed else "stopped"
+        self._exit_reason = reason
+        self._send.close()
+        closed = ClosedError(f"agent {self.id!r} stopped ({reason}) before handling the signal")
+        while True:
+            try:
+                item = self._receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+            if isinstance(item, _StopRequest):
+                item.done.set()
+            elif item.reply is not None:
+                item.reply.fail(closed)
+            else:
+                self._runtime.dead_letter(item.signal, closed, self.id, "agent_stopped")
+        self._stopped.set()
+        self._changed.set()
+
+
+async def serve_agent(
+    ref: AgentRef, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """One incarnation of an agent's server task: handle mailbox items until stopped or crashed.
+
+    Raises:
+        NormalExit: the agent stopped normally (a Stop directive, ``ref.stop()``, StopAfter).
+        Exception: the agent crashed; its supervisor decides what follows.
+    """
+    ref._status = "running"
+    task_status.started()
+    receive = ref._receive
+    while True:
+        item = await receive.receive()
+        handled = 0
+        while True:
+            await _handle_item(ref, item)
+            handled += 1
+            if handled % _FAIRNESS_BATCH == 0:
+                await trio.lowlevel.checkpoint()
+            try:
+                item = receive.receive_nowait()  # drain a burst without rescheduling per signal
+            except trio.WouldBlock:
+                break
+
+
+async def _handle_item(ref: AgentRef, item: _Item) -> None:
+    if isinstance(item, _StopRequest):
+        item.done.set()
+        raise NormalExit(item.reason, final=True)
+    signal, reply = item.signal, item.reply
+    runtime = ref._runtime
+    try:
+        instructions = ref.spec.instructions_for(signal)
+    except NoRouteError as exc:
+        if signal.type.startswith(SYSTEM_PREFIX) and reply is None:
+            # Lifecycle signals (jido.agent.child.started, ...) are offered to agents that route them;
+            # an agent without such a route has simply not asked for them.
+            runtime.count_ignored_system_signal()
+            return
+        await _on_errors(ref, signal, reply, [exc], agent=None, directives=[])
+        return
+    except RoutingError as exc:
+        await _on_errors(ref, signal, reply, [exc], agent=None, directives=[])
+        return
+    agent, directives = await ref.spec.strategy.run_async(ref._agent, instructions, signal=signal)
+    errors = [d.error for d in directives if isinstance(d, Error)]
+    if errors:
+        await _on_errors(ref, signal, reply, errors, agent=agent, directives=directives)
+        return
+    ref._handled += 1
+    ref._commit(agent)
+    try:
+        await _carry_out(ref, signal, directives)
+    except NormalExit:
+        if reply is not None:
+            reply.ok(
+                ref._agent
+            )  # the signal was handled: a Stop among its directives ends the agent after it
+        raise
+    if reply is not None:
+        reply.ok(ref._agent)
+
+
+def _first_error(errors: list[BaseException]) -> BaseException:
+    first = errors[0]
+    for other in errors[1:]:
+        first.add_note(f"also: {type(other).__name__}: {other}")
+    return first
+
+
+async def _on_errors(
+    ref: AgentRef,
+    signal: Signal,
+    reply: _Reply | None,
+    errors: list[BaseException],
+    *,
+    agent: Agent | None,
+    directives: list[Directive],
+) -> None:
+    error = _first_error(errors)
+    ref._errors += 1
+    policy = ref._error_policy
+    if policy == "crash":
+        # Atomic: nothing of this signal is committed; it goes to the dead letters and the task fails.
+        reason = "no_route" if isinstance(error, RoutingError) else "crash"
+        ref._runtime.dead_letter(signal, error, ref.id, reason)
+        if reply is not None:
+            reply.fail(error)
+        raise error
+    logger.warning(
+        "agent %r: handling %r (id %s) failed: %s",
+        ref.id,
+        signal.type,
+        signal.id,
+        error,
+        extra={"agent_id": ref.id, "signal_id": signal.id, "signal_type": signal.type},
+    )
+    if agent is not None:
+        ref._handled += 1
+        ref._commit(agent)
+        await _carry_out(ref, signal, [d for d in directives if not isinstance(d, Error)])
+    if reply is not None:
+        reply.fail(error)
+    if isinstance(policy, StopAfter) and ref._errors >= policy.errors:
+        raise NormalExit(f"stopped after {ref._errors} errors", final=True)
+
+
+async def _carry_out(ref: AgentRef, signal: Signal, directives: list[Directive]) -> None:
+    from jido.runtime.executors import execute_directive
+
+    for directive in directives:
+        if isinstance(directive, Stop):
+            raise NormalExit(directive.reason)
+        await execute_directive(ref, signal, directive)
+
+
+def is_crash(error: BaseException) -> bool:
+    """Whether an incarnation's exit is a crash (anything but a normal exit)."""
+    return not isinstance(error, NormalExit)
+
+
+def describe_exit(error: BaseException) -> str:
+    if isinstance(error, NormalExit):
+        return error.reason
+    if isinstance(error, JidoError):
+        return f"{type(error).__name__}: {error}"
+    return repr(error)

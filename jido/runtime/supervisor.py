@@ -1,0 +1,383 @@
+"""Supervisors: nurseries that restart what crashes, by strategy, within a restart intensity.
+
+Each child runs in a *slot*: a task in the supervisor's nursery that lives as long as the child is wanted.
+Inside the slot runs the child's current *incarnation* (an agent's server task, a sensor loop, a nested
+supervisor) in a cancel scope of its own. When an incarnation fails, the slot does not let the exception tear
+down the nursery: it reports the exit to the supervisor, which decides, by restart kind and strategy, what to
+restart, and counts restarts against its intensity (``max_restarts`` within ``within`` seconds). Past that,
+the supervisor itself fails with :class:`~jido.errors.SupervisionError`: its nursery is cancelled (every child
+stops) and the exception reaches its parent, which decides in turn.
+
+An agent's slot also owns what must survive restarts but not the agent: its mailbox and last committed
+state (in the :class:`~jido.runtime.server.AgentRef`), its timers and cron jobs, and its child agents.
+"""
+
+from __future__ import annotations
+
+import collections
+import inspect
+import logging
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from jido.agent.spec import Agent, AgentSpec
+from jido.errors import SupervisionError
+from jido.runtime.sensor_spec import SensorSpec
+from jido.runtime.server import (
+    AgentRef,
+    ErrorPolicy,
+    NormalExit,
+    describe_exit,
+    is_crash,
+    serve_agent,
+)
+from jido.runtime.supervisor_spec import RestartKind, SupervisionStrategy, SupervisorSpec
+from jido.signal import Signal
+
+if TYPE_CHECKING:
+    from jido.runtime.runtime import Runtime
+
+__all__ = ["Supervisor"]
+
+logger = logging.getLogger("jido.runtime")
+
+Target = AgentSpec | SensorSpec | SupervisorSpec
+
+
+class _Started:
+    """Wraps a task status so the slot knows whether its incarnation got as far as being ready."""
+
+    def __init__(self, inner: trio.TaskStatus[Any]) -> None:
+        self.inner = inner
+        self.done = False
+
+    def started(self, value: Any = None) -> None:
+        self.done = True
+        self.inner.started(value)
+
+
+class _Slot:
+    """One child of a supervisor: the task that keeps it, and its current incarnation."""
+
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        name: str,
+        target: Target,
+        restart: RestartKind,
+        *,
+        agent: Agent | None = None,
+        mailbox_size: int | None = None,
+        error_policy: ErrorPolicy = "crash",
+        parent: AgentRef | None = None,
+        tag: str | None = None,
+    ) -> None:
+        self.supervisor = supervisor
+        self.name = name
+        self.target = target
+        self.restart = restart
+        self.ref: AgentRef | None = None
+        self.child_supervisor: Supervisor | None = None
+        self._agent = agent
+        self._mailbox_size = mailbox_size
+        self._error_policy = error_policy
+        self._parent = parent
+        self._tag = tag
+        self._scope: trio.CancelScope | None = None
+        self._incarnation_done = trio.Event()
+        self._close = trio.Event()
+        self._exit_reason = "stopped by its supervisor"
+        self._failed = False
+        self.done = trio.Event()
+        self.nursery: trio.Nursery | None = None
+
+    def __repr__(self) -> str:
+        return f"<slot {self.name!r} of {self.supervisor.name!r}>"
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.supervisor.runtime
+
+    async def run(self, *, task_status: trio.TaskStatus[_Slot] = trio.TASK_STATUS_IGNORED) -> None:
+        runtime = self.runtime
+        try:
+            async with trio.open_nursery() as nursery:
+                self.nursery = nursery
+                if isinstance(self.target, AgentSpec):
+                    await self._prepare_agent(nursery)
+                await nursery.start(self._incarnate)
+                if self.ref is not None and self._parent is not None:
+                    self._notify_parent("jido.agent.child.started", {})
+                task_status.started(self)
+                await self._close.wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            if self.ref is not None:
+                ref = self.ref
+                ref._finish(self._exit_reason, failed=self._failed)
+                runtime.unregister(ref)
+                if self._parent is not None:
+                    self._parent.child_tags.pop(self._tag or "", None)
+                    self._notify_parent("jido.agent.child.exit", {"reason": self._exit_reason})
+            self.done.set()
+
+    async def _prepare_agent(self, nursery: trio.Nursery) -> None:
+        from jido.runtime.cron import parse_cron
+        from jido.runtime.scheduler import Scheduler
+
+        assert self._agent is not None
+        runtime = self.runtime
+        ref = AgentRef(
+            runtime,
+            self._agent,
+            mailbox_size=self._mailbox_size or runtime.mailbox_size,
+            error_policy=self._error_policy,
+            parent=self._parent,
+            tag=self._tag,
+        )
+        runtime.register(ref)
+        self.ref = ref
+        ref.slot_nursery = nursery
+        ref.scheduler = Scheduler(nursery, ref.deliver_nowait, clock=runtime.clock)  # type: ignore[arg-type]
+        for schedule in ref.spec.schedules:
+            tick = Signal(type=schedule.signal_type, source=f"/jido/agent/{ref.id}/cron/{schedule.job_id}")
+            ref.scheduler.cron(schedule.job_id, parse_cron(schedule.expr, schedule.tz), tick)
+        if self._parent is not None and self._tag is not None:
+            self._parent.child_tags[self._tag] = ref
+
+    def _notify_parent(self, signal_type: str, extra: Mapping[str, Any]) -> None:
+        assert self._parent is not None
+        assert self.ref is not None
+        data = {"tag": self._tag, "id": self.ref.id, **extra}
+        self._parent.deliver_nowait(Signal(type=signal_type, source=f"/jido/agent/{self.ref.id}", data=data))
+
+    async def _incarnate(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        status = _Started(task_status)
+        self._incarnation_done = trio.Event()
+        error: BaseException | None = None
+        try:
+            with trio.CancelScope() as scope:
+                self._scope = scope
+                try:
+                    await self._run_target(status)
+                    error = NormalExit("finished")
+                except Exception as exc:  # reported to the supervisor, which decides; never swallowed
+                    if not status.done:
+                        raise  # a child that fails to start fails its starter
+                    error = exc
+            if scope.cancelled_caught:
+                return  # stopped by its supervisor: not an exit to act on
+        finally:
+            self._incarnation_done.set()
+        assert error is not None
+        self.supervisor.report_exit(self, error)
+
+    async def _run_target(self, status: _Started) -> None:
+        target = self.target
+        if isinstance(target, AgentSpec):
+            assert self.ref is not None
+            await serve_agent(self.ref, task_status=status)
+        elif isinstance(target, SupervisorSpec):
+            child = Supervisor(self.runtime, target, name=target.name)
+            self.child_supervisor = child
+            await child.run(task_status=status)
+        else:
+            await run_sensor(self.runtime, target, task_status=status)
+
+    async def stop_incarnation(self) -> None:
+        """Cancel the current incarnation (for a sibling's restart) and wait until it has ended."""
+        if self._scope is not None:
+            self._scope.cancel()
+        await self._incarnation_done.wait()
+
+    async def restart_incarnation(self) -> None:
+        assert self.nursery is not None
+        if self.ref is not None:
+            self.ref._status = "restarting"
+            self.ref._restarts += 1
+        await self.nursery.start(self._incarnate)
+
+    def close(self, reason: str, *, failed: bool = False) -> None:
+        self._exit_reason = reason
+        self._failed = failed
+        self._close.set()
+
+
+class Supervisor:
+    """A running supervisor. Built from a :class:`SupervisorSpec`, or bare for the runtime's dynamic root."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        spec: SupervisorSpec | None = None,
+        *,
+        name: str,
+        strategy: SupervisionStrategy = "one_for_one",
+        max_restarts: int = 3,
+        within: float = 5.0,
+    ) -> None:
+        self.runtime = runtime
+        self.spec = spec
+        self.name = name
+        self.strategy: SupervisionStrategy = spec.strategy if spec else strategy
+        self.max_restarts = spec.max_restarts if spec else max_restarts
+        self.within = spec.within if spec else within
+        self.slots: list[_Slot] = []
+        self._restart_times: collections.deque[float] = collections.deque()
+        self._events_send, self._events = trio.open_memory_channel[tuple[_Slot, BaseException]](math.inf)
+        self._nursery: trio.Nursery | None = None
+
+    def __repr__(self) -> str:
+        return f"<Supervisor {self.name!r} {self.strategy} children={len(self.slots)}>"
+
+    async def run(self, *, task_status: trio.TaskStatus[Supervisor] = trio.TASK_STATUS_IGNORED) -> None:
+        """Start the children in order, then supervise them until cancelled or past the restart intensity."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            if self.spec is not None:
+                for child in self.spec.children:
+                    for index in range(child.replicas):
+                        agent = None
+                        if isinstance(child.target, AgentSpec):
+                            base = child.id or f"{self.name}.{child.name}"
+                            agent_id = base if child.replicas == 1 else f"{base}.{index}"
+                            agent = child.target.new(agent_id, **dict(child.state))
+                        name = child.name if child.replicas == 1 else f"{child.name}.{index}"
+                        await self.start_child(name, child.target, child.restart, agent=agent)
+            task_status.started(self)
+            await self._supervise()
+
+    async def start_child(
+        self,
+        name: str,
+        target: Target,
+        restart: RestartKind,
+        *,
+        agent: Agent | None = None,
+        mailbox_size: int | None = None,
+        error_policy: ErrorPolicy = "crash",
+        parent: AgentRef | None = None,
+        tag: str | None = None,
+    ) -> _Slot:
+        """Start one child; returns once it is ready (its ref exists only then)."""
+        if self._nursery is None:
+            raise RuntimeError(f"supervisor {self.name!r} is not running")
+        slot = _Slot(
+            self,
+            name,
+            target,
+            restart,
+            agent=agent,
+            mailbox_size=mailbox_size,
+            error_policy=error_policy,
+            parent=parent,
+            tag=tag,
+        )
+        self.slots.append(slot)
+        try:
+            await self._nursery.start(slot.run)
+        except BaseException:
+            self.slots.remove(slot)
+            raise
+        return slot
+
+    def report_exit(self, slot: _Slot, error: BaseException) -> None:
+        self._events_send.send_nowait((slot, error))
+
+    async def stop_child(self, slot: _Slot, reason: str = "stopped") -> None:
+        """Stop a child for good (it is not restarted) and wait until it has ended."""
+        if slot in self.slots:
+            self.slots.remove(slot)
+        slot.close(reason)
+        await slot.done.wait()
+
+    async def shutdown(self) -> None:
+        """Stop the children one by one, last started first."""
+        for slot in reversed(list(self.slots)):
+            if slot.child_supervisor is not None:
+                await slot.child_supervisor.shutdown()
+            await self.stop_child(slot, "shutdown")
+
+    async def _supervise(self) -> None:
+        async for slot, error in self._events:
+            if slot in self.slots:
+                await self._on_exit(slot, error)
+
+    async def _on_exit(self, slot: _Slot, error: BaseException) -> None:
+        crashed = is_crash(error)
+        reason = describe_exit(error)
+        if crashed:
+            logger.error("supervisor %r: child %r crashed: %s", self.name, slot.name, reason, exc_info=error)
+        final = isinstance(error, NormalExit) and error.final
+        if final or slot.restart == "temporary" or (slot.restart == "transient" and not crashed):
+            self.slots.remove(slot)
+            slot.close(reason, failed=crashed)
+            return
+        now = trio.current_time()
+        self._restart_times.append(now)
+        while self._restart_times and self._restart_times[0] <= now - self.within:
+            self._restart_times.popleft()
+        if len(self._restart_times) > self.max_restarts:
+            raise SupervisionError(
+                f"supervisor {self.name!r} gave up: {len(self._restart_times)} restarts within "
+                f"{self.within:g}s (max_restarts={self.max_restarts}); last exit of {slot.name!r}: {reason}"
+            ) from error
+        if self.strategy == "one_for_one":
+            affected = [slot]
+        elif self.strategy == "one_for_all":
+            affected = list(self.slots)
+        else:
+            affected = self.slots[self.slots.index(slot) :]
+        for other in reversed(affected):
+            if other is not slot:
+                await other.stop_incarnation()
+        for each in affected:
+            try:
+                await each.restart_incarnation()
+            except Exception as exc:  # failed to start again: counts as another exit
+                self.report_exit(each, exc)
+
+
+async def run_sensor(
+    runtime: Runtime, spec: SensorSpec, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Run a sensor: its own loop, or its ``sample`` every period or on its cron schedule."""
+    config = spec.config()
+
+    async def emit(signal: Signal) -> None:
+        if not isinstance(signal, Signal):
+            raise TypeError(f"sensor {spec.name!r} emitted {type(signal).__name__}, not a jido.Signal")
+        runtime.publish(signal)
+
+    task_status.started()
+    if spec.run is not None:
+        await spec.run(config, emit)
+        return
+    assert spec.sample is not None
+    if spec.every is not None:
+        while True:
+            await trio.sleep(spec.every)
+            await _sample(spec, config, emit)
+    else:
+        from jido.runtime.clock import sleep_until_wall
+        from jido.runtime.cron import parse_cron
+
+        assert spec.cron is not None
+        expr = parse_cron(spec.cron, spec.tz)
+        while True:
+            await sleep_until_wall(runtime.clock, expr.next_after(runtime.clock.now()))
+            await _sample(spec, config, emit)
+
+
+async def _sample(spec: SensorSpec, config: Any, emit: Any) -> None:
+    assert spec.sample is not None
+    produced = spec.sample(config)
+    if inspect.isawaitable(produced):
+        produced = await produced
+    if produced is None:
+        return
+    for signal in produced if isinstance(produced, list | tuple) else [produced]:
+        await emit(signal)
