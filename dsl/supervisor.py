@@ -36,6 +36,8 @@ class ChildDecl:
     replicas: int
     restart: RestartKind
     state: Mapping[str, Any]
+    error_policy: Any
+    mailbox_size: int | None
 
 
 def child(
@@ -46,6 +48,8 @@ def child(
     replicas: int = 1,
     restart: RestartKind = "permanent",
     state: Mapping[str, Any] | None = None,
+    error_policy: Any = "crash",
+    mailbox_size: int | None = None,
 ) -> Any:
     """Declare a child of a ``@supervisor`` class: ``workers = child(Worker, replicas=4)``.
 
@@ -55,6 +59,8 @@ def child(
         replicas: how many copies to run (ids get ``.0``, ``.1``... when more than one).
         restart: ``permanent``, ``transient`` or ``temporary``.
         state: initial state overrides of an agent child.
+        error_policy: an agent child's error policy: ``"crash"`` (default), ``"log"`` or ``StopAfter(n)``.
+        mailbox_size: an agent child's mailbox bound.
 
     Raises:
         DefinitionError: at once for a bad replica count, restart kind or state.
@@ -69,7 +75,7 @@ def child(
         raise DefinitionError(f"child(id=...): expected a non-empty string, got {id!r}")
     if state is not None and not isinstance(state, Mapping):
         raise DefinitionError(f"child(state=...): expected a mapping, got {state!r}")
-    return ChildDecl(target, id, replicas, restart, dict(state or {}))
+    return ChildDecl(target, id, replicas, restart, dict(state or {}), error_policy, mailbox_size)
 
 
 def _target_spec(target: Any) -> Any:
@@ -104,6 +110,8 @@ def _compile(
                     replicas=value.replicas,
                     restart=value.restart,
                     state=value.state,
+                    error_policy=value.error_policy,
+                    mailbox_size=value.mailbox_size,
                 )
             )
         except DefinitionError as exc:

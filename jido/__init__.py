@@ -10,6 +10,7 @@ from jido.action.exec import run_action_sync as run_action_sync
 from jido.action.instruction import Instruction as Instruction
 from jido.action.plan import Plan as Plan
 from jido.action.plan import PlanResult as PlanResult
+from jido.action.plan import PlanStep as PlanStep
 from jido.action.plan import run_plan as run_plan
 from jido.action.result import ActionResult as ActionResult
 from jido.action.spec import ActionContext as ActionContext
@@ -30,6 +31,7 @@ from jido.agent.directives import Schedule as Schedule
 from jido.agent.directives import SpawnAgent as SpawnAgent
 from jido.agent.directives import Stop as Stop
 from jido.agent.directives import StopChild as StopChild
+from jido.agent.fsm import FSM as FSM
 from jido.agent.spec import Agent as Agent
 from jido.agent.spec import AgentSpec as AgentSpec
 from jido.agent.spec import CronSchedule as CronSchedule
@@ -43,22 +45,39 @@ from jido.agent.state_ops import SetState as SetState
 from jido.agent.state_ops import StateOp as StateOp
 from jido.agent.strategy import Direct as Direct
 from jido.agent.strategy import Strategy as Strategy
+from jido.agent.workflow import RunWorkflow as RunWorkflow
+from jido.agent.workflow import Workflow as Workflow
 from jido.errors import ActionError as ActionError
 from jido.errors import ActionTimeoutError as ActionTimeoutError
+from jido.errors import AgentExistsError as AgentExistsError
+from jido.errors import AgentNotFoundError as AgentNotFoundError
 from jido.errors import BrokenError as BrokenError
+from jido.errors import CallTimeoutError as CallTimeoutError
 from jido.errors import ClosedError as ClosedError
 from jido.errors import DeadlineExceededError as DeadlineExceededError
 from jido.errors import DefinitionError as DefinitionError
 from jido.errors import FieldError as FieldError
 from jido.errors import InternalError as InternalError
 from jido.errors import JidoError as JidoError
+from jido.errors import MailboxFullError as MailboxFullError
 from jido.errors import NoRouteError as NoRouteError
 from jido.errors import RoutePredicateError as RoutePredicateError
 from jido.errors import RoutingError as RoutingError
 from jido.errors import SignalError as SignalError
+from jido.errors import StrategyError as StrategyError
 from jido.errors import SupervisionError as SupervisionError
+from jido.errors import TransitionError as TransitionError
 from jido.errors import ValidationError as ValidationError
+from jido.errors import WorkflowBusyError as WorkflowBusyError
+from jido.runtime.clock import SystemClock as SystemClock
+from jido.runtime.clock import TrioClock as TrioClock
+from jido.runtime.dead_letters import DeadLetter as DeadLetter
+from jido.runtime.runtime import Runtime as Runtime
+from jido.runtime.runtime import RuntimeStatistics as RuntimeStatistics
+from jido.runtime.runtime import open_runtime as open_runtime
 from jido.runtime.sensor_spec import SensorSpec as SensorSpec
+from jido.runtime.server import AgentRef as AgentRef
+from jido.runtime.server import StopAfter as StopAfter
 from jido.runtime.supervisor_spec import ChildSpec as ChildSpec
 from jido.runtime.supervisor_spec import SupervisorSpec as SupervisorSpec
 from jido.signal.router import Route as Route
@@ -70,19 +89,25 @@ from jido.signal.typed import typed_signal as typed_signal
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "FSM",
     "ActionContext",
     "ActionError",
     "ActionResult",
     "ActionSpec",
     "ActionTimeoutError",
     "Agent",
+    "AgentExistsError",
+    "AgentNotFoundError",
+    "AgentRef",
     "AgentSpec",
     "BrokenError",
+    "CallTimeoutError",
     "ChildSpec",
     "ClosedError",
     "Cron",
     "CronCancel",
     "CronSchedule",
+    "DeadLetter",
     "DeadlineExceededError",
     "DefinitionError",
     "DeleteKeys",
@@ -95,10 +120,12 @@ __all__ = [
     "Instruction",
     "InternalError",
     "JidoError",
+    "MailboxFullError",
     "NoParams",
     "NoRouteError",
     "Plan",
     "PlanResult",
+    "PlanStep",
     "ReplaceState",
     "RetryPolicy",
     "Route",
@@ -106,6 +133,9 @@ __all__ = [
     "RouteSpec",
     "Router",
     "RoutingError",
+    "RunWorkflow",
+    "Runtime",
+    "RuntimeStatistics",
     "Schedule",
     "SensorSpec",
     "SetPath",
@@ -117,15 +147,23 @@ __all__ = [
     "StateMapping",
     "StateOp",
     "Stop",
+    "StopAfter",
     "StopChild",
     "Strategy",
+    "StrategyError",
     "SupervisionError",
     "SupervisorSpec",
+    "SystemClock",
+    "TransitionError",
+    "TrioClock",
     "ValidationError",
+    "Workflow",
+    "WorkflowBusyError",
     "cmd",
     "cmd_async",
     "handle",
     "handle_async",
+    "open_runtime",
     "run_action",
     "run_action_sync",
     "run_plan",

@@ -384,6 +384,10 @@ def is_json_type(tp: Any) -> bool:
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return all(isinstance(m.value, str | int) for m in tp)
     if isinstance(tp, type) and attrs.has(tp):
+        try:
+            attrs.resolve_types(tp)  # nested classes may carry string annotations (``from __future__``)
+        except NameError:
+            return False
         return all(a.type is not None and is_json_type(a.type) for a in attrs.fields(tp))
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)

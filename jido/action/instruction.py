@@ -6,15 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
 import attrs
-import uuid6
-
 from jido.action.spec import ActionSpec, RetryPolicy, action_spec_of
+from jido.signal.ids import new_id
 
 __all__ = ["Instruction", "InstructionLike", "normalize_instructions"]
-
-
-def _new_id() -> str:
-    return str(uuid6.uuid7())
 
 
 @attrs.frozen
@@ -35,7 +30,7 @@ class Instruction:
     context: Mapping[str, Any] = attrs.field(factory=dict)
     timeout: float | None = None
     retry: RetryPolicy | None = None
-    id: str = attrs.field(factory=_new_id, eq=False)
+    id: str = attrs.field(factory=new_id, eq=False)
 
 
 InstructionLike: TypeAlias = Any

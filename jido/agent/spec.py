@@ -7,14 +7,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import uuid6
 
 from jido._spec_attr import SPEC_ATTR
 from jido.action.instruction import Instruction
 from jido.action.spec import ActionSpec
-from jido.agent.directives import _check_tz
+from jido.agent.directives import _check_cron_expr, _check_tz
 from jido.convert import is_json_type, structure
 from jido.errors import DefinitionError, NoRouteError, ValidationError
+from jido.signal.ids import new_id
 from jido.signal.router import Router
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class RouteSpec:
 class CronSchedule:
     """A signal of type ``signal_type`` delivered to the agent on a cron schedule, declared with the agent."""
 
-    expr: str
+    expr: str = attrs.field(validator=_check_cron_expr)
     signal_type: str
     job_id: str
     tz: str = attrs.field(default="UTC", validator=_check_tz)
@@ -147,7 +147,7 @@ class AgentSpec:
             ValidationError: a given state value does not fit the schema.
         """
         value: Any = structure(state, self.state, subject=f"{self.name} state")
-        return Agent(id=id if id is not None else str(uuid6.uuid7()), state=value, spec=self)
+        return Agent(id=id if id is not None else new_id(), state=value, spec=self)
 
     def instructions_for(self, signal: Signal) -> tuple[Instruction, ...]:
         """The instructions ``signal`` routes to, in route order (priority, specificity, registration).

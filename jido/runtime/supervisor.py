@@ -246,7 +246,14 @@ class Supervisor:
                             agent_id = base if child.replicas == 1 else f"{base}.{index}"
                             agent = child.target.new(agent_id, **dict(child.state))
                         name = child.name if child.replicas == 1 else f"{child.name}.{index}"
-                        await self.start_child(name, child.target, child.restart, agent=agent)
+                        await self.start_child(
+                            name,
+                            child.target,
+                            child.restart,
+                            agent=agent,
+                            mailbox_size=child.mailbox_size,
+                            error_policy=child.error_policy,
+                        )
             task_status.started(self)
             await self._supervise()
 

@@ -42,6 +42,8 @@ class ChildSpec:
         restart: ``permanent`` (always restarted), ``transient`` (restarted after a crash only), or
             ``temporary`` (never restarted).
         state: initial state overrides of an agent child.
+        error_policy: an agent child's error policy (``"crash"``, ``"log"`` or ``StopAfter(n)``).
+        mailbox_size: an agent child's mailbox bound (the runtime's default when None).
     """
 
     name: str
@@ -50,6 +52,8 @@ class ChildSpec:
     replicas: int = 1
     restart: RestartKind = "permanent"
     state: Mapping[str, Any] = attrs.field(factory=dict)
+    error_policy: Any = "crash"
+    mailbox_size: int | None = None
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.target, AgentSpec | SensorSpec | SupervisorSpec):
@@ -64,6 +68,20 @@ class ChildSpec:
             )
         if self.state and not isinstance(self.target, AgentSpec):
             raise DefinitionError(f"child {self.name!r}: state applies to agent children only")
+        from jido.runtime.server import check_error_policy  # noqa: PLC0415 - server imports the spec modules
+
+        try:
+            check_error_policy(self.error_policy)
+        except ValueError as exc:
+            raise DefinitionError(f"child {self.name!r}: {exc}") from None
+        if self.mailbox_size is not None and (
+            isinstance(self.mailbox_size, bool)
+            or not isinstance(self.mailbox_size, int)
+            or self.mailbox_size < 1
+        ):
+            raise DefinitionError(
+                f"child {self.name!r}: mailbox_size must be an int >= 1, got {self.mailbox_size!r}"
+            )
 
 
 def _children(value: Iterable[ChildSpec]) -> tuple[ChildSpec, ...]:
