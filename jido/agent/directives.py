@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 import attrs
 
-from jido.errors import DefinitionError
+from jido.errors import DefinitionError, ValidationError
 
 if TYPE_CHECKING:
     from jido.agent.spec import AgentSpec
@@ -102,12 +102,21 @@ def _check_tz(_: object, attribute: attrs.Attribute[str], value: str) -> None:
         raise ValueError(f"tz {value!r} is not a known IANA time zone") from None
 
 
+def _check_cron_expr(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    from jido.runtime.cron import parse_cron  # a lazy import: the agent core must not load the runtime
+
+    try:
+        parse_cron(value)
+    except ValidationError as exc:
+        raise ValueError(f"invalid cron {attribute.name} {value!r}: {exc.errors[0].message}") from None
+
+
 @attrs.frozen
 class Cron(Directive):
     """Deliver ``signal`` to this agent on the cron schedule ``expr`` in ``tz``; upserts by ``job_id``."""
 
     kind: ClassVar[str] = "cron"
-    expr: str = attrs.field(validator=_non_empty)
+    expr: str = attrs.field(validator=[_non_empty, _check_cron_expr])
     signal: Signal = attrs.field(validator=_is_signal)
     job_id: str = attrs.field(validator=_non_empty)
     tz: str = attrs.field(default="UTC", validator=_check_tz)

@@ -1,0 +1,345 @@
+"""Timers for one agent: one-shot delays (the ``Schedule`` directive) and cron jobs (``Cron``/``CronCancel``).
+
+A :class:`Scheduler` belongs to one owner, an agent server, and runs its timers as tasks in a nursery the owner
+gives it, so cancelling that nursery (the agent stopped) cancels every timer: no orphan tasks. Timers hand
+their signals to the owner through a synchronous ``deliver`` callable, which enqueues without blocking.
+
+Semantics:
+
+- One-shot timers count trio time: ``schedule(2.0, s)`` delivers ``s`` itself (same id) 2 s of trio time
+  later. They are kept in one heap served by one task (started when needed, gone when no timer is left), so
+  a thousand pending timers cost a thousand small records, not a thousand tasks, and timers due at the same
+  time fire in the order they were scheduled.
+- A cron job is a task of its own, sleeping on the wall clock (:class:`~jido.runtime.clock.Clock`) until its
+  next fire time in its time zone. Each tick delivers a copy of the job's signal with a new id and ``time``
+  set to the planned fire time; ``data`` and the other attributes are unchanged.
+- Ticks never fire early, and fire at most once per planned fire time. There is no catch-up: if the process
+  could not run for a while (a suspended machine, a blocked event loop) and several fire times passed, the job
+  fires once, late, and plans its next fire time after the current time. A wall clock set back does not make
+  a planned time fire twice.
+- ``cron()`` with a ``job_id`` already in use replaces that job (upsert): the old one never fires again.
+- If ``deliver`` raises, the error is logged (logger ``jido.runtime.scheduler``, level ERROR, with the
+  traceback) and the timer counts as fired; a cron job keeps its schedule. One bad delivery must not end a
+  schedule; delivery problems (a full mailbox) are the owner's to handle inside ``deliver``.
+- :meth:`Scheduler.close` cancels everything; ``schedule()`` and ``cron()`` then raise
+  :class:`~jido.errors.ClosedError`. An owner whose nursery is cancelled should close its scheduler too.
+
+A scheduler is not thread-safe: call it from the trio thread that runs its nursery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import heapq
+import itertools
+import logging
+import math
+from collections.abc import Callable
+from typing import Final, final
+
+import attrs
+import trio
+
+from jido.errors import ClosedError, ValidationError
+from jido.runtime.clock import Clock, sleep_until_wall
+from jido.runtime.cron import CronExpr
+from jido.signal import Signal
+from jido.signal.ids import new_id
+
+__all__ = ["Scheduler", "TimerHandle"]
+
+logger: Final = logging.getLogger("jido.runtime.scheduler")
+
+# Cancelled timers stay in the heap until they reach its top; past this many, and past half the heap, the heap
+# is rebuilt without them, so schedule-then-cancel loops cannot grow it without bound.
+_COMPACT_AFTER: Final = 64
+
+
+class _State(enum.Enum):
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
+@final
+class TimerHandle:
+    """A one-shot timer made by :meth:`Scheduler.schedule`.
+
+    Attributes:
+        signal: the signal it delivers.
+        deadline: the trio time (``trio.current_time()``) at which it fires.
+    """
+
+    __slots__ = ("_scheduler", "_state", "deadline", "signal")
+
+    def __init__(self, scheduler: Scheduler, signal: Signal, deadline: float) -> None:
+        self._scheduler = scheduler
+        self._state = _State.PENDING
+        self.signal = signal
+        self.deadline = deadline
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether it was cancelled before it fired (by :meth:`cancel` or :meth:`Scheduler.close`)."""
+        return self._state is _State.CANCELLED
+
+    @property
+    def fired(self) -> bool:
+        """Whether it has fired (its signal was handed to ``deliver``, whether or not that raised)."""
+        return self._state is _State.FIRED
+
+    def cancel(self) -> None:
+        """Stop it from firing. Does nothing if it already fired or was cancelled."""
+        if self._state is _State.PENDING:
+            self._state = _State.CANCELLED
+            self._scheduler._timer_cancelled()
+
+    def __repr__(self) -> str:
+        return f"<TimerHandle {self._state.value} deadline={self.deadline!r} signal={self.signal.type!r}>"
+
+
+@attrs.define(eq=False)
+class _CronJob:
+    job_id: str
+    expr: CronExpr
+    signal: Signal
+    next_fire: dt.datetime
+    scope: trio.CancelScope = attrs.field(factory=trio.CancelScope, repr=False)
+
+
+def _check_signal(signal: object) -> Signal:
+    if not isinstance(signal, Signal):
+        raise ValidationError.at("$.signal", f"expected a jido Signal, got {type(signal).__name__}")
+    return signal
+
+
+@final
+class Scheduler:
+    """Owns the timers of ONE owner (an agent): one-shot delays and cron jobs (see the module documentation).
+
+    Args:
+        nursery: the owner's nursery; every timer runs as a task in it.
+        deliver: called with each due signal, synchronously; it must not block. What it raises is logged and
+            does not stop a cron job.
+        clock: the wall clock cron jobs follow (:class:`~jido.runtime.clock.SystemClock`, or
+            :class:`~jido.runtime.clock.TrioClock` in tests).
+        owner: who owns it (an agent id), shown in logs, errors and the repr.
+
+    Raises:
+        ValidationError: an argument of the wrong kind (``$.nursery``, ``$.deliver``, ``$.clock``).
+    """
+
+    def __init__(
+        self,
+        nursery: trio.Nursery,
+        deliver: Callable[[Signal], None],
+        *,
+        clock: Clock,
+        owner: str | None = None,
+    ) -> None:
+        if not isinstance(nursery, trio.Nursery):
+            raise ValidationError.at("$.nursery", f"expected a trio.Nursery, got {type(nursery).__name__}")
+        if not callable(deliver):
+            raise ValidationError.at("$.deliver", f"expected a callable, got {type(deliver).__name__}")
+        if not isinstance(clock, Clock):
+            raise ValidationError.at("$.clock", f"expected a Clock with now(), got {type(clock).__name__}")
+        self._nursery = nursery
+        self._deliver = deliver
+        self._clock = clock
+        self._owner = owner
+        self._closed = False
+        self._heap: list[tuple[float, int, TimerHandle]] = []
+        self._sequence = itertools.count()
+        self._pending = 0
+        self._cancelled_in_heap = 0
+        self._runner: trio.CancelScope | None = None
+        self._nap: trio.CancelScope | None = None
+        self._jobs: dict[str, _CronJob] = {}
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    @property
+    def clock(self) -> Clock:
+        """The wall clock cron jobs follow."""
+        return self._clock
+
+    def __repr__(self) -> str:
+        owner = f" owner={self._owner!r}" if self._owner is not None else ""
+        state = "closed" if self._closed else f"pending={self._pending} jobs={len(self._jobs)}"
+        return f"<Scheduler{owner} {state}>"
+
+    # -- one-shot timers ----------------------------------------------------------------------------------
+
+    def schedule(self, delay: float, signal: Signal) -> TimerHandle:
+        """Deliver ``signal`` once, ``delay`` seconds of trio time from now.
+
+        Args:
+            delay: seconds, finite and >= 0.
+            signal: delivered as it is (same id).
+
+        Returns:
+            A handle to cancel the timer or see whether it fired.
+
+        Raises:
+            ClosedError: the scheduler is closed (or its nursery no longer takes tasks).
+            ValidationError: ``$.delay`` or ``$.signal`` is not what it should be.
+        """
+        self._check_open()
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay < math.inf:
+            raise ValidationError.at("$.delay", f"expected a finite number of seconds >= 0, got {delay!r}")
+        _check_signal(signal)
+        deadline = trio.current_time() + delay
+        if self._runner is None:
+            scope = trio.CancelScope()
+            self._start(self._run_timers, scope, name="timers")
+            self._runner = scope
+        handle = TimerHandle(self, signal, deadline)
+        heapq.heappush(self._heap, (deadline, next(self._sequence), handle))
+        self._pending += 1
+        if self._nap is not None and deadline < self._nap.deadline:
+            self._nap.deadline = deadline
+        return handle
+
+    def pending(self) -> int:
+        """How many one-shot timers have neither fired nor been cancelled."""
+        return self._pending
+
+    def _timer_cancelled(self) -> None:
+        self._pending -= 1
+        self._cancelled_in_heap += 1
+        if self._cancelled_in_heap > _COMPACT_AFTER and self._cancelled_in_heap * 2 > len(self._heap):
+            self._heap = [entry for entry in self._heap if entry[2]._state is _State.PENDING]
+            heapq.heapify(self._heap)
+            self._cancelled_in_heap = 0
+
+    async def _run_timers(self, scope: trio.CancelScope) -> None:
+        try:
+            with scope:
+                while not scope.cancel_called:
+                    heap = self._heap
+                    now = trio.current_time()
+                    if heap and heap[0][0] > now:
+                        with trio.CancelScope(deadline=heap[0][0]) as nap:
+                            self._nap = nap  # schedule() moves the deadline earlier for an earlier timer
+                            await trio.sleep_forever()
+                        self._nap = None
+                        continue
+                    # Take the due timers first and fire them after: a deliver() that schedules a timer with
+                    # no delay must not keep this loop from reaching a checkpoint.
+                    due: list[TimerHandle] = []
+                    while heap and heap[0][0] <= now:
+                        due.append(heapq.heappop(heap)[2])
+                    if not heap and not due:
+                        return
+                    for handle in due:
+                        if handle._state is _State.PENDING:
+                            handle._state = _State.FIRED
+                            self._pending -= 1
+                            self._hand_over(handle.signal, "timer")
+                        else:
+                            self._cancelled_in_heap -= 1
+                    await trio.lowlevel.checkpoint()
+        finally:
+            self._nap = None
+            if self._runner is scope:
+                self._runner = None
+
+    # -- cron jobs ----------------------------------------------------------------------------------------
+
+    def cron(self, job_id: str, expr: CronExpr, signal: Signal) -> None:
+        """Deliver a copy of ``signal`` (new id, ``time`` = the planned fire time) at each fire time of ``expr``.
+
+        A job already known by ``job_id`` is replaced: it is cancelled and never fires again.
+
+        Raises:
+            ClosedError: the scheduler is closed (or its nursery no longer takes tasks).
+            ValidationError: ``$.job_id``, ``$.expr`` or ``$.signal`` is not what it should be.
+        """
+        self._check_open()
+        if not isinstance(job_id, str) or not job_id:
+            raise ValidationError.at("$.job_id", f"expected a non-empty str, got {job_id!r}")
+        if not isinstance(expr, CronExpr):
+            raise ValidationError.at(
+                "$.expr", f"expected a CronExpr (see parse_cron), got {type(expr).__name__}"
+            )
+        _check_signal(signal)
+        job = _CronJob(job_id, expr, signal, expr.next_after(self._clock.now()))
+        self._start(self._run_cron, job, name=f"cron {job_id!r}")
+        old = self._jobs.pop(job_id, None)
+        if old is not None:
+            old.scope.cancel()
+        self._jobs[job_id] = job
+
+    def cancel_cron(self, job_id: str) -> bool:
+        """Cancel the cron job ``job_id``. Returns False if there is no such job (not an error)."""
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            return False
+        job.scope.cancel()
+        return True
+
+    def jobs(self) -> dict[str, CronExpr]:
+        """The current cron jobs: each job id and its expression."""
+        return {job_id: job.expr for job_id, job in self._jobs.items()}
+
+    def next_fire_times(self) -> dict[str, dt.datetime]:
+        """Each cron job's next planned fire time, in UTC."""
+        return {job_id: job.next_fire for job_id, job in self._jobs.items()}
+
+    async def _run_cron(self, job: _CronJob) -> None:
+        with job.scope:
+            while True:
+                planned = job.next_fire
+                await sleep_until_wall(self._clock, planned)
+                # The job may have been replaced or cancelled after this task was woken but before it ran.
+                if job.scope.cancel_called:
+                    return
+                self._hand_over(job.signal.evolve(id=new_id(), time=planned), f"cron job {job.job_id!r}")
+                # From the later of now and the planned time: no catch-up of missed ticks, and a wall clock
+                # set back cannot bring the same planned time round again.
+                job.next_fire = job.expr.next_after(max(self._clock.now(), planned))
+
+    # -- shared -------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Cancel every timer and cron job; later ``schedule()`` and ``cron()`` raise ClosedError. Idempotent."""
+        self._closed = True
+        for _, _, handle in self._heap:
+            if handle._state is _State.PENDING:
+                handle._state = _State.CANCELLED
+        self._heap.clear()
+        self._pending = 0
+        self._cancelled_in_heap = 0
+        if self._runner is not None:
+            self._runner.cancel()
+            self._runner = None
+        for job in self._jobs.values():
+            job.scope.cancel()
+        self._jobs.clear()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClosedError(self._closed_message())
+
+    def _closed_message(self) -> str:
+        return "scheduler is closed" if self._owner is None else f"scheduler of {self._owner!r} is closed"
+
+    def _start(self, fn: Callable[..., object], *args: object, name: str) -> None:
+        owner = f" of {self._owner!r}" if self._owner is not None else ""
+        try:
+            self._nursery.start_soon(fn, *args, name=f"jido scheduler{owner}: {name}")  # type: ignore[arg-type]
+        except RuntimeError as exc:  # "Nursery is closed to new arrivals": the owner has gone
+            raise ClosedError(f"{self._closed_message()}: its nursery no longer takes tasks") from exc
+
+    def _hand_over(self, signal: Signal, what: str) -> None:
+        try:
+            self._deliver(signal)
+        except Exception:
+            owner = f" of {self._owner!r}" if self._owner is not None else ""
+            logger.exception(
+                "%s%s: delivering signal %s (type %r) failed", what, owner, signal.id, signal.type
+            )
