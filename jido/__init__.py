@@ -5,6 +5,8 @@ The pure core lives here: signals and routing (:mod:`jido.signal`), actions (:mo
 imports it.
 """
 
+import logging
+
 from jido.action.exec import run_action as run_action
 from jido.action.exec import run_action_sync as run_action_sync
 from jido.action.instruction import Instruction as Instruction
@@ -87,6 +89,9 @@ from jido.signal.typed import SignalType as SignalType
 from jido.signal.typed import typed_signal as typed_signal
 
 __version__ = "0.1.0.dev0"
+
+# The library logs through "jido.*" loggers and never prints: applications decide where records go.
+logging.getLogger("jido").addHandler(logging.NullHandler())
 
 __all__ = [
     "FSM",
