@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
 import attrs
+
 from jido.action.spec import ActionSpec, RetryPolicy, action_spec_of
 from jido.signal.ids import new_id
 

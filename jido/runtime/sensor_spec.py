@@ -66,6 +66,13 @@ class SensorSpec:
                 raise DefinitionError(f"sensor {self.name!r}: run must be an async function")
         elif (self.every is None) == (self.cron is None):
             raise DefinitionError(f"sensor {self.name!r}: sample needs exactly one of every or cron")
+        if self.cron is not None:
+            from jido.runtime.cron import parse_cron  # lazy: kept off the import path of the specs
+
+            try:
+                parse_cron(self.cron, self.tz)
+            except ValueError as exc:
+                raise DefinitionError(f"sensor {self.name!r}: invalid cron: {exc}") from None
         if self.every is not None and (
             isinstance(self.every, bool)
             or not isinstance(self.every, int | float)

@@ -68,7 +68,7 @@ class ChildSpec:
             )
         if self.state and not isinstance(self.target, AgentSpec):
             raise DefinitionError(f"child {self.name!r}: state applies to agent children only")
-        from jido.runtime.server import check_error_policy  # noqa: PLC0415 - server imports the spec modules
+        from jido.runtime.server import check_error_policy
 
         try:
             check_error_policy(self.error_policy)
