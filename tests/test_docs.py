@@ -1,4 +1,4 @@
-"""Every ``python`` code block in docs/ runs: the blocks of one page share a namespace, in order."""
+"""Every ``python`` code block in docs/ and the README runs: the blocks of one page share a namespace, in order."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 DOCS = pathlib.Path(__file__).parent.parent / "docs"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
-PAGES = sorted(p for p in DOCS.glob("*.md") if BLOCK.search(p.read_text()))
+PAGES = [DOCS.parent / "README.md", *sorted(p for p in DOCS.glob("*.md") if BLOCK.search(p.read_text()))]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
