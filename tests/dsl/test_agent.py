@@ -215,6 +215,27 @@ class TestAgentDefinitionErrors:
         spec = spec_of(compiled)
         assert isinstance(spec, AgentSpec) and len(spec.routes) == 2
 
+    @ORDERS
+    @pytest.mark.parametrize(
+        ("field", "message"),
+        [
+            ("count: int", r"Thing\.count: state field has no default: every state field needs one"),
+            ("values: int = 0", r"Thing\.values: 'values' is a reserved name"),
+            (
+                "day: dt.date = dt.date(2020, 1, 1)",
+                r"Thing\.day: type <class 'datetime\.date'> cannot be serialized to JSON",
+            ),
+        ],
+    )
+    def test_field_errors_in_either_order(
+        self, order: Callable[..., Decorate], field: str, message: str
+    ) -> None:
+        """State field errors are raised the same whichever side of the routes @agent is written."""
+        namespace: dict[str, Any] = {"dt": dt, "__name__": __name__}
+        exec(f"class Thing:\n    {field}\n", namespace)
+        with pytest.raises(DefinitionError, match=rf"^{message}"):
+            order(route("a.ping", Ping))(namespace["Thing"])
+
     def test_route_to_non_action(self) -> None:
         """A route to something that is not an action is refused at once."""
         with pytest.raises(

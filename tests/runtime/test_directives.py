@@ -103,3 +103,47 @@ def sig_parent(kind: str, **data: object):  # type: ignore[no-untyped-def]
     from jido.signal import Signal
 
     return Signal(type=f"parent.{kind}", source="/test", data=data or None)
+
+
+class TestCron:
+    async def test_cron_directive_and_cancel(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A Cron directive delivers its signal on schedule; CronCancel stops it."""
+        import datetime as dt
+
+        from dsl import action, agent, route
+        from jido import ActionContext, Cron, CronCancel, TrioClock
+        from jido.signal import Signal
+
+        tick = Signal(type="ticker.tick", source="/t")
+
+        @action
+        class Arm:
+            def run(self, ctx: ActionContext) -> Cron:
+                return Cron("*/5 * * * *", tick, job_id="beat")
+
+        @action
+        class Disarm:
+            def run(self, ctx: ActionContext) -> CronCancel:
+                return CronCancel("beat")
+
+        @action
+        class Count:
+            def run(self, ctx: ActionContext) -> dict[str, int]:
+                return {"ticks": ctx.state.ticks + 1}
+
+        @agent
+        @route("ticker.arm", Arm)
+        @route("ticker.disarm", Disarm)
+        @route("ticker.tick", Count)
+        class Ticker:
+            ticks: int = 0
+
+        clock = TrioClock(start=dt.datetime(2026, 1, 1, 12, 0, 30, tzinfo=dt.UTC))
+        async with open_runtime(clock=clock) as rt:
+            ref = await rt.start_agent(Ticker, id="t")
+            await ref.call(Signal(type="ticker.arm", source="/t"))
+            await ref.wait_state(lambda s: s.ticks == 2, timeout=3600)
+            assert clock.now() == dt.datetime(2026, 1, 1, 12, 10, tzinfo=dt.UTC)
+            await ref.call(Signal(type="ticker.disarm", source="/t"))
+            await trio.sleep(3600)
+            assert ref.state.ticks == 2
