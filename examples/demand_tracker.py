@@ -186,7 +186,7 @@ async def runtime_walkthrough() -> None:
         async with rt.listen("listing.demand.*") as changes:
             for signal in (demand_signal("boost", amount=25), demand_signal("cool"), demand_signal("tick")):
                 await ref.call(signal)
-                emitted = changes.receive_nowait()
+                emitted = await changes.receive()
                 caused = "yes" if emitted.causationid == signal.id else "no"
                 print(f"runtime {signal.type} -> {emitted.type} {emitted.data} (caused by it: {caused})")
         jobs = ref.scheduler.next_fire_times() if ref.scheduler is not None else {}

@@ -51,7 +51,7 @@ async def execute_directive(ref: AgentRef, signal: Signal, directive: Directive)
 async def _emit(ref: AgentRef, handled: Signal, directive: Emit) -> None:
     signal = directive.signal.caused_by(handled)
     if directive.to is None:
-        ref._runtime.publish(signal)
+        await ref._runtime.publish(signal)
     else:
         ref._runtime.deliver(directive.to, signal)
 

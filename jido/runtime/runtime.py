@@ -18,12 +18,15 @@ import attrs
 import trio
 
 from jido.agent.spec import Agent, agent_spec_of
+from jido.bus.bus import Bus, Retention, open_bus
+from jido.bus.journal import Journal
+from jido.bus.memory import MemoryJournal
+from jido.bus.subscription import Subscription
 from jido.errors import (
     AgentExistsError,
     AgentNotFoundError,
     ClosedError,
     DefinitionError,
-    MailboxFullError,
     SupervisionError,
 )
 from jido.runtime.clock import Clock, SystemClock
@@ -33,7 +36,6 @@ from jido.runtime.server import DEFAULT_MAILBOX_SIZE, AgentRef, ErrorPolicy, che
 from jido.runtime.supervisor import Supervisor
 from jido.runtime.supervisor_spec import RESTART_KINDS, RestartKind, supervisor_spec_of
 from jido.signal import Signal
-from jido.signal.router import Router
 
 __all__ = ["Runtime", "RuntimeStatistics", "open_runtime"]
 
@@ -49,8 +51,7 @@ class RuntimeStatistics:
         mailbox_depths: signals waiting, per agent id.
         restarts: restarts per agent id (only agents that restarted).
         dead_letters: dead letters recorded since the runtime opened.
-        published: signals published with ``publish`` (Emit without a target, sensors).
-        unrouted: published signals no subscriber wanted.
+        published: signals published to the runtime's bus (Emit without a target, sensors).
         ignored_system_signals: lifecycle signals (``jido.*``) offered to agents that route none of them.
     """
 
@@ -59,31 +60,21 @@ class RuntimeStatistics:
     restarts: Mapping[str, int]
     dead_letters: int
     published: int
-    unrouted: int
     ignored_system_signals: int
-
-
-class _Listener:
-    """A subscriber outside any agent (a test, the gateway): a bounded channel of matching signals."""
-
-    def __init__(self, pattern: str, buffer: int) -> None:
-        self.pattern = pattern
-        self.send, self.receive = trio.open_memory_channel[Signal](buffer)
 
 
 class Runtime:
     """A running jido runtime. Obtain one from :func:`open_runtime`."""
 
-    def __init__(self, *, clock: Clock, mailbox_size: int, dead_letters: DeadLetterStore) -> None:
+    def __init__(self, *, bus: Bus, clock: Clock, mailbox_size: int, dead_letters: DeadLetterStore) -> None:
+        self.bus = bus
         self.clock = clock
         self.mailbox_size = mailbox_size
         self._dead_letters = dead_letters
         self._registry: dict[str, AgentRef] = {}
-        self._subscriptions = Router(name="runtime subscriptions")
+        self._agent_subscriptions: dict[str, list[Subscription]] = {}
         self._root: Supervisor | None = None
         self._closed = False
-        self._published = 0
-        self._unrouted = 0
         self._ignored_system = 0
 
     def __repr__(self) -> str:
@@ -184,15 +175,25 @@ class Runtime:
         if ref.id in self._registry:
             raise AgentExistsError(ref.id)
         self._registry[ref.id] = ref
-        for pattern in ref.spec.subscriptions:
-            self._subscriptions.add(pattern, ref)
+
+    async def subscribe_agent(self, ref: AgentRef, pattern: str) -> Subscription:
+        """Deliver the bus's signals matching ``pattern`` into the agent's mailbox.
+
+        The subscription is durable (named ``agent:<id>:<pattern>``): with a persistent journal, an agent
+        started again resumes where it left off. Delivery waits for room in the mailbox, so a busy agent
+        slows only its own subscription, and nothing is dropped.
+        """
+        sub = await self.bus.subscribe(
+            pattern, name=f"agent:{ref.id}:{pattern}", target=ref.cast, max_in_flight=1
+        )
+        self._agent_subscriptions.setdefault(ref.id, []).append(sub)
+        return sub
 
     def unregister(self, ref: AgentRef) -> None:
         if self._registry.get(ref.id) is ref:
             del self._registry[ref.id]
-        for route in self._subscriptions.routes():
-            if route.target is ref:
-                self._subscriptions.remove(route)
+        for sub in self._agent_subscriptions.pop(ref.id, []):
+            sub.close_nowait()
 
     def whereis(self, agent_id: str) -> AgentRef | None:
         """The ref of the agent registered as ``agent_id``, or None."""
@@ -214,35 +215,10 @@ class Runtime:
         return list(self._registry.values())
 
     # -- signals ------------------------------------------------------------------------------------------
-    def publish(self, signal: Signal) -> int:
-        """Offer ``signal`` to every agent subscribed to a matching pattern and every listener.
-
-        Delivery never waits: a full mailbox or listener records a dead letter instead. Returns how many
-        subscribers it was delivered to.
-        """
-        self._published += 1
-        delivered = 0
-        for route in self._subscriptions.route(signal):
-            target = route.target
-            if isinstance(target, AgentRef):
-                delivered += target.deliver_nowait(signal)
-            else:
-                delivered += self._offer(target, signal)
-        if not delivered:
-            self._unrouted += 1
-        return delivered
-
-    def _offer(self, listener: _Listener, signal: Signal) -> bool:
-        try:
-            listener.send.send_nowait(signal)
-        except trio.WouldBlock:
-            self.dead_letter(
-                signal, MailboxFullError(f"listener {listener.pattern}", 0), None, "listener_full"
-            )
-            return False
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            return False
-        return True
+    async def publish(self, signal: Signal) -> int:
+        """Publish ``signal`` to the runtime's bus; returns its offset in the journal."""
+        [record] = await self.bus.publish(signal)
+        return record.offset
 
     def deliver(self, agent_id: str, signal: Signal) -> bool:
         """Queue ``signal`` for the agent ``agent_id`` without waiting; otherwise record a dead letter."""
@@ -256,18 +232,19 @@ class Runtime:
     async def listen(
         self, pattern: str, *, buffer: int = 1024
     ) -> AsyncIterator[trio.MemoryReceiveChannel[Signal]]:
-        """Receive, while inside the block, every published signal matching ``pattern``.
+        """Receive, while inside the block, every signal published from now on that matches ``pattern``.
 
-        A listener that falls ``buffer`` signals behind has the overflow recorded as dead letters.
+        A listener that falls ``buffer`` signals behind makes its bus subscription wait (it lags behind in
+        the journal); nothing is dropped.
         """
-        listener = _Listener(pattern, buffer)
-        route = self._subscriptions.add(pattern, listener)
+        send, receive = trio.open_memory_channel[Signal](buffer)
+        sub = await self.bus.subscribe(pattern, target=send.send, max_in_flight=1)
         try:
-            async with listener.receive:
-                yield listener.receive
+            async with receive:
+                yield receive
         finally:
-            self._subscriptions.remove(route)
-            listener.send.close()
+            sub.close_nowait()
+            send.close()
 
     # -- dead letters and statistics -------------------------------------------------------------------
     def dead_letter(self, signal: Signal, error: BaseException, agent_id: str | None, reason: str) -> None:
@@ -297,8 +274,7 @@ class Runtime:
             mailbox_depths={r.id: r.mailbox_depth for r in refs},
             restarts={r.id: r.restarts for r in refs if r.restarts},
             dead_letters=self._dead_letters.recorded,
-            published=self._published,
-            unrouted=self._unrouted,
+            published=self.bus._published,
             ignored_system_signals=self._ignored_system,
         )
 
@@ -328,6 +304,8 @@ async def open_runtime(
     max_restarts: int = 10,
     within: float = 5.0,
     dead_letter_limit: int = 10_000,
+    journal: Journal | None = None,
+    retention: Retention | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open a runtime; leaving the block stops every agent, supervisor and sensor, last started first.
 
@@ -338,22 +316,35 @@ async def open_runtime(
             which the runtime itself fails with :class:`~jido.errors.SupervisionError`.
         within: the intensity window, in seconds.
         dead_letter_limit: dead letters kept in memory (the oldest are evicted past it, and counted).
+        journal: the bus's journal (an in-memory one by default; ``SQLiteJournal`` to keep signals and
+            subscription checkpoints across restarts of the process).
+        retention: the journal's retention (for the default in-memory journal: the newest 100,000).
     """
     if isinstance(mailbox_size, bool) or not isinstance(mailbox_size, int) or mailbox_size < 1:
         raise ValueError(f"mailbox_size must be an int >= 1, got {mailbox_size!r}")
     if not (isinstance(within, int | float) and 0 < within < math.inf):
         raise ValueError(f"within must be a positive number of seconds, got {within!r}")
-    runtime = Runtime(
-        clock=clock or SystemClock(),
-        mailbox_size=mailbox_size,
-        dead_letters=DeadLetterStore(dead_letter_limit),
-    )
+    clock = clock or SystemClock()
+    if journal is None:
+        journal = MemoryJournal(clock=clock)
+        retention = retention or Retention(max_entries=100_000)
+    async with open_bus(journal, clock=clock, retention=retention) as bus:
+        runtime = Runtime(
+            bus=bus, clock=clock, mailbox_size=mailbox_size, dead_letters=DeadLetterStore(dead_letter_limit)
+        )
+        async with _serving(runtime, max_restarts=max_restarts, within=within):
+            yield runtime
+
+
+@asynccontextmanager
+async def _serving(runtime: Runtime, *, max_restarts: int, within: float) -> AsyncIterator[None]:
+    """Run the root supervisor around the body; re-raise the body's own exception unwrapped."""
     body_error: BaseException | None = None
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(partial(runtime._serve, max_restarts=max_restarts, within=within))
             try:
-                yield runtime
+                yield
             except BaseException as exc:
                 # Raised again below, outside the nursery, so users see their own exception, not a group.
                 body_error = exc

@@ -140,6 +140,8 @@ class _Slot:
         )
         runtime.register(ref)
         self.ref = ref
+        for pattern in ref.spec.subscriptions:
+            await runtime.subscribe_agent(ref, pattern)
         ref.slot_nursery = nursery
         ref.scheduler = Scheduler(nursery, ref.deliver_nowait, clock=runtime.clock)  # type: ignore[arg-type]
         for schedule in ref.spec.schedules:
@@ -357,7 +359,7 @@ async def run_sensor(
     async def emit(signal: Signal) -> None:
         if not isinstance(signal, Signal):
             raise TypeError(f"sensor {spec.name!r} emitted {type(signal).__name__}, not a jido.Signal")
-        runtime.publish(signal)
+        await runtime.publish(signal)
 
     task_status.started()
     if spec.run is not None:

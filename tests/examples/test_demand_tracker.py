@@ -233,7 +233,8 @@ class TestUnderRuntime:
                 assert ref.state.last_updated_at == "2026-01-15T12:05:00+00:00"
                 await sleep_past(clock, dt.datetime(2026, 1, 15, 12, 15, tzinfo=dt.UTC))
                 assert (ref.state.ticks, ref.state.demand) == (3, 44)
-                received = [changes.receive_nowait() for _ in range(3)]
+                received = [await changes.receive() for _ in range(3)]
+                await trio.testing.wait_all_tasks_blocked()
                 with pytest.raises(trio.WouldBlock):
                     changes.receive_nowait()
         assert [s.data for s in received] == [
@@ -283,7 +284,7 @@ class TestUnderRuntime:
             async with rt.listen("listing.demand.*") as changes:
                 for signal in sent:
                     await ref.call(signal)
-                received = [changes.receive_nowait() for _ in sent]
+                received = [await changes.receive() for _ in sent]
             assert [s.data for s in received] == [
                 change(50, 75, "boost"),
                 change(75, 15, "cool"),
@@ -299,6 +300,7 @@ class TestUnderRuntime:
             ref = await rt.start_agent(DemandTracker, id="tracker", state={"demand": 0})
             async with rt.listen("listing.demand.*") as changes:
                 await ref.call(demand_signal("tick"))
+                await trio.testing.wait_all_tasks_blocked()
                 with pytest.raises(trio.WouldBlock):
                     changes.receive_nowait()
             assert (ref.state.demand, ref.state.ticks) == (0, 1)

@@ -19,7 +19,7 @@ class TestEmit:
             async with rt.listen("counter.*") as received:
                 trigger = sig("announce")
                 await ref.call(trigger)
-                emitted = received.receive_nowait()
+                emitted = await received.receive()
             assert emitted.type == "counter.changed"
             assert emitted.causationid == trigger.id
             assert emitted.correlationid == trigger.id

@@ -1,0 +1,358 @@
+"""Subscriptions: a cursor over the journal, deliveries in flight, acks, redelivery and dead letters.
+
+A subscription never holds a queue of its own: it reads the journal from its cursor. So a subscriber that
+falls behind loses nothing and costs no memory; it simply reads older records later (its ``lag`` says how far
+behind it is). What is bounded is the number of deliveries in flight (delivered, not yet acked).
+
+Each delivery is acked, or it comes back: after ``ack_timeout`` without an ack, or after a ``nack`` (handler
+error), with exponential backoff, up to ``max_attempts``; then the record goes to the journal's dead letters
+with the last error and counts as done. The checkpoint of a durable subscription is the highest offset up to
+which every matching record is done (acked or dead-lettered), so after a crash it resumes with at-least-once
+delivery: nothing done is skipped, some things may come again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+from jido.bus.journal import Journal, Record
+from jido.errors import ClosedError
+from jido.signal import Signal
+from jido.signal.router import Router
+
+if TYPE_CHECKING:
+    from jido.runtime.clock import Clock
+
+__all__ = ["Delivery", "Subscription", "SubscriptionStatistics"]
+
+logger = logging.getLogger("jido.bus")
+
+_READ_BATCH = 256
+
+
+@attrs.frozen
+class Delivery:
+    """One delivery of a record to a subscription.
+
+    Attributes:
+        record: the journal record.
+        attempt: 1 for the first delivery, 2 for the first redelivery, ...
+        subscription: the subscription's name.
+    """
+
+    record: Record
+    attempt: int
+    subscription: str
+
+    @property
+    def signal(self) -> Signal:
+        return self.record.signal
+
+    @property
+    def offset(self) -> int:
+        return self.record.offset
+
+
+@attrs.frozen
+class SubscriptionStatistics:
+    """A snapshot of a subscription.
+
+    Attributes:
+        name: its name.
+        checkpoint: every matching record up to this offset is done.
+        cursor: the next offset it will read.
+        lag: records appended after its cursor.
+        in_flight: deliveries not yet acked.
+        delivered: deliveries made (redeliveries included).
+        acked: records acked.
+        redelivered: redeliveries made.
+        dead_lettered: records given up on.
+        skipped: offsets removed by retention before this subscription read them.
+    """
+
+    name: str
+    checkpoint: int
+    cursor: int
+    lag: int
+    in_flight: int
+    delivered: int
+    acked: int
+    redelivered: int
+    dead_lettered: int
+    skipped: int
+
+
+class _InFlight:
+    __slots__ = ("attempt", "due", "error", "record")
+
+    def __init__(self, record: Record, attempt: int, due: float) -> None:
+        self.record = record
+        self.attempt = attempt
+        self.due = due  # when to deliver it again if not acked (trio time)
+        self.error = "ack timeout"
+
+
+class Subscription:
+    """A subscription to the signals of a bus whose type matches ``pattern``.
+
+    Iterate it (``async for delivery in sub``) and ``await sub.ack(delivery.offset)`` each delivery, or give the
+    bus a dispatch target and it does both for you.
+    """
+
+    def __init__(
+        self,
+        *,
+        bus: Any,
+        name: str,
+        pattern: str,
+        durable: bool,
+        journal: Journal,
+        start: int,
+        checkpoint: int,
+        max_in_flight: int,
+        ack_timeout: float,
+        max_attempts: int,
+        backoff: float,
+        max_backoff: float,
+        checkpoint_interval: float,
+        clock: Clock,
+    ) -> None:
+        self.name = name
+        self.pattern = pattern
+        self.durable = durable
+        self._bus = bus
+        self._journal = journal
+        self._router = Router()
+        self._router.add(pattern, True)
+        self._cursor = start
+        self._checkpoint = checkpoint
+        self._stored_checkpoint = checkpoint
+        self._done: set[int] = set()  # done offsets above the checkpoint
+        self._buffer: list[Record] = []
+        self._in_flight: dict[int, _InFlight] = {}
+        self._redrive: list[Record] = []
+        self._max_in_flight = max_in_flight
+        self._ack_timeout = ack_timeout
+        self._max_attempts = max_attempts
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._checkpoint_interval = checkpoint_interval
+        self._last_flush = -math.inf
+        self._clock = clock
+        self._wakeup = trio.Event()
+        self._closed = False
+        self._delivered = 0
+        self._acked = 0
+        self._redelivered = 0
+        self._dead_lettered = 0
+        self._skipped = 0
+
+    def __repr__(self) -> str:
+        kind = "durable" if self.durable else "transient"
+        return f"<Subscription {self.name!r} {kind} {self.pattern!r} checkpoint={self._checkpoint}>"
+
+    # -- driven by the bus -------------------------------------------------------------------------------
+    def notify(self) -> None:
+        """New records were appended (or something else changed): wake the reader."""
+        self._wakeup.set()
+
+    def _wake_later(self) -> trio.Event:
+        event = self._wakeup
+        if event.is_set():
+            self._wakeup = trio.Event()
+        return self._wakeup
+
+    # -- iteration ---------------------------------------------------------------------------------------
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        try:
+            return await self.next()
+        except ClosedError:
+            raise StopAsyncIteration from None
+
+    async def next(self) -> Delivery:
+        """The next delivery: a redelivery that is due, a redriven dead letter, or the next matching record.
+
+        Raises:
+            ClosedError: the subscription (or its bus) was closed.
+        """
+        while True:
+            if self._closed:
+                raise ClosedError(f"subscription {self.name!r} is closed")
+            wakeup = self._wake_later()
+            now = trio.current_time()
+            due = self._due(now)
+            if due is not None:
+                delivery = await self._redeliver(due, now)
+                if delivery is not None:
+                    return delivery
+                continue
+            if len(self._in_flight) < self._max_in_flight:
+                record = self._redrive.pop(0) if self._redrive else await self._next_record()
+                if record is not None:
+                    self._in_flight[record.offset] = _InFlight(record, 1, now + self._ack_timeout)
+                    self._delivered += 1
+                    return Delivery(record, 1, self.name)
+            deadline = min((f.due for f in self._in_flight.values()), default=math.inf)
+            with trio.move_on_at(deadline):
+                await wakeup.wait()
+
+    def _due(self, now: float) -> _InFlight | None:
+        due = [f for f in self._in_flight.values() if f.due <= now]
+        return min(due, key=lambda f: f.record.offset) if due else None
+
+    async def _redeliver(self, flight: _InFlight, now: float) -> Delivery | None:
+        if flight.attempt >= self._max_attempts:
+            await self._dead_letter(flight)
+            return None
+        flight.attempt += 1
+        flight.due = now + self._ack_timeout
+        self._delivered += 1
+        self._redelivered += 1
+        return Delivery(flight.record, flight.attempt, self.name)
+
+    async def _next_record(self) -> Record | None:
+        while True:
+            if not self._buffer:
+                records = await self._journal.read(self._cursor, limit=_READ_BATCH)
+                if not records:
+                    return None
+                if records[0].offset > self._cursor:
+                    missing = records[0].offset - self._cursor
+                    self._skipped += missing
+                    logger.warning(
+                        "subscription %r skipped offsets %d..%d: removed by retention before it read them",
+                        self.name,
+                        self._cursor,
+                        records[0].offset - 1,
+                    )
+                    for offset in range(self._cursor, records[0].offset):
+                        self._done.add(offset)
+                self._buffer = records
+            record = self._buffer.pop(0)
+            self._cursor = record.offset + 1
+            if self._router.route(record.signal):
+                return record
+            await self._mark_done(record.offset)  # not ours: done as far as the checkpoint goes
+
+    # -- acks --------------------------------------------------------------------------------------------
+    def _take(self, offset: object) -> _InFlight:
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise TypeError(f"ack of subscription {self.name!r}: expected an int offset, got {offset!r}")
+        flight = self._in_flight.get(offset)
+        if flight is None:
+            raise LookupError(f"offset {offset} is not in flight for subscription {self.name!r}")
+        return flight
+
+    async def ack(self, offset: int) -> None:
+        """Acknowledge the delivery at ``offset``: it is done.
+
+        Raises:
+            TypeError: ``offset`` is not an int.
+            LookupError: nothing is in flight at ``offset`` (never delivered, already acked, dead-lettered).
+        """
+        self._take(offset)
+        del self._in_flight[offset]
+        self._acked += 1
+        await self._mark_done(offset)
+        self.notify()
+
+    async def nack(self, offset: int, error: BaseException | str, *, retry: bool = True) -> None:
+        """Report that handling the delivery at ``offset`` failed.
+
+        It comes back after a backoff, or goes to the dead letters once its attempts are used up, or at once
+        when ``retry`` is False (an error that another attempt cannot fix).
+        """
+        flight = self._take(offset)
+        flight.error = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        if not retry or flight.attempt >= self._max_attempts:
+            await self._dead_letter(flight)
+        else:
+            delay = min(self._backoff * 2 ** (flight.attempt - 1), self._max_backoff)
+            flight.due = trio.current_time() + delay
+        self.notify()
+
+    async def _dead_letter(self, flight: _InFlight) -> None:
+        del self._in_flight[flight.record.offset]
+        await self._journal.add_dead_letter(self.name, flight.record, flight.error, flight.attempt)
+        self._dead_lettered += 1
+        logger.warning(
+            "subscription %r dead-lettered offset %d (%r) after %d attempts: %s",
+            self.name,
+            flight.record.offset,
+            flight.record.signal.type,
+            flight.attempt,
+            flight.error,
+        )
+        self._bus._on_dead_letter(self, flight.record, flight.error, flight.attempt)
+        await self._mark_done(flight.record.offset)
+
+    async def _mark_done(self, offset: int) -> None:
+        self._done.add(offset)
+        advanced = False
+        while self._checkpoint + 1 in self._done:
+            self._checkpoint += 1
+            self._done.discard(self._checkpoint)
+            advanced = True
+        if advanced and self.durable:
+            now = trio.current_time()
+            if now - self._last_flush >= self._checkpoint_interval:
+                await self.flush()
+
+    async def flush(self) -> None:
+        """Store the checkpoint of a durable subscription now."""
+        if self.durable and self._checkpoint != self._stored_checkpoint:
+            self._stored_checkpoint = await self._journal.set_checkpoint(self.name, self._checkpoint)
+            self._last_flush = trio.current_time()
+
+    def redrive(self, records: list[Record]) -> None:
+        """Deliver these records again (from the dead letters), before new ones."""
+        self._redrive.extend(records)
+        self.notify()
+
+    def close_nowait(self) -> None:
+        """Stop delivering at once, without storing the checkpoint (what was not stored comes again)."""
+        if not self._closed:
+            self._closed = True
+            self.notify()
+            self._bus._forget(self)
+
+    async def aclose(self) -> None:
+        """Stop delivering; a durable subscription stores its checkpoint first."""
+        if self._closed:
+            return
+        self._closed = True
+        self.notify()
+        await self.flush()
+        self._bus._forget(self)
+
+    # -- observing ---------------------------------------------------------------------------------------
+    @property
+    def checkpoint(self) -> int:
+        return self._checkpoint
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def statistics(self, last_offset: int | None = None) -> SubscriptionStatistics:
+        last = self._bus._last_offset if last_offset is None else last_offset
+        return SubscriptionStatistics(
+            name=self.name,
+            checkpoint=self._checkpoint,
+            cursor=self._cursor,
+            lag=max(0, last - self._cursor + 1),
+            in_flight=len(self._in_flight),
+            delivered=self._delivered,
+            acked=self._acked,
+            redelivered=self._redelivered,
+            dead_lettered=self._dead_lettered,
+            skipped=self._skipped,
+        )
