@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar, cast
 import attrs
 
 from jido.agent.state_ops import DeleteKeys, DeletePath, ReplaceState, SetPath, SetState, StateOp
-from jido.convert import structure, unstructure
+from jido.convert import converter, structure, unstructure
 from jido.errors import ValidationError
 
 __all__ = ["RESERVED_STATE_NAMES", "StateMapping", "apply_changes", "deep_merge"]
@@ -121,6 +121,36 @@ def _apply_op(cls: type, data: dict[str, Any], op: StateOp) -> dict[str, Any]:
     raise TypeError(f"unknown state operation {type(op).__name__}")
 
 
+_FIELDS: dict[type, dict[str, attrs.Attribute[Any]]] = {}
+
+
+def _shallow_update(state: S, changes: Mapping[str, Any]) -> S | None:
+    """The new state when every change replaces a top-level field with a valid value, else None.
+
+    Most results set a few scalar fields (``{"count": 3}``); validating just those fields, instead of
+    round-tripping the whole state through the converter, keeps a commit's cost independent of the state's
+    size. Anything else (a nested merge, an unknown field, an invalid value) returns None, and the full path
+    handles it, with its complete error messages.
+    """
+    cls = type(state)
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = attrs.fields_dict(cast(Any, cls))
+    updates: dict[str, Any] = {}
+    for key, value in changes.items():
+        field = fields.get(key)
+        if field is None or field.type is None or isinstance(value, Mapping) or attrs.has(type(value)):
+            return None
+        try:
+            updates[key] = converter.structure(converter.unstructure(value), field.type)
+        except Exception:  # invalid: let the full path report it
+            return None
+    try:
+        return attrs.evolve(state, **updates)  # type: ignore[misc]
+    except Exception:  # a validator of the state class refused it: let the full path report it
+        return None
+
+
 def apply_changes(state: S, changes: Mapping[str, Any], ops: Iterable[StateOp] = (), *, subject: str) -> S:
     """The state after deep-merging ``changes`` and then applying ``ops`` in order, validated.
 
@@ -136,6 +166,10 @@ def apply_changes(state: S, changes: Mapping[str, Any], ops: Iterable[StateOp] =
     ops = tuple(ops)
     if not changes and not ops:
         return state
+    if not ops:
+        shallow = _shallow_update(state, changes)
+        if shallow is not None:
+            return shallow
     cls = type(state)
     data: dict[str, Any] = unstructure(state)
     if changes:

@@ -15,6 +15,7 @@ from jido.agent.directives import Cron, CronCancel, Directive, Emit, Schedule, S
 from jido.agent.workflow import WORKFLOW_COMPLETED, WORKFLOW_FAILED, RunWorkflow
 from jido.convert import unstructure
 from jido.errors import DefinitionError, InternalError
+from jido.runtime.cron import parse_cron
 from jido.runtime.server import AgentRef
 from jido.runtime.supervisor import Supervisor
 from jido.signal import Signal
@@ -62,7 +63,6 @@ async def _schedule(ref: AgentRef, handled: Signal, directive: Schedule) -> None
 
 
 async def _cron(ref: AgentRef, handled: Signal, directive: Cron) -> None:
-    from jido.runtime.cron import parse_cron
 
     assert ref.scheduler is not None
     ref.scheduler.cron(directive.job_id, parse_cron(directive.expr, directive.tz), directive.signal)

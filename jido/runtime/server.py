@@ -335,6 +335,9 @@ class AgentRef:
                 item.done.set()
             elif item.reply is not None:
                 item.reply.fail(closed)
+            elif item.signal.type.startswith(SYSTEM_PREFIX):
+                # Lifecycle notices (a child's exit while this agent stops) mean nothing to a stopped agent.
+                self._runtime.count_ignored_system_signal()
             else:
                 self._runtime.dead_letter(item.signal, closed, self.id, "agent_stopped")
         self._stopped.set()
@@ -393,16 +396,31 @@ async def _handle_item(ref: AgentRef, item: _Item) -> None:
         return
     ref._handled += 1
     ref._commit(agent)
+    await _carry_out_or_crash(ref, signal, reply, directives)
+    if reply is not None:
+        reply.ok(ref._agent)
+
+
+async def _carry_out_or_crash(
+    ref: AgentRef, signal: Signal, reply: _Reply | None, directives: list[Directive]
+) -> None:
+    """Carry out the directives of a committed signal; if one cannot be carried out, the agent crashes, the
+    caller gets the error and the signal is recorded as a dead letter with it (the state stays committed)."""
     try:
         await _carry_out(ref, signal, directives)
     except NormalExit:
+        # The signal was handled: a Stop among its directives ends the agent after it.
         if reply is not None:
-            reply.ok(
-                ref._agent
-            )  # the signal was handled: a Stop among its directives ends the agent after it
+            reply.ok(ref._agent)
         raise
-    if reply is not None:
-        reply.ok(ref._agent)
+    except Exception as exc:
+        exc.add_note(
+            f"while carrying out the directives of {signal.type!r} (id {signal.id}) in agent {ref.id!r}"
+        )
+        ref._runtime.dead_letter(signal, exc, ref.id, "directive_failed")
+        if reply is not None:
+            reply.fail(exc)
+        raise
 
 
 def _first_error(errors: list[BaseException]) -> BaseException:
@@ -442,7 +460,7 @@ async def _on_errors(
     if agent is not None:
         ref._handled += 1
         ref._commit(agent)
-        await _carry_out(ref, signal, [d for d in directives if not isinstance(d, Error)])
+        await _carry_out_or_crash(ref, signal, reply, [d for d in directives if not isinstance(d, Error)])
     if reply is not None:
         reply.fail(error)
     if isinstance(policy, StopAfter) and ref._errors >= policy.errors:
@@ -450,7 +468,9 @@ async def _on_errors(
 
 
 async def _carry_out(ref: AgentRef, signal: Signal, directives: list[Directive]) -> None:
-    from jido.runtime.executors import execute_directive
+    if not directives:
+        return
+    from jido.runtime.executors import execute_directive  # lazy: executors import this module
 
     for directive in directives:
         if isinstance(directive, Stop):

@@ -25,6 +25,9 @@ import trio
 
 from jido.agent.spec import Agent, AgentSpec
 from jido.errors import SupervisionError
+from jido.runtime.clock import sleep_until_wall
+from jido.runtime.cron import parse_cron
+from jido.runtime.scheduler import Scheduler
 from jido.runtime.sensor_spec import SensorSpec
 from jido.runtime.server import (
     AgentRef,
@@ -125,8 +128,6 @@ class _Slot:
             self.done.set()
 
     async def _prepare_agent(self, nursery: trio.Nursery) -> None:
-        from jido.runtime.cron import parse_cron
-        from jido.runtime.scheduler import Scheduler
 
         assert self._agent is not None
         runtime = self.runtime
@@ -195,12 +196,14 @@ class _Slot:
             self._scope.cancel()
         await self._incarnation_done.wait()
 
-    async def restart_incarnation(self) -> None:
+    async def restart_incarnation(self, reason: str = "restart") -> None:
         assert self.nursery is not None
         if self.ref is not None:
             self.ref._status = "restarting"
             self.ref._restarts += 1
         await self.nursery.start(self._incarnate)
+        if self.ref is not None and self._parent is not None:
+            self._notify_parent("jido.agent.child.restarted", {"reason": reason})
 
     def close(self, reason: str, *, failed: bool = False) -> None:
         self._exit_reason = reason
@@ -227,13 +230,20 @@ class Supervisor:
         self.strategy: SupervisionStrategy = spec.strategy if spec else strategy
         self.max_restarts = spec.max_restarts if spec else max_restarts
         self.within = spec.within if spec else within
-        self.slots: list[_Slot] = []
+        # An insertion-ordered dict used as an ordered set: start order for strategies, O(1) removal so that
+        # stopping n children one by one stays linear.
+        self._slots: dict[_Slot, None] = {}
         self._restart_times: collections.deque[float] = collections.deque()
         self._events_send, self._events = trio.open_memory_channel[tuple[_Slot, BaseException]](math.inf)
         self._nursery: trio.Nursery | None = None
 
     def __repr__(self) -> str:
-        return f"<Supervisor {self.name!r} {self.strategy} children={len(self.slots)}>"
+        return f"<Supervisor {self.name!r} {self.strategy} children={len(self._slots)}>"
+
+    @property
+    def slots(self) -> list[_Slot]:
+        """The children, in the order they started."""
+        return list(self._slots)
 
     async def run(self, *, task_status: trio.TaskStatus[Supervisor] = trio.TASK_STATUS_IGNORED) -> None:
         """Start the children in order, then supervise them until cancelled or past the restart intensity."""
@@ -285,11 +295,11 @@ class Supervisor:
             parent=parent,
             tag=tag,
         )
-        self.slots.append(slot)
+        self._slots[slot] = None
         try:
             await self._nursery.start(slot.run)
         except BaseException:
-            self.slots.remove(slot)
+            self._slots.pop(slot, None)
             raise
         return slot
 
@@ -298,21 +308,20 @@ class Supervisor:
 
     async def stop_child(self, slot: _Slot, reason: str = "stopped") -> None:
         """Stop a child for good (it is not restarted) and wait until it has ended."""
-        if slot in self.slots:
-            self.slots.remove(slot)
+        self._slots.pop(slot, None)
         slot.close(reason)
         await slot.done.wait()
 
     async def shutdown(self) -> None:
         """Stop the children one by one, last started first."""
-        for slot in reversed(list(self.slots)):
+        for slot in reversed(list(self._slots)):
             if slot.child_supervisor is not None:
                 await slot.child_supervisor.shutdown()
             await self.stop_child(slot, "shutdown")
 
     async def _supervise(self) -> None:
         async for slot, error in self._events:
-            if slot in self.slots:
+            if slot in self._slots:
                 await self._on_exit(slot, error)
 
     async def _on_exit(self, slot: _Slot, error: BaseException) -> None:
@@ -322,7 +331,7 @@ class Supervisor:
             logger.error("supervisor %r: child %r crashed: %s", self.name, slot.name, reason, exc_info=error)
         final = isinstance(error, NormalExit) and error.final
         if final or slot.restart == "temporary" or (slot.restart == "transient" and not crashed):
-            self.slots.remove(slot)
+            self._slots.pop(slot, None)
             slot.close(reason, failed=crashed)
             return
         now = trio.current_time()
@@ -337,15 +346,16 @@ class Supervisor:
         if self.strategy == "one_for_one":
             affected = [slot]
         elif self.strategy == "one_for_all":
-            affected = list(self.slots)
+            affected = list(self._slots)
         else:
-            affected = self.slots[self.slots.index(slot) :]
+            order = list(self._slots)
+            affected = order[order.index(slot) :]
         for other in reversed(affected):
             if other is not slot:
                 await other.stop_incarnation()
         for each in affected:
             try:
-                await each.restart_incarnation()
+                await each.restart_incarnation(reason if each is slot else f"sibling {slot.name!r} restarted")
             except Exception as exc:  # failed to start again: counts as another exit
                 self.report_exit(each, exc)
 
@@ -371,9 +381,6 @@ async def run_sensor(
             await trio.sleep(spec.every)
             await _sample(spec, config, emit)
     else:
-        from jido.runtime.clock import sleep_until_wall
-        from jido.runtime.cron import parse_cron
-
         assert spec.cron is not None
         expr = parse_cron(spec.cron, spec.tz)
         while True:

@@ -118,7 +118,11 @@ class TestSubscriptions:
                 await sub.nack(delivery.offset, RuntimeError("handler down"))
             assert [t - times[0] for t in times] == [0, 1, 3]
             [letter] = await bus.dead_letters("flaky")
-            assert (letter.record.offset, letter.attempts, letter.error) == (1, 3, "RuntimeError: handler down")
+            assert (letter.record.offset, letter.attempts, letter.error) == (
+                1,
+                3,
+                "RuntimeError: handler down",
+            )
             assert sub.checkpoint == 1
 
     async def test_unknown_and_malformed_acks(self) -> None:
@@ -127,7 +131,9 @@ class TestSubscriptions:
             sub = await bus.subscribe("**", name="s")
             with pytest.raises(LookupError, match=r"^offset 7 is not in flight for subscription 's'$"):
                 await sub.ack(7)
-            with pytest.raises(TypeError, match=r"^ack of subscription 's': expected an int offset, got '7'$"):
+            with pytest.raises(
+                TypeError, match=r"^ack of subscription 's': expected an int offset, got '7'$"
+            ):
                 await sub.ack("7")  # type: ignore[arg-type]
             await bus.publish(sig("placed"))
             delivery = await sub.next()
@@ -175,7 +181,9 @@ class TestSubscriptions:
     async def test_bad_pattern(self) -> None:
         """An invalid pattern is a ValidationError naming the problem."""
         async with open_bus() as bus:
-            with pytest.raises(ValidationError, match=r"^invalid subscription pattern:\n\$\.pattern: empty segment"):
+            with pytest.raises(
+                ValidationError, match=r"^invalid subscription pattern:\n\$\.pattern: empty segment"
+            ):
                 await bus.subscribe("a..b")
 
     async def test_durable_name_taken(self) -> None:
@@ -198,7 +206,9 @@ class TestTargets:
                     await trio.sleep(0)
             assert got == [0, 1, 2, 3, 4]
 
-    async def test_failing_target_retried_then_dead_lettered(self, autojump_clock: trio.testing.MockClock) -> None:
+    async def test_failing_target_retried_then_dead_lettered(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
         """A target that keeps failing is retried, then the record is dead-lettered and delivery goes on."""
         calls: list[int] = []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 
@@ -147,3 +148,39 @@ class TestCron:
             await ref.call(Signal(type="ticker.disarm", source="/t"))
             await trio.sleep(3600)
             assert ref.state.ticks == 2
+
+
+class TestDirectiveFailures:
+    async def test_failing_directive_answers_and_dead_letters(self) -> None:
+        """A directive that cannot be carried out fails the call, dead-letters the signal, and crashes the agent."""
+        async with open_runtime() as rt:
+            parent = await rt.start_agent(Parent, id="p")
+            await parent.call(sig_parent("spawn", tag="w1"))
+            with pytest.raises(ValueError, match=r"^agent 'p' already has a child tagged 'w1'\n"):
+                await parent.call(sig_parent("spawn", tag="w1"))
+            [letter] = rt.dead_letters()
+            assert (letter.reason, letter.signal.type) == ("directive_failed", "parent.spawn")
+            await parent.call(sig_parent("spawn", tag="w2"))
+            assert parent.restarts == 1
+
+    async def test_parent_hears_child_restart(self) -> None:
+        """A parent is told when its child restarts after a crash."""
+        async with open_runtime() as rt:
+            parent = await rt.start_agent(Parent, id="p")
+            await parent.call(sig_parent("spawn", tag="w1"))
+            child = rt.get("p/w1")
+            child.cast_nowait(sig("crash"))
+            state = await parent.wait_state(lambda s: len(s.events) == 2, timeout=5)
+            assert state.events[0] == "w1:started"
+            assert state.events[1].startswith("w1:RuntimeError") or state.events[1].startswith(
+                "w1:ActionError"
+            )
+
+    async def test_stopping_parent_leaves_no_dead_letters(self) -> None:
+        """Children's exit notices to a stopping parent are not dead letters."""
+        async with open_runtime() as rt:
+            parent = await rt.start_agent(Parent, id="p")
+            for tag in ("a", "b"):
+                await parent.call(sig_parent("spawn", tag=tag))
+            await parent.stop()
+            assert rt.dead_letters() == []
