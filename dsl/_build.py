@@ -118,5 +118,12 @@ def make_frozen(
     return frozen
 
 
+def bare_or_called(cls: Any, compile_class: Callable[[Any], Any]) -> Any:
+    """Support both ``@decorator`` and ``@decorator(...)``: compile ``cls`` now, or return the decorator."""
+    if cls is not None:
+        return compile_class(cls)
+    return compile_class
+
+
 def attach(cls: type, spec: object) -> None:
     setattr(cls, SPEC_ATTR, spec)

@@ -12,6 +12,7 @@ import attrs
 from dsl._build import (
     Problems,
     attach,
+    bare_or_called,
     caller_namespace,
     check_unknown_options,
     display_name,
@@ -240,7 +241,7 @@ def action(
     policy = _retry_policy(retries, backoff, retry)
     if output is not None and not (isinstance(output, type) and attrs.has(output)):
         raise DefinitionError(f"@action(output=...): expected an attrs class, got {output!r}")
-    options = {
+    options: dict[str, Any] = {
         "name": name,
         "description": description,
         "timeout": timeout,
@@ -252,10 +253,4 @@ def action(
         "tags": tags,
     }
     localns = caller_namespace(1)
-    if cls is not None:
-        return _compile(cls, localns, **options)  # type: ignore[arg-type]
-
-    def decorate(target: T) -> T:
-        return _compile(target, localns, **options)  # type: ignore[arg-type, return-value]
-
-    return decorate
+    return bare_or_called(cls, lambda target: _compile(target, localns, **options))

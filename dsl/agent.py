@@ -10,6 +10,7 @@ import attrs
 from dsl._build import (
     Problems,
     attach,
+    bare_or_called,
     caller_namespace,
     check_unknown_options,
     display_name,
@@ -198,7 +199,7 @@ def agent(
         error = _pattern_error(pattern)
         if error:
             raise DefinitionError(f"@agent(subscribe=...): invalid pattern {pattern!r}: {error}")
-    options = {
+    options: dict[str, Any] = {
         "name": name,
         "description": description,
         "strategy": strategy,
@@ -206,13 +207,7 @@ def agent(
         "subscribe": patterns,
     }
     localns = caller_namespace(1)
-    if cls is not None:
-        return _compile(cls, localns, **options)  # type: ignore[arg-type]
-
-    def decorate(target: T) -> T:
-        return _compile(target, localns, **options)  # type: ignore[arg-type, return-value]
-
-    return decorate
+    return bare_or_called(cls, lambda target: _compile(target, localns, **options))
 
 
 def route(

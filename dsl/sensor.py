@@ -11,6 +11,7 @@ import attrs
 from dsl._build import (
     Problems,
     attach,
+    bare_or_called,
     caller_namespace,
     check_unknown_options,
     display_name,
@@ -123,12 +124,6 @@ def sensor(
     check_unknown_options("sensor", unknown, _OPTIONS)
     if every is not None and cron is not None:
         raise DefinitionError("@sensor: conflicting options every and cron: give one")
-    options = {"name": name, "description": description, "every": every, "cron": cron, "tz": tz}
+    options: dict[str, Any] = {"name": name, "description": description, "every": every, "cron": cron, "tz": tz}
     localns = caller_namespace(1)
-    if cls is not None:
-        return _compile(cls, localns, **options)  # type: ignore[arg-type]
-
-    def decorate(target: T) -> T:
-        return _compile(target, localns, **options)  # type: ignore[arg-type, return-value]
-
-    return decorate
+    return bare_or_called(cls, lambda target: _compile(target, localns, **options))

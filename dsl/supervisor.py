@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Never, TypeVar
 
 import attrs
 
-from dsl._build import Problems, attach, check_unknown_options, display_name, own_annotations, snake_case
+from dsl._build import (
+    Problems,
+    attach,
+    bare_or_called,
+    check_unknown_options,
+    display_name,
+    own_annotations,
+    snake_case,
+)
 from jido.agent.spec import agent_spec_of
 from jido.errors import DefinitionError
 from jido.runtime.sensor_spec import sensor_spec_of
@@ -163,11 +171,4 @@ def supervisor(
         "max_restarts": max_restarts,
         "within": within,
     }
-    if cls is not None:
-        return _compile(cls, **options)
-
-    def decorate(target: T) -> T:
-        return _compile(target, **options)  # type: ignore[return-value]
-
-    decorate_typed: Callable[[T], T] = decorate
-    return decorate_typed
+    return bare_or_called(cls, lambda target: _compile(target, **options))
