@@ -187,7 +187,7 @@ class Bus:
         max_attempts: int = 5,
         backoff: float = 0.1,
         max_backoff: float = 30.0,
-        checkpoint_interval: float = 0.0,
+        checkpoint_interval: float = 0.1,
     ) -> Subscription:
         """Subscribe to signals whose type matches ``pattern``.
 
@@ -205,8 +205,9 @@ class Bus:
             backoff: seconds before the first redelivery after a failure (doubling after, up to
                 ``max_backoff``).
             max_backoff: cap of one backoff.
-            checkpoint_interval: for a durable subscription, store the checkpoint at most this often (0:
-                every time it advances); it is always stored when the subscription closes.
+            checkpoint_interval: for a durable subscription, store the checkpoint at most this often, in
+                seconds (0: every time it advances, a journal write per ack); it is always stored when the
+                subscription closes. After a crash, what was acked since the last store comes again.
 
         Raises:
             ValidationError: the pattern is invalid.
@@ -275,6 +276,15 @@ class Bus:
                 continue
             if not sub.closed:
                 await sub.ack(delivery.offset)
+
+    def close_soon(self, subscription: Subscription) -> None:
+        """Close a subscription from synchronous code: its checkpoint is stored in the background (at once,
+        without storing, if the bus is already closing)."""
+        if self._nursery is not None and not self._closed:
+            subscription.stop_delivering()
+            self._nursery.start_soon(subscription.aclose)
+        else:
+            subscription.close_nowait()
 
     async def unsubscribe(self, subscription: Subscription) -> None:
         """Close a subscription (a durable one stores its checkpoint first)."""

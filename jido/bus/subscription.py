@@ -146,6 +146,7 @@ class Subscription:
         self._clock = clock
         self._wakeup = trio.Event()
         self._closed = False
+        self._stopping = False
         self._delivered = 0
         self._acked = 0
         self._redelivered = 0
@@ -184,7 +185,7 @@ class Subscription:
             ClosedError: the subscription (or its bus) was closed.
         """
         while True:
-            if self._closed:
+            if self._closed or self._stopping:
                 raise ClosedError(f"subscription {self.name!r} is closed")
             wakeup = self._wake_later()
             now = trio.current_time()
@@ -315,6 +316,11 @@ class Subscription:
     def redrive(self, records: list[Record]) -> None:
         """Deliver these records again (from the dead letters), before new ones."""
         self._redrive.extend(records)
+        self.notify()
+
+    def stop_delivering(self) -> None:
+        """Hand out no more deliveries (acks of those in flight still count); :meth:`aclose` finishes."""
+        self._stopping = True
         self.notify()
 
     def close_nowait(self) -> None:

@@ -25,8 +25,10 @@ from jido.bus.subscription import Subscription
 from jido.errors import (
     AgentExistsError,
     AgentNotFoundError,
+    CallTimeoutError,
     ClosedError,
     DefinitionError,
+    JidoError,
     SupervisionError,
 )
 from jido.runtime.clock import Clock, SystemClock
@@ -61,6 +63,25 @@ class RuntimeStatistics:
     dead_letters: int
     published: int
     ignored_system_signals: int
+
+
+class _AgentDelivery:
+    """The bus target of an agent's subscription: hand the signal to the agent and wait until it is handled."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: AgentRef) -> None:
+        self.ref = ref
+
+    async def deliver(self, signal: Signal) -> None:
+        try:
+            await self.ref.call(signal, timeout=math.inf)
+        except (ClosedError, CallTimeoutError):
+            raise  # not handled: the bus delivers it again (to the agent started next time)
+        except JidoError:
+            # Handled, with an error the agent's error policy dealt with (and recorded as a dead letter
+            # under the "crash" policy): done as far as the bus goes, or it would crash the agent again.
+            return
 
 
 class Runtime:
@@ -180,11 +201,12 @@ class Runtime:
         """Deliver the bus's signals matching ``pattern`` into the agent's mailbox.
 
         The subscription is durable (named ``agent:<id>:<pattern>``): with a persistent journal, an agent
-        started again resumes where it left off. Delivery waits for room in the mailbox, so a busy agent
-        slows only its own subscription, and nothing is dropped.
+        started again resumes where it left off. A signal is acked once the agent has *handled* it (with
+        success, or with an error the runtime recorded as a dead letter), so a signal that was in the
+        mailbox when the agent stopped comes again; a busy agent slows only its own subscription.
         """
         sub = await self.bus.subscribe(
-            pattern, name=f"agent:{ref.id}:{pattern}", target=ref.cast, max_in_flight=1
+            pattern, name=f"agent:{ref.id}:{pattern}", target=_AgentDelivery(ref), max_in_flight=1
         )
         self._agent_subscriptions.setdefault(ref.id, []).append(sub)
         return sub
@@ -193,7 +215,7 @@ class Runtime:
         if self._registry.get(ref.id) is ref:
             del self._registry[ref.id]
         for sub in self._agent_subscriptions.pop(ref.id, []):
-            sub.close_nowait()
+            self.bus.close_soon(sub)
 
     def whereis(self, agent_id: str) -> AgentRef | None:
         """The ref of the agent registered as ``agent_id``, or None."""
