@@ -38,6 +38,9 @@ from jido.runtime.clock import Clock, SystemClock
 from jido.signal import Signal
 from jido.signal.pattern import parse_pattern
 from jido.signal.router import Router
+from jido.telemetry import propagation as _propagation
+from jido.telemetry.events import BUS_PUBLISHED
+from jido.telemetry.handlers import _BY_NAME, emit
 
 __all__ = ["Bus", "BusStatistics", "Delivery", "Retention", "StartFrom", "open_bus"]
 
@@ -147,16 +150,27 @@ class Bus:
                 raise TypeError(f"publish: item [{index}] is {type(item).__name__}, not a jido.Signal")
         if not batch:
             return []
+        if _propagation._propagator is not None:
+            batch = [_propagation.inject(item) for item in batch]
         records = await self.journal.append(batch)
         self._last_offset = records[-1].offset
         self._published += len(records)
         woken: set[int] = set()
         for record in records:
-            for route in self._router.route(record.signal):
+            routes = self._router.route(record.signal)
+            for route in routes:
                 sub = route.target
                 if id(sub) not in woken:
                     woken.add(id(sub))
                     sub.notify()
+            if BUS_PUBLISHED in _BY_NAME:
+                emit(
+                    BUS_PUBLISHED,
+                    offset=record.offset,
+                    signal_id=record.signal.id,
+                    signal_type=record.signal.type,
+                    subscriptions=len(routes),
+                )
         return records
 
     # -- subscribing -------------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ from jido.bus.journal import Journal, Record
 from jido.errors import ClosedError
 from jido.signal import Signal
 from jido.signal.router import Router
+from jido.telemetry.events import BUS_DEAD_LETTERED, BUS_DELIVERED, BUS_REDELIVERED, BUS_SKIPPED
+from jido.telemetry.handlers import _BY_NAME, emit
+from jido.telemetry.logs import log_context
 
 if TYPE_CHECKING:
     from jido.runtime.clock import Clock
@@ -200,6 +203,15 @@ class Subscription:
                 if record is not None:
                     self._in_flight[record.offset] = _InFlight(record, 1, now + self._ack_timeout)
                     self._delivered += 1
+                    if BUS_DELIVERED in _BY_NAME:
+                        emit(
+                            BUS_DELIVERED,
+                            subscription=self.name,
+                            offset=record.offset,
+                            signal_id=record.signal.id,
+                            signal_type=record.signal.type,
+                            lag=max(0, self._bus._last_offset - record.offset),
+                        )
                     return Delivery(record, 1, self.name)
             deadline = min((f.due for f in self._in_flight.values()), default=math.inf)
             with trio.move_on_at(deadline):
@@ -217,6 +229,16 @@ class Subscription:
         flight.due = now + self._ack_timeout
         self._delivered += 1
         self._redelivered += 1
+        if BUS_REDELIVERED in _BY_NAME:
+            emit(
+                BUS_REDELIVERED,
+                subscription=self.name,
+                offset=flight.record.offset,
+                signal_id=flight.record.signal.id,
+                signal_type=flight.record.signal.type,
+                attempt=flight.attempt,
+                error=flight.error,
+            )
         return Delivery(flight.record, flight.attempt, self.name)
 
     async def _next_record(self) -> Record | None:
@@ -233,7 +255,15 @@ class Subscription:
                         self.name,
                         self._cursor,
                         records[0].offset - 1,
+                        extra={"subscription": self.name, "offset": self._cursor},
                     )
+                    if BUS_SKIPPED in _BY_NAME:
+                        emit(
+                            BUS_SKIPPED,
+                            subscription=self.name,
+                            first=self._cursor,
+                            last=records[0].offset - 1,
+                        )
                     for offset in range(self._cursor, records[0].offset):
                         self._done.add(offset)
                 self._buffer = records
@@ -284,14 +314,26 @@ class Subscription:
         del self._in_flight[flight.record.offset]
         await self._journal.add_dead_letter(self.name, flight.record, flight.error, flight.attempt)
         self._dead_lettered += 1
+        signal = flight.record.signal
         logger.warning(
             "subscription %r dead-lettered offset %d (%r) after %d attempts: %s",
             self.name,
             flight.record.offset,
-            flight.record.signal.type,
+            signal.type,
             flight.attempt,
             flight.error,
+            extra=log_context(signal, subscription=self.name, offset=flight.record.offset),
         )
+        if BUS_DEAD_LETTERED in _BY_NAME:
+            emit(
+                BUS_DEAD_LETTERED,
+                subscription=self.name,
+                offset=flight.record.offset,
+                signal_id=signal.id,
+                signal_type=signal.type,
+                attempts=flight.attempt,
+                error=flight.error,
+            )
         self._bus._on_dead_letter(self, flight.record, flight.error, flight.attempt)
         await self._mark_done(flight.record.offset)
 

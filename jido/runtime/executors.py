@@ -19,6 +19,8 @@ from jido.runtime.cron import parse_cron
 from jido.runtime.server import AgentRef
 from jido.runtime.supervisor import Supervisor
 from jido.signal import Signal
+from jido.telemetry import propagation as _propagation
+from jido.telemetry.logs import log_context
 
 __all__ = ["Executor", "execute_directive", "register_executor"]
 
@@ -51,6 +53,9 @@ async def execute_directive(ref: AgentRef, signal: Signal, directive: Directive)
 
 async def _emit(ref: AgentRef, handled: Signal, directive: Emit) -> None:
     signal = directive.signal.caused_by(handled)
+    if _propagation._propagator is not None:
+        # The span of this handling is the cause, not the one caused_by copied from the handled signal.
+        signal = _propagation.inject(signal, replace=True)
     if directive.to is None:
         await ref._runtime.publish(signal)
     else:
@@ -59,7 +64,10 @@ async def _emit(ref: AgentRef, handled: Signal, directive: Emit) -> None:
 
 async def _schedule(ref: AgentRef, handled: Signal, directive: Schedule) -> None:
     assert ref.scheduler is not None
-    ref.scheduler.schedule(directive.delay, directive.signal.caused_by(handled))
+    signal = directive.signal.caused_by(handled)
+    if _propagation._propagator is not None:
+        signal = _propagation.inject(signal, replace=True)
+    ref.scheduler.schedule(directive.delay, signal)
 
 
 async def _cron(ref: AgentRef, handled: Signal, directive: Cron) -> None:
@@ -117,7 +125,13 @@ async def _workflow_task(ref: AgentRef, trigger: Signal, directive: RunWorkflow)
     try:
         result = await run_plan(directive.plan, input=directive.input, state=ref.state)
     except Exception as exc:  # reported to the agent as the run's failure
-        logger.warning("workflow %r of agent %r failed: %s", directive.workflow, ref.id, exc)
+        logger.warning(
+            "workflow %r of agent %r failed: %s",
+            directive.workflow,
+            ref.id,
+            exc,
+            extra=log_context(trigger, agent_id=ref.id, workflow=directive.workflow),
+        )
         done = Signal(type=WORKFLOW_FAILED, source=source, data={**base, "error": str(exc)})
     else:
         outputs = {name: unstructure(dict(result[name].value)) for name in result}

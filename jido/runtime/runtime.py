@@ -38,6 +38,9 @@ from jido.runtime.server import DEFAULT_MAILBOX_SIZE, AgentRef, ErrorPolicy, che
 from jido.runtime.supervisor import Supervisor
 from jido.runtime.supervisor_spec import RESTART_KINDS, RestartKind, supervisor_spec_of
 from jido.signal import Signal
+from jido.telemetry.events import SIGNAL_DEAD_LETTERED
+from jido.telemetry.handlers import _BY_NAME, emit
+from jido.telemetry.logs import log_context
 
 __all__ = ["Runtime", "RuntimeStatistics", "open_runtime"]
 
@@ -55,6 +58,12 @@ class RuntimeStatistics:
         dead_letters: dead letters recorded since the runtime opened.
         published: signals published to the runtime's bus (Emit without a target, sensors).
         ignored_system_signals: lifecycle signals (``jido.*``) offered to agents that route none of them.
+        statuses: each agent's status (``running``, ``restarting``, ...), per agent id.
+        handled: signals handled and committed, per agent id.
+        errors: signals whose handling failed, per agent id (only agents that had some).
+        mailbox_sizes: each agent's mailbox bound, per agent id (depth / size is how full it is).
+        subscription_lag: records each bus subscription has not read yet, per subscription name.
+        dead_letters_evicted: dead letters dropped from memory past ``dead_letter_limit`` (oldest first).
     """
 
     agents: int
@@ -63,6 +72,12 @@ class RuntimeStatistics:
     dead_letters: int
     published: int
     ignored_system_signals: int
+    statuses: Mapping[str, str] = attrs.field(factory=dict)
+    handled: Mapping[str, int] = attrs.field(factory=dict)
+    errors: Mapping[str, int] = attrs.field(factory=dict)
+    mailbox_sizes: Mapping[str, int] = attrs.field(factory=dict)
+    subscription_lag: Mapping[str, int] = attrs.field(factory=dict)
+    dead_letters_evicted: int = 0
 
 
 class _AgentDelivery:
@@ -75,7 +90,8 @@ class _AgentDelivery:
 
     async def deliver(self, signal: Signal) -> None:
         try:
-            await self.ref.call(signal, timeout=math.inf)
+            # Not stamped with trace context: this task may carry an unrelated span (telemetry.propagation).
+            await self.ref._call(signal, math.inf)
         except (ClosedError, CallTimeoutError):
             raise  # not handled: the bus delivers it again (to the agent started next time)
         except JidoError:
@@ -279,8 +295,18 @@ class Runtime:
             signal.type,
             signal.id,
             error,
-            extra={"agent_id": agent_id, "signal_id": signal.id, "signal_type": signal.type},
+            extra=log_context(signal, agent_id=agent_id, reason=reason),
         )
+        if SIGNAL_DEAD_LETTERED in _BY_NAME:
+            emit(
+                SIGNAL_DEAD_LETTERED,
+                agent_id=agent_id,
+                signal_id=signal.id,
+                signal_type=signal.type,
+                correlation_id=signal.correlationid or signal.id,
+                reason=reason,
+                error=error,
+            )
 
     def dead_letters(self, *, agent_id: str | None = None) -> list[DeadLetter]:
         """Dead letters, oldest first (only ``agent_id``'s when given)."""
@@ -290,7 +316,9 @@ class Runtime:
         self._ignored_system += 1
 
     def statistics(self) -> RuntimeStatistics:
+        """A snapshot of the runtime: its agents, their mailboxes and counts, dead letters, bus lag."""
         refs = list(self._registry.values())
+        last_offset = self.bus._last_offset
         return RuntimeStatistics(
             agents=len(refs),
             mailbox_depths={r.id: r.mailbox_depth for r in refs},
@@ -298,6 +326,12 @@ class Runtime:
             dead_letters=self._dead_letters.recorded,
             published=self.bus._published,
             ignored_system_signals=self._ignored_system,
+            statuses={r.id: r.status for r in refs},
+            handled={r.id: r.handled for r in refs},
+            errors={r.id: r.errors for r in refs if r.errors},
+            mailbox_sizes={r.id: r.mailbox_size for r in refs},
+            subscription_lag={s.name: s.statistics(last_offset).lag for s in self.bus.subscriptions()},
+            dead_letters_evicted=self._dead_letters.evicted,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------------------

@@ -35,6 +35,17 @@ from jido.errors import (
     RoutingError,
 )
 from jido.signal import Signal
+from jido.telemetry import propagation as _propagation
+from jido.telemetry.events import (
+    DIRECTIVE_EXECUTED,
+    SIGNAL_HANDLED,
+    SIGNAL_RECEIVED,
+    SIGNAL_ROUTED,
+    SIGNAL_UNROUTABLE,
+)
+from jido.telemetry.handlers import _BY_NAME, _FAMILIES, Event, emit
+from jido.telemetry.logs import log_context
+from jido.telemetry.ring import DEFAULT_RING_SIZE, DebugRing
 
 if TYPE_CHECKING:
     from jido.runtime.runtime import Runtime
@@ -50,6 +61,7 @@ AgentStatus: TypeAlias = Literal["starting", "running", "restarting", "stopped",
 DEFAULT_MAILBOX_SIZE = 1024
 _FAIRNESS_BATCH = 64  # signals handled back to back before yielding to other tasks
 SYSTEM_PREFIX = "jido."
+_SIGNAL_EVENTS = "jido.signal"  # the telemetry family whose handlers make the server time each signal
 
 
 @attrs.frozen
@@ -161,6 +173,7 @@ class AgentRef:
         self.slot_nursery: trio.Nursery | None = None  # lives until the agent stops for good
         self.children: Supervisor | None = None
         self.child_tags: dict[str, AgentRef] = {}
+        self._ring: DebugRing | None = None
 
     def __repr__(self) -> str:
         return f"<AgentRef {self.id!r} ({self.spec.name}) {self._status}>"
@@ -199,6 +212,52 @@ class AgentRef:
         """Why the agent stopped, once it has."""
         return self._exit_reason
 
+    @property
+    def handled(self) -> int:
+        """Signals handled and committed (under the "log" policy, failed ones whose state was kept too)."""
+        return self._handled
+
+    @property
+    def errors(self) -> int:
+        """Signals whose handling produced an error."""
+        return self._errors
+
+    # -- debugging -----------------------------------------------------------------------------------------
+    @property
+    def debugging(self) -> bool:
+        """Whether the debug ring records this agent's events (see :meth:`debug`)."""
+        return self._ring is not None and not self._stopped.is_set()
+
+    def debug(self, enabled: bool, size: int = DEFAULT_RING_SIZE) -> None:
+        """Turn this agent's debug ring on or off, at any time while it runs.
+
+        While on, the last ``size`` telemetry events concerning the agent (signals received and handled,
+        actions, directives, dead letters, crashes, restarts) are kept for :meth:`recent_events`. Turning it
+        off discards them. While any agent debugs, every telemetry event in the process is built (see
+        :mod:`jido.telemetry.ring`): leave it off in production except to investigate.
+
+        Raises:
+            TypeError: ``enabled`` is not a bool.
+            ValueError: ``size`` is not an int >= 1.
+            ClosedError: turning it on for an agent that has stopped.
+        """
+        if not isinstance(enabled, bool):
+            raise TypeError(f"debug(enabled=...) must be a bool, got {enabled!r}")
+        if enabled:
+            if self._stopped.is_set():
+                raise ClosedError(f"agent {self.id!r} has stopped")
+            self._ring = DebugRing.start(self.id, size) if self._ring is None else self._ring.resized(size)
+        elif self._ring is not None:
+            self._ring.stop()
+            self._ring = None
+
+    def recent_events(self) -> tuple[Event, ...]:
+        """The events the debug ring holds, oldest first; () when debugging is off.
+
+        After the agent stopped, the ring keeps what it recorded up to the stop (its last events).
+        """
+        return () if self._ring is None else self._ring.events()
+
     # -- sending -----------------------------------------------------------------------------------------
     def _check_signal(self, signal: object) -> Signal:
         if not isinstance(signal, Signal):
@@ -214,6 +273,8 @@ class AgentRef:
             ClosedError: the agent has stopped.
         """
         signal = self._check_signal(signal)
+        if _propagation._propagator is not None:
+            signal = _propagation.inject(signal)
         try:
             await self._send.send(_Envelope(signal))
         except trio.ClosedResourceError:
@@ -227,6 +288,11 @@ class AgentRef:
             ClosedError: the agent has stopped.
         """
         signal = self._check_signal(signal)
+        if _propagation._propagator is not None:
+            signal = _propagation.inject(signal)
+        self._put_nowait(signal)
+
+    def _put_nowait(self, signal: Signal) -> None:
         try:
             self._send.send_nowait(_Envelope(signal))
         except trio.WouldBlock:
@@ -246,6 +312,14 @@ class AgentRef:
             CallTimeoutError: no answer within ``timeout`` seconds.
             ClosedError: the agent stopped before answering.
         """
+        signal = self._check_signal(signal)
+        if _propagation._propagator is not None:
+            signal = _propagation.inject(signal)
+        return await self._call(signal, timeout)
+
+    async def _call(self, signal: Signal, timeout: float) -> Agent:
+        """``call`` without stamping trace context: for the runtime's own delivery tasks (bus subscriptions),
+        which may have inherited an unrelated span from the task that started them."""
         signal = self._check_signal(signal)
         reply = _Reply()
         with trio.move_on_after(timeout) as scope:
@@ -309,9 +383,11 @@ class AgentRef:
         self._changed = trio.Event()
 
     def deliver_nowait(self, signal: Signal) -> bool:
-        """Queue a signal from inside the runtime without waiting; a full or closed mailbox dead-letters it."""
+        """Queue a signal from inside the runtime without waiting; a full or closed mailbox dead-letters it.
+
+        Not stamped with trace context: timers and lifecycle notices carry what they were given."""
         try:
-            self.cast_nowait(signal)
+            self._put_nowait(self._check_signal(signal))
         except MailboxFullError as exc:
             self._runtime.dead_letter(signal, exc, self.id, "mailbox_full")
             return False
@@ -343,6 +419,11 @@ class AgentRef:
         self._stopped.set()
         self._changed.set()
 
+    def _close_ring(self) -> None:
+        """Stop the debug ring recording (the agent stopped for good); what it holds stays readable."""
+        if self._ring is not None:
+            self._ring.stop()
+
 
 async def serve_agent(
     ref: AgentRef, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -360,7 +441,10 @@ async def serve_agent(
         item = await receive.receive()
         handled = 0
         while True:
-            await _handle_item(ref, item)
+            if _SIGNAL_EVENTS in _FAMILIES and isinstance(item, _Envelope):
+                await _handle_observed(ref, item)
+            else:
+                await _handle_item(ref, item)
             handled += 1
             if handled % _FAIRNESS_BATCH == 0:
                 await trio.lowlevel.checkpoint()
@@ -370,7 +454,63 @@ async def serve_agent(
                 break
 
 
-async def _handle_item(ref: AgentRef, item: _Item) -> None:
+_Outcome: TypeAlias = tuple[str, BaseException | None]
+_OK: _Outcome = ("ok", None)
+_IGNORED: _Outcome = ("ignored", None)
+
+
+async def _handle_observed(ref: AgentRef, item: _Envelope) -> None:
+    """:func:`_handle_item` between ``jido.signal.received`` and ``jido.signal.handled`` events."""
+    signal = item.signal
+    if SIGNAL_RECEIVED in _BY_NAME:
+        emit(
+            SIGNAL_RECEIVED,
+            agent_id=ref.id,
+            signal_id=signal.id,
+            signal_type=signal.type,
+            correlation_id=signal.correlationid or signal.id,
+            signal=signal,
+            call=item.reply is not None,
+            mailbox_depth=ref.mailbox_depth,
+        )
+    start = trio.current_time()
+    outcome: _Outcome = ("crashed", None)
+    try:
+        outcome = await _handle_item(ref, item)
+    except NormalExit:
+        outcome = _OK  # handled; a Stop directive (or StopAfter) ends the agent after it
+        raise
+    except trio.Cancelled:
+        outcome = ("cancelled", None)
+        raise
+    except BaseException as exc:
+        outcome = ("crashed", exc)
+        raise
+    finally:
+        if SIGNAL_HANDLED in _BY_NAME:
+            emit(
+                SIGNAL_HANDLED,
+                agent_id=ref.id,
+                signal_id=signal.id,
+                signal_type=signal.type,
+                duration=trio.current_time() - start,
+                outcome=outcome[0],
+                error=outcome[1],
+            )
+
+
+def _unroutable(ref: AgentRef, signal: Signal, error: RoutingError, *, ignored: bool) -> None:
+    emit(
+        SIGNAL_UNROUTABLE,
+        agent_id=ref.id,
+        signal_id=signal.id,
+        signal_type=signal.type,
+        error=error,
+        ignored=ignored,
+    )
+
+
+async def _handle_item(ref: AgentRef, item: _Item) -> _Outcome:
     if isinstance(item, _StopRequest):
         item.done.set()
         raise NormalExit(item.reason, final=True)
@@ -379,26 +519,37 @@ async def _handle_item(ref: AgentRef, item: _Item) -> None:
     try:
         instructions = ref.spec.instructions_for(signal)
     except NoRouteError as exc:
-        if signal.type.startswith(SYSTEM_PREFIX) and reply is None:
+        ignored = signal.type.startswith(SYSTEM_PREFIX) and reply is None
+        if SIGNAL_UNROUTABLE in _BY_NAME:
+            _unroutable(ref, signal, exc, ignored=ignored)
+        if ignored:
             # Lifecycle signals (jido.agent.child.started, ...) are offered to agents that route them;
             # an agent without such a route has simply not asked for them.
             runtime.count_ignored_system_signal()
-            return
-        await _on_errors(ref, signal, reply, [exc], agent=None, directives=[])
-        return
+            return _IGNORED
+        return await _on_errors(ref, signal, reply, [exc], agent=None, directives=[])
     except RoutingError as exc:
-        await _on_errors(ref, signal, reply, [exc], agent=None, directives=[])
-        return
+        if SIGNAL_UNROUTABLE in _BY_NAME:
+            _unroutable(ref, signal, exc, ignored=False)
+        return await _on_errors(ref, signal, reply, [exc], agent=None, directives=[])
+    if SIGNAL_ROUTED in _BY_NAME:
+        emit(
+            SIGNAL_ROUTED,
+            agent_id=ref.id,
+            signal_id=signal.id,
+            signal_type=signal.type,
+            actions=tuple(i.action.name for i in instructions),
+        )
     agent, directives = await ref.spec.strategy.run_async(ref._agent, instructions, signal=signal)
     errors = [d.error for d in directives if isinstance(d, Error)]
     if errors:
-        await _on_errors(ref, signal, reply, errors, agent=agent, directives=directives)
-        return
+        return await _on_errors(ref, signal, reply, errors, agent=agent, directives=directives)
     ref._handled += 1
     ref._commit(agent)
     await _carry_out_or_crash(ref, signal, reply, directives)
     if reply is not None:
         reply.ok(ref._agent)
+    return _OK
 
 
 async def _carry_out_or_crash(
@@ -438,7 +589,8 @@ async def _on_errors(
     *,
     agent: Agent | None,
     directives: list[Directive],
-) -> None:
+) -> _Outcome:
+    """Apply the error policy; returns ("error", error) when the agent goes on (it raises otherwise)."""
     error = _first_error(errors)
     ref._errors += 1
     policy = ref._error_policy
@@ -455,7 +607,7 @@ async def _on_errors(
         signal.type,
         signal.id,
         error,
-        extra={"agent_id": ref.id, "signal_id": signal.id, "signal_type": signal.type},
+        extra=log_context(signal, agent_id=ref.id),
     )
     if agent is not None:
         ref._handled += 1
@@ -465,6 +617,7 @@ async def _on_errors(
         reply.fail(error)
     if isinstance(policy, StopAfter) and ref._errors >= policy.errors:
         raise NormalExit(f"stopped after {ref._errors} errors", final=True)
+    return ("error", error)
 
 
 async def _carry_out(ref: AgentRef, signal: Signal, directives: list[Directive]) -> None:
@@ -473,9 +626,35 @@ async def _carry_out(ref: AgentRef, signal: Signal, directives: list[Directive])
     from jido.runtime.executors import execute_directive  # lazy: executors import this module
 
     for directive in directives:
+        observed = DIRECTIVE_EXECUTED in _BY_NAME
         if isinstance(directive, Stop):
+            if observed:
+                _directive_executed(ref, signal, directive, 0.0, None)
             raise NormalExit(directive.reason)
-        await execute_directive(ref, signal, directive)
+        if not observed:
+            await execute_directive(ref, signal, directive)
+            continue
+        start = trio.current_time()
+        try:
+            await execute_directive(ref, signal, directive)
+        except Exception as exc:
+            _directive_executed(ref, signal, directive, trio.current_time() - start, exc)
+            raise
+        _directive_executed(ref, signal, directive, trio.current_time() - start, None)
+
+
+def _directive_executed(
+    ref: AgentRef, signal: Signal, directive: Directive, duration: float, error: Exception | None
+) -> None:
+    emit(
+        DIRECTIVE_EXECUTED,
+        agent_id=ref.id,
+        signal_id=signal.id,
+        directive=type(directive).__name__,
+        duration=duration,
+        outcome="ok" if error is None else "error",
+        error=error,
+    )
 
 
 def is_crash(error: BaseException) -> bool:

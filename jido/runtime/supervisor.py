@@ -39,6 +39,14 @@ from jido.runtime.server import (
 )
 from jido.runtime.supervisor_spec import RestartKind, SupervisionStrategy, SupervisorSpec
 from jido.signal import Signal
+from jido.telemetry.events import (
+    AGENT_CRASHED,
+    AGENT_RESTARTED,
+    AGENT_STARTED,
+    AGENT_STOPPED,
+    SUPERVISOR_ESCALATED,
+)
+from jido.telemetry.handlers import _BY_NAME, emit
 
 if TYPE_CHECKING:
     from jido.runtime.runtime import Runtime
@@ -112,6 +120,15 @@ class _Slot:
                 if isinstance(self.target, AgentSpec):
                     await self._prepare_agent(nursery)
                 await nursery.start(self._incarnate)
+                if self.ref is not None and AGENT_STARTED in _BY_NAME:
+                    emit(
+                        AGENT_STARTED,
+                        agent_id=self.ref.id,
+                        agent=self.ref.spec.name,
+                        supervisor=self.supervisor.name,
+                        parent_id=self._parent.id if self._parent is not None else None,
+                        tag=self._tag,
+                    )
                 if self.ref is not None and self._parent is not None:
                     self._notify_parent("jido.agent.child.started", {})
                 task_status.started(self)
@@ -121,6 +138,17 @@ class _Slot:
             if self.ref is not None:
                 ref = self.ref
                 ref._finish(self._exit_reason, failed=self._failed)
+                if AGENT_STOPPED in _BY_NAME:
+                    emit(
+                        AGENT_STOPPED,
+                        agent_id=ref.id,
+                        agent=ref.spec.name,
+                        supervisor=self.supervisor.name,
+                        reason=self._exit_reason,
+                        failed=self._failed,
+                        restarts=ref.restarts,
+                    )
+                ref._close_ring()
                 runtime.unregister(ref)
                 if self._parent is not None:
                     self._parent.child_tags.pop(self._tag or "", None)
@@ -202,6 +230,15 @@ class _Slot:
             self.ref._status = "restarting"
             self.ref._restarts += 1
         await self.nursery.start(self._incarnate)
+        if self.ref is not None and AGENT_RESTARTED in _BY_NAME:
+            emit(
+                AGENT_RESTARTED,
+                agent_id=self.ref.id,
+                agent=self.ref.spec.name,
+                supervisor=self.supervisor.name,
+                reason=reason,
+                restarts=self.ref.restarts,
+            )
         if self.ref is not None and self._parent is not None:
             self._notify_parent("jido.agent.child.restarted", {"reason": reason})
 
@@ -328,7 +365,24 @@ class Supervisor:
         crashed = is_crash(error)
         reason = describe_exit(error)
         if crashed:
-            logger.error("supervisor %r: child %r crashed: %s", self.name, slot.name, reason, exc_info=error)
+            agent_id = slot.ref.id if slot.ref is not None else None
+            logger.error(
+                "supervisor %r: child %r crashed: %s",
+                self.name,
+                slot.name,
+                reason,
+                exc_info=error,
+                extra={"agent_id": agent_id, "supervisor": self.name, "child": slot.name},
+            )
+            if slot.ref is not None and AGENT_CRASHED in _BY_NAME:
+                emit(
+                    AGENT_CRASHED,
+                    agent_id=slot.ref.id,
+                    agent=slot.ref.spec.name,
+                    supervisor=self.name,
+                    reason=reason,
+                    error=error,
+                )
         final = isinstance(error, NormalExit) and error.final
         if final or slot.restart == "temporary" or (slot.restart == "transient" and not crashed):
             self._slots.pop(slot, None)
@@ -339,6 +393,27 @@ class Supervisor:
         while self._restart_times and self._restart_times[0] <= now - self.within:
             self._restart_times.popleft()
         if len(self._restart_times) > self.max_restarts:
+            if SUPERVISOR_ESCALATED in _BY_NAME:
+                emit(
+                    SUPERVISOR_ESCALATED,
+                    supervisor=self.name,
+                    child=slot.name,
+                    restarts=len(self._restart_times),
+                    max_restarts=self.max_restarts,
+                    within=float(self.within),
+                    reason=reason,
+                    error=error,
+                )
+            logger.error(
+                "supervisor %r gave up: %d restarts within %gs (max_restarts=%d); last exit of %r: %s",
+                self.name,
+                len(self._restart_times),
+                self.within,
+                self.max_restarts,
+                slot.name,
+                reason,
+                extra={"supervisor": self.name, "child": slot.name},
+            )
             raise SupervisionError(
                 f"supervisor {self.name!r} gave up: {len(self._restart_times)} restarts within "
                 f"{self.within:g}s (max_restarts={self.max_restarts}); last exit of {slot.name!r}: {reason}"
