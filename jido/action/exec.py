@@ -37,6 +37,13 @@ cancellation yet (sync code ran past it), the action does not start:
 called, or it was entered with a deadline in the past), the ``trio.Cancelled`` is delivered instead, so that
 the scope that cancelled catches it.
 
+Interception: while an :data:`ActionInterceptor` is set in the context variable :data:`action_interceptor`,
+each attempt calls ``interceptor(spec, params, ctx, sync)`` instead of ``spec.run(params, ctx)``. It may call
+``spec.run`` itself, raise, or return something else (an awaitable under :func:`execute`), and what it returns
+or raises is treated exactly as what ``run`` would have. :mod:`jido.testing` injects faults this way. Unset (the
+default), it costs one ``ContextVar.get`` per attempt. Trio tasks copy the context when they start, so set it
+before starting the tasks (agents, a runtime) whose actions it should see.
+
 Compensation is for the action's own failures. An action cancelled from outside (its caller's deadline
 passed, its nursery is shutting down) is not compensated: cancellation must propagate promptly, and a
 compensation that failed at that point could not be reported without swallowing the cancellation. The caller,
@@ -45,11 +52,12 @@ whose own failure it is, compensates for the work it started.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import math
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 import trio
@@ -61,10 +69,29 @@ from jido.action.spec import ActionContext, ActionSpec, RetryPolicy, action_spec
 from jido.convert import describe_value, structure
 from jido.errors import ActionError, ActionTimeoutError, DeadlineExceededError, ValidationError
 
-__all__ = ["execute", "execute_sync", "run_action", "run_action_sync", "validate_params"]
+__all__ = [
+    "ActionInterceptor",
+    "action_interceptor",
+    "execute",
+    "execute_sync",
+    "run_action",
+    "run_action_sync",
+    "validate_params",
+]
 
 _Kind = Literal["raised", "timeout", "rejected"]
 _JSON_SCALARS: Final = (str, int, float, bool, type(None))
+
+ActionInterceptor: TypeAlias = Callable[[ActionSpec, Any, ActionContext, bool], object]
+"""``interceptor(spec, params, ctx, sync)``, called for each attempt in place of ``spec.run(params, ctx)``.
+
+``sync`` is True under :func:`execute_sync` (no event loop: the interceptor must not return an awaitable).
+Whatever it returns or raises counts as what ``run`` returned or raised."""
+
+action_interceptor: Final[contextvars.ContextVar[ActionInterceptor | None]] = contextvars.ContextVar(
+    "jido.action.interceptor", default=None
+)
+"""The interceptor consulted once per attempt, or ``None`` (the default: ``run`` is called directly)."""
 
 
 def validate_params(spec: ActionSpec, params: object) -> Any:
@@ -298,8 +325,12 @@ async def _attempt(call: _Call, ctx: ActionContext) -> tuple[Exception | None, _
     failure: Exception | None = None
     returned: object = None
     caught = False
+    intercept = action_interceptor.get()
     try:
-        returned = call.spec.run(call.params, ctx)
+        if intercept is None:
+            returned = call.spec.run(call.params, ctx)
+        else:
+            returned = intercept(call.spec, call.params, ctx, False)
     except Exception as exc:
         failure = exc
     if failure is None and inspect.isawaitable(returned):
@@ -384,8 +415,12 @@ def execute_sync(
         actx = call.context(attempt)
         failure: Exception
         kind: _Kind = "raised"
+        intercept = action_interceptor.get()
         try:
-            returned = spec.run(call.params, actx)
+            if intercept is None:
+                returned = spec.run(call.params, actx)
+            else:
+                returned = intercept(spec, call.params, actx, True)
         except Exception as exc:
             failure = exc
         else:
