@@ -1,0 +1,174 @@
+"""``jido run`` and ``jido serve``: a runtime with agents, supervisors or sensors, behind the gateway."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from functools import partial
+
+import click
+import trio
+
+import jido
+from jido.bus.sqlite import open_sqlite_journal
+from jido.errors import JidoError, SupervisionError, ValidationError
+from jido.gateway import TokenPolicy, serve_gateway
+
+from ._trio import run_command
+from .config import JournalConfig, ServeConfig, is_loopback, load_config
+from .errors import EXIT_FAILURE, EXIT_USAGE, CliError, one_line, single_error
+from .loading import Target, load_target
+
+__all__ = ["run", "serve"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def _say(message: str) -> None:
+    click.echo(f"jido: {message}")
+
+
+async def _start(rt: jido.Runtime, target: Target, agent_id: str | None) -> None:
+    try:
+        if target.kind == "agent":
+            ref = await rt.start_agent(target.obj, id=agent_id if agent_id is not None else target.name)
+            _say(f"started agent {target.name!r} as {ref.id!r} from {target.ref}")
+        elif target.kind == "supervisor":
+            await rt.start_supervisor(target.obj)
+            _say(f"started supervisor {target.name!r} from {target.ref}")
+        else:
+            await rt.start_sensor(target.obj)
+            _say(f"started sensor {target.name!r} from {target.ref}")
+    except (JidoError, ValueError) as exc:
+        raise CliError(f"cannot start {target.ref}: {one_line(exc)}", EXIT_FAILURE) from None
+
+
+async def _serve(
+    targets: Sequence[Target],
+    *,
+    host: str,
+    port: int,
+    tokens: Mapping[str, TokenPolicy] | None,
+    journal: JournalConfig | None = None,
+    agent_id: str | None = None,
+) -> None:
+    """Open the runtime, start the targets, serve the gateway until cancelled (Ctrl-C)."""
+    serving = False
+    try:
+        async with AsyncExitStack() as stack:
+            store = None
+            if journal is not None:
+                try:
+                    store = await stack.enter_async_context(
+                        open_sqlite_journal(journal.sqlite, synchronous=journal.synchronous)
+                    )
+                except JidoError as exc:
+                    raise CliError(f"cannot open journal: {one_line(exc)}", EXIT_FAILURE) from None
+                _say(f"journal: {journal.sqlite}")
+            rt = await stack.enter_async_context(jido.open_runtime(journal=store))
+            for target in targets:
+                await _start(rt, target, agent_id)
+            async with trio.open_nursery() as nursery:
+                try:
+                    gateway = await nursery.start(partial(serve_gateway, rt, host, port, tokens=tokens))
+                except (OSError, BaseExceptionGroup) as exc:
+                    # serve_gateway's own nursery may wrap the OSError of a port already taken.
+                    error = single_error(exc)
+                    if not isinstance(error, OSError):
+                        raise
+                    raise CliError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+                auth = f"{len(tokens)} token(s)" if tokens else "no auth, loopback only"
+                _say(f"gateway listening on {gateway.url} ({auth})")
+                _say("press Ctrl-C to stop")
+                serving = True
+                await trio.sleep_forever()
+    except SupervisionError as exc:
+        raise CliError(f"runtime failed: {one_line(exc)}", EXIT_FAILURE) from None
+    finally:
+        if serving:  # after the runtime's shutdown: every agent has stopped
+            _say("stopped")
+
+
+@click.command(short_help="Run an agent, supervisor or sensor.")
+@click.argument("target", metavar="MODULE:OBJECT")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address the gateway listens on.")
+@click.option(
+    "--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535), help="0: a free port."
+)
+@click.option(
+    "--token",
+    envvar="JIDO_TOKEN",
+    default=None,
+    help="Bearer token clients must present (env JIDO_TOKEN); required off loopback.",
+)
+@click.option("--id", "agent_id", default=None, help="Id of the agent (default: its name). Agents only.")
+def run(target: str, host: str, port: int, token: str | None, agent_id: str | None) -> None:
+    """Run an agent, supervisor or sensor with the gateway, until Ctrl-C.
+
+    MODULE:OBJECT names an @agent class or AgentSpec, a @supervisor class or a @sensor class, such as
+    myapp.agents:Counter (the current folder is importable).
+    """
+    loaded = load_target(target)
+    if agent_id is not None and loaded.kind != "agent":
+        raise CliError(f"--id applies to an agent, and {target!r} is a {loaded.kind}", EXIT_USAGE)
+    if not token and not is_loopback(host):
+        raise CliError(
+            f"--token is required when --host is not a loopback address (got {host!r})", EXIT_USAGE
+        )
+    tokens = {token: TokenPolicy()} if token else None
+    run_command(
+        partial(_serve, [loaded], host=host, port=port, tokens=tokens, agent_id=agent_id),
+        until_interrupted=True,
+    )
+
+
+def _policies(config: ServeConfig) -> dict[str, TokenPolicy] | None:
+    if not config.tokens:
+        return None
+    policies: dict[str, TokenPolicy] = {}
+    for entry in config.tokens:
+        assert entry.token is not None  # resolved by parse_config
+        policies[entry.token] = TokenPolicy(
+            subscribe=tuple(entry.subscribe), publish=tuple(entry.publish), call=entry.call
+        )
+    return policies
+
+
+@click.command(short_help="Serve a runtime described by a config file.")
+@click.option(
+    "--config",
+    "config_path",
+    default="jido.toml",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=pathlib.Path),
+    help="TOML file: host, port, tokens, start, journal (see docs/cli.md).",
+)
+def serve(config_path: pathlib.Path) -> None:
+    """Serve the gateway over a runtime described by a config file, until Ctrl-C."""
+    try:
+        config = load_config(config_path)
+    except FileNotFoundError:
+        raise CliError(f"config file {str(config_path)!r} not found", EXIT_USAGE) from None
+    except OSError as exc:
+        raise CliError(f"cannot read config file {str(config_path)!r}: {exc.strerror}", EXIT_USAGE) from None
+    except ValidationError as exc:
+        raise CliError(f"{config_path}: {one_line(exc)}", EXIT_USAGE) from None
+    targets: list[Target] = []
+    for index, ref in enumerate(config.start):
+        try:
+            targets.append(load_target(ref))
+        except CliError as exc:
+            raise CliError(f"{config_path}: $.start[{index}]: {exc.message}", EXIT_USAGE) from None
+    run_command(
+        partial(
+            _serve,
+            targets,
+            host=config.host,
+            port=config.port,
+            tokens=_policies(config),
+            journal=config.journal,
+        ),
+        until_interrupted=True,
+    )

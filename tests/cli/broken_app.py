@@ -1,0 +1,3 @@
+"""A module that fails while it is imported (for the CLI's import error)."""
+
+raise RuntimeError("this module is broken on purpose")

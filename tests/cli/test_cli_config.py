@@ -1,0 +1,202 @@
+"""The `jido serve` config file: checked strictly, every problem named by its $.path, on one line."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from jido.cli import cli
+from jido.cli.config import JournalConfig, ServeConfig, TokenConfig, is_loopback, load_config, parse_config
+from jido.cli.errors import EXIT_USAGE
+from jido.errors import ValidationError
+
+BASE = pathlib.Path("/srv/app")
+
+
+def problems(data: object, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ValidationError) as info:
+        parse_config(data, base=BASE, env=env or {})
+    assert info.value.subject == "config"
+    return [str(e) for e in info.value.errors]
+
+
+class TestParseConfig:
+    def test_defaults(self) -> None:
+        """An empty document is loopback port 8765, nothing started, no tokens, memory journal."""
+        assert parse_config({}, base=BASE, env={}) == ServeConfig()
+
+    def test_full(self) -> None:
+        """Every key is read; token_env is resolved; the journal path is taken from the config's folder."""
+        data = {
+            "host": "0.0.0.0",
+            "port": 9000,
+            "start": ["tests.cli.apps:Counter"],
+            "tokens": [
+                {"token": "admin-token"},
+                {"token_env": "READER", "subscribe": ["orders.**"], "publish": [], "call": False},
+            ],
+            "journal": {"sqlite": "data/jido.db", "synchronous": "NORMAL"},
+        }
+        config = parse_config(data, base=BASE, env={"READER": "reader-token"})
+        assert config == ServeConfig(
+            host="0.0.0.0",
+            port=9000,
+            start=("tests.cli.apps:Counter",),
+            tokens=(
+                TokenConfig(token="admin-token"),
+                TokenConfig(token="reader-token", subscribe=("orders.**",), publish=(), call=False),
+            ),
+            journal=JournalConfig(sqlite="/srv/app/data/jido.db", synchronous="NORMAL"),
+        )
+
+    @pytest.mark.parametrize(
+        ("data", "expected"),
+        [
+            ({"port": "8765"}, ['$.port: expected int, got "8765"']),
+            ({"port": 70000}, ["$.port: must be between 0 and 65535, got 70000"]),
+            ({"port": True}, ["$.port: expected int, got true"]),
+            ({"host": ""}, ["$.host: must not be empty"]),
+            ({"bogus": 1}, ["$: unknown field(s): bogus"]),
+            ({"start": "app:Agent"}, ['$.start: expected array, got "app:Agent"']),
+            ({"start": ["app:Agent", "app"]}, ["$.start[1]: expected 'module:object', got 'app'"]),
+            ({"start": [3]}, ["$.start[0]: expected str, got 3"]),
+            ({"tokens": {"token": "x"}}, ["$.tokens: expected array, got object"]),
+            ({"tokens": [{}]}, ["$.tokens[0]: give exactly one of token or token_env"]),
+            (
+                {"tokens": [{"token": "a", "token_env": "B"}]},
+                ["$.tokens[0]: give exactly one of token or token_env"],
+            ),
+            ({"tokens": [{"token": ""}]}, ["$.tokens[0].token: must not be empty"]),
+            (
+                {"tokens": [{"token": "a b"}]},
+                ["$.tokens[0].token: may not contain whitespace or control characters"],
+            ),
+            (
+                {"tokens": [{"token_env": "MISSING"}]},
+                ["$.tokens[0].token_env: environment variable 'MISSING' is not set"],
+            ),
+            ({"tokens": [{"token": "a"}, {"token": "a"}]}, ["$.tokens[1]: the same token is given twice"]),
+            ({"tokens": [{"token": "a", "call": "yes"}]}, ['$.tokens[0].call: expected bool, got "yes"']),
+            ({"tokens": [{"token": "a", "scope": 1}]}, ["$.tokens[0]: unknown field(s): scope"]),
+            (
+                {"tokens": [{"token": "a", "subscribe": ["ok.*", "bad..x"]}]},
+                ["$.tokens[0].subscribe[1]: empty segment at position 2 in 'bad..x'"],
+            ),
+            (
+                {"tokens": [{"token": "a", "publish": ["a*"]}]},
+                [
+                    "$.tokens[0].publish[0]: 'a*' at position 1 in 'a*' mixes a wildcard with other characters; wildcards must be whole segments"
+                ],
+            ),
+            (
+                {"host": "0.0.0.0"},
+                ["$.tokens: required when host is not a loopback address (host is '0.0.0.0')"],
+            ),
+            ({"journal": {}}, ["$.journal.sqlite: required field missing"]),
+            ({"journal": {"sqlite": ""}}, ["$.journal.sqlite: must not be empty"]),
+            (
+                {"journal": {"sqlite": "x.db", "synchronous": "OFF"}},
+                ['$.journal.synchronous: expected one of "NORMAL", "FULL", got "OFF"'],
+            ),
+            ({"journal": "x.db"}, ['$.journal: expected object or null, got "x.db"']),
+        ],
+    )
+    def test_bad_config(self, data: object, expected: list[str]) -> None:
+        """Each bad value is reported at its $.path."""
+        assert problems(data) == expected
+
+    def test_every_problem_at_once(self) -> None:
+        """Problems of the checks after structuring are all reported together."""
+        data = {"port": -1, "start": ["x"], "tokens": [{"token": ""}], "journal": {"sqlite": ""}}
+        assert problems(data) == [
+            "$.port: must be between 0 and 65535, got -1",
+            "$.start[0]: expected 'module:object', got 'x'",
+            "$.tokens[0].token: must not be empty",
+            "$.journal.sqlite: must not be empty",
+        ]
+
+    def test_not_a_table(self) -> None:
+        """A document that is not a table is refused at $."""
+        assert problems([1, 2]) == ["$: expected object, got array"]
+
+    @pytest.mark.parametrize(
+        ("host", "loopback"),
+        [
+            ("127.0.0.1", True),
+            ("127.1.2.3", True),
+            ("::1", True),
+            ("localhost", True),
+            ("0.0.0.0", False),
+            ("example.org", False),
+        ],
+    )
+    def test_is_loopback(self, host: str, loopback: bool) -> None:
+        """Loopback hosts are recognised by address (and the name localhost)."""
+        assert is_loopback(host) is loopback
+
+
+class TestLoadConfig:
+    def test_invalid_toml(self, tmp_path: pathlib.Path) -> None:
+        """A file that is not TOML is reported at $ with the parser's position."""
+        path = tmp_path / "jido.toml"
+        path.write_text("port = \n")
+        with pytest.raises(
+            ValidationError,
+            match=r"^invalid config:\n\$: invalid TOML: Invalid value \(at line 1, column 8\)$",
+        ):
+            load_config(path)
+
+    def test_reads_file(self, tmp_path: pathlib.Path) -> None:
+        """A valid file is read, its journal path resolved beside it."""
+        path = tmp_path / "jido.toml"
+        path.write_text('port = 0\n[journal]\nsqlite = "j.db"\n')
+        assert load_config(path, env={}) == ServeConfig(
+            port=0, journal=JournalConfig(sqlite=str(tmp_path / "j.db"))
+        )
+
+
+class TestServeCommand:
+    def serve(self, path: pathlib.Path) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, ["serve", "--config", str(path)], prog_name="jido")
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1, result.stderr
+        assert result.stdout == ""
+        return result.exit_code, lines[0]
+
+    def test_missing_file(self, tmp_path: pathlib.Path) -> None:
+        """A config file that does not exist is one line, exit 2."""
+        path = tmp_path / "none.toml"
+        assert self.serve(path) == (EXIT_USAGE, f"Error: config file {str(path)!r} not found")
+
+    def test_bad_config_is_one_line(self, tmp_path: pathlib.Path) -> None:
+        """Several problems come out on one line, each with its $.path."""
+        path = tmp_path / "jido.toml"
+        path.write_text('port = "x"\nextra = 1\n')
+        assert self.serve(path) == (
+            EXIT_USAGE,
+            f'Error: {path}: invalid config: $.port: expected int, got "x"; $: unknown field(s): extra',
+        )
+
+    def test_bad_start_entry(self, tmp_path: pathlib.Path) -> None:
+        """An entry of start that cannot be loaded is named by its $.path."""
+        path = tmp_path / "jido.toml"
+        path.write_text('start = ["tests.cli.apps:Counter", "tests.cli.apps:helper"]\n')
+        code, line = self.serve(path)
+        assert code == EXIT_USAGE
+        assert line == (
+            f"Error: {path}: $.start[1]: 'tests.cli.apps:helper' is not an agent, supervisor or sensor (got function)"
+        )
+
+    def test_invalid_toml(self, tmp_path: pathlib.Path) -> None:
+        """Invalid TOML is one line with its position."""
+        path = tmp_path / "jido.toml"
+        path.write_text("[tokens\n")
+        code, line = self.serve(path)
+        assert code == EXIT_USAGE
+        assert re.fullmatch(
+            rf"Error: {re.escape(str(path))}: invalid config: \$: invalid TOML: .+ \(at line 1, column \d+\)",
+            line,
+        )
