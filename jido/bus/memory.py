@@ -1,0 +1,367 @@
+"""The memory journal: the journal kept in plain Python structures, for tests and short-lived runtimes.
+
+Offsets are consecutive (retention only ever removes the oldest records), so the retained records sit in one
+list and the record at offset ``o`` is at index ``o - first + head``: ``read`` is a slice, and ``offset_at`` a
+binary search on ``appended_at``, which never decreases. Trimming moves ``head`` forward and compacts the list
+only when the dead prefix is at least as long as the live part, so it costs amortized O(1) per record.
+
+The argument checks at the bottom are shared with :mod:`jido.bus.sqlite`, so that both backends refuse bad
+input with the same words.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Final
+
+import trio
+
+from jido.bus.journal import DeadLetterRecord, Record
+from jido.errors import ClosedError
+from jido.runtime.clock import Clock, SystemClock
+from jido.signal import Signal
+
+__all__ = ["MemoryJournal"]
+
+_COMPACT_AT: Final = 1024
+"""Compact the record list once this many trimmed slots (and at least half of the list) are dead."""
+
+
+class MemoryJournal:
+    """A journal in memory: fast, and gone when the process ends.
+
+    Every method checks its arguments, checkpoints (like any trio I/O), then acts synchronously, so a
+    cancelled call changed nothing.
+
+    Args:
+        clock: where ``appended_at`` and a dead letter's ``at`` come from; :class:`SystemClock` by default.
+            If the clock steps back, ``appended_at`` stays at the last value given (it never decreases, so
+            ``offset_at`` can search it).
+
+    Raises:
+        TypeError: ``clock`` has no ``now()`` method.
+    """
+
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self._clock = check_clock(clock)
+        self._records: list[Record] = []
+        self._head = 0  # index in _records of the first retained record
+        self._last = 0
+        self._last_at: dt.datetime | None = None
+        self._checkpoints: dict[str, int] = {}
+        self._dead_letters: dict[int, DeadLetterRecord] = {}
+        self._last_dead_letter_id = 0
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"offsets {self._first()}..{self._last}"
+        return f"<MemoryJournal {state}, {len(self._records) - self._head} records retained>"
+
+    async def __aenter__(self) -> MemoryJournal:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def _first(self) -> int:
+        return self._last + 1 - (len(self._records) - self._head)
+
+    async def _enter(self) -> None:
+        # A call that got past this check finishes even if the journal is closed while it waits at the
+        # checkpoint, as a call already queued on the SQLite journal does.
+        if self._closed:
+            raise ClosedError("MemoryJournal is closed")
+        await trio.lowlevel.checkpoint()
+
+    async def append(self, signals: Sequence[Signal]) -> list[Record]:
+        """Append signals in order; returns their records, with consecutive offsets.
+
+        Raises:
+            TypeError: ``signals`` is not a sequence of :class:`Signal`.
+            ValueError: the clock gave a naive datetime.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        batch = check_signals(signals)
+        await self._enter()
+        if not batch:
+            return []
+        appended_at = stamp(self._clock, self._last_at)
+        records = [Record(self._last + 1 + i, signal, appended_at) for i, signal in enumerate(batch)]
+        self._records.extend(records)
+        self._last += len(records)
+        self._last_at = appended_at
+        return records
+
+    async def read(self, start: int = 1, *, limit: int = 1000) -> list[Record]:
+        """Records with ``offset >= start``, in offset order, at most ``limit`` of them.
+
+        A ``start`` below the first retained record starts there.
+
+        Raises:
+            TypeError, ValueError: ``start`` or ``limit`` is not an int >= 1.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_int(start, "start", minimum=1)
+        check_int(limit, "limit", minimum=1)
+        await self._enter()
+        index = self._head + max(start - self._first(), 0)
+        return self._records[index : index + limit]
+
+    async def offset_at(self, moment: dt.datetime) -> int:
+        """The offset of the first retained record appended at or after ``moment`` (``last_offset() + 1`` if none).
+
+        Raises:
+            TypeError, ValueError: ``moment`` is not a timezone-aware datetime.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_aware(moment, "moment")
+        await self._enter()
+        index = bisect.bisect_left(self._records, moment, lo=self._head, key=_appended_at)
+        return self._first() + index - self._head
+
+    async def first_offset(self) -> int:
+        """The offset of the oldest retained record (``last_offset() + 1`` when none is retained)."""
+        await self._enter()
+        return self._first()
+
+    async def last_offset(self) -> int:
+        """The offset of the newest record ever appended (0 for a new journal)."""
+        await self._enter()
+        return self._last
+
+    async def get_checkpoint(self, name: str) -> int | None:
+        """The offset stored for ``name``, or None.
+
+        Raises:
+            TypeError, ValueError: ``name`` is not a non-empty str.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_name(name, "name")
+        await self._enter()
+        return self._checkpoints.get(name)
+
+    async def set_checkpoint(self, name: str, offset: int) -> int:
+        """Store ``offset`` for ``name`` unless a higher one is stored; returns the stored offset.
+
+        Raises:
+            TypeError, ValueError: ``name`` is not a non-empty str, or ``offset`` is not an int from 0 up to
+                :meth:`last_offset`.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_name(name, "name")
+        check_int(offset, "offset", minimum=0)
+        await self._enter()
+        check_checkpoint_offset(offset, self._last)
+        stored = max(offset, self._checkpoints.get(name, offset))
+        self._checkpoints[name] = stored
+        return stored
+
+    async def add_dead_letter(
+        self, subscription: str, record: Record, error: str, attempts: int
+    ) -> DeadLetterRecord:
+        """Keep ``record`` as a dead letter of ``subscription``; its id is one more than the last id given.
+
+        Raises:
+            TypeError, ValueError: a bad argument (see :func:`check_dead_letter`).
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_dead_letter(subscription, record, error, attempts)
+        await self._enter()
+        self._last_dead_letter_id += 1
+        letter = DeadLetterRecord(
+            self._last_dead_letter_id, subscription, record, error, attempts, stamp(self._clock, None)
+        )
+        self._dead_letters[letter.id] = letter
+        return letter
+
+    async def dead_letters(
+        self, subscription: str | None = None, *, limit: int = 1000
+    ) -> list[DeadLetterRecord]:
+        """Dead letters, oldest first (only ``subscription``'s when given), at most ``limit`` of them.
+
+        Raises:
+            TypeError, ValueError: ``subscription`` is not None or a non-empty str, or ``limit`` < 1.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        if subscription is not None:
+            check_name(subscription, "subscription")
+        check_int(limit, "limit", minimum=1)
+        await self._enter()
+        found: list[DeadLetterRecord] = []
+        for letter in self._dead_letters.values():
+            if subscription is None or letter.subscription == subscription:
+                found.append(letter)
+                if len(found) == limit:
+                    break
+        return found
+
+    async def remove_dead_letter(self, dead_letter_id: int) -> bool:
+        """Remove one dead letter; False if there was no such id.
+
+        Raises:
+            TypeError, ValueError: ``dead_letter_id`` is not an int >= 1.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_int(dead_letter_id, "dead_letter_id", minimum=1)
+        await self._enter()
+        return self._dead_letters.pop(dead_letter_id, None) is not None
+
+    async def trim(
+        self, *, max_entries: int | None = None, max_age: dt.timedelta | None = None, now: dt.datetime
+    ) -> int:
+        """Keep at most ``max_entries`` records and none appended before ``now - max_age``.
+
+        Returns:
+            How many records were removed.
+
+        Raises:
+            TypeError, ValueError: see :func:`check_trim`.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_trim(max_entries, max_age, now)
+        await self._enter()
+        retained = len(self._records) - self._head
+        cut = self._head  # index of the first record to keep
+        oldest = oldest_kept(now, max_age)
+        if oldest is not None:
+            cut = bisect.bisect_left(self._records, oldest, lo=self._head, key=_appended_at)
+        if max_entries is not None:
+            cut = max(cut, len(self._records) - max_entries)
+        removed = cut - self._head
+        if removed > 0:
+            self._head = cut
+            dead = self._head
+            if (dead >= _COMPACT_AT and dead * 2 >= len(self._records)) or removed == retained:
+                del self._records[:dead]
+                self._head = 0
+        return removed
+
+    async def aclose(self) -> None:
+        """Close the journal. Calls made afterwards raise :class:`~jido.errors.ClosedError`; calls already in
+        progress finish. ``aclose`` itself may be called again (it does nothing more)."""
+        self._closed = True
+        await trio.lowlevel.checkpoint()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClosedError("MemoryJournal is closed")
+
+
+def _appended_at(record: Record) -> dt.datetime:
+    return record.appended_at
+
+
+# -- argument checks shared by the backends ------------------------------------------------------------------
+
+
+def check_int(value: object, name: str, *, minimum: int) -> int:
+    """Return ``value`` if it is an int (not a bool) >= ``minimum``; else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return value
+
+
+def check_aware(value: object, name: str) -> dt.datetime:
+    """Return ``value`` if it is a timezone-aware datetime; else raise naming ``name``."""
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"{name} must be a datetime, got {value!r}")
+    if value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
+    return value
+
+
+def check_name(value: object, name: str) -> str:
+    """Return ``value`` if it is a non-empty str; else raise naming ``name``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {value!r}")
+    if not value:
+        raise ValueError(f"{name} must not be empty")
+    return value
+
+
+def check_signals(signals: object) -> list[Signal]:
+    """Return ``signals`` as a list if it is a sequence of :class:`Signal`; else raise."""
+    if isinstance(signals, Signal):
+        raise TypeError("signals must be a sequence of Signal, got one Signal (wrap it in a list)")
+    if isinstance(signals, str | bytes) or not isinstance(signals, Sequence):
+        raise TypeError(f"signals must be a sequence of Signal, got {type(signals).__name__}")
+    batch = list(signals)
+    for index, signal in enumerate(batch):
+        if not isinstance(signal, Signal):
+            raise TypeError(f"signals[{index}] must be a Signal, got {type(signal).__name__}")
+    return batch
+
+
+def check_clock(clock: object) -> Clock:
+    """Return ``clock`` (or a :class:`SystemClock` for None) if it has a ``now()`` method; else raise."""
+    if clock is None:
+        return SystemClock()
+    if not isinstance(clock, Clock):
+        raise TypeError(f"clock must have a now() method, got {clock!r}")
+    return clock
+
+
+def check_checkpoint_offset(offset: int, last: int) -> None:
+    """Refuse a checkpoint past the newest record: nothing can have finished with an offset not yet given."""
+    if offset > last:
+        raise ValueError(f"offset {offset} is past the last offset appended ({last})")
+
+
+def check_dead_letter(subscription: object, record: object, error: object, attempts: object) -> None:
+    """Check the arguments of ``add_dead_letter``; raise naming the first bad one."""
+    check_name(subscription, "subscription")
+    if not isinstance(record, Record):
+        raise TypeError(f"record must be a Record, got {type(record).__name__}")
+    check_int(record.offset, "record.offset", minimum=1)
+    check_aware(record.appended_at, "record.appended_at")
+    if not isinstance(error, str):
+        raise TypeError(f"error must be a str, got {error!r}")
+    check_int(attempts, "attempts", minimum=0)
+
+
+def check_trim(max_entries: object, max_age: object, now: object) -> None:
+    """Check the arguments of ``trim``: ``max_entries`` an int >= 0 or None, ``max_age`` a timedelta >= 0 or
+    None, ``now`` a timezone-aware datetime."""
+    if max_entries is not None:
+        check_int(max_entries, "max_entries", minimum=0)
+    if max_age is not None:
+        if not isinstance(max_age, dt.timedelta):
+            raise TypeError(f"max_age must be a timedelta, got {max_age!r}")
+        if max_age < dt.timedelta(0):
+            raise ValueError(f"max_age must not be negative, got {max_age!r}")
+    check_aware(now, "now")
+
+
+def oldest_kept(now: dt.datetime, max_age: dt.timedelta | None) -> dt.datetime | None:
+    """The earliest ``appended_at`` that ``max_age`` keeps, or None when it keeps everything."""
+    if max_age is None:
+        return None
+    try:
+        return now - max_age
+    except OverflowError:  # an age reaching before year 1: nothing is that old
+        return None
+
+
+def stamp(clock: Clock, floor: dt.datetime | None) -> dt.datetime:
+    """The clock's time in UTC, but never before ``floor``: appended_at must not decrease."""
+    now = clock.now()
+    if not isinstance(now, dt.datetime) or now.utcoffset() is None:
+        raise ValueError(f"clock.now() must return a timezone-aware datetime, got {now!r}")
+    now = now.astimezone(dt.UTC)
+    return now if floor is None or now >= floor else floor

@@ -1,0 +1,826 @@
+"""The SQLite journal: the embedded, durable journal, on one file in WAL mode (stdlib :mod:`sqlite3`).
+
+Threading. The journal owns one ``sqlite3`` connection and touches it only inside
+``trio.to_thread.run_sync(..., limiter=<the journal's own CapacityLimiter(1)>)``: one worker thread at a time,
+never the trio thread, so the event loop never blocks on the disk. The connection is made with
+``check_same_thread=False`` because trio may run successive calls on different pooled threads; the limiter
+guarantees they never overlap. Each worker call is one whole transaction (or one read), so calls queued on the
+limiter interleave safely.
+
+Group commit. ``append`` puts its signals in a pending queue. If no append is leading, the caller leads: it
+(optionally waits ``flush_interval`` for more), takes pending appends from the front up to ``batch_max``
+signals, and writes them in ONE transaction (``executemany`` + ``COMMIT``), then wakes each append it
+carried with its records and hands the lead to the first append still pending. So while one transaction is on
+the disk, every append that arrives queues up behind it and goes into the next one: 50 tasks appending at once
+cost two commits, not fifty. One ``append`` of many signals is always one transaction, even past
+``batch_max`` (a batch is never split).
+
+Cancellation. An append whose signals were not yet taken into a transaction can be cancelled: it leaves
+nothing behind. Once taken, it cannot be interrupted (the commit is short); it returns its records and the
+cancellation arrives at the caller's next checkpoint. So ``Cancelled`` out of ``append`` means nothing was
+appended, and a return means everything was.
+
+Durability. When ``append`` returns, the transaction is committed. With ``synchronous="FULL"`` (the default)
+the WAL is fsynced at every commit, so the records survive a power loss; group commit is what makes that
+affordable (one fsync per batch). ``"NORMAL"`` skips that fsync: commits survive a crash of the process but
+the last ones may be lost if the machine loses power.
+
+Schema (version 1; ``PRAGMA application_id`` marks the file as a jido journal)::
+
+    meta(key TEXT PRIMARY KEY, value INTEGER)        schema_version, last_offset, last_appended_at
+    records("offset" INTEGER PRIMARY KEY, type TEXT, appended_at INTEGER, body TEXT)
+    checkpoints(name TEXT PRIMARY KEY, "offset" INTEGER)
+    dead_letters(id INTEGER PRIMARY KEY AUTOINCREMENT, subscription, record_offset, record_appended_at,
+                 record_body, error, attempts, at)
+
+Times are integer microseconds since the Unix epoch (UTC): exact, compact and ordered. ``body`` is the
+signal's CloudEvents structured-mode JSON. ``meta.last_offset`` keeps the last offset ever appended, so
+offsets continue after a reopen even when retention removed every record.
+
+Use one ``SQLiteJournal`` per file at a time: it caches the first and last offsets.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Final, Literal, TypeVar, overload
+
+import attrs
+import trio
+
+from jido.bus.journal import DeadLetterRecord, Record
+from jido.bus.memory import (
+    check_aware,
+    check_checkpoint_offset,
+    check_clock,
+    check_dead_letter,
+    check_int,
+    check_name,
+    check_signals,
+    check_trim,
+    oldest_kept,
+    stamp,
+)
+from jido.errors import BrokenError, ClosedError, InternalError, SignalError
+from jido.runtime.clock import Clock
+from jido.signal import Signal
+
+__all__ = ["SQLiteJournal", "SQLiteJournalStatistics", "open_sqlite_journal"]
+
+SCHEMA_VERSION: Final = 1
+APPLICATION_ID: Final = 0x4A49444F  # "JIDO"
+DEFAULT_BATCH_MAX: Final = 1000
+
+_T = TypeVar("_T")
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND: Final = dt.timedelta(microseconds=1)
+
+_SCHEMA: Final = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE records (
+    "offset" INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    appended_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX records_by_time ON records (appended_at);
+CREATE TABLE checkpoints (name TEXT PRIMARY KEY, "offset" INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    subscription TEXT NOT NULL,
+    record_offset INTEGER NOT NULL,
+    record_appended_at INTEGER NOT NULL,
+    record_body TEXT NOT NULL,
+    error TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX dead_letters_by_subscription ON dead_letters (subscription, id);
+INSERT INTO meta (key, value) VALUES ('schema_version', {SCHEMA_VERSION}), ('last_offset', 0);
+PRAGMA application_id = {APPLICATION_ID};
+"""
+
+_DEAD_LETTER_COLUMNS: Final = (
+    "id, subscription, record_offset, record_appended_at, record_body, error, attempts, at"
+)
+
+
+@attrs.frozen
+class SQLiteJournalStatistics:
+    """Counters of one :class:`SQLiteJournal` since it was made.
+
+    Attributes:
+        transactions: write transactions committed (appends, checkpoints, dead letters, trims).
+        append_transactions: those of them that appended records.
+        appended: records appended.
+        largest_batch: the most records appended in one transaction.
+    """
+
+    transactions: int
+    append_transactions: int
+    appended: int
+    largest_batch: int
+
+
+class _Append:
+    """One ``append`` call waiting for its transaction."""
+
+    __slots__ = ("done", "error", "records", "signals", "taken", "task")
+
+    def __init__(self, signals: list[Signal]) -> None:
+        self.signals = signals
+        self.task: trio.lowlevel.Task | None = None  # set while it waits to be woken
+        self.taken = False  # its signals are in a transaction: it can no longer be withdrawn
+        self.done = False
+        self.records: list[Record] = []
+        self.error: Exception | None = None
+
+
+class SQLiteJournal:
+    """A durable journal in one SQLite file. See the module docstring for threading, group commit, durability.
+
+    Making one does no I/O: the file is opened (and created with its schema if new) by the first call, or at
+    once by ``async with`` / :func:`open_sqlite_journal`.
+
+    Args:
+        path: the database file (created if missing; its directory must exist).
+        clock: where ``appended_at`` and a dead letter's ``at`` come from; :class:`SystemClock` by default.
+            ``appended_at`` never decreases, not even across a reopen: if the clock steps back, records get
+            the last time given.
+        batch_max: the most signals one transaction carries when it gathers several appends (>= 1).
+        flush_interval: seconds a leading append waits for others to join its transaction before it writes
+            (>= 0; 0, the default, writes at once: batches then form from whatever queued meanwhile).
+        synchronous: ``"FULL"`` (fsync at every commit: durable through a power loss) or ``"NORMAL"`` (durable
+            through a process crash only).
+
+    Raises:
+        TypeError, ValueError: a bad argument.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        batch_max: int = DEFAULT_BATCH_MAX,
+        flush_interval: float = 0.0,
+        synchronous: Literal["NORMAL", "FULL"] = "FULL",
+    ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path must be a str or path-like, got {path!r}")
+        self._path = os.fspath(path)
+        if not isinstance(self._path, str):
+            raise TypeError(f"path must be a str or path-like, got {path!r}")
+        if self._path in ("", ":memory:"):
+            raise ValueError(f"path must name a file, got {self._path!r} (use MemoryJournal for no file)")
+        self._clock = check_clock(clock)
+        self._batch_max = check_int(batch_max, "batch_max", minimum=1)
+        if isinstance(flush_interval, bool) or not isinstance(flush_interval, int | float):
+            raise TypeError(f"flush_interval must be a number of seconds, got {flush_interval!r}")
+        if not 0 <= flush_interval < float("inf"):
+            raise ValueError(f"flush_interval must be >= 0 and finite, got {flush_interval!r}")
+        self._flush_interval = float(flush_interval)
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
+        self._synchronous = synchronous
+
+        self._limiter = trio.CapacityLimiter(1)
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+        # Cached from the file at open, kept up to date by our own transactions.
+        self._first = 1
+        self._last = 0
+        self._last_at: dt.datetime | None = None
+        # Group commit.
+        self._pending: collections.deque[_Append] = collections.deque()
+        self._pending_count = 0
+        self._leading = False
+        # Calls in progress: aclose lets them finish first.
+        self._active = 0
+        self._idle = trio.Event()
+        self._idle.set()
+        self._batch_full = trio.Event()
+        # Statistics.
+        self._transactions = 0
+        self._append_transactions = 0
+        self._appended = 0
+        self._largest_batch = 0
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    @property
+    def synchronous(self) -> str:
+        """The ``PRAGMA synchronous`` setting of the connection: ``"FULL"`` or ``"NORMAL"``."""
+        return self._synchronous
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open" if self._conn is not None else "not opened yet"
+        return f"<SQLiteJournal {self._path!r} {state}>"
+
+    def statistics(self) -> SQLiteJournalStatistics:
+        """Counters of the transactions this journal committed."""
+        return SQLiteJournalStatistics(
+            transactions=self._transactions,
+            append_transactions=self._append_transactions,
+            appended=self._appended,
+            largest_batch=self._largest_batch,
+        )
+
+    async def __aenter__(self) -> SQLiteJournal:
+        self._begin()
+        try:
+            await self._ensure_open()
+        finally:
+            self._end()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- the Journal interface -------------------------------------------------------------------------------
+
+    async def append(self, signals: Sequence[Signal]) -> list[Record]:
+        """Append signals in order, in one transaction; returns their records, with consecutive offsets.
+
+        Returns once the transaction is committed. Concurrent calls share transactions (group commit).
+
+        Raises:
+            TypeError: ``signals`` is not a sequence of :class:`Signal`.
+            ValueError: the clock gave a naive datetime.
+            BrokenError: the write failed (the transaction was rolled back; ``__cause__`` says why).
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        batch = check_signals(signals)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self._begin()
+        try:
+            await self._ensure_open()
+            return await self._append(batch) if batch else []
+        finally:
+            self._end()
+
+    async def _append(self, batch: list[Signal]) -> list[Record]:
+        entry = _Append(batch)
+        self._pending.append(entry)
+        self._pending_count += len(batch)
+        if self._pending_count >= self._batch_max:
+            self._batch_full.set()
+        if self._leading:
+            await self._follow(entry)
+        else:
+            self._leading = True
+        if not entry.done:
+            await self._lead(entry)
+        if entry.error is not None:
+            raise BrokenError(f"journal {self._path!r}: append failed: {entry.error}") from entry.error
+        return entry.records
+
+    async def read(self, start: int = 1, *, limit: int = 1000) -> list[Record]:
+        """Records with ``offset >= start``, in offset order, at most ``limit`` of them.
+
+        Raises:
+            TypeError, ValueError: ``start`` or ``limit`` is not an int >= 1.
+            BrokenError: a record in the file is corrupt (the message names its offset).
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_int(start, "start", minimum=1)
+        check_int(limit, "limit", minimum=1)
+        return await self._call("read", self._read_sync, start, limit)
+
+    async def offset_at(self, moment: dt.datetime) -> int:
+        """The offset of the first retained record appended at or after ``moment`` (``last_offset() + 1`` if none).
+
+        Raises:
+            TypeError, ValueError: ``moment`` is not a timezone-aware datetime.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_aware(moment, "moment")
+        return await self._call("offset_at", self._offset_at_sync, _to_us(moment))
+
+    async def first_offset(self) -> int:
+        """The offset of the oldest retained record (``last_offset() + 1`` when none is retained)."""
+        await self._call("first_offset", None)
+        return self._first
+
+    async def last_offset(self) -> int:
+        """The offset of the newest record ever appended (0 for a new journal)."""
+        await self._call("last_offset", None)
+        return self._last
+
+    async def get_checkpoint(self, name: str) -> int | None:
+        """The offset stored for ``name``, or None.
+
+        Raises:
+            TypeError, ValueError: ``name`` is not a non-empty str.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_name(name, "name")
+        return await self._call("get_checkpoint", self._get_checkpoint_sync, name)
+
+    async def set_checkpoint(self, name: str, offset: int) -> int:
+        """Store ``offset`` for ``name`` unless a higher one is stored; returns the stored offset.
+
+        Raises:
+            TypeError, ValueError: ``name`` is not a non-empty str, or ``offset`` is not an int from 0 up to
+                :meth:`last_offset`.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_name(name, "name")
+        check_int(offset, "offset", minimum=0)
+        return await self._call("set_checkpoint", self._set_checkpoint_sync, name, offset)
+
+    async def add_dead_letter(
+        self, subscription: str, record: Record, error: str, attempts: int
+    ) -> DeadLetterRecord:
+        """Keep ``record`` as a dead letter of ``subscription``. Ids start at 1 and are never reused.
+
+        Raises:
+            TypeError, ValueError: a bad argument.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_dead_letter(subscription, record, error, attempts)
+        at = stamp(self._clock, None)
+        letter_id = await self._call(
+            "add_dead_letter", self._add_dead_letter_sync, subscription, record, error, attempts, at
+        )
+        return DeadLetterRecord(letter_id, subscription, record, error, attempts, _from_us(_to_us(at)))
+
+    async def dead_letters(
+        self, subscription: str | None = None, *, limit: int = 1000
+    ) -> list[DeadLetterRecord]:
+        """Dead letters, oldest first (only ``subscription``'s when given), at most ``limit`` of them.
+
+        Raises:
+            TypeError, ValueError: ``subscription`` is not None or a non-empty str, or ``limit`` < 1.
+            BrokenError: a dead letter in the file is corrupt (the message names its id).
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        if subscription is not None:
+            check_name(subscription, "subscription")
+        check_int(limit, "limit", minimum=1)
+        return await self._call("dead_letters", self._dead_letters_sync, subscription, limit)
+
+    async def remove_dead_letter(self, dead_letter_id: int) -> bool:
+        """Remove one dead letter; False if there was no such id.
+
+        Raises:
+            TypeError, ValueError: ``dead_letter_id`` is not an int >= 1.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_int(dead_letter_id, "dead_letter_id", minimum=1)
+        return await self._call("remove_dead_letter", self._remove_dead_letter_sync, dead_letter_id)
+
+    async def trim(
+        self, *, max_entries: int | None = None, max_age: dt.timedelta | None = None, now: dt.datetime
+    ) -> int:
+        """Keep at most ``max_entries`` records and none appended before ``now - max_age``, in one transaction.
+
+        Returns:
+            How many records were removed.
+
+        Raises:
+            TypeError, ValueError: ``max_entries`` is not None or an int >= 0, ``max_age`` not None or a
+                timedelta >= 0, or ``now`` not a timezone-aware datetime.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_trim(max_entries, max_age, now)
+        oldest = oldest_kept(now, max_age)
+        cutoff = None if oldest is None else _to_us(oldest)
+        return await self._call("trim", self._trim_sync, max_entries, cutoff)
+
+    async def aclose(self) -> None:
+        """Let the calls in progress finish (appends commit), then close the file.
+
+        Further calls raise :class:`~jido.errors.ClosedError`; ``aclose`` itself may be called again (it does
+        nothing more). It finishes even when cancelled: the work left is bounded.
+        """
+        if self._closed:
+            await trio.lowlevel.checkpoint()
+            return
+        self._closed = True
+        with trio.CancelScope(shield=True):
+            while self._active:
+                await self._idle.wait()
+            if self._conn is not None:
+                await trio.to_thread.run_sync(self._close_sync, limiter=self._limiter)
+        await trio.lowlevel.checkpoint()
+
+    # -- group commit ----------------------------------------------------------------------------------------
+
+    async def _follow(self, entry: _Append) -> None:
+        """Wait until a leader wrote ``entry`` or handed us the lead. Cancellable only until it is taken."""
+        entry.task = trio.lowlevel.current_task()
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            if entry.taken:
+                return trio.lowlevel.Abort.FAILED
+            entry.task = None
+            self._withdraw(entry)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    async def _lead(self, entry: _Append) -> None:
+        """Write pending appends, ours first, then hand the lead on."""
+        try:
+            if self._flush_interval > 0 and self._pending_count < self._batch_max:
+                if self._batch_full.is_set():
+                    self._batch_full = trio.Event()
+                with trio.move_on_after(self._flush_interval):
+                    await self._batch_full.wait()
+            with trio.CancelScope(shield=True):
+                while not entry.done:
+                    await self._write_batch()
+        finally:
+            if not entry.taken:  # cancelled (or the clock failed) before our signals were taken
+                self._withdraw(entry)
+            self._hand_off()
+
+    def _withdraw(self, entry: _Append) -> None:
+        self._pending.remove(entry)
+        self._pending_count -= len(entry.signals)
+
+    def _hand_off(self) -> None:
+        if self._pending:
+            successor = self._pending[0]
+            task, successor.task = successor.task, None
+            if task is None:
+                raise InternalError("a pending append has no task to hand the lead to")
+            trio.lowlevel.reschedule(task)
+        else:
+            self._leading = False
+
+    async def _write_batch(self) -> None:
+        appended_at = stamp(self._clock, self._last_at)  # before taking: a failing clock withdraws nothing
+        batch: list[_Append] = []
+        count = 0
+        while self._pending and (not batch or count + len(self._pending[0].signals) <= self._batch_max):
+            entry = self._pending.popleft()
+            entry.taken = True
+            batch.append(entry)
+            count += len(entry.signals)
+        self._pending_count -= count
+        signals = [signal for entry in batch for signal in entry.signals]
+        try:
+            first = await trio.to_thread.run_sync(
+                self._append_sync, signals, _to_us(appended_at), limiter=self._limiter
+            )
+        except Exception as exc:
+            for entry in batch:
+                entry.error = exc
+                self._finish(entry)
+            return
+        except BaseException:
+            for entry in batch:
+                entry.error = InternalError("the transaction was interrupted")
+                self._finish(entry)
+            raise
+        appended_at = _from_us(_to_us(appended_at))
+        offset = first
+        for entry in batch:
+            entry.records = [
+                Record(offset + i, signal, appended_at) for i, signal in enumerate(entry.signals)
+            ]
+            offset += len(entry.signals)
+            self._finish(entry)
+
+    @staticmethod
+    def _finish(entry: _Append) -> None:
+        entry.done = True
+        task, entry.task = entry.task, None
+        if task is not None:
+            trio.lowlevel.reschedule(task)
+
+    # -- worker-thread side ----------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClosedError(f"SQLiteJournal({self._path!r}) is closed")
+
+    def _begin(self) -> None:
+        self._check_open()
+        self._active += 1
+        if self._idle.is_set():
+            self._idle = trio.Event()
+
+    def _end(self) -> None:
+        self._active -= 1
+        if not self._active:
+            self._idle.set()
+
+    async def _ensure_open(self) -> None:
+        if self._conn is None:
+            await trio.to_thread.run_sync(self._open_sync, limiter=self._limiter)
+
+    @overload
+    async def _call(self, what: str, fn: None) -> None: ...
+    @overload
+    async def _call(self, what: str, fn: Callable[..., _T], *args: object) -> _T: ...
+    async def _call(self, what: str, fn: Callable[..., _T] | None, *args: object) -> _T | None:
+        """Run ``fn(*args)`` on the worker thread (after opening the file if need be) as a call in progress."""
+        self._check_open()
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self._begin()
+        try:
+            await self._ensure_open()
+            if fn is None:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return None
+            return await trio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+        except sqlite3.Error as exc:
+            raise BrokenError(f"journal {self._path!r}: {what} failed: {exc}") from exc
+        finally:
+            self._end()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ClosedError(f"SQLiteJournal({self._path!r}) is closed")
+        return self._conn
+
+    def _open_sync(self) -> None:
+        if self._conn is not None:
+            return
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise BrokenError(f"journal {self._path!r} cannot be opened: {exc}") from exc
+        try:
+            self._prepare(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        try:
+            application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise BrokenError(f"{self._path!r} is not a jido journal: {exc}") from exc
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise BrokenError(f"journal {self._path!r} cannot use WAL mode (journal_mode is {mode!r})")
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._load(conn, application_id)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise BrokenError(f"journal {self._path!r} cannot be opened: {exc}") from exc
+
+    def _load(self, conn: sqlite3.Connection, application_id: int) -> None:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if application_id == 0 and not tables:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        elif application_id == 0:
+            raise BrokenError(
+                f"{self._path!r} is not a jido journal: it holds other tables ({', '.join(sorted(tables))})"
+            )
+        elif application_id != APPLICATION_ID:
+            raise BrokenError(
+                f"{self._path!r} is not a jido journal: its application_id is {application_id:#x}"
+            )
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise BrokenError(
+                f"journal {self._path!r} has schema version {meta.get('schema_version')!r};"
+                f" this jido reads version {SCHEMA_VERSION}"
+            )
+        last = meta.get("last_offset")
+        if type(last) is not int or last < 0:
+            raise BrokenError(f"journal {self._path!r} is corrupt: meta last_offset is {last!r}")
+        (lowest,) = conn.execute('SELECT MIN("offset") FROM records').fetchone()
+        self._last = last
+        self._first = last + 1 if lowest is None else lowest
+        last_at = meta.get("last_appended_at")
+        self._last_at = None if last_at is None else self._time(last_at, "meta last_appended_at")
+
+    def _close_sync(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _append_sync(self, signals: list[Signal], appended_at: int) -> int:
+        conn = self._connection()
+        first = self._last + 1
+        rows = [(first + i, signal.type, appended_at, signal.to_json()) for i, signal in enumerate(signals)]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                'INSERT INTO records ("offset", type, appended_at, body) VALUES (?, ?, ?, ?)', rows
+            )
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'last_offset'", (first + len(rows) - 1,))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_appended_at', ?)", (appended_at,)
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._last = first + len(rows) - 1
+        self._last_at = _from_us(appended_at)
+        self._transactions += 1
+        self._append_transactions += 1
+        self._appended += len(rows)
+        self._largest_batch = max(self._largest_batch, len(rows))
+        return first
+
+    def _read_sync(self, start: int, limit: int) -> list[Record]:
+        rows = (
+            self._connection()
+            .execute(
+                'SELECT "offset", appended_at, body FROM records WHERE "offset" >= ? ORDER BY "offset" LIMIT ?',
+                (start, limit),
+            )
+            .fetchall()
+        )
+        return [
+            self._record(offset, appended_at, body, f"record at offset {offset}")
+            for offset, appended_at, body in rows
+        ]
+
+    def _offset_at_sync(self, moment: int) -> int:
+        # The index on appended_at orders equal times by rowid (the offset): the first entry is the answer.
+        row = (
+            self._connection()
+            .execute(
+                'SELECT "offset" FROM records WHERE appended_at >= ? ORDER BY appended_at LIMIT 1', (moment,)
+            )
+            .fetchone()
+        )
+        return self._last + 1 if row is None else int(row[0])
+
+    def _get_checkpoint_sync(self, name: str) -> int | None:
+        row = (
+            self._connection().execute('SELECT "offset" FROM checkpoints WHERE name = ?', (name,)).fetchone()
+        )
+        return None if row is None else int(row[0])
+
+    def _set_checkpoint_sync(self, name: str, offset: int) -> int:
+        check_checkpoint_offset(offset, self._last)
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                'INSERT INTO checkpoints (name, "offset") VALUES (?, ?)'
+                ' ON CONFLICT (name) DO UPDATE SET "offset" = max("offset", excluded."offset")',
+                (name, offset),
+            )
+            (stored,) = conn.execute('SELECT "offset" FROM checkpoints WHERE name = ?', (name,)).fetchone()
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._transactions += 1
+        return int(stored)
+
+    def _add_dead_letter_sync(
+        self, subscription: str, record: Record, error: str, attempts: int, at: dt.datetime
+    ) -> int:
+        conn = self._connection()
+        body = record.signal.to_json()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = conn.execute(
+                "INSERT INTO dead_letters"
+                " (subscription, record_offset, record_appended_at, record_body, error, attempts, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (subscription, record.offset, _to_us(record.appended_at), body, error, attempts, _to_us(at)),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._transactions += 1
+        if cursor.lastrowid is None:
+            raise InternalError("sqlite gave no id for a new dead letter")
+        return cursor.lastrowid
+
+    def _dead_letters_sync(self, subscription: str | None, limit: int) -> list[DeadLetterRecord]:
+        conn = self._connection()
+        if subscription is None:
+            rows = conn.execute(
+                f"SELECT {_DEAD_LETTER_COLUMNS} FROM dead_letters ORDER BY id LIMIT ?", (limit,)
+            )
+        else:
+            rows = conn.execute(
+                f"SELECT {_DEAD_LETTER_COLUMNS} FROM dead_letters WHERE subscription = ? ORDER BY id LIMIT ?",
+                (subscription, limit),
+            )
+        letters = []
+        for letter_id, sub, offset, appended_at, body, error, attempts, at in rows.fetchall():
+            what = f"dead letter {letter_id}"
+            record = self._record(offset, appended_at, body, what)
+            if not isinstance(error, str) or type(attempts) is not int:
+                raise BrokenError(f"journal {self._path!r}: {what} is corrupt: bad error or attempts")
+            letters.append(DeadLetterRecord(letter_id, sub, record, error, attempts, self._time(at, what)))
+        return letters
+
+    def _remove_dead_letter_sync(self, dead_letter_id: int) -> bool:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            removed = conn.execute("DELETE FROM dead_letters WHERE id = ?", (dead_letter_id,)).rowcount
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._transactions += 1
+        return removed == 1
+
+    def _trim_sync(self, max_entries: int | None, cutoff: int | None) -> int:
+        conn = self._connection()
+        cut = self._first  # the first offset to keep
+        if cutoff is not None:
+            cut = max(cut, self._offset_at_sync(cutoff))
+        if max_entries is not None:
+            cut = max(cut, self._last + 1 - max_entries)
+        if cut <= self._first:
+            return 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            removed = conn.execute('DELETE FROM records WHERE "offset" < ?', (cut,)).rowcount
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._first = cut
+        self._transactions += 1
+        return removed
+
+    def _record(self, offset: int, appended_at: object, body: object, what: str) -> Record:
+        if type(offset) is not int:
+            raise BrokenError(f"journal {self._path!r}: {what} is corrupt: offset is {offset!r}")
+        if not isinstance(body, str | bytes):
+            raise BrokenError(f"journal {self._path!r}: {what} is corrupt: body is {body!r}")
+        try:
+            signal = Signal.from_json(body, max_bytes=None)
+        except SignalError as exc:
+            raise BrokenError(
+                f"journal {self._path!r}: {what} is corrupt: its body is not a valid signal"
+            ) from exc
+        return Record(offset, signal, self._time(appended_at, what))
+
+    def _time(self, value: object, what: str) -> dt.datetime:
+        if type(value) is int:
+            try:
+                return _from_us(value)
+            except OverflowError:
+                pass
+        raise BrokenError(f"journal {self._path!r}: {what} is corrupt: time is {value!r}")
+
+
+@asynccontextmanager
+async def open_sqlite_journal(
+    path: str | os.PathLike[str],
+    *,
+    clock: Clock | None = None,
+    batch_max: int = DEFAULT_BATCH_MAX,
+    flush_interval: float = 0.0,
+    synchronous: Literal["NORMAL", "FULL"] = "FULL",
+) -> AsyncIterator[SQLiteJournal]:
+    """Open a :class:`SQLiteJournal` (creating the file if new) and close it on exit.
+
+    Args: as for :class:`SQLiteJournal`.
+
+    Raises:
+        BrokenError: the file cannot be opened, is not a jido journal, or has another schema version.
+    """
+    journal = SQLiteJournal(
+        path, clock=clock, batch_max=batch_max, flush_interval=flush_interval, synchronous=synchronous
+    )
+    async with journal:
+        yield journal
+
+
+def _to_us(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _from_us(microseconds: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=microseconds)
