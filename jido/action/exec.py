@@ -68,6 +68,9 @@ from jido.action.retry import backoff_delay, is_retryable
 from jido.action.spec import ActionContext, ActionSpec, RetryPolicy, action_spec_of
 from jido.convert import describe_value, structure
 from jido.errors import ActionError, ActionTimeoutError, DeadlineExceededError, ValidationError
+from jido.signal import Signal
+from jido.telemetry.events import ACTION_EXCEPTION, ACTION_RETRY, ACTION_START, ACTION_STOP
+from jido.telemetry.handlers import _BY_NAME, _FAMILIES, emit
 
 __all__ = [
     "ActionInterceptor",
@@ -124,7 +127,7 @@ class _Call:
     A plain slotted class, not attrs: it is built on every call and never compared or shown.
     """
 
-    __slots__ = ("ctx", "data", "params", "policy", "spec", "timeout")
+    __slots__ = ("attempts", "ctx", "data", "params", "policy", "spec", "timeout")
 
     def __init__(
         self,
@@ -141,6 +144,7 @@ class _Call:
         self.data = data
         self.timeout = timeout
         self.policy = policy
+        self.attempts = 0  # attempts started so far (for telemetry)
 
     def context(self, attempt: int) -> ActionContext:
         ctx = self.ctx
@@ -286,7 +290,12 @@ async def execute(instruction: Instruction, ctx: ActionContext) -> ActionResult:
         ActionError: the last attempt failed; ``__cause__`` is what ``run`` raised.
         TypeError: ``instruction`` or ``ctx`` has the wrong type.
     """
-    call = _prepare(instruction, ctx, sync=False)
+    if _ACTION_EVENTS in _FAMILIES:
+        return await _execute_observed(instruction, ctx)
+    return await _execute(_prepare(instruction, ctx, sync=False))
+
+
+async def _execute(call: _Call) -> ActionResult:
     spec = call.spec
     deadline = trio.current_effective_deadline()
     if deadline <= trio.current_time():
@@ -302,6 +311,7 @@ async def execute(instruction: Instruction, ctx: ActionContext) -> ActionResult:
     attempt = 0
     while True:
         attempt += 1
+        call.attempts = attempt
         actx = call.context(attempt)
         failure, kind, returned = await _attempt(call, actx)
         if failure is None:
@@ -310,7 +320,10 @@ async def execute(instruction: Instruction, ctx: ActionContext) -> ActionResult:
             except ActionError as exc:
                 failure, kind = exc, "rejected"
         if _should_retry(call, failure, kind, attempt):
-            await trio.sleep(backoff_delay(call.policy, attempt))
+            delay = backoff_delay(call.policy, attempt)
+            if ACTION_RETRY in _BY_NAME:
+                _retrying(call, attempt, delay, failure)
+            await trio.sleep(delay)
             continue
         compensated: bool | None = None
         compensation_error: BaseException | None = None
@@ -406,12 +419,18 @@ def execute_sync(
         ValidationError: the params (or the instruction's options) are invalid; the action did not run.
         ActionError: the last attempt failed; ``__cause__`` is what ``run`` raised.
     """
-    call = _prepare(instruction, ctx, sync=True)
+    if _ACTION_EVENTS in _FAMILIES:
+        return _execute_sync_observed(instruction, ctx, sleep)
+    return _execute_sync(_prepare(instruction, ctx, sync=True), sleep)
+
+
+def _execute_sync(call: _Call, sleep: Callable[[float], object] | None) -> ActionResult:
     spec = call.spec
     wait = time.sleep if sleep is None else sleep
     attempt = 0
     while True:
         attempt += 1
+        call.attempts = attempt
         actx = call.context(attempt)
         failure: Exception
         kind: _Kind = "raised"
@@ -429,7 +448,10 @@ def execute_sync(
             except ActionError as exc:
                 failure, kind = exc, "rejected"
         if _should_retry(call, failure, kind, attempt):
-            wait(backoff_delay(call.policy, attempt))
+            delay = backoff_delay(call.policy, attempt)
+            if ACTION_RETRY in _BY_NAME:
+                _retrying(call, attempt, delay, failure)
+            wait(delay)
             continue
         compensated: bool | None = None
         compensation_error: BaseException | None = None
@@ -456,6 +478,89 @@ def _not_awaitable(returned: object, action: str, method: str) -> object:
             action=action,
         )
     return returned
+
+
+# -- telemetry (jido.telemetry.events: jido.action.*) ---------------------------------------------------------
+
+_ACTION_EVENTS: Final = "jido.action"
+
+
+def _event_fields(instruction: object, ctx: object) -> dict[str, Any] | None:
+    """The fields every action event carries, or None when ``instruction`` names no action (a TypeError)."""
+    spec = getattr(instruction, "action", None) if isinstance(instruction, Instruction) else None
+    return _fields(spec, ctx) if isinstance(spec, ActionSpec) else None
+
+
+def _fields(spec: ActionSpec, ctx: object) -> dict[str, Any]:
+    signal = getattr(ctx, "signal", None)
+    return {
+        "action": spec.name,
+        "agent_id": getattr(ctx, "agent_id", None),
+        "signal_id": signal.id if isinstance(signal, Signal) else None,
+        "signal_type": signal.type if isinstance(signal, Signal) else None,
+    }
+
+
+def _outcome(error: BaseException) -> str:
+    if isinstance(error, trio.Cancelled):
+        return "cancelled"
+    if isinstance(error, ValidationError):
+        return "invalid"
+    if isinstance(error, DeadlineExceededError):
+        return "deadline"
+    if isinstance(error, ActionTimeoutError):
+        return "timeout"
+    return "error"
+
+
+def _retrying(call: _Call, attempt: int, delay: float, failure: Exception) -> None:
+    emit(ACTION_RETRY, **_fields(call.spec, call.ctx), attempt=attempt, delay=float(delay), error=failure)
+
+
+async def _execute_observed(instruction: Instruction, ctx: ActionContext) -> ActionResult:
+    """:func:`execute` between ``jido.action.start`` and ``stop`` / ``exception`` events."""
+    fields = _event_fields(instruction, ctx)
+    if fields is None:
+        return await _execute(_prepare(instruction, ctx, sync=False))  # raises TypeError: nothing started
+    emit(ACTION_START, **fields)
+    start = trio.current_time()
+    call: _Call | None = None
+    try:
+        call = _prepare(instruction, ctx, sync=False)
+        result = await _execute(call)
+    except BaseException as exc:
+        attempts = call.attempts if call is not None else 0
+        duration = trio.current_time() - start
+        emit(
+            ACTION_EXCEPTION, **fields, attempts=attempts, duration=duration, outcome=_outcome(exc), error=exc
+        )
+        raise
+    emit(ACTION_STOP, **fields, attempts=call.attempts, duration=trio.current_time() - start, outcome="ok")
+    return result
+
+
+def _execute_sync_observed(
+    instruction: Instruction, ctx: ActionContext, sleep: Callable[[float], object] | None
+) -> ActionResult:
+    """:func:`execute_sync` between ``jido.action.start`` and ``stop`` / ``exception`` events."""
+    fields = _event_fields(instruction, ctx)
+    if fields is None:
+        return _execute_sync(_prepare(instruction, ctx, sync=True), sleep)  # raises TypeError
+    emit(ACTION_START, **fields)
+    start = time.perf_counter()
+    call: _Call | None = None
+    try:
+        call = _prepare(instruction, ctx, sync=True)
+        result = _execute_sync(call, sleep)
+    except BaseException as exc:
+        attempts = call.attempts if call is not None else 0
+        duration = time.perf_counter() - start
+        emit(
+            ACTION_EXCEPTION, **fields, attempts=attempts, duration=duration, outcome=_outcome(exc), error=exc
+        )
+        raise
+    emit(ACTION_STOP, **fields, attempts=call.attempts, duration=time.perf_counter() - start, outcome="ok")
+    return result
 
 
 # -- the convenience API -------------------------------------------------------------------------------------

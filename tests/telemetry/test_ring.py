@@ -35,6 +35,8 @@ class TestDebugRing:
             assert [e.name for e in events] == [
                 "jido.signal.received",
                 "jido.signal.routed",
+                "jido.action.start",
+                "jido.action.stop",
                 "jido.signal.handled",
             ]
             assert all(e.fields["signal_id"] == signal.id for e in events)
@@ -76,7 +78,7 @@ class TestDebugRing:
             ref.debug(True)
             await ref.call(sig("add"))
             ref.debug(True, size=2)
-            assert [e.name for e in ref.recent_events()] == ["jido.signal.routed", "jido.signal.handled"]
+            assert [e.name for e in ref.recent_events()] == ["jido.action.stop", "jido.signal.handled"]
             await ref.call(sig("add"))
             assert len(ref.recent_events()) == 2
 
