@@ -1,0 +1,854 @@
+"""The gateway client: publish, call, inspect and subscribe over one websocket, reconnecting by itself.
+
+::
+
+    async with connect("ws://127.0.0.1:8765/", token="s3cret") as client:
+        offset = await client.publish(Signal(type="order.placed", source="/shop"))
+        async with client.subscribe("order.*") as stream:
+            async for item in stream:
+                print(item.offset, item.signal.type)
+
+When the connection drops (network failure, a server restart, a 4008 slow-consumer close), the client
+reconnects with exponential backoff and subscribes again: a transient subscription from the offset after the
+last one it received (nothing is lost, nothing comes twice), a durable one by its name (the server resumes
+from its stored checkpoint, so deliveries not acked yet come again). A request that was in flight when the
+connection dropped raises ``GatewayError("connection_lost")``: it may or may not have been carried out.
+
+A subscription buffers up to ``buffer`` signals its consumer has not taken yet. When the buffer is full the
+client unsubscribes (the server stops sending) and subscribes again from where it stopped once the consumer
+has taken half of them, so a slow consumer costs neither memory nor other requests' latency.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import random
+import ssl
+import urllib.parse
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+import attrs
+import trio
+import trio_websocket
+
+from jido.errors import ClosedError, SignalError
+from jido.gateway.protocol import (
+    CLOSE_UNAUTHORIZED,
+    MAX_CALL_TIMEOUT,
+    GatewayError,
+    StartFrom,
+)
+from jido.signal import Signal
+from jido.signal.serialization import dumps, loads
+
+__all__ = ["GatewayClient", "GatewaySignal", "GatewaySubscription", "connect"]
+
+logger = logging.getLogger("jido.gateway.client")
+
+CONNECT_TIMEOUT: Final = 10.0
+"""Seconds to open the TCP connection and finish the websocket handshake."""
+CLOSE_TIMEOUT: Final = 5.0
+"""Seconds to close politely (close handshake, unsubscribe) before dropping the connection."""
+DEFAULT_BUFFER: Final = 1000
+_FIRST_BACKOFF: Final = 0.1
+# Frames from the server are trusted; a limit below the largest signal would make a reconnect loop.
+_MAX_MESSAGE: Final = 1 << 28
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+@attrs.frozen
+class GatewaySignal:
+    """One signal delivered to a subscription.
+
+    Attributes:
+        offset: its offset in the server's journal.
+        signal: the signal.
+        subscription: the server's id of the subscription that delivered it (it changes when the client
+            subscribes again after a reconnect).
+    """
+
+    offset: int
+    signal: Signal
+    subscription: str
+
+
+class _Pending:
+    __slots__ = ("error", "event", "on_result", "op", "result")
+
+    def __init__(self, op: str, on_result: Callable[[Any], None] | None) -> None:
+        self.op = op
+        self.on_result = on_result
+        self.event = trio.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def resolve(self, result: Any) -> None:
+        if not self.event.is_set():
+            self.result = result
+            self.event.set()
+
+    def fail(self, error: BaseException) -> None:
+        if not self.event.is_set():
+            self.error = error
+            self.event.set()
+
+
+class _NotSent(Exception):
+    """The connection was closed before the frame went out: safe to send it on the next connection."""
+
+
+class _Session:
+    """One websocket connection of the client."""
+
+    def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
+        self.ws = ws
+        self.pending: dict[str, _Pending] = {}
+        self.streams: dict[str, GatewaySubscription] = {}
+        self.lost = trio.Event()
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+
+    def end(self, code: int | None, reason: str | None) -> None:
+        if not self.lost.is_set():
+            self.close_code = code
+            self.close_reason = reason
+            self.lost.set()
+
+
+class GatewaySubscription:
+    """The signals of one subscription, in offset order: ``async for item in stream``.
+
+    Obtain one with ``async with client.subscribe(pattern) as stream``.
+
+    Attributes:
+        pattern: the pattern subscribed to.
+        durable: the durable name, or None for a transient subscription.
+    """
+
+    def __init__(
+        self,
+        client: GatewayClient,
+        pattern: str,
+        start: StartFrom | None,
+        durable: str | None,
+        buffer: int,
+    ) -> None:
+        self.pattern = pattern
+        self.durable = durable
+        self._client = client
+        self._start = start
+        self._capacity = buffer
+        self._resume_from: int | None = None  # the first offset the first subscription promised
+        self._last: int | None = None  # the highest offset received
+        self._buffer: deque[GatewaySignal] = deque()
+        self._unacked: dict[int, int] = {}  # durable: deliveries received and not acked yet, by offset
+        self._wakeup = trio.Event()
+        self._session: _Session | None = None
+        self._server_id: str | None = None
+        self._paused = False
+        self._error: BaseException | None = None
+        self._closed = False
+        self._lock = trio.Lock()
+
+    def __repr__(self) -> str:
+        kind = f"durable {self.durable!r}" if self.durable else "transient"
+        return f"<GatewaySubscription {self.pattern!r} {kind} last_offset={self._last}>"
+
+    @property
+    def last_offset(self) -> int | None:
+        """The highest offset received so far (taken by the consumer or still buffered), or None."""
+        return self._last
+
+    @property
+    def buffered(self) -> int:
+        """Signals received and not taken by the consumer yet."""
+        return len(self._buffer)
+
+    def _next_from(self) -> StartFrom | None:
+        if self.durable is None and self._last is not None:
+            return self._last + 1
+        if self._resume_from is not None:
+            return self._resume_from
+        return self._start
+
+    def _wake(self) -> None:
+        self._wakeup.set()
+
+    def _fail(self, error: BaseException) -> None:
+        if self._error is None:
+            self._error = error
+        self._wake()
+
+    def _attach(self, session: _Session, result: Any) -> None:
+        server_id = result["subscription"]
+        self._session = session
+        self._server_id = server_id
+        self._paused = False
+        session.streams[server_id] = self
+        if self._resume_from is None:
+            self._resume_from = result["from"]
+
+    def _detach(self) -> str | None:
+        server_id, session = self._server_id, self._session
+        if server_id is not None and session is not None:
+            session.streams.pop(server_id, None)
+        self._server_id = None
+        self._session = None
+        return server_id
+
+    def _live(self, session: _Session) -> bool:
+        return self._session is session and self._server_id is not None and not session.lost.is_set()
+
+    def _deliver(self, session: _Session, frame: dict[str, Any]) -> None:
+        """A ``signal`` frame for this subscription (called by the client's reader)."""
+        if len(self._buffer) >= self._capacity:
+            server_id = self._detach()
+            self._paused = True
+            if server_id is not None:
+                self._client._unsubscribe_soon(session, server_id)
+            return  # not recorded: it comes again when the subscription resumes
+        try:
+            offset = frame["offset"]
+            signal = Signal.from_dict(frame["signal"])
+        except (KeyError, SignalError) as exc:
+            self._fail(GatewayError("internal", f"the gateway sent an invalid signal frame: {exc}"))
+            return
+        self._buffer.append(GatewaySignal(offset, signal, frame["subscription"]))
+        if self.durable is not None:
+            self._unacked[offset] = self._unacked.get(offset, 0) + 1
+        if self._last is None or offset > self._last:
+            self._last = offset
+        self._wake()
+
+    # -- consuming -------------------------------------------------------------------------------------------
+    def __aiter__(self) -> GatewaySubscription:
+        return self
+
+    async def __anext__(self) -> GatewaySignal:
+        while not self._buffer:
+            if self._error is not None:
+                raise self._error
+            if self._closed:
+                raise StopAsyncIteration
+            if self._wakeup.is_set():
+                self._wakeup = trio.Event()
+                continue
+            await self._wakeup.wait()
+        item = self._buffer.popleft()
+        if self._paused and len(self._buffer) <= self._capacity // 2:
+            self._paused = False
+            self._client._resubscribe_soon(self)
+        return item
+
+    async def ack(self, offset: int) -> None:
+        """Acknowledge the delivery at ``offset`` (durable subscriptions; a no-op for transient ones).
+
+        An ack for a delivery made before a reconnect cannot reach the subscription that made it: that signal
+        is delivered again, and acked then.
+
+        Raises:
+            LookupError: no delivery at ``offset`` is waiting for an ack.
+            GatewayError: the server refused the ack.
+        """
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise TypeError(f"ack: expected an int offset, got {offset!r}")
+        if self.durable is None:
+            return
+        count = self._unacked.get(offset, 0)
+        if count == 0:
+            raise LookupError(f"offset {offset} is not waiting for an ack in subscription {self.durable!r}")
+        if count == 1:
+            del self._unacked[offset]
+        else:
+            self._unacked[offset] = count - 1
+        session, server_id = self._session, self._server_id
+        if session is None or server_id is None or session.lost.is_set():
+            return
+        try:
+            await self._client._request_on(session, "ack", {"subscription": server_id, "offset": offset})
+        except GatewayError as exc:
+            # not_found: that delivery is not in flight there anymore (acked through a redelivery, or made
+            # by an earlier subscription): it comes again if it still needs an ack.
+            if exc.code not in ("not_found", "connection_lost"):
+                raise
+        except _NotSent:
+            pass
+
+
+class _SubscriptionContext:
+    def __init__(self, client: GatewayClient, stream: GatewaySubscription) -> None:
+        self._client = client
+        self._stream = stream
+
+    async def __aenter__(self) -> GatewaySubscription:
+        await self._client._open_stream(self._stream)
+        return self._stream
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._client._close_stream(self._stream)
+
+
+def _parse_url(url: object) -> tuple[str, int, str, bool]:
+    if not isinstance(url, str):
+        raise TypeError(f"url must be a str, got {type(url).__name__}")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(f"url must be ws://host[:port]/path or wss://..., got {url!r}")
+    secure = parts.scheme == "wss"
+    try:
+        port = parts.port or (443 if secure else 80)
+    except ValueError:
+        raise ValueError(f"url has an invalid port: {url!r}") from None
+    resource = parts.path or "/"
+    if parts.query:
+        resource += f"?{parts.query}"
+    return parts.hostname, port, resource, secure
+
+
+def _leaf(group: BaseExceptionGroup[BaseException], kind: type[_E]) -> _E | None:
+    """The first exception of type ``kind`` in ``group``, however deeply nested."""
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        elif isinstance(exc, kind):
+            return exc
+    return None
+
+
+class GatewayClient:
+    """A connection to a gateway that reconnects by itself. Obtain one with :func:`connect`.
+
+    Attributes:
+        url: the gateway's URL.
+        reconnects: how many times the connection was established again after it dropped.
+        last_close: ``(code, reason)`` of the last connection that ended, or None.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None,
+        reconnect: bool,
+        max_backoff: float,
+        heartbeat_interval: float,
+        nursery: trio.Nursery,
+    ) -> None:
+        self.url = url
+        self._host, self._port, self._resource, self._secure = _parse_url(url)
+        self._token = token
+        self._reconnect = reconnect
+        self._max_backoff = max_backoff
+        self._heartbeat_interval = heartbeat_interval
+        self._send_timeout = heartbeat_interval if not math.isinf(heartbeat_interval) else 30.0
+        self._nursery = nursery
+        self._session: _Session | None = None
+        self._session_changed = trio.Event()
+        self._failure: BaseException | None = None
+        self._closing = False
+        self._close_done = trio.Event()
+        self._streams: list[GatewaySubscription] = []
+        self._ids = 0
+        self.reconnects = 0
+        self.last_close: tuple[int | None, str | None] | None = None
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else "closed" if self._failure else "connecting"
+        return f"<GatewayClient {self.url} {state}>"
+
+    @property
+    def connected(self) -> bool:
+        return self._session is not None and not self._session.lost.is_set()
+
+    # -- public requests -------------------------------------------------------------------------------------
+    async def publish(self, signal: Signal) -> int:
+        """Publish ``signal`` to the gateway's bus; returns its offset in the journal.
+
+        Raises:
+            GatewayError: ``forbidden``, ``invalid_signal``, ``too_large``, ``connection_lost``, ...
+        """
+        if not isinstance(signal, Signal):
+            raise TypeError(f"publish: expected a jido.Signal, got {type(signal).__name__}")
+        result = await self._request("publish", {"signal": signal.to_dict()})
+        offset: int = result["offset"]
+        return offset
+
+    async def call(self, agent: str, signal: Signal, *, timeout: float = 5.0) -> dict[str, Any]:
+        """Send ``signal`` to the agent ``agent`` and wait until it is handled.
+
+        Returns:
+            ``{"agent": id, "state": {...}}``: the agent's state as committed after the signal, as JSON.
+
+        Raises:
+            GatewayError: ``not_found``, ``no_route``, ``action_failed``, ``timeout``, ``forbidden``, ...
+        """
+        if not isinstance(agent, str) or not agent:
+            raise ValueError(f"call: agent must be a non-empty str, got {agent!r}")
+        if not isinstance(signal, Signal):
+            raise TypeError(f"call: expected a jido.Signal, got {type(signal).__name__}")
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 < timeout <= MAX_CALL_TIMEOUT
+        ):
+            raise ValueError(
+                f"call: timeout must be a number of seconds in (0, {MAX_CALL_TIMEOUT:g}], got {timeout!r}"
+            )
+        result: dict[str, Any] = await self._request(
+            "call", {"agent": agent, "signal": signal.to_dict(), "timeout": timeout}
+        )
+        return result
+
+    async def inspect(self) -> dict[str, Any]:
+        """The runtime's agents (id, name, status, mailbox depth, restarts), journal offsets, dead letters."""
+        result: dict[str, Any] = await self._request("inspect", {})
+        return result
+
+    async def ping(self) -> None:
+        """One round trip through the gateway."""
+        await self._request("ping", {})
+
+    def subscribe(
+        self,
+        pattern: str,
+        *,
+        from_offset: int | None = None,
+        durable: str | None = None,
+        buffer: int = DEFAULT_BUFFER,
+    ) -> _SubscriptionContext:
+        """Subscribe to the signals whose type matches ``pattern``: ``async with client.subscribe(p) as s``.
+
+        Args:
+            pattern: a router pattern (``"order.*"``, ``"**"``).
+            from_offset: the first offset wanted (default: signals published from now on).
+            durable: a durable subscription's name: the server keeps its checkpoint (acked offsets) across
+                connections; ``await stream.ack(item.offset)`` each item.
+            buffer: signals kept for the consumer before the subscription pauses.
+
+        Raises:
+            GatewayError: (when entering) the server refused the subscription (``bad_frame``, ``forbidden``,
+                ``conflict``).
+        """
+        if from_offset is not None and (
+            isinstance(from_offset, bool) or not isinstance(from_offset, int) or from_offset < 1
+        ):
+            raise ValueError(f"subscribe: from_offset must be an int >= 1 or None, got {from_offset!r}")
+        if isinstance(buffer, bool) or not isinstance(buffer, int) or buffer < 2:
+            raise ValueError(f"subscribe: buffer must be an int >= 2, got {buffer!r}")
+        return _SubscriptionContext(self, GatewaySubscription(self, pattern, from_offset, durable, buffer))
+
+    # -- requests --------------------------------------------------------------------------------------------
+    async def _wait_session(self) -> _Session:
+        while True:
+            if self._failure is not None:
+                raise self._failure
+            session = self._session
+            if session is not None and not session.lost.is_set():
+                return session
+            await self._session_changed.wait()
+
+    def _set_session(self, session: _Session | None) -> None:
+        self._session = session
+        self._session_changed.set()
+        self._session_changed = trio.Event()
+
+    async def _request(self, op: str, fields: dict[str, Any]) -> Any:
+        while True:
+            session = await self._wait_session()
+            try:
+                return await self._request_on(session, op, fields)
+            except _NotSent:
+                continue
+
+    async def _request_on(
+        self,
+        session: _Session,
+        op: str,
+        fields: dict[str, Any],
+        on_result: Callable[[Any], None] | None = None,
+    ) -> Any:
+        self._ids += 1
+        request_id = str(self._ids)
+        pending = _Pending(op, on_result)
+        session.pending[request_id] = pending
+        try:
+            await self._send(session, dumps({"op": op, "id": request_id, **fields}))
+        except _NotSent:
+            session.pending.pop(request_id, None)
+            raise
+        try:
+            await pending.event.wait()
+        finally:
+            session.pending.pop(request_id, None)
+        if pending.error is not None:
+            raise pending.error
+        return pending.result
+
+    async def _send(self, session: _Session, text: str) -> None:
+        """Send one frame. The send is shielded, since a cancelled send leaves half a frame on the wire; one
+        that cannot finish in time (the network is stuck) ends the connection instead.
+
+        Raises:
+            _NotSent: the connection ended before the frame was complete; the server cannot have acted on it.
+        """
+        with trio.CancelScope(shield=True) as scope:
+            scope.deadline = trio.current_time() + self._send_timeout
+            try:
+                await session.ws.send_message(text)
+            except trio_websocket.ConnectionClosed:
+                raise _NotSent from None
+        if scope.cancelled_caught:
+            session.end(None, f"a send did not finish within {self._send_timeout:g}s")
+            raise _NotSent
+
+    # -- subscriptions ---------------------------------------------------------------------------------------
+    async def _open_stream(self, stream: GatewaySubscription) -> None:
+        if self._failure is not None:
+            raise self._failure
+        self._streams.append(stream)
+        try:
+            await self._subscribe(stream)
+        except BaseException:
+            self._streams.remove(stream)
+            raise
+
+    async def _subscribe(self, stream: GatewaySubscription) -> None:
+        """Make ``stream`` live on the current connection (waiting for one); raises what the server says."""
+        async with stream._lock:
+            while not stream._closed and stream._error is None:
+                session = await self._wait_session()
+                if stream._live(session):
+                    return
+                fields: dict[str, Any] = {"pattern": stream.pattern}
+                start = stream._next_from()
+                if start is not None:
+                    fields["from"] = start
+                if stream.durable is not None:
+                    fields["durable"] = stream.durable
+                try:
+                    await self._request_on(session, "subscribe", fields, _attacher(stream, session))
+                except _NotSent:
+                    continue
+                except GatewayError as exc:
+                    if exc.code == "connection_lost":
+                        continue
+                    raise
+                return
+
+    async def _resubscribe(self, stream: GatewaySubscription) -> None:
+        try:
+            await self._subscribe(stream)
+        except GatewayError as exc:
+            stream._fail(exc)
+        except (ClosedError, trio_websocket.ConnectionClosed):
+            pass
+
+    def _resubscribe_soon(self, stream: GatewaySubscription) -> None:
+        if not self._closing:
+            self._nursery.start_soon(self._resubscribe, stream)
+
+    def _unsubscribe_soon(self, session: _Session, server_id: str) -> None:
+        if not self._closing:
+            self._nursery.start_soon(self._unsubscribe_quietly, session, server_id)
+
+    async def _unsubscribe_quietly(self, session: _Session, server_id: str) -> None:
+        if session.lost.is_set():
+            return
+        with contextlib.suppress(GatewayError, _NotSent):  # it ends with its connection anyway
+            await self._request_on(session, "unsubscribe", {"subscription": server_id})
+
+    async def _close_stream(self, stream: GatewaySubscription) -> None:
+        stream._closed = True
+        stream._wake()
+        if stream in self._streams:
+            self._streams.remove(stream)
+        session, server_id = stream._session, stream._detach()
+        if session is not None and server_id is not None and not session.lost.is_set():
+            with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
+                await self._unsubscribe_quietly(session, server_id)
+
+    # -- the connection --------------------------------------------------------------------------------------
+    def _on_frame(self, session: _Session, message: str | bytes) -> None:
+        try:
+            frame = loads(message, max_bytes=None)
+        except SignalError as exc:
+            logger.warning("gateway %s sent a frame that is not JSON: %s", self.url, exc)
+            return
+        if not isinstance(frame, dict):
+            logger.warning("gateway %s sent a frame that is not an object", self.url)
+            return
+        op = frame.get("op")
+        if op == "signal":
+            server_id = frame.get("subscription")
+            stream = session.streams.get(server_id) if isinstance(server_id, str) else None
+            if stream is not None:
+                stream._deliver(session, frame)
+            return
+        request_id = frame.get("id")
+        pending = session.pending.get(request_id) if isinstance(request_id, str) else None
+        if op == "result":
+            result = frame.get("result")
+            if pending is not None:
+                if pending.on_result is not None:
+                    pending.on_result(result)
+                pending.resolve(result)
+            elif isinstance(result, dict) and isinstance(result.get("subscription"), str):
+                # A subscribe whose caller was cancelled while waiting: end the orphan on the server.
+                self._unsubscribe_soon(session, result["subscription"])
+        elif op == "error":
+            error = GatewayError(
+                str(frame.get("code")), str(frame.get("message")), details=frame.get("details") or {}
+            )
+            if pending is not None:
+                pending.fail(error)
+            else:
+                self._on_notice(session, error)
+
+    def _on_notice(self, session: _Session, error: GatewayError) -> None:
+        """An error frame that answers no request: a durable subscription taken over, or a frame refused
+        before its id could be read."""
+        server_id = error.details.get("subscription")
+        stream = session.streams.get(server_id) if isinstance(server_id, str) else None
+        if stream is not None:
+            stream._detach()
+            stream._fail(error)
+        else:
+            logger.warning("gateway %s: %s (%s)", self.url, error.message, error.code)
+
+    async def _read_loop(self, session: _Session) -> None:
+        while True:
+            try:
+                message = await session.ws.get_message()
+            except trio_websocket.ConnectionClosed as exc:
+                reason = exc.reason
+                session.end(reason.code if reason else None, reason.reason if reason else None)
+                return
+            self._on_frame(session, message)
+
+    async def _heartbeat(self, session: _Session) -> None:
+        interval = self._heartbeat_interval
+        if math.isinf(interval):
+            return
+        while True:
+            await trio.sleep(interval)
+            with trio.move_on_after(interval) as scope:
+                try:
+                    await session.ws.ping()
+                except trio_websocket.ConnectionClosed:
+                    return  # the reader sees it too
+            if scope.cancelled_caught:
+                session.end(None, f"no pong within {interval:g}s")
+                return
+
+    async def _open_tcp(self) -> trio.SocketStream | trio.SSLStream[trio.SocketStream]:
+        try:
+            with trio.fail_after(CONNECT_TIMEOUT):
+                if self._secure:
+                    return await trio.open_ssl_over_tcp_stream(
+                        self._host,
+                        self._port,
+                        ssl_context=ssl.create_default_context(),
+                        https_compatible=True,
+                    )
+                return await trio.open_tcp_stream(self._host, self._port)
+        except (OSError, trio.TooSlowError) as exc:
+            why = exc.strerror or str(exc) if isinstance(exc, OSError) else "timed out"
+            raise GatewayError("unavailable", f"cannot connect to {self.url}: {why}") from None
+
+    async def _run_session(self, task_status: trio.TaskStatus[None] | None) -> _Session:
+        """Connect, serve one connection until it ends, and return it; GatewayError if it cannot start."""
+        stream = await self._open_tcp()
+        headers = [(b"Authorization", f"Bearer {self._token}".encode())] if self._token is not None else []
+        host = self._host if self._port in (80, 443) else f"{self._host}:{self._port}"
+        session: _Session | None = None
+        try:
+            async with trio.open_nursery() as nursery:
+                with trio.move_on_after(CONNECT_TIMEOUT) as handshake:
+                    ws = await trio_websocket.wrap_client_stream(
+                        nursery,
+                        stream,
+                        host,
+                        self._resource,
+                        extra_headers=headers,
+                        message_queue_size=64,
+                        max_message_size=_MAX_MESSAGE,
+                    )
+                if handshake.cancelled_caught:
+                    raise GatewayError("unavailable", f"no websocket handshake from {self.url}")
+                session = _Session(ws)
+                nursery.start_soon(self._read_loop, session)
+                nursery.start_soon(self._heartbeat, session)
+                self._set_session(session)
+                if task_status is not None:
+                    task_status.started()
+                for item in list(self._streams):
+                    if not item._paused:
+                        nursery.start_soon(self._resubscribe, item)
+                await session.lost.wait()
+                if self._closing:
+                    # Closing politely: the websocket's reader task must see the close handshake through.
+                    await self._close_done.wait()
+                nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            rejected = _leaf(group, trio_websocket.ConnectionRejected)
+            if rejected is None:
+                error = _leaf(group, GatewayError)
+                if error is None:
+                    raise
+                raise error from None
+            status = rejected.status_code
+            if status in (401, 403):
+                raise GatewayError(
+                    "unauthorized", f"the gateway at {self.url} refused the token (HTTP {status})"
+                ) from None
+            raise GatewayError(
+                "unavailable", f"the server at {self.url} refused the websocket handshake (HTTP {status})"
+            ) from None
+        finally:
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+            if session is not None:
+                self._end_session(session)
+        return session
+
+    def _end_session(self, session: _Session) -> None:
+        if self._session is session:
+            self._set_session(None)
+        session.end(None, "connection closed")
+        self.last_close = (session.close_code, session.close_reason)
+        lost = GatewayError(
+            "connection_lost",
+            f"the connection to {self.url} was lost before the answer came; the request may or may not have "
+            "been carried out",
+        )
+        for pending in list(session.pending.values()):
+            pending.fail(lost)
+        session.pending.clear()
+        for stream in list(session.streams.values()):
+            stream._detach()
+
+    def _fail_all(self, error: BaseException) -> None:
+        if self._failure is None:
+            self._failure = error
+        self._session_changed.set()
+        for stream in list(self._streams):
+            stream._fail(error)
+
+    async def _run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Keep a connection open: reconnect with exponential backoff (with jitter) until closed."""
+        started = False
+        failures = 0
+        while True:
+            try:
+                session = await self._run_session(None if started else task_status)
+            except GatewayError as exc:
+                if not started:
+                    raise
+                if exc.code == "unauthorized":
+                    self._fail_all(exc)
+                    return
+                failures += 1
+            else:
+                started = True
+                if self._closing:
+                    return
+                if session.close_code == CLOSE_UNAUTHORIZED:
+                    self._fail_all(GatewayError("unauthorized", session.close_reason or "unauthorized"))
+                    return
+                failures = 0 if session.close_code is not None else failures + 1
+            if not self._reconnect:
+                code, reason = self.last_close or (None, None)
+                self._fail_all(
+                    GatewayError("connection_lost", f"the connection to {self.url} ended ({code}: {reason})")
+                )
+                return
+            delay = min(self._max_backoff, _FIRST_BACKOFF * 2 ** max(failures - 1, 0))
+            await trio.sleep(delay * random.uniform(0.5, 1.0))
+            self.reconnects += 1
+
+    async def _aclose(self) -> None:
+        self._closing = True
+        session = self._session
+        try:
+            if session is not None and not session.lost.is_set():
+                with trio.move_on_after(CLOSE_TIMEOUT):
+                    await session.ws.aclose()
+        finally:
+            self._close_done.set()
+            self._fail_all(ClosedError("the gateway client is closed"))
+
+
+def _attacher(stream: GatewaySubscription, session: _Session) -> Callable[[Any], None]:
+    def attach(result: Any) -> None:
+        stream._attach(session, result)
+
+    return attach
+
+
+@asynccontextmanager
+async def connect(
+    url: str,
+    *,
+    token: str | None = None,
+    reconnect: bool = True,
+    max_backoff: float = 5.0,
+    heartbeat_interval: float = 20.0,
+) -> AsyncIterator[GatewayClient]:
+    """Connect to a gateway; leaving the block closes the connection and ends every subscription.
+
+    Args:
+        url: ``ws://host:port/`` (or ``wss://``).
+        token: the bearer token, sent in the ``Authorization`` header of the handshake.
+        reconnect: reconnect when the connection drops (with backoff from 0.1 s up to ``max_backoff``).
+        max_backoff: the longest wait between two attempts, in seconds.
+        heartbeat_interval: seconds between pings; a server that does not answer within as long is taken
+            for gone and the client reconnects (``math.inf``: no pings).
+
+    Raises:
+        GatewayError: the first connection failed: ``unavailable`` (cannot connect) or ``unauthorized``.
+    """
+    _parse_url(url)
+    if token is not None and (not isinstance(token, str) or not token):
+        raise ValueError(f"token must be a non-empty str or None, got {token!r}")
+    if not isinstance(reconnect, bool):
+        raise TypeError(f"reconnect must be a bool, got {reconnect!r}")
+    for name, value in (("max_backoff", max_backoff), ("heartbeat_interval", heartbeat_interval)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    body_error: BaseException | None = None
+    async with trio.open_nursery() as nursery:
+        client = GatewayClient(
+            url,
+            token=token,
+            reconnect=reconnect,
+            max_backoff=float(max_backoff),
+            heartbeat_interval=float(heartbeat_interval),
+            nursery=nursery,
+        )
+        try:
+            await nursery.start(client._run)
+        except BaseException as exc:
+            body_error = exc  # the first connection failed: raised outside the nursery, unwrapped
+            nursery.cancel_scope.cancel()
+        else:
+            try:
+                yield client
+            except BaseException as exc:
+                body_error = exc  # raised again outside the nursery, so users see their own exception
+            finally:
+                with trio.CancelScope(shield=True):
+                    await client._aclose()
+                nursery.cancel_scope.cancel()
+    if body_error is not None:
+        raise body_error
