@@ -84,6 +84,9 @@ class RuntimeStateMachine(RuleBasedStateMachine):
         self._failure: BaseException | None = None
         self._closing: trio.Event | None = None
         self._loop_error: BaseException | None = None
+        self._nursery: trio.Nursery | None = None
+        self._host_scope: trio.CancelScope | None = None
+        self._host_done: trio.Event | None = None
         self._reported = 0
         ready = threading.Event()
         self._thread = threading.Thread(
@@ -105,22 +108,42 @@ class RuntimeStateMachine(RuleBasedStateMachine):
     async def _serve(self, ready: threading.Event) -> None:
         self._token = trio.lowlevel.current_trio_token()
         self._closing = trio.Event()
+        # One wall clock for the machine: a reopened runtime goes on from the same wall-clock time.
+        self._wall = TrioClock(start=TEST_START)
         with self.faults.install():
             async with trio.open_nursery() as nursery:
-                self._runtime = await nursery.start(self._host)
+                self._nursery = nursery
+                await self._open()
                 ready.set()
                 await self._closing.wait()
                 nursery.cancel_scope.cancel()
 
+    async def _open(self) -> None:
+        assert self._nursery is not None
+        self._failure = None
+        self._runtime = await self._nursery.start(self._host)
+
     async def _host(self, *, task_status: trio.TaskStatus[Runtime]) -> None:
         options = dict(self.runtime_options)
-        options.setdefault("clock", TrioClock(start=TEST_START))
+        options.setdefault("clock", self._wall)
+        done = self._host_done = trio.Event()
         try:
-            async with open_runtime(**options) as runtime:
-                task_status.started(runtime)
-                await trio.sleep_forever()
+            with trio.CancelScope() as scope:
+                self._host_scope = scope
+                async with open_runtime(**options) as runtime:
+                    task_status.started(runtime)
+                    await trio.sleep_forever()
         except Exception as exc:  # the runtime failed (a supervisor gave up): rules see it in runtime_failure
             self._failure = exc
+        finally:
+            done.set()
+
+    async def _reopen(self) -> None:
+        if self._host_scope is not None:
+            self._host_scope.cancel()
+        if self._host_done is not None:
+            await self._host_done.wait()
+        await self._open()
 
     # -- what rules use -------------------------------------------------------------------------------------
     @property
@@ -138,6 +161,15 @@ class RuntimeStateMachine(RuleBasedStateMachine):
     def runtime_failure(self) -> BaseException | None:
         """What ended the runtime (a :class:`~jido.errors.SupervisionError` when the root supervisor gave up)."""
         return self._failure
+
+    def reopen_runtime(self) -> Runtime:
+        """Close the runtime if it still runs, and open a fresh one (as a parent would after an escalation).
+
+        Agents are not carried over: start them again (``self.rt.start_agent(ref.agent)`` resumes one from
+        its last committed state). The fault injector, the clock and the wall clock go on.
+        """
+        self.run(self._reopen)
+        return self.rt
 
     def run(self, afn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``await afn(*args, **kwargs)`` in the runtime's event loop and return its result (or raise its error).

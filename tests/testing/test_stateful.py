@@ -122,6 +122,31 @@ class TestRuntimeStateMachine:
         finally:
             machine.teardown()
 
+    def test_reopen_after_failure(self) -> None:
+        """reopen_runtime opens a fresh runtime after a failure; an agent resumes there from its last state."""
+
+        class Fragile(Plain):
+            runtime_options: ClassVar[Mapping[str, Any]] = {"max_restarts": 0, "within": 60.0}
+
+        machine = Fragile()
+        try:
+            ref = machine.run(machine.rt.start_agent, Counter, id="c")
+            machine.call(ref, sig("add", by=4))
+            machine.advance(10)
+            with machine.faults.using(FaultPlan([CrashAgent("c")])):
+                machine.call(ref, sig("add", by=1))
+            before: BaseException | None = machine.runtime_failure
+            assert isinstance(before, SupervisionError)
+            rt = machine.reopen_runtime()
+            after: BaseException | None = machine.runtime_failure
+            assert after is None
+            again = machine.run(rt.start_agent, ref.agent)
+            assert again.state.count == 4
+            assert machine.run(_wall, rt) == TEST_START + dt.timedelta(seconds=10)  # the wall clock goes on
+            assert machine.reopen_runtime() is not rt  # a running runtime is closed first
+        finally:
+            machine.teardown()
+
     def test_teardown_stops_the_loop(self) -> None:
         """After teardown the event loop is gone and run refuses."""
         machine = Plain()
