@@ -212,8 +212,8 @@ _ACTION = _field("action", str, "the action's name")
 _SUPERVISOR = _field("supervisor", str, "the supervisor's name")
 _SUBSCRIPTION = _field("subscription", str, "the subscription's name")
 _OFFSET = _field("offset", int, "the record's offset in the journal")
-_CONNECTION = _field("connection_id", str, "the gateway's id for the connection")
-_PEER = _field("peer", str, "the remote address, as host:port")
+_CONNECTION = _field("connection_id", (int, str), "the gateway's id for the connection (unique per gateway)")
+_PEER = _field("peer", str, "the remote endpoint (host:port)")
 
 # -- actions (jido.action.exec: execute and execute_sync) -----------------------------------------------------
 ACTION_START: Final = _core(
@@ -434,10 +434,11 @@ BUS_SKIPPED: Final = _core(
 # -- the websocket gateway -------------------------------------------------------------------------------------
 GATEWAY_CONNECTED: Final = _core(
     "jido.gateway.connected",
-    "A websocket client connected and was authenticated.",
+    "A websocket client connected and may send requests (after its token was accepted, when the gateway "
+    "checks tokens).",
     _CONNECTION,
     _PEER,
-    _field("principal", _OPT_STR, "who the token says the client is, or None without auth"),
+    _field("authenticated", bool, "True when a token was checked, False for a gateway served without tokens"),
 )
 GATEWAY_DISCONNECTED: Final = _core(
     "jido.gateway.disconnected",
@@ -450,11 +451,11 @@ GATEWAY_DISCONNECTED: Final = _core(
 )
 GATEWAY_LAGGING: Final = _core(
     "jido.gateway.lagging",
-    "A connection's outgoing queue is full: the gateway closes it (disconnected follows, with the lag close "
-    "code) and the client resumes from its last offset.",
+    "A connection's send queue stayed full (the client stopped reading): the gateway closes it as a slow "
+    "consumer (disconnected follows, with code 4008) and the client resumes from its last offset.",
     _CONNECTION,
     _PEER,
     _field("queued", int, "frames waiting to be sent"),
-    _field("limit", int, "the per-connection queue bound"),
-    _field("last_offset", (int, _NONE), "the last offset sent to the client, or None"),
+    _field("limit", int, "the per-connection queue bound (send_queue)"),
+    _field("waited", float, "seconds the queue stayed full (slow_consumer_timeout)"),
 )

@@ -224,10 +224,14 @@ class TestValidateFields:
 
     def test_optional_field_accepts_none(self) -> None:
         """A field documented as optional accepts None."""
-        validate_fields(
-            "jido.gateway.lagging",
-            {"connection_id": "c", "peer": "h:1", "queued": 5, "limit": 5, "last_offset": None},
-        )
+        fields = {"agent_id": "a", "agent": "x", "supervisor": "root", "parent_id": None, "tag": None}
+        validate_fields("jido.agent.started", fields)
+
+    def test_union_types(self) -> None:
+        """A field documented with two types accepts either (a gateway connection id: int or str)."""
+        for connection_id in (3, "c3"):
+            fields = {"connection_id": connection_id, "peer": "h:1", "authenticated": False}
+            validate_fields("jido.gateway.connected", fields)
 
 
 @pytest.fixture
