@@ -22,6 +22,7 @@ import ipaddress
 import itertools
 import logging
 import math
+import urllib.parse
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, Final
@@ -118,7 +119,8 @@ class GatewayStatistics:
         connections: connections open now.
         subscriptions: subscriptions open now, over all connections.
         accepted: connections accepted since the gateway started.
-        rejected: handshakes refused for a bad ``Authorization`` header (HTTP 401).
+        rejected: handshakes refused: a bad ``Authorization`` header (HTTP 401), or a browser page from
+            another host on a gateway without tokens (HTTP 403).
         auth_failures: connections closed with 4001 (no valid ``auth`` frame first).
         slow_consumers: connections closed with 4008 (send queue full for ``slow_consumer_timeout``).
         heartbeat_timeouts: connections closed because the peer did not answer a ping in time.
@@ -252,6 +254,12 @@ class Gateway:
                 await request.reject(503, body=b"server going away\n")
             return
         try:
+            if self._tokens is None and not _local_origin(request.headers):
+                # Without tokens, any web page the user visits could open a socket to a local gateway
+                # (cross-site websocket hijacking): browsers say where the page came from, so refuse others.
+                self._rejected += 1
+                await request.reject(403, body=b"cross-origin connections need a token\n")
+                return
             policy = None if self._tokens is not None else OPEN_POLICY
             header = _authorization(request.headers)
             if header is not None and self._tokens is not None:
@@ -278,6 +286,15 @@ class Gateway:
             self._connections.discard(connection)
             self._gone.set()
             self._gone = trio.Event()
+
+
+def _local_origin(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the handshake comes from no browser (no Origin header) or from a page served by this host."""
+    origins = [value for name, value in headers if name.lower() == b"origin"]
+    if not origins:
+        return True
+    host = urllib.parse.urlsplit(origins[0].decode("latin-1")).hostname
+    return host is not None and _is_loopback(host)
 
 
 def _authorization(headers: list[tuple[bytes, bytes]]) -> str | None:

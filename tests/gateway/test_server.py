@@ -378,6 +378,32 @@ class TestAuth:
             assert event.status_code == 401
             assert gateway.statistics().rejected == 1
 
+    @pytest.mark.parametrize(
+        ("origin", "accepted"),
+        [
+            (b"http://localhost:8000", True),
+            (b"http://127.0.0.1", True),
+            (b"http://[::1]:3000", True),
+            (b"https://evil.example", False),
+            (b"null", False),
+        ],
+    )
+    async def test_origin_without_tokens(self, runtime: Runtime, origin: bytes, accepted: bool) -> None:
+        """Without tokens, browsers are let in only from pages served by this host (HTTP 403 otherwise)."""
+        async with serving(runtime) as gateway, wsproto_client(gateway.port) as client:
+            event = await client.handshake("127.0.0.1", [(b"origin", origin)])
+            if accepted:
+                assert isinstance(event, wsproto.events.AcceptConnection)
+            else:
+                assert isinstance(event, wsproto.events.RejectConnection)
+                assert event.status_code == 403
+
+    async def test_origin_with_tokens(self, runtime: Runtime) -> None:
+        """With tokens, any origin may connect: the page still needs the token."""
+        async with serving(runtime, tokens=TOKENS) as gateway, wsproto_client(gateway.port) as client:
+            event = await client.handshake("127.0.0.1", [(b"origin", b"https://app.example")])
+            assert isinstance(event, wsproto.events.AcceptConnection)
+
     async def test_trio_websocket_sees_rejection(self, runtime: Runtime) -> None:
         """trio-websocket clients get ConnectionRejected(401)."""
         async with serving(runtime, tokens=TOKENS) as gateway:
