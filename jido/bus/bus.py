@@ -41,6 +41,7 @@ from jido.signal.router import Router
 from jido.telemetry import propagation as _propagation
 from jido.telemetry.events import BUS_PUBLISHED
 from jido.telemetry.handlers import _BY_NAME, emit
+from jido.telemetry.logs import log_context
 
 __all__ = ["Bus", "BusStatistics", "Delivery", "Retention", "StartFrom", "open_bus"]
 
@@ -404,7 +405,11 @@ class Bus:
             try:
                 hook(sub, record, error, attempts)
             except Exception:  # a failing observer must not break delivery
-                logger.exception("dead-letter hook %r failed", hook)
+                logger.exception(
+                    "dead-letter hook %r failed",
+                    hook,
+                    extra=log_context(record.signal, subscription=sub.name, offset=record.offset),
+                )
 
     # -- retention and statistics --------------------------------------------------------------------
     async def apply_retention(self) -> int:

@@ -153,7 +153,11 @@ class OTelBridge:
         self._previous_propagator = propagation.set_propagator(_SignalPropagator())
 
     def uninstall(self) -> None:
-        """Detach the handlers and remove the propagator. Spans still open are ended as they close."""
+        """Detach the handlers and remove the propagator (restoring the one it replaced).
+
+        Uninstall once the runtime is idle or closed: a span open in some task at that moment (a signal being
+        handled) is never ended, since the event that would end it no longer reaches the bridge.
+        """
         global _installed
         for attachment in self._attachments:
             attachment.detach()
