@@ -102,7 +102,9 @@ class Workflow:
             data = signal.data if isinstance(signal.data, Mapping) else {}
             fold.directives.append(RunWorkflow(self.name, self.plan, new_id(), dict(data)))
         elif kind == "done":
-            fold.set_field(self.status_field, "completed" if signal.type == WORKFLOW_COMPLETED else "failed")
+            # A run is completed only if recording its outcome committed; otherwise it failed.
+            completed = ok and signal.type == WORKFLOW_COMPLETED
+            fold.set_field(self.status_field, "completed" if completed else "failed")
 
     def _busy(self, fold: Fold, kind: str | None, instructions: Sequence[Instruction]) -> bool:
         if kind == "trigger" and getattr(fold.agent.state, self.status_field) == "running":

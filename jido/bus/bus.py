@@ -255,6 +255,11 @@ class Bus:
         durable = name is not None
         sub_name = name if name is not None else f"transient-{self._transient_count}:{pattern}"
         start = stored + 1 if stored is not None else await self._start_offset(start_from)
+        if durable and stored is None:
+            # Store where a new durable subscription starts, at once: if it stops before its first ack, it
+            # must resume from here next time, not from whatever "latest" is by then.
+            assert name is not None
+            await self.journal.set_checkpoint(name, max(0, min(start - 1, await self.journal.last_offset())))
         sub = Subscription(
             bus=self,
             name=sub_name,

@@ -406,10 +406,6 @@ TestEverySignalOnce = DeliveryMachine.TestCase
 TestEverySignalOnce.settings = STATEFUL
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug, reported: a durable agent subscription with no stored checkpoint restarts from 'latest'",
-)
 def test_published_while_never_checkpointed() -> None:
     """A signal published while its subscribed agent is stopped reaches the agent once it starts again."""
     machine = DeliveryMachine()
@@ -481,10 +477,6 @@ class TestContentOps:
                 assert state.total_runs == completed
             assert ref.restarts == 0
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="known bug, reported: the Workflow strategy marks a run completed even when recording it failed",
-    )
     async def test_recording_failure_is_not_a_completed_run(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
