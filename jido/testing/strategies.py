@@ -148,20 +148,27 @@ def router_patterns(
 # -- signals -------------------------------------------------------------------------------------------------
 
 
+_EXTENSION_NAMES: Final = st.text(_EXTENSION_CHARS, min_size=1, max_size=20).filter(
+    lambda n: n not in CORE_ATTRIBUTES and n not in _WELL_KNOWN
+)
+_EXTENSION_VALUES: Final = st.booleans() | st.integers(min_value=-(2**31), max_value=2**31 - 1) | _TEXT
+_EXTENSION_DICTS: Final = st.dictionaries(_EXTENSION_NAMES, _EXTENSION_VALUES, max_size=3)
+_TRACEPARENTS: Final = st.builds(
+    "00-{}-{}-{}".format,
+    st.binary(min_size=16, max_size=16).map(bytes.hex),
+    st.binary(min_size=8, max_size=8).map(bytes.hex),
+    st.sampled_from(["00", "01"]),
+)
+
+
 @st.composite
 def _extensions(draw: st.DrawFn) -> dict[str, Any]:
-    names = st.text(_EXTENSION_CHARS, min_size=1, max_size=20).filter(
-        lambda n: n not in CORE_ATTRIBUTES and n not in _WELL_KNOWN
-    )
-    values = st.booleans() | st.integers(min_value=-(2**31), max_value=2**31 - 1) | _TEXT
-    out: dict[str, Any] = draw(st.dictionaries(names, values, max_size=3))
+    out: dict[str, Any] = draw(_EXTENSION_DICTS)
     if draw(st.booleans()):
         out["correlationid"] = draw(_NON_EMPTY_TEXT)
         out["causationid"] = draw(_NON_EMPTY_TEXT)
     if draw(st.booleans()):
-        trace = draw(st.binary(min_size=16, max_size=16)).hex()
-        span = draw(st.binary(min_size=8, max_size=8)).hex()
-        out["traceparent"] = f"00-{trace}-{span}-{draw(st.sampled_from(['00', '01']))}"
+        out["traceparent"] = draw(_TRACEPARENTS)
     return out
 
 
@@ -227,15 +234,30 @@ _BREAKS: Final[tuple[tuple[str, Callable[[dict[str, Any]], dict[str, Any]], bool
 )
 
 
+_BREAK_NAMES: Final = {
+    safe: st.sampled_from([name for name, _, ok in _BREAKS if ok or not safe]) for safe in (True, False)
+}
+_BREAK_BY_NAME: Final = {name: brk for name, brk, _ in _BREAKS}
+_BASE_TYPES: Final = signal_types(max_segments=2)
+_BASE_DATA: Final = st.none() | json_values(max_leaves=3)
+
+
 @st.composite
 def _broken_dict(draw: st.DrawFn, json_safe: bool) -> dict[str, Any]:
-    base = signals(
-        types=signal_types(max_segments=2), data=st.none() | json_values(max_leaves=3), extensions=False
-    )
-    original = draw(base).to_dict()
-    breaks = [(name, fn) for name, fn, safe in _BREAKS if safe or not json_safe]
-    _, brk = draw(st.sampled_from(breaks))
-    broken: dict[str, Any] = brk(original)
+    # A valid signal's dict, drawn as a dict: building Signals only to take them apart again costs more.
+    original: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": draw(_NON_EMPTY_TEXT),
+        "source": draw(_SOURCES),
+        "type": draw(_BASE_TYPES),
+        "time": "2025-01-01T00:00:00Z",
+    }
+    data = draw(_BASE_DATA)
+    if data is not None:
+        original["data"] = data
+    # Sampled by name: the names read well in a failing example (a lambda would not).
+    name = draw(_BREAK_NAMES[json_safe])
+    broken: dict[str, Any] = _BREAK_BY_NAME[name](original)
     return broken
 
 
