@@ -150,6 +150,7 @@ class Subscription:
         self._wakeup = trio.Event()
         self._closed = False
         self._stopping = False
+        self._advanced = trio.Event()
         self._delivered = 0
         self._acked = 0
         self._redelivered = 0
@@ -344,6 +345,9 @@ class Subscription:
             self._checkpoint += 1
             self._done.discard(self._checkpoint)
             advanced = True
+        if advanced:
+            self._advanced.set()
+            self._advanced = trio.Event()
         if advanced and self.durable:
             now = trio.current_time()
             if now - self._last_flush >= self._checkpoint_interval:
@@ -370,6 +374,7 @@ class Subscription:
         if not self._closed:
             self._closed = True
             self.notify()
+            self._advanced.set()
             self._bus._forget(self)
 
     async def aclose(self) -> None:
@@ -378,10 +383,22 @@ class Subscription:
             return
         self._closed = True
         self.notify()
+        self._advanced.set()
         await self.flush()
         self._bus._forget(self)
 
     # -- observing ---------------------------------------------------------------------------------------
+    async def wait_checkpoint(self, offset: int) -> None:
+        """Wait until every matching record up to ``offset`` is done (acked or dead-lettered).
+
+        Raises:
+            ClosedError: the subscription closed first.
+        """
+        while self._checkpoint < offset:
+            if self._closed:
+                raise ClosedError(f"subscription {self.name!r} closed at checkpoint {self._checkpoint}")
+            await self._advanced.wait()
+
     @property
     def checkpoint(self) -> int:
         return self._checkpoint
