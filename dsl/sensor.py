@@ -124,6 +124,12 @@ def sensor(
     check_unknown_options("sensor", unknown, _OPTIONS)
     if every is not None and cron is not None:
         raise DefinitionError("@sensor: conflicting options every and cron: give one")
-    options: dict[str, Any] = {"name": name, "description": description, "every": every, "cron": cron, "tz": tz}
+    options: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "every": every,
+        "cron": cron,
+        "tz": tz,
+    }
     localns = caller_namespace(1)
     return bare_or_called(cls, lambda target: _compile(target, localns, **options))
