@@ -349,7 +349,7 @@ class AgentRef:
         """Wait until ``predicate(state)`` holds for a committed state; returns that state.
 
         Raises:
-            TimeoutError: not within ``timeout`` seconds.
+            trio.TooSlowError: not within ``timeout`` seconds.
             ClosedError: the agent stopped first.
         """
         with trio.fail_after(timeout):
