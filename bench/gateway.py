@@ -1,6 +1,6 @@
 """Signals per second from the bus to websocket subscribers on loopback, beside raw trio-websocket.
 
-Run: ``python bench/gateway.py`` (about 30 s) or ``python bench/gateway.py --quick``.
+Run: ``python bench/gateway.py`` (about 40 s on a loaded 2-core machine) or ``python bench/gateway.py --quick``.
 
 What is measured (server and clients in this one process, on one trio loop, as in the tests):
 
@@ -207,6 +207,6 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="fewer signals and rounds")
     args = parser.parse_args()
     if args.quick:
-        trio.run(main, 2, 5_000, 1_000)
+        trio.run(main, 2, 3_000, 600)
     else:
-        trio.run(main, 3, 20_000, 4_000)
+        trio.run(main, 3, 10_000, 2_000)

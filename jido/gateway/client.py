@@ -29,7 +29,7 @@ import ssl
 import urllib.parse
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -59,6 +59,8 @@ DEFAULT_BUFFER: Final = 1000
 _FIRST_BACKOFF: Final = 0.1
 # Frames from the server are trusted; a limit below the largest signal would make a reconnect loop.
 _MAX_MESSAGE: Final = 1 << 28
+
+_RECEIVE_BUFFER: Final = 64 * 1024  # bytes read from the socket at once: a burst is many frames
 
 _E = TypeVar("_E", bound=BaseException)
 
@@ -426,7 +428,7 @@ class GatewayClient:
         from_offset: int | None = None,
         durable: str | None = None,
         buffer: int = DEFAULT_BUFFER,
-    ) -> _SubscriptionContext:
+    ) -> AbstractAsyncContextManager[GatewaySubscription]:
         """Subscribe to the signals whose type matches ``pattern``: ``async with client.subscribe(p) as s``.
 
         Args:
@@ -683,6 +685,7 @@ class GatewayClient:
                         extra_headers=headers,
                         message_queue_size=64,
                         max_message_size=_MAX_MESSAGE,
+                        receive_buffer_size=_RECEIVE_BUFFER,
                     )
                 if handshake.cancelled_caught:
                     raise GatewayError("unavailable", f"no websocket handshake from {self.url}")

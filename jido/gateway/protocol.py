@@ -97,8 +97,10 @@ class GatewayError(JidoError):
 
     Attributes:
         code: one of :data:`ERROR_CODES`, or, raised by the client itself: ``"unavailable"`` (cannot connect,
-            or the handshake was refused for another reason than the token), ``"connection_lost"`` (the
-            connection dropped before the answer came: the request may or may not have been carried out).
+            or the handshake was refused for another reason than the token), ``"unauthorized"`` (the token was
+            refused at the handshake, HTTP 401), ``"connection_lost"`` (the connection dropped before the
+            answer came: the request may or may not have been carried out; or it dropped and ``reconnect``
+            is off).
         message: what went wrong, one line (several for validation problems, one per ``$.path``).
         details: extra structured information (``{"errors": [...]}`` for validation problems), or ``{}``.
     """

@@ -63,6 +63,8 @@ from jido.gateway.protocol import (
 )
 from jido.runtime.runtime import Runtime
 from jido.signal.serialization import dumps
+from jido.telemetry.events import GATEWAY_CONNECTED, GATEWAY_DISCONNECTED, GATEWAY_LAGGING
+from jido.telemetry.handlers import emit
 
 __all__ = ["Gateway", "GatewayStatistics", "serve_gateway"]
 
@@ -288,6 +290,14 @@ class Gateway:
             self._gone = trio.Event()
 
 
+def _peer(ws: trio_websocket.WebSocketConnection) -> str:
+    remote = ws.remote
+    if isinstance(remote, trio_websocket.Endpoint):
+        host = str(remote.address)
+        return f"[{host}]:{remote.port}" if remote.address.version == 6 else f"{host}:{remote.port}"
+    return remote
+
+
 def _local_origin(headers: list[tuple[bytes, bytes]]) -> bool:
     """Whether the handshake comes from no browser (no Origin header) or from a page served by this host."""
     origins = [value for name, value in headers if name.lower() == b"origin"]
@@ -329,7 +339,10 @@ class _Connection:
         self.gateway = gateway
         self.id = next(gateway._ids)
         self.ws = ws
+        self.peer = _peer(ws)
         self.policy = policy
+        self._opened = trio.current_time()
+        self._announced = False  # jido.gateway.connected was emitted (then disconnected will be)
         self.subscriptions: dict[str, _GatewaySubscription] = {}
         self._sub_ids = itertools.count(1)
         self._send, self._receive = trio.open_memory_channel[str](gateway.send_queue)
@@ -343,7 +356,16 @@ class _Connection:
         self._writer_done = trio.Event()
 
     def __repr__(self) -> str:
-        return f"<gateway connection {self.id} {self.ws.remote}>"
+        return f"<gateway connection {self.id} {self.peer}>"
+
+    def _announce(self) -> None:
+        self._announced = True
+        emit(
+            GATEWAY_CONNECTED,
+            connection_id=self.id,
+            peer=self.peer,
+            authenticated=self.gateway.requires_auth,
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def serve(self) -> None:
@@ -354,6 +376,8 @@ class _Connection:
                     self._tasks = tasks
                     if self._close is not None:  # closed before it started (the server is shutting down)
                         tasks.cancel_scope.cancel()
+                    elif self.policy is not None:
+                        self._announce()
                     tasks.start_soon(self._read_loop)
                     if not math.isinf(self.gateway.heartbeat_interval):
                         tasks.start_soon(self._heartbeat)
@@ -376,6 +400,21 @@ class _Connection:
             self._tasks.cancel_scope.cancel()
 
     async def _shutdown(self) -> None:
+        try:
+            await self._close_connection()
+        finally:
+            if self._announced:
+                code, reason = self._close or (CLOSE_GOING_AWAY, "server going away")
+                emit(
+                    GATEWAY_DISCONNECTED,
+                    connection_id=self.id,
+                    peer=self.peer,
+                    code=code,
+                    reason=reason,
+                    duration=trio.current_time() - self._opened,
+                )
+
+    async def _close_connection(self) -> None:
         code, reason = self._close or (CLOSE_GOING_AWAY, "server going away")
         for sub in list(self.subscriptions.values()):
             await self._drop_subscription(sub)
@@ -413,9 +452,8 @@ class _Connection:
                     with trio.CancelScope(shield=True) as self._send_scope:
                         try:
                             await self.ws.send_message(frame)
-                        except trio_websocket.ConnectionClosed:
-                            self._peer_closed = True
-                            self.close(CLOSE_GOING_AWAY, "connection closed")
+                        except trio_websocket.ConnectionClosed as exc:
+                            self._peer_closed_with(exc)
                             return
                     self._send_scope = None
                     self.gateway._frames_sent += 1
@@ -448,15 +486,22 @@ class _Connection:
         await self._queue(error_frame(error.request_id, error.code, error.message, error.details))
 
     # -- reading -------------------------------------------------------------------------------------------
+    def _peer_closed_with(self, exc: trio_websocket.ConnectionClosed) -> None:
+        self._peer_closed = True
+        reason = exc.reason
+        if reason is None:
+            self.close(1006, "connection lost")
+        else:
+            self.close(reason.code, reason.reason or "")
+
     async def _read_loop(self) -> None:
         if self.policy is None and not await self._authenticate():
             return
         while True:
             try:
                 message = await self.ws.get_message()
-            except trio_websocket.ConnectionClosed:
-                self._peer_closed = True
-                self.close(CLOSE_GOING_AWAY, "connection closed")
+            except trio_websocket.ConnectionClosed as exc:
+                self._peer_closed_with(exc)
                 return
             self.gateway._frames_received += 1
             try:
@@ -472,9 +517,8 @@ class _Connection:
         with trio.move_on_after(gateway.auth_timeout):
             try:
                 message = await self.ws.get_message()
-            except trio_websocket.ConnectionClosed:
-                self._peer_closed = True
-                self.close(CLOSE_GOING_AWAY, "connection closed")
+            except trio_websocket.ConnectionClosed as exc:
+                self._peer_closed_with(exc)
                 return False
             gateway._frames_received += 1
             try:
@@ -494,6 +538,7 @@ class _Connection:
                     policy = gateway.authenticate(request.token)
                     if policy is not None:
                         self.policy = policy
+                        self._announce()
                         await self._reply(request.id, policy.to_json())
                         return True
                     failure = FrameError("unauthorized", "invalid token", request_id=request.id)
@@ -637,10 +682,18 @@ class _Connection:
             connection._tasks.start_soon(connection._queue, notice)
 
     def _slow_consumer(self) -> None:
+        timeout = self.gateway.slow_consumer_timeout
         if self._close is None:
             self.gateway._slow_consumers += 1
             logger.info("gateway connection %s: send queue full, closing (slow consumer)", self.id)
-        timeout = self.gateway.slow_consumer_timeout
+            emit(
+                GATEWAY_LAGGING,
+                connection_id=self.id,
+                peer=self.peer,
+                queued=self._send.statistics().current_buffer_used,
+                limit=self.gateway.send_queue,
+                waited=timeout,
+            )
         self.close(CLOSE_SLOW_CONSUMER, f"slow consumer: send queue full for {timeout:g}s")
 
     async def _pump(self, sub: _GatewaySubscription) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -50,6 +51,15 @@ class Stall:
 @route("counter.stall", Stall)
 class Counter:
     count: int = 0
+
+
+async def eventually(predicate: Callable[[], bool], *, timeout: float = 10.0) -> None:
+    """Wait until ``predicate()`` holds, looking every 5 ms: for what depends on real time (heartbeats)."""
+    with trio.fail_after(timeout):
+        for _ in itertools.count():
+            if predicate():
+                return
+            await trio.sleep(0.005)
 
 
 def signal(signal_type: str = "order.placed", **data: Any) -> Signal:

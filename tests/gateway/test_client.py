@@ -13,7 +13,7 @@ from jido.errors import ClosedError
 from jido.gateway import GatewayClient, GatewayError, GatewaySubscription, TokenPolicy, connect
 from jido.runtime.runtime import Runtime
 
-from .helpers import Proxy, serving, signal
+from .helpers import Proxy, eventually, serving, signal
 
 
 @asynccontextmanager
@@ -198,6 +198,23 @@ class TestResume:
                     LookupError, match=r"^offset 3 is not waiting for an ack in subscription 'billing'$"
                 ):
                     await stream.ack(3)
+            assert client.reconnects == 1
+
+    async def test_silent_server_detected_by_heartbeat(self, runtime: Runtime) -> None:
+        """A server that stops answering pings is taken for gone: the client reconnects and resumes."""
+        async with (
+            proxied(runtime) as proxy,
+            connect(url_of(proxy), heartbeat_interval=0.05) as client,
+            client.subscribe("**") as stream,
+        ):
+            await runtime.publish(signal())
+            assert await take(stream, 1) == [1]
+            proxy.pause()  # nothing comes back from the server anymore, pongs included
+            await eventually(lambda: client.last_close is not None)
+            assert client.last_close == (None, "no pong within 0.05s")
+            await runtime.publish(signal())
+            proxy.resume()
+            assert await take(stream, 1) == [2]
             assert client.reconnects == 1
 
     async def test_request_in_flight_when_dropped(self, runtime: Runtime) -> None:

@@ -10,11 +10,15 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 import trio_websocket
 import wsproto.events
 
-from jido.gateway import TokenPolicy, serve_gateway
-from jido.runtime.runtime import Runtime
+from jido import telemetry
+from jido.bus.bus import Retention
+from jido.gateway import Gateway, TokenPolicy, serve_gateway
+from jido.gateway import server as gateway_server
+from jido.runtime.runtime import Runtime, open_runtime
 
 from .helpers import Proxy, RawClient, raw_client, serving, signal, signal_json, wsproto_client
 
@@ -133,6 +137,51 @@ class TestRequests:
                 "bus": {"first_offset": 1, "last_offset": 1},
                 "dead_letters": 0,
             }
+
+    async def test_from_before_retention(self) -> None:
+        """A subscription from an offset retention already removed starts at the oldest retained one, and
+        its result says so."""
+        async with open_runtime(retention=Retention(max_entries=2)) as runtime:
+            for _ in range(5):
+                await runtime.publish(signal())
+            await runtime.bus.apply_retention()
+            async with serving(runtime) as gateway, raw_client(gateway.url) as client:
+                reply = await client.request({"op": "subscribe", "id": "1", "pattern": "**", "from": 1})
+                assert reply["result"] == {"subscription": "s1", "from": 4}
+                assert [(await client.recv())["offset"] for _ in range(2)] == [4, 5]
+
+    async def test_calls_do_not_hold_up_other_requests(self, runtime: Runtime) -> None:
+        """A call runs on its own: a ping sent after a slow call is answered first."""
+        async with serving(runtime) as gateway, raw_client(gateway.url) as client:
+            stall = {
+                "op": "call",
+                "id": "slow",
+                "agent": "counter",
+                "signal": signal_json("counter.stall"),
+                "timeout": 60,
+            }
+            await client.send(stall)
+            assert await client.request({"op": "ping", "id": "quick"}) == {
+                "op": "result",
+                "id": "quick",
+                "result": {},
+            }
+
+    async def test_binary_frame(self, runtime: Runtime) -> None:
+        """A binary frame holding UTF-8 JSON is handled like a text frame; the answer is text."""
+        async with serving(runtime) as gateway, raw_client(gateway.url) as client:
+            await client.ws.send_message(b'{"op":"ping","id":"b"}')
+            answer = await client.ws.get_message()
+            assert answer == '{"op":"result","id":"b","result":{}}'
+
+    async def test_subscription_limit(self, runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A connection holds at most MAX_SUBSCRIPTIONS subscriptions."""
+        monkeypatch.setattr(gateway_server, "MAX_SUBSCRIPTIONS", 2)
+        async with serving(runtime) as gateway, raw_client(gateway.url) as client:
+            for request_id in ("1", "2"):
+                await client.request({"op": "subscribe", "id": request_id, "pattern": "**"})
+            reply = await client.request({"op": "subscribe", "id": "3", "pattern": "**"})
+            assert reply == error("3", "forbidden", "at most 2 subscriptions per connection")
 
     async def test_transient_ack_is_a_no_op(self, runtime: Runtime) -> None:
         """Transient subscriptions are acked by the server; an ack from the client is accepted and ignored."""
@@ -530,32 +579,31 @@ class TestDurable:
 
 class TestSlowConsumer:
     async def test_overflow_closes_4008_and_resume_loses_nothing(self, runtime: Runtime) -> None:
-        """A client whose socket stops draining is closed with 4008 once its send queue stays full; resuming
-        from its last offset + 1
-        delivers every offset exactly once."""
+        """A client whose socket stops draining is closed with 4008 once its send queue stays full (and
+        lagging is emitted); resuming from its last offset + 1 delivers every offset exactly once."""
         async with (
             serving(runtime, send_queue=8, slow_consumer_timeout=0.05) as gateway,
             trio.open_nursery() as nursery,
         ):
             proxy: Proxy = await nursery.start(Proxy(gateway.port).serve)
             url = f"ws://127.0.0.1:{proxy.port}/"
-            received: list[int] = []
-            async with raw_client(url) as client:
-                await client.request({"op": "subscribe", "id": "1", "pattern": "**"})
-                proxy.pause()
-                published = 0
-                with trio.fail_after(20):
-                    while gateway.statistics().slow_consumers == 0:
-                        await runtime.publish(signal(pad="x" * 16_000))
-                        published += 1
-                        await trio.sleep(0.001)  # real time: the stall is measured on the clock
-                proxy.resume()
-                with pytest.raises(trio_websocket.ConnectionClosed) as info:
-                    while True:
-                        received.append((await client.recv())["offset"])
-                assert info.value.reason is not None
-                assert info.value.reason.code == 4008
-                assert info.value.reason.reason == "slow consumer: send queue full for 0.05s"
+            events: list[telemetry.Event] = []
+            with (
+                telemetry.attach("jido.gateway.lagging", events.append),
+                telemetry.attach("jido.gateway.disconnected", events.append),
+            ):
+                received = await self._overflow(runtime, gateway, proxy, url)
+                await trio.testing.wait_all_tasks_blocked()
+            lagging, disconnected = events
+            telemetry.validate_fields(lagging.name, lagging.fields)
+            assert lagging.name == "jido.gateway.lagging"
+            assert (lagging.fields["queued"], lagging.fields["limit"], lagging.fields["waited"]) == (
+                8,
+                8,
+                0.05,
+            )
+            assert (disconnected.name, disconnected.fields["code"]) == ("jido.gateway.disconnected", 4008)
+            published = await runtime.bus.journal.last_offset()
             async with raw_client(url) as client:
                 reply = await client.request(
                     {"op": "subscribe", "id": "1", "pattern": "**", "from": received[-1] + 1}
@@ -565,6 +613,61 @@ class TestSlowConsumer:
                     received.append((await client.recv())["offset"])
             assert received == list(range(1, published + 1))
             nursery.cancel_scope.cancel()
+
+    async def _overflow(self, runtime: Runtime, gateway: Gateway, proxy: Proxy, url: str) -> list[int]:
+        """Subscribe through the paused proxy, publish until the gateway gives up on the connection, resume
+        the proxy, and read what arrives before the 4008 close."""
+        received: list[int] = []
+        async with raw_client(url) as client:
+            await client.request({"op": "subscribe", "id": "1", "pattern": "**"})
+            proxy.pause()
+            with trio.fail_after(20):
+                while gateway.statistics().slow_consumers == 0:
+                    await runtime.publish(signal(pad="x" * 16_000))
+                    await trio.sleep(0.001)  # real time: the stall is measured on the clock
+            proxy.resume()
+            with pytest.raises(trio_websocket.ConnectionClosed) as info:
+                while True:
+                    received.append((await client.recv())["offset"])
+            assert info.value.reason is not None
+            assert info.value.reason.code == 4008
+            assert info.value.reason.reason == "slow consumer: send queue full for 0.05s"
+        return received
+
+
+class TestTelemetry:
+    async def test_connected_and_disconnected(self, runtime: Runtime) -> None:
+        """A connection emits connected once its token is accepted, and disconnected with the close code."""
+        events: list[telemetry.Event] = []
+        with telemetry.attach("jido.gateway.*", events.append):
+            async with serving(runtime, tokens=TOKENS) as gateway:
+                async with raw_client(gateway.url) as client:
+                    await client.request({"op": "auth", "id": "1", "token": "admin"})
+                    assert await is_healthy(client)
+                with trio.fail_after(10):
+                    while len(events) < 2:
+                        await trio.testing.wait_all_tasks_blocked()
+        for event in events:
+            telemetry.validate_fields(event.name, event.fields)
+        connected, disconnected = events
+        assert connected.name == "jido.gateway.connected"
+        assert connected.fields["authenticated"] is True
+        assert connected.fields["peer"].startswith("127.0.0.1:")
+        assert disconnected.name == "jido.gateway.disconnected"
+        assert (disconnected.fields["code"], disconnected.fields["connection_id"]) == (
+            1000,
+            connected.fields["connection_id"],
+        )
+
+    async def test_unauthenticated_connection_is_not_announced(self, runtime: Runtime) -> None:
+        """A connection closed with 4001 was never connected, so it emits nothing."""
+        events: list[telemetry.Event] = []
+        with telemetry.attach("jido.gateway.*", events.append):
+            async with serving(runtime, tokens=TOKENS) as gateway, raw_client(gateway.url) as client:
+                await client.request({"op": "auth", "id": "1", "token": "nope"})
+                with pytest.raises(trio_websocket.ConnectionClosed):
+                    await client.recv()
+        assert events == []
 
 
 class TestHeartbeat:
