@@ -5,14 +5,14 @@ Serve one with :func:`serve_gateway` (``await nursery.start(serve_gateway, runti
 """
 
 from jido.gateway.client import GatewayClient as GatewayClient
-from jido.gateway.client import GatewaySignal as GatewaySignal
-from jido.gateway.client import GatewaySubscription as GatewaySubscription
 from jido.gateway.client import connect as connect
 from jido.gateway.policy import TokenPolicy as TokenPolicy
 from jido.gateway.protocol import GatewayError as GatewayError
 from jido.gateway.server import Gateway as Gateway
 from jido.gateway.server import GatewayStatistics as GatewayStatistics
 from jido.gateway.server import serve_gateway as serve_gateway
+from jido.gateway.subscription import GatewaySignal as GatewaySignal
+from jido.gateway.subscription import GatewaySubscription as GatewaySubscription
 
 __all__ = [
     "Gateway",

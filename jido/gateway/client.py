@@ -26,28 +26,25 @@ import logging
 import math
 import random
 import ssl
-import urllib.parse
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
-import attrs
 import trio
 import trio_websocket
 
 from jido.errors import ClosedError, SignalError
-from jido.gateway.protocol import (
-    CLOSE_UNAUTHORIZED,
-    MAX_CALL_TIMEOUT,
-    GatewayError,
-    StartFrom,
+from jido.gateway.protocol import CLOSE_UNAUTHORIZED, MAX_CALL_TIMEOUT, GatewayError
+from jido.gateway.session import NotSent, Pending, Session, leaf, parse_url
+from jido.gateway.subscription import (
+    GatewaySubscription,
+    SubscriptionContext,
+    attacher,
 )
 from jido.signal import Signal
 from jido.signal.serialization import dumps, loads
 
-__all__ = ["GatewayClient", "GatewaySignal", "GatewaySubscription", "connect"]
+__all__ = ["GatewayClient", "connect"]
 
 logger = logging.getLogger("jido.gateway.client")
 
@@ -59,273 +56,7 @@ DEFAULT_BUFFER: Final = 1000
 _FIRST_BACKOFF: Final = 0.1
 # Frames from the server are trusted; a limit below the largest signal would make a reconnect loop.
 _MAX_MESSAGE: Final = 1 << 28
-
 _RECEIVE_BUFFER: Final = 64 * 1024  # bytes read from the socket at once: a burst is many frames
-
-_E = TypeVar("_E", bound=BaseException)
-
-
-@attrs.frozen
-class GatewaySignal:
-    """One signal delivered to a subscription.
-
-    Attributes:
-        offset: its offset in the server's journal.
-        signal: the signal.
-        subscription: the server's id of the subscription that delivered it (it changes when the client
-            subscribes again after a reconnect).
-    """
-
-    offset: int
-    signal: Signal
-    subscription: str
-
-
-class _Pending:
-    __slots__ = ("error", "event", "on_result", "op", "result")
-
-    def __init__(self, op: str, on_result: Callable[[Any], None] | None) -> None:
-        self.op = op
-        self.on_result = on_result
-        self.event = trio.Event()
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def resolve(self, result: Any) -> None:
-        if not self.event.is_set():
-            self.result = result
-            self.event.set()
-
-    def fail(self, error: BaseException) -> None:
-        if not self.event.is_set():
-            self.error = error
-            self.event.set()
-
-
-class _NotSent(Exception):
-    """The connection was closed before the frame went out: safe to send it on the next connection."""
-
-
-class _Session:
-    """One websocket connection of the client."""
-
-    def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
-        self.ws = ws
-        self.pending: dict[str, _Pending] = {}
-        self.streams: dict[str, GatewaySubscription] = {}
-        self.lost = trio.Event()
-        self.close_code: int | None = None
-        self.close_reason: str | None = None
-
-    def end(self, code: int | None, reason: str | None) -> None:
-        if not self.lost.is_set():
-            self.close_code = code
-            self.close_reason = reason
-            self.lost.set()
-
-
-class GatewaySubscription:
-    """The signals of one subscription, in offset order: ``async for item in stream``.
-
-    Obtain one with ``async with client.subscribe(pattern) as stream``.
-
-    Attributes:
-        pattern: the pattern subscribed to.
-        durable: the durable name, or None for a transient subscription.
-    """
-
-    def __init__(
-        self,
-        client: GatewayClient,
-        pattern: str,
-        start: StartFrom | None,
-        durable: str | None,
-        buffer: int,
-    ) -> None:
-        self.pattern = pattern
-        self.durable = durable
-        self._client = client
-        self._start = start
-        self._capacity = buffer
-        self._resume_from: int | None = None  # the first offset the first subscription promised
-        self._last: int | None = None  # the highest offset received
-        self._buffer: deque[GatewaySignal] = deque()
-        self._unacked: dict[int, int] = {}  # durable: deliveries received and not acked yet, by offset
-        self._wakeup = trio.Event()
-        self._session: _Session | None = None
-        self._server_id: str | None = None
-        self._paused = False
-        self._error: BaseException | None = None
-        self._closed = False
-        self._lock = trio.Lock()
-
-    def __repr__(self) -> str:
-        kind = f"durable {self.durable!r}" if self.durable else "transient"
-        return f"<GatewaySubscription {self.pattern!r} {kind} last_offset={self._last}>"
-
-    @property
-    def last_offset(self) -> int | None:
-        """The highest offset received so far (taken by the consumer or still buffered), or None."""
-        return self._last
-
-    @property
-    def buffered(self) -> int:
-        """Signals received and not taken by the consumer yet."""
-        return len(self._buffer)
-
-    def _next_from(self) -> StartFrom | None:
-        if self.durable is None and self._last is not None:
-            return self._last + 1
-        if self._resume_from is not None:
-            return self._resume_from
-        return self._start
-
-    def _wake(self) -> None:
-        self._wakeup.set()
-
-    def _fail(self, error: BaseException) -> None:
-        if self._error is None:
-            self._error = error
-        self._wake()
-
-    def _attach(self, session: _Session, result: Any) -> None:
-        server_id = result["subscription"]
-        self._session = session
-        self._server_id = server_id
-        self._paused = False
-        session.streams[server_id] = self
-        if self._resume_from is None:
-            self._resume_from = result["from"]
-
-    def _detach(self) -> str | None:
-        server_id, session = self._server_id, self._session
-        if server_id is not None and session is not None:
-            session.streams.pop(server_id, None)
-        self._server_id = None
-        self._session = None
-        return server_id
-
-    def _live(self, session: _Session) -> bool:
-        return self._session is session and self._server_id is not None and not session.lost.is_set()
-
-    def _deliver(self, session: _Session, frame: dict[str, Any]) -> None:
-        """A ``signal`` frame for this subscription (called by the client's reader)."""
-        if len(self._buffer) >= self._capacity:
-            server_id = self._detach()
-            self._paused = True
-            if server_id is not None:
-                self._client._unsubscribe_soon(session, server_id)
-            return  # not recorded: it comes again when the subscription resumes
-        try:
-            offset = frame["offset"]
-            signal = Signal.from_dict(frame["signal"])
-        except (KeyError, SignalError) as exc:
-            self._fail(GatewayError("internal", f"the gateway sent an invalid signal frame: {exc}"))
-            return
-        self._buffer.append(GatewaySignal(offset, signal, frame["subscription"]))
-        if self.durable is not None:
-            self._unacked[offset] = self._unacked.get(offset, 0) + 1
-        if self._last is None or offset > self._last:
-            self._last = offset
-        self._wake()
-
-    # -- consuming -------------------------------------------------------------------------------------------
-    def __aiter__(self) -> GatewaySubscription:
-        return self
-
-    async def __anext__(self) -> GatewaySignal:
-        while not self._buffer:
-            if self._error is not None:
-                raise self._error
-            if self._closed:
-                raise StopAsyncIteration
-            if self._wakeup.is_set():
-                self._wakeup = trio.Event()
-                continue
-            await self._wakeup.wait()
-        item = self._buffer.popleft()
-        if self._paused and len(self._buffer) <= self._capacity // 2:
-            self._paused = False
-            self._client._resubscribe_soon(self)
-        return item
-
-    async def ack(self, offset: int) -> None:
-        """Acknowledge the delivery at ``offset`` (durable subscriptions; a no-op for transient ones).
-
-        An ack for a delivery made before a reconnect cannot reach the subscription that made it: that signal
-        is delivered again, and acked then.
-
-        Raises:
-            LookupError: no delivery at ``offset`` is waiting for an ack.
-            GatewayError: the server refused the ack.
-        """
-        if isinstance(offset, bool) or not isinstance(offset, int):
-            raise TypeError(f"ack: expected an int offset, got {offset!r}")
-        if self.durable is None:
-            return
-        count = self._unacked.get(offset, 0)
-        if count == 0:
-            raise LookupError(f"offset {offset} is not waiting for an ack in subscription {self.durable!r}")
-        if count == 1:
-            del self._unacked[offset]
-        else:
-            self._unacked[offset] = count - 1
-        session, server_id = self._session, self._server_id
-        if session is None or server_id is None or session.lost.is_set():
-            return
-        try:
-            await self._client._request_on(session, "ack", {"subscription": server_id, "offset": offset})
-        except GatewayError as exc:
-            # not_found: that delivery is not in flight there anymore (acked through a redelivery, or made
-            # by an earlier subscription): it comes again if it still needs an ack.
-            if exc.code not in ("not_found", "connection_lost"):
-                raise
-        except _NotSent:
-            pass
-
-
-class _SubscriptionContext:
-    def __init__(self, client: GatewayClient, stream: GatewaySubscription) -> None:
-        self._client = client
-        self._stream = stream
-
-    async def __aenter__(self) -> GatewaySubscription:
-        await self._client._open_stream(self._stream)
-        return self._stream
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self._client._close_stream(self._stream)
-
-
-def _parse_url(url: object) -> tuple[str, int, str, bool]:
-    if not isinstance(url, str):
-        raise TypeError(f"url must be a str, got {type(url).__name__}")
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise ValueError(f"url must be ws://host[:port]/path or wss://..., got {url!r}")
-    secure = parts.scheme == "wss"
-    try:
-        port = parts.port or (443 if secure else 80)
-    except ValueError:
-        raise ValueError(f"url has an invalid port: {url!r}") from None
-    resource = parts.path or "/"
-    if parts.query:
-        resource += f"?{parts.query}"
-    return parts.hostname, port, resource, secure
-
-
-def _leaf(group: BaseExceptionGroup[BaseException], kind: type[_E]) -> _E | None:
-    """The first exception of type ``kind`` in ``group``, however deeply nested."""
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        elif isinstance(exc, kind):
-            return exc
-    return None
 
 
 class GatewayClient:
@@ -348,14 +79,14 @@ class GatewayClient:
         nursery: trio.Nursery,
     ) -> None:
         self.url = url
-        self._host, self._port, self._resource, self._secure = _parse_url(url)
+        self._host, self._port, self._resource, self._secure = parse_url(url)
         self._token = token
         self._reconnect = reconnect
         self._max_backoff = max_backoff
         self._heartbeat_interval = heartbeat_interval
         self._send_timeout = heartbeat_interval if not math.isinf(heartbeat_interval) else 30.0
         self._nursery = nursery
-        self._session: _Session | None = None
+        self._session: Session | None = None
         self._session_changed = trio.Event()
         self._failure: BaseException | None = None
         self._closing = False
@@ -448,10 +179,10 @@ class GatewayClient:
             raise ValueError(f"subscribe: from_offset must be an int >= 1 or None, got {from_offset!r}")
         if isinstance(buffer, bool) or not isinstance(buffer, int) or buffer < 2:
             raise ValueError(f"subscribe: buffer must be an int >= 2, got {buffer!r}")
-        return _SubscriptionContext(self, GatewaySubscription(self, pattern, from_offset, durable, buffer))
+        return SubscriptionContext(self, GatewaySubscription(self, pattern, from_offset, durable, buffer))
 
     # -- requests --------------------------------------------------------------------------------------------
-    async def _wait_session(self) -> _Session:
+    async def _wait_session(self) -> Session:
         while True:
             if self._failure is not None:
                 raise self._failure
@@ -460,7 +191,7 @@ class GatewayClient:
                 return session
             await self._session_changed.wait()
 
-    def _set_session(self, session: _Session | None) -> None:
+    def _set_session(self, session: Session | None) -> None:
         self._session = session
         self._session_changed.set()
         self._session_changed = trio.Event()
@@ -470,23 +201,23 @@ class GatewayClient:
             session = await self._wait_session()
             try:
                 return await self._request_on(session, op, fields)
-            except _NotSent:
+            except NotSent:
                 continue
 
     async def _request_on(
         self,
-        session: _Session,
+        session: Session,
         op: str,
         fields: dict[str, Any],
         on_result: Callable[[Any], None] | None = None,
     ) -> Any:
         self._ids += 1
         request_id = str(self._ids)
-        pending = _Pending(op, on_result)
+        pending = Pending(op, on_result)
         session.pending[request_id] = pending
         try:
             await self._send(session, dumps({"op": op, "id": request_id, **fields}))
-        except _NotSent:
+        except NotSent:
             session.pending.pop(request_id, None)
             raise
         try:
@@ -497,22 +228,22 @@ class GatewayClient:
             raise pending.error
         return pending.result
 
-    async def _send(self, session: _Session, text: str) -> None:
+    async def _send(self, session: Session, text: str) -> None:
         """Send one frame. The send is shielded, since a cancelled send leaves half a frame on the wire; one
         that cannot finish in time (the network is stuck) ends the connection instead.
 
         Raises:
-            _NotSent: the connection ended before the frame was complete; the server cannot have acted on it.
+            NotSent: the connection ended before the frame was complete; the server cannot have acted on it.
         """
         with trio.CancelScope(shield=True) as scope:
             scope.deadline = trio.current_time() + self._send_timeout
             try:
                 await session.ws.send_message(text)
             except trio_websocket.ConnectionClosed:
-                raise _NotSent from None
+                raise NotSent from None
         if scope.cancelled_caught:
             session.end(None, f"a send did not finish within {self._send_timeout:g}s")
-            raise _NotSent
+            raise NotSent
 
     # -- subscriptions ---------------------------------------------------------------------------------------
     async def _open_stream(self, stream: GatewaySubscription) -> None:
@@ -539,8 +270,8 @@ class GatewayClient:
                 if stream.durable is not None:
                     fields["durable"] = stream.durable
                 try:
-                    await self._request_on(session, "subscribe", fields, _attacher(stream, session))
-                except _NotSent:
+                    await self._request_on(session, "subscribe", fields, attacher(stream, session))
+                except NotSent:
                     continue
                 except GatewayError as exc:
                     if exc.code == "connection_lost":
@@ -560,14 +291,14 @@ class GatewayClient:
         if not self._closing:
             self._nursery.start_soon(self._resubscribe, stream)
 
-    def _unsubscribe_soon(self, session: _Session, server_id: str) -> None:
+    def _unsubscribe_soon(self, session: Session, server_id: str) -> None:
         if not self._closing:
             self._nursery.start_soon(self._unsubscribe_quietly, session, server_id)
 
-    async def _unsubscribe_quietly(self, session: _Session, server_id: str) -> None:
+    async def _unsubscribe_quietly(self, session: Session, server_id: str) -> None:
         if session.lost.is_set():
             return
-        with contextlib.suppress(GatewayError, _NotSent):  # it ends with its connection anyway
+        with contextlib.suppress(GatewayError, NotSent):  # it ends with its connection anyway
             await self._request_on(session, "unsubscribe", {"subscription": server_id})
 
     async def _close_stream(self, stream: GatewaySubscription) -> None:
@@ -581,7 +312,7 @@ class GatewayClient:
                 await self._unsubscribe_quietly(session, server_id)
 
     # -- the connection --------------------------------------------------------------------------------------
-    def _on_frame(self, session: _Session, message: str | bytes) -> None:
+    def _on_frame(self, session: Session, message: str | bytes) -> None:
         try:
             frame = loads(message, max_bytes=None)
         except SignalError as exc:
@@ -617,7 +348,7 @@ class GatewayClient:
             else:
                 self._on_notice(session, error)
 
-    def _on_notice(self, session: _Session, error: GatewayError) -> None:
+    def _on_notice(self, session: Session, error: GatewayError) -> None:
         """An error frame that answers no request: a durable subscription taken over, or a frame refused
         before its id could be read."""
         server_id = error.details.get("subscription")
@@ -628,7 +359,7 @@ class GatewayClient:
         else:
             logger.warning("gateway %s: %s (%s)", self.url, error.message, error.code)
 
-    async def _read_loop(self, session: _Session) -> None:
+    async def _read_loop(self, session: Session) -> None:
         while True:
             try:
                 message = await session.ws.get_message()
@@ -638,7 +369,7 @@ class GatewayClient:
                 return
             self._on_frame(session, message)
 
-    async def _heartbeat(self, session: _Session) -> None:
+    async def _heartbeat(self, session: Session) -> None:
         interval = self._heartbeat_interval
         if math.isinf(interval):
             return
@@ -668,12 +399,12 @@ class GatewayClient:
             why = exc.strerror or str(exc) if isinstance(exc, OSError) else "timed out"
             raise GatewayError("unavailable", f"cannot connect to {self.url}: {why}") from None
 
-    async def _run_session(self, task_status: trio.TaskStatus[None] | None) -> _Session:
+    async def _run_session(self, task_status: trio.TaskStatus[None] | None) -> Session:
         """Connect, serve one connection until it ends, and return it; GatewayError if it cannot start."""
         stream = await self._open_tcp()
         headers = [(b"Authorization", f"Bearer {self._token}".encode())] if self._token is not None else []
         host = self._host if self._port in (80, 443) else f"{self._host}:{self._port}"
-        session: _Session | None = None
+        session: Session | None = None
         try:
             async with trio.open_nursery() as nursery:
                 with trio.move_on_after(CONNECT_TIMEOUT) as handshake:
@@ -689,7 +420,7 @@ class GatewayClient:
                     )
                 if handshake.cancelled_caught:
                     raise GatewayError("unavailable", f"no websocket handshake from {self.url}")
-                session = _Session(ws)
+                session = Session(ws)
                 nursery.start_soon(self._read_loop, session)
                 nursery.start_soon(self._heartbeat, session)
                 self._set_session(session)
@@ -704,9 +435,9 @@ class GatewayClient:
                     await self._close_done.wait()
                 nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            rejected = _leaf(group, trio_websocket.ConnectionRejected)
+            rejected = leaf(group, trio_websocket.ConnectionRejected)
             if rejected is None:
-                error = _leaf(group, GatewayError)
+                error = leaf(group, GatewayError)
                 if error is None:
                     raise
                 raise error from None
@@ -725,7 +456,7 @@ class GatewayClient:
                 self._end_session(session)
         return session
 
-    def _end_session(self, session: _Session) -> None:
+    def _end_session(self, session: Session) -> None:
         if self._session is session:
             self._set_session(None)
         session.end(None, "connection closed")
@@ -792,13 +523,6 @@ class GatewayClient:
             self._fail_all(ClosedError("the gateway client is closed"))
 
 
-def _attacher(stream: GatewaySubscription, session: _Session) -> Callable[[Any], None]:
-    def attach(result: Any) -> None:
-        stream._attach(session, result)
-
-    return attach
-
-
 @asynccontextmanager
 async def connect(
     url: str,
@@ -821,7 +545,7 @@ async def connect(
     Raises:
         GatewayError: the first connection failed: ``unavailable`` (cannot connect) or ``unauthorized``.
     """
-    _parse_url(url)
+    parse_url(url)
     if token is not None and (not isinstance(token, str) or not token):
         raise ValueError(f"token must be a non-empty str or None, got {token!r}")
     if not isinstance(reconnect, bool):

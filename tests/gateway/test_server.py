@@ -17,7 +17,7 @@ import wsproto.events
 from jido import telemetry
 from jido.bus.bus import Retention
 from jido.gateway import Gateway, TokenPolicy, serve_gateway
-from jido.gateway import server as gateway_server
+from jido.gateway import ops as gateway_ops
 from jido.runtime.runtime import Runtime, open_runtime
 
 from .helpers import Proxy, RawClient, raw_client, serving, signal, signal_json, wsproto_client
@@ -176,7 +176,7 @@ class TestRequests:
 
     async def test_subscription_limit(self, runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
         """A connection holds at most MAX_SUBSCRIPTIONS subscriptions."""
-        monkeypatch.setattr(gateway_server, "MAX_SUBSCRIPTIONS", 2)
+        monkeypatch.setattr(gateway_ops, "MAX_SUBSCRIPTIONS", 2)
         async with serving(runtime) as gateway, raw_client(gateway.url) as client:
             for request_id in ("1", "2"):
                 await client.request({"op": "subscribe", "id": request_id, "pattern": "**"})

@@ -1,0 +1,261 @@
+"""The requests of the gateway protocol, as the server carries them out for one connection."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import trio
+
+from jido.bus.subscription import Subscription
+from jido.convert import unstructure
+from jido.errors import CallTimeoutError, ClosedError, JidoError, NoRouteError
+from jido.gateway.policy import OPEN_POLICY, TooComplexError, uncovered_type
+from jido.gateway.protocol import (
+    AckRequest,
+    AuthRequest,
+    CallRequest,
+    FrameError,
+    InspectRequest,
+    PingRequest,
+    PublishRequest,
+    Request,
+    SubscribeRequest,
+    UnsubscribeRequest,
+    error_frame,
+    result_frame,
+)
+
+if TYPE_CHECKING:
+    from jido.gateway.connection import Connection
+
+__all__ = ["MAX_SUBSCRIPTIONS", "ServerSubscription", "dispatch"]
+
+MAX_SUBSCRIPTIONS: Final = 1000
+"""Subscriptions one connection may hold."""
+
+
+@attrs.define(eq=False)
+class ServerSubscription:
+    """A subscription of a connection: its id there, its durable name, the bus subscription, its pump."""
+
+    id: str
+    durable: str | None
+    bus_subscription: Subscription
+    scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+
+
+async def dispatch(conn: Connection, request: Request) -> None:
+    """Carry out one request of ``conn``; a :class:`FrameError` says which error frame answers it."""
+    if isinstance(request, PublishRequest):
+        await publish(conn, request)
+    elif isinstance(request, SubscribeRequest):
+        await subscribe(conn, request)
+    elif isinstance(request, AckRequest):
+        await ack(conn, request)
+    elif isinstance(request, CallRequest):
+        await start_call(conn, request)
+    elif isinstance(request, UnsubscribeRequest):
+        sub = find(conn, request.id, request.subscription)
+        await conn.drop_subscription(sub)
+        await conn.reply(request.id, {})
+    elif isinstance(request, InspectRequest):
+        await conn.reply(request.id, await inspect(conn))
+    elif isinstance(request, PingRequest):
+        await conn.reply(request.id, {})
+    else:
+        assert isinstance(request, AuthRequest)
+        if conn.gateway.requires_auth:
+            raise FrameError("bad_frame", "already authenticated", request_id=request.id)
+        await conn.reply(request.id, OPEN_POLICY.to_json())
+
+
+async def publish(conn: Connection, request: PublishRequest) -> None:
+    policy = conn.token_policy
+    signal = request.signal
+    if not policy.may_publish(signal.type):
+        allowed = ", ".join(map(repr, policy.publish)) or "none"
+        raise FrameError(
+            "forbidden",
+            f"publishing {signal.type!r} is not allowed for this token (allowed: {allowed})",
+            request_id=request.id,
+        )
+    try:
+        offset = await conn.gateway.runtime.publish(signal)
+    except ClosedError as exc:
+        raise FrameError("internal", str(exc), request_id=request.id) from None
+    await conn.reply(request.id, {"offset": offset})
+
+
+def find(conn: Connection, request_id: str, subscription: str) -> ServerSubscription:
+    sub = conn.subscriptions.get(subscription)
+    if sub is None:
+        raise FrameError(
+            "not_found", f"no subscription {subscription!r} on this connection", request_id=request_id
+        )
+    return sub
+
+
+def check_pattern(conn: Connection, request: SubscribeRequest) -> None:
+    allowed = conn.token_policy.subscribe
+    shown = ", ".join(map(repr, allowed)) or "none"
+    try:
+        example = uncovered_type(request.pattern, allowed)
+    except TooComplexError:
+        raise FrameError(
+            "forbidden",
+            f"pattern {request.pattern!r} is too complex to check against the allowed patterns ({shown})",
+            request_id=request.id,
+        ) from None
+    if example is not None:
+        raise FrameError(
+            "forbidden",
+            f"pattern {request.pattern!r} is not within the allowed subscribe patterns ({shown}): "
+            f"it matches {example!r}",
+            request_id=request.id,
+            details={"pattern": request.pattern, "allowed": list(allowed), "example": example},
+        )
+
+
+async def subscribe(conn: Connection, request: SubscribeRequest) -> None:
+    check_pattern(conn, request)
+    if len(conn.subscriptions) >= MAX_SUBSCRIPTIONS:
+        raise FrameError(
+            "forbidden",
+            f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection",
+            request_id=request.id,
+        )
+    bus = conn.gateway.runtime.bus
+    name = None
+    if request.durable is not None:
+        name = f"gateway:{request.durable}"
+        await take_over(conn, request, name)
+    try:
+        bus_sub = await bus.subscribe(request.pattern, name=name, start_from=request.start or "latest")
+    except ValueError as exc:  # the durable name is held by a subscriber outside the gateway
+        raise FrameError("conflict", str(exc), request_id=request.id) from None
+    except ClosedError as exc:
+        raise FrameError("internal", str(exc), request_id=request.id) from None
+    sub = ServerSubscription(f"s{next(conn.subscription_ids)}", name, bus_sub)
+    conn.subscriptions[sub.id] = sub
+    if name is not None:
+        conn.gateway._durable[name] = (conn, sub.id)
+    first = max(bus_sub.statistics().cursor, await bus.journal.first_offset())
+    await conn.reply(request.id, {"subscription": sub.id, "from": first})
+    assert conn.tasks is not None
+    conn.tasks.start_soon(conn.pump, sub)
+
+
+async def take_over(conn: Connection, request: SubscribeRequest, name: str) -> None:
+    """A durable name is one consumer: a new subscriber replaces the one before (whose connection may
+    be dead without the server knowing yet), and that one is told."""
+    holder = conn.gateway._durable.get(name)
+    if holder is None:
+        return
+    connection, sub_id = holder
+    if connection is conn:
+        raise FrameError(
+            "conflict",
+            f"durable subscription {request.durable!r} is already subscribed on this connection "
+            f"as {sub_id!r}",
+            request_id=request.id,
+        )
+    sub = connection.subscriptions.get(sub_id)
+    if sub is None:
+        return
+    await connection.drop_subscription(sub)
+    notice = error_frame(
+        None,
+        "conflict",
+        f"durable subscription {request.durable!r} was taken over by another connection",
+        {"subscription": sub_id, "durable": request.durable},
+    )
+    if connection.tasks is not None and connection._close is None:
+        conn.gateway._errors_sent += 1
+        connection.tasks.start_soon(connection.queue, notice)
+
+
+async def ack(conn: Connection, request: AckRequest) -> None:
+    sub = find(conn, request.id, request.subscription)
+    if sub.durable is not None:
+        try:
+            await sub.bus_subscription.ack(request.offset)
+        except LookupError as exc:
+            raise FrameError("not_found", str(exc), request_id=request.id) from None
+    await conn.reply(request.id, {})
+
+
+async def start_call(conn: Connection, request: CallRequest) -> None:
+    if not conn.token_policy.call:
+        raise FrameError("forbidden", "calls are not allowed for this token", request_id=request.id)
+    await conn.calls.acquire()
+    assert conn.tasks is not None
+    conn.tasks.start_soon(call, conn, request)
+
+
+async def call(conn: Connection, request: CallRequest) -> None:
+    try:
+        try:
+            result = await call_agent(conn, request)
+        except FrameError as error:
+            await conn.error(error)
+            return
+        try:
+            frame = result_frame(request.id, result)
+        except ValueError as exc:
+            await conn.error(
+                FrameError(
+                    "internal",
+                    f"state of agent {request.agent!r} is not JSON: {exc}",
+                    request_id=request.id,
+                )
+            )
+            return
+        await conn.queue(frame)
+    finally:
+        conn.calls.release()
+
+
+async def call_agent(conn: Connection, request: CallRequest) -> dict[str, Any]:
+    ref = conn.gateway.runtime.whereis(request.agent)
+    if ref is None:
+        raise FrameError("not_found", f"no agent with id {request.agent!r}", request_id=request.id)
+    try:
+        agent = await ref.call(request.signal, timeout=request.timeout)
+    except CallTimeoutError as exc:
+        raise FrameError("timeout", str(exc), request_id=request.id) from None
+    except NoRouteError as exc:
+        raise FrameError("no_route", str(exc), request_id=request.id) from None
+    except ClosedError as exc:
+        raise FrameError("not_found", str(exc), request_id=request.id) from None
+    except JidoError as exc:
+        raise FrameError(
+            "action_failed", str(exc), request_id=request.id, details={"error": type(exc).__name__}
+        ) from None
+    except Exception as exc:  # what the agent's own code raised: the caller's failure, not the gateway's
+        raise FrameError(
+            "action_failed",
+            f"{type(exc).__name__}: {exc}",
+            request_id=request.id,
+            details={"error": type(exc).__name__},
+        ) from None
+    return {"agent": ref.id, "state": unstructure(agent.state)}
+
+
+async def inspect(conn: Connection) -> dict[str, Any]:
+    runtime = conn.gateway.runtime
+    journal = runtime.bus.journal
+    return {
+        "agents": [
+            {
+                "id": ref.id,
+                "name": ref.spec.name,
+                "status": ref.status,
+                "mailbox_depth": ref.mailbox_depth,
+                "restarts": ref.restarts,
+            }
+            for ref in runtime.agents()
+        ],
+        "bus": {"first_offset": await journal.first_offset(), "last_offset": await journal.last_offset()},
+        "dead_letters": runtime.statistics().dead_letters,
+    }
