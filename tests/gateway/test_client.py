@@ -70,6 +70,15 @@ class TestRequests:
                     pass
             assert refused.value.code == "bad_frame"
 
+    async def test_too_large_publish(self, runtime: Runtime) -> None:
+        """A signal too large for the gateway raises too_large; the connection goes on."""
+        async with serving(runtime, max_frame_bytes=1000) as gateway, connect(gateway.url) as client:
+            with pytest.raises(GatewayError, match=r"^frame is \d+ bytes, over the limit of 1000$") as info:
+                await client.publish(signal(pad="x" * 2000))
+            assert info.value.code == "too_large"
+            await client.ping()
+            assert client.reconnects == 0
+
     async def test_forbidden_subscribe(self, runtime: Runtime) -> None:
         """A subscription the token may not make raises when entered."""
         tokens = {"t": TokenPolicy(subscribe=("order.*",))}

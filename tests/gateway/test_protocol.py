@@ -6,8 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jido.gateway.protocol import (
+    ERROR_CODES,
+    OPS,
     AckRequest,
     AuthRequest,
     CallRequest,
@@ -222,3 +226,56 @@ class TestFrames:
         error = GatewayError("forbidden", "no", details={"a": 1})
         assert (str(error), error.code, dict(error.details)) == ("no", "forbidden", {"a": 1})
         assert repr(error) == "GatewayError('forbidden', 'no')"
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+MEMBERS = (
+    "pattern",
+    "from",
+    "durable",
+    "subscription",
+    "offset",
+    "signal",
+    "agent",
+    "timeout",
+    "token",
+    "extra",
+)
+FRAMES = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries(
+        {"op": st.sampled_from(OPS) | st.text(max_size=8), "id": st.text(max_size=4) | st.integers()},
+        optional=dict.fromkeys(MEMBERS, JSON_VALUES),
+    ),
+)
+
+
+class TestParseProperties:
+    @given(FRAMES)
+    def test_only_frame_errors(self, frame: Any) -> None:
+        """Whatever JSON comes in, parsing gives a request or a FrameError with a known code."""
+        outcome: Any
+        try:
+            outcome = parse_request(json.dumps(frame), max_bytes=LIMIT)
+        except FrameError as error:
+            outcome = error
+        if isinstance(outcome, FrameError):
+            assert outcome.code in ERROR_CODES
+            assert outcome.message
+        else:
+            assert outcome.id == frame["id"]
+
+    @given(st.binary(max_size=64))
+    def test_arbitrary_bytes(self, raw: bytes) -> None:
+        """Arbitrary bytes are bad JSON or a bad frame, never a crash."""
+        with pytest.raises(FrameError) as info:
+            parse_request(raw, max_bytes=LIMIT)
+        assert info.value.code in ("bad_json", "bad_frame", "unknown_op", "invalid_signal")

@@ -13,6 +13,8 @@ import trio
 import trio.testing
 import trio_websocket
 import wsproto.events
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jido import telemetry
 from jido.bus.bus import Retention
@@ -21,6 +23,7 @@ from jido.gateway import ops as gateway_ops
 from jido.runtime.runtime import Runtime, open_runtime
 
 from .helpers import Proxy, RawClient, raw_client, serving, signal, signal_json, wsproto_client
+from .test_protocol import FRAMES
 
 
 async def is_healthy(client: RawClient) -> bool:
@@ -696,3 +699,20 @@ class TestHeartbeat:
                     await client.send_text(json.dumps({"op": "ping", "id": "p"}))
                     assert await client.next() == {"op": "result", "id": "p", "result": {}}
             assert gateway.statistics().heartbeat_timeouts == 0
+
+
+class TestFuzz:
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(FRAMES, min_size=1, max_size=8))
+    async def test_every_frame_answered_once(self, frames: list[Any]) -> None:
+        """Random frames over the wire: each gets exactly one answer, and the connection stays healthy."""
+        async with open_runtime() as runtime, serving(runtime) as gateway, raw_client(gateway.url) as client:
+            for frame in frames:
+                await client.send(json.dumps(frame))
+            answers: list[dict[str, Any]] = []
+            while len(answers) < len(frames):
+                answer = await client.recv()
+                if answer["op"] != "signal":  # a random subscribe may well succeed
+                    answers.append(answer)
+            assert all(answer["op"] in ("result", "error") for answer in answers)
+            assert await is_healthy(client)
