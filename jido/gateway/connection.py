@@ -193,17 +193,26 @@ class Connection:
     async def _write_loop(self) -> None:
         try:
             with self._writer_scope:
-                async for frame in self._receive:
-                    # A cancelled send would leave half a frame on the wire: a send always finishes
-                    # (unless the connection is being abandoned, see _shutdown).
-                    with trio.CancelScope(shield=True) as self._send_scope:
+                async for first in self._receive:
+                    frame: str | None = first
+                    while frame is not None:
+                        # A cancelled send would leave half a frame on the wire: a send always finishes
+                        # (unless the connection is being abandoned, see _shutdown).
+                        with trio.CancelScope(shield=True) as self._send_scope:
+                            try:
+                                await self.ws.send_message(frame)
+                            except trio_websocket.ConnectionClosed as exc:
+                                self._peer_closed_with(exc)
+                                return
+                        self._send_scope = None
+                        self.gateway._frames_sent += 1
+                        if self._close is not None and not self._drain:
+                            return  # closing: what is still queued is dropped
+                        # The send yielded already: take what queued up meanwhile without another one.
                         try:
-                            await self.ws.send_message(frame)
-                        except trio_websocket.ConnectionClosed as exc:
-                            self._peer_closed_with(exc)
-                            return
-                    self._send_scope = None
-                    self.gateway._frames_sent += 1
+                            frame = self._receive.receive_nowait()
+                        except (trio.WouldBlock, trio.EndOfChannel):
+                            frame = None
         finally:
             self._writer_done.set()
 
