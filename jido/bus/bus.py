@@ -211,8 +211,9 @@ class Bus:
             name: a durable subscription's name: its checkpoint is stored in the journal and it resumes from
                 it when subscribed again. None makes a transient subscription (no stored checkpoint).
             target: deliver to this (an adapter with ``async deliver(signal)``, or a function of the signal,
-                sync or async) and ack on success; failures are retried, then dead-lettered. Without a
-                target, iterate the subscription and ack yourself.
+                sync or async) and ack on success; failures are retried, then dead-lettered. An adapter's
+                ``aclose()`` is awaited when the subscription ends. Without a target, iterate the
+                subscription and ack yourself.
             start_from: where to start when there is no stored checkpoint (see :data:`StartFrom`).
             max_in_flight: deliveries not yet acked at once (1 keeps strict order through retries).
             ack_timeout: seconds before an unacked delivery is delivered again.
@@ -286,16 +287,24 @@ class Bus:
         return sub
 
     async def _pump(self, sub: Subscription, target: Target) -> None:
-        async for delivery in sub:
-            try:
-                await _call_target(target, delivery.signal)
-            except Exception as exc:  # retried with backoff, then dead-lettered: never lost, never fatal
-                retry = getattr(exc, "retryable", True) is not False
+        try:
+            async for delivery in sub:
+                try:
+                    await _call_target(target, delivery.signal)
+                except Exception as exc:  # retried with backoff, then dead-lettered: never lost, never fatal
+                    retry = getattr(exc, "retryable", True) is not False
+                    if not sub.closed:
+                        await sub.nack(delivery.offset, exc, retry=retry)
+                    continue
                 if not sub.closed:
-                    await sub.nack(delivery.offset, exc, retry=retry)
-                continue
-            if not sub.closed:
-                await sub.ack(delivery.offset)
+                    await sub.ack(delivery.offset)
+        finally:
+            # A dispatch adapter given as the target belongs to its subscription: release what it holds (an
+            # HTTP client's connections), even while the bus is being cancelled, within a bounded time.
+            aclose = getattr(target, "aclose", None)
+            if aclose is not None and callable(getattr(target, "deliver", None)):
+                with trio.CancelScope(shield=True), trio.move_on_after(5):
+                    await aclose()
 
     def close_soon(self, subscription: Subscription) -> None:
         """Close a subscription from synchronous code: its checkpoint is stored in the background (at once,

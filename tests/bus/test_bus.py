@@ -321,3 +321,30 @@ class TestRetention:
 def test_exports_runtime_names() -> None:
     """Bus names used by the tests exist."""
     assert jido.Signal is Signal
+
+
+class TestAdapterTargets:
+    async def test_adapter_closed_with_its_subscription(self) -> None:
+        """An adapter target is closed when its subscription ends, and when the bus closes."""
+
+        class Recording:
+            def __init__(self) -> None:
+                self.got: list[int] = []
+                self.closed = 0
+
+            async def deliver(self, signal: Signal) -> None:
+                self.got.append(signal.data["n"])
+
+            async def aclose(self) -> None:
+                self.closed += 1
+
+        first, second = Recording(), Recording()
+        async with open_bus() as bus:
+            sub = await bus.subscribe("**", name="a", target=first)
+            await bus.subscribe("**", name="b", target=second)
+            await bus.publish(sig("placed", 1))
+            await sub.wait_checkpoint(1)
+            await bus.unsubscribe(sub)
+            await trio.testing.wait_all_tasks_blocked()
+            assert (first.got, first.closed, second.closed) == ([1], 1, 0)
+        assert second.closed == 1
