@@ -18,7 +18,6 @@ The ratio is ours / raw. Raw bodies are serialized beforehand; ours pay ``Signal
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import statistics
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from signal_json import sample_signal  # a sibling script: bench/ is on sys.path when run
 
 from jido.bus.memory import MemoryJournal
 from jido.bus.sqlite import SQLiteJournal
@@ -39,24 +39,7 @@ CONCURRENT = 50
 
 
 def make_signals(count: int) -> list[Signal]:
-    template = Signal(
-        type="order.item.added",
-        source="/shop/orders",
-        subject="order-12345",
-        time=dt.datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=dt.UTC),
-        data={
-            "order_id": "order-12345",
-            "sku": "SKU-000981",
-            "qty": 3,
-            "price": 19.99,
-            "tags": ["gift"],
-            "customer": {"id": "cust-981", "tier": "gold"},
-        },
-        extensions={
-            "correlationid": "019a7a5c-3b1e-7d2f-9c41-5f0e2b7d8a10",
-            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        },
-    )
+    template = sample_signal()  # the same ~450-byte signal as bench/signal_json.py
     return [template.evolve(id=f"sig-{i:08d}") for i in range(count)]
 
 
