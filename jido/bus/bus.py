@@ -26,6 +26,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -43,7 +44,7 @@ from jido.telemetry.events import BUS_PUBLISHED
 from jido.telemetry.handlers import _BY_NAME, emit
 from jido.telemetry.logs import log_context
 
-__all__ = ["Bus", "BusStatistics", "Delivery", "Retention", "StartFrom", "open_bus"]
+__all__ = ["Bus", "BusStatistics", "Delivery", "Retention", "StartFrom", "journal_interceptor", "open_bus"]
 
 logger = logging.getLogger("jido.bus")
 
@@ -52,6 +53,12 @@ StartFrom: TypeAlias = Literal["beginning", "latest"] | int | dt.datetime
 appended, an offset, or the first record appended at or after a time."""
 
 Target: TypeAlias = Callable[[Signal], Any] | Any
+
+journal_interceptor: ContextVar[Callable[[Journal], Journal] | None] = ContextVar(
+    "jido_journal_interceptor", default=None
+)
+"""Wraps the journal of each bus opened in this context (read once by :func:`open_bus`, so it costs nothing
+per write). A hook for fault injection (:mod:`jido.testing.faults` sets it to make writes fail)."""
 
 
 @attrs.frozen
@@ -475,6 +482,9 @@ async def open_bus(
         from jido.bus.memory import MemoryJournal  # lazy: the memory backend is optional for SQLite users
 
         journal = MemoryJournal(clock=clock)
+    wrap = journal_interceptor.get()
+    if wrap is not None:
+        journal = wrap(journal)
     bus = Bus(journal, clock=clock, retention=retention or Retention())
     bus._last_offset = await journal.last_offset()
     body_error: BaseException | None = None

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 import trio
@@ -31,7 +33,13 @@ from jido.telemetry.logs import log_context
 if TYPE_CHECKING:
     from jido.runtime.clock import Clock
 
-__all__ = ["Delivery", "Subscription", "SubscriptionStatistics"]
+__all__ = [
+    "Delivery",
+    "DeliveryInterceptor",
+    "Subscription",
+    "SubscriptionStatistics",
+    "delivery_interceptor",
+]
 
 logger = logging.getLogger("jido.bus")
 
@@ -59,6 +67,17 @@ class Delivery:
     @property
     def offset(self) -> int:
         return self.record.offset
+
+
+DeliveryInterceptor: TypeAlias = Callable[[Delivery], Awaitable[bool]]
+"""Consulted before a delivery is handed over: it may wait (the delivery arrives late) and returns False to
+lose it (it stays in flight, so it comes again after ``ack_timeout``, like a delivery lost on the way)."""
+
+delivery_interceptor: ContextVar[DeliveryInterceptor | None] = ContextVar(
+    "jido_delivery_interceptor", default=None
+)
+"""The :data:`DeliveryInterceptor` of subscriptions made in this context, read once when each is made. A hook
+for fault injection (:mod:`jido.testing.faults` sets it); None, the default, costs nothing per delivery."""
 
 
 @attrs.frozen
@@ -91,13 +110,14 @@ class SubscriptionStatistics:
 
 
 class _InFlight:
-    __slots__ = ("attempt", "due", "error", "record")
+    __slots__ = ("attempt", "due", "error", "record", "to_dead_letter")
 
     def __init__(self, record: Record, attempt: int, due: float) -> None:
         self.record = record
         self.attempt = attempt
         self.due = due  # when to deliver it again if not acked (trio time)
         self.error = "ack timeout"
+        self.to_dead_letter = False  # its dead-lettering failed to be stored: try that again, not a delivery
 
 
 class Subscription:
@@ -156,6 +176,7 @@ class Subscription:
         self._redelivered = 0
         self._dead_lettered = 0
         self._skipped = 0
+        self._intercept = delivery_interceptor.get()
 
     def __repr__(self) -> str:
         kind = "durable" if self.durable else "transient"
@@ -196,7 +217,7 @@ class Subscription:
             due = self._due(now)
             if due is not None:
                 delivery = await self._redeliver(due, now)
-                if delivery is not None:
+                if delivery is not None and (self._intercept is None or await self._handed_over(delivery)):
                     return delivery
                 continue
             if len(self._in_flight) < self._max_in_flight:
@@ -213,17 +234,26 @@ class Subscription:
                             signal_type=record.signal.type,
                             lag=max(0, self._bus._last_offset - record.offset),
                         )
-                    return Delivery(record, 1, self.name)
+                    delivery = Delivery(record, 1, self.name)
+                    if self._intercept is None or await self._handed_over(delivery):
+                        return delivery
+                    continue
             deadline = min((f.due for f in self._in_flight.values()), default=math.inf)
             with trio.move_on_at(deadline):
                 await wakeup.wait()
+
+    async def _handed_over(self, delivery: Delivery) -> bool:
+        assert self._intercept is not None
+        # A lost delivery stays in flight: its ack timeout brings it back. One that arrives after the
+        # subscription stopped is not handed over either: unacked, it comes again when resumed.
+        return await self._intercept(delivery) and not (self._closed or self._stopping)
 
     def _due(self, now: float) -> _InFlight | None:
         due = [f for f in self._in_flight.values() if f.due <= now]
         return min(due, key=lambda f: f.record.offset) if due else None
 
     async def _redeliver(self, flight: _InFlight, now: float) -> Delivery | None:
-        if flight.attempt >= self._max_attempts:
+        if flight.attempt >= self._max_attempts or flight.to_dead_letter:
             await self._dead_letter(flight)
             return None
         flight.attempt += 1
@@ -312,10 +342,28 @@ class Subscription:
         self.notify()
 
     async def _dead_letter(self, flight: _InFlight) -> None:
-        del self._in_flight[flight.record.offset]
-        await self._journal.add_dead_letter(self.name, flight.record, flight.error, flight.attempt)
-        self._dead_lettered += 1
         signal = flight.record.signal
+        try:
+            await self._journal.add_dead_letter(self.name, flight.record, flight.error, flight.attempt)
+        except Exception as exc:
+            # Not stored, so not done: it stays in flight and its dead-lettering is tried again later (the
+            # journal may recover); nothing is dropped and the subscription keeps delivering the rest.
+            retry_in = min(self._ack_timeout, self._max_backoff)
+            flight.to_dead_letter = True
+            flight.due = trio.current_time() + retry_in
+            logger.error(
+                "subscription %r could not dead-letter offset %d (%r), trying again in %gs: %s: %s",
+                self.name,
+                flight.record.offset,
+                signal.type,
+                retry_in,
+                type(exc).__name__,
+                exc,
+                extra=log_context(signal, subscription=self.name, offset=flight.record.offset),
+            )
+            return
+        del self._in_flight[flight.record.offset]
+        self._dead_lettered += 1
         logger.warning(
             "subscription %r dead-lettered offset %d (%r) after %d attempts: %s",
             self.name,
@@ -351,7 +399,23 @@ class Subscription:
         if advanced and self.durable:
             now = trio.current_time()
             if now - self._last_flush >= self._checkpoint_interval:
-                await self.flush()
+                await self._store_checkpoint()
+
+    async def _store_checkpoint(self) -> None:
+        try:
+            await self.flush()
+        except Exception as exc:
+            # The checkpoint in memory stays right; the stored one lags, which only means redeliveries
+            # after a crash (at least once). It is stored again at the next advance or at close.
+            self._last_flush = trio.current_time()
+            logger.error(
+                "subscription %r could not store its checkpoint %d: %s: %s",
+                self.name,
+                self._checkpoint,
+                type(exc).__name__,
+                exc,
+                extra={"subscription": self.name, "offset": self._checkpoint},
+            )
 
     async def flush(self) -> None:
         """Store the checkpoint of a durable subscription now."""
@@ -384,8 +448,10 @@ class Subscription:
         self._closed = True
         self.notify()
         self._advanced.set()
-        await self.flush()
-        self._bus._forget(self)
+        try:
+            await self._store_checkpoint()
+        finally:
+            self._bus._forget(self)
 
     # -- observing ---------------------------------------------------------------------------------------
     async def wait_checkpoint(self, offset: int) -> None:

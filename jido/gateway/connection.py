@@ -11,8 +11,9 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import trio
 import trio_websocket
@@ -38,7 +39,7 @@ from jido.telemetry.handlers import emit
 if TYPE_CHECKING:
     from jido.gateway.server import Gateway
 
-__all__ = ["CLOSE_TIMEOUT", "MAX_CALLS", "Connection"]
+__all__ = ["CLOSE_TIMEOUT", "MAX_CALLS", "Connection", "ConnectionInterceptor", "connection_interceptor"]
 
 logger = logging.getLogger("jido.gateway")
 
@@ -47,6 +48,16 @@ CLOSE_TIMEOUT: Final = 5.0
 connection is dropped."""
 MAX_CALLS: Final = 64
 """Calls one connection may have running at once; its next frames wait for one to finish."""
+ConnectionInterceptor: TypeAlias = Callable[[int, str], bool]
+"""Consulted with the connection's id and each frame before it is sent; True cuts the connection there: the
+TCP connection is dropped without a close handshake (the client sees 1006), as a network failure would."""
+
+connection_interceptor: ContextVar[ConnectionInterceptor | None] = ContextVar(
+    "jido_connection_interceptor", default=None
+)
+"""The :data:`ConnectionInterceptor` of gateway connections accepted in this context (a gateway served from
+it), read once per connection. A hook for fault injection (:mod:`jido.testing.faults` sets it)."""
+
 _FAIRNESS_BATCH: Final = 64  # frames a pump queues back to back before letting other tasks run
 _MAX_REASON: Final = 120  # a close frame's reason is at most 123 bytes
 
@@ -97,6 +108,7 @@ class Connection:
         self._writer_scope = trio.CancelScope()
         self._send_scope: trio.CancelScope | None = None
         self._writer_done = trio.Event()
+        self._intercept = connection_interceptor.get()
 
     def __repr__(self) -> str:
         return f"<gateway connection {self.id} {self.peer}>"
@@ -196,6 +208,9 @@ class Connection:
                 async for first in self._receive:
                     frame: str | None = first
                     while frame is not None:
+                        if self._intercept is not None and self._intercept(self.id, frame):
+                            await self._cut()
+                            return
                         # A cancelled send would leave half a frame on the wire: a send always finishes
                         # (unless the connection is being abandoned, see _shutdown).
                         with trio.CancelScope(shield=True) as self._send_scope:
@@ -215,6 +230,13 @@ class Connection:
                             frame = None
         finally:
             self._writer_done.set()
+
+    async def _cut(self) -> None:
+        """Drop the TCP connection as a network failure would: no close frame, the frame not sent."""
+        self._peer_closed = True  # nothing more can be sent, and no close handshake can happen
+        # trio-websocket has no public abort; closing its stream is what it treats as the network going away.
+        await self.ws._stream.aclose()
+        self.close(1006, "connection cut")
 
     async def queue(self, frame: str) -> bool:
         """Queue a frame, waiting for room; False (and the connection closing) if it is closing, or if the
