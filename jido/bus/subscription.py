@@ -345,20 +345,18 @@ class Subscription:
         signal = flight.record.signal
         try:
             await self._journal.add_dead_letter(self.name, flight.record, flight.error, flight.attempt)
-        except Exception as exc:
+        except Exception:
             # Not stored, so not done: it stays in flight and its dead-lettering is tried again later (the
             # journal may recover); nothing is dropped and the subscription keeps delivering the rest.
             retry_in = min(self._ack_timeout, self._max_backoff)
             flight.to_dead_letter = True
             flight.due = trio.current_time() + retry_in
-            logger.error(
-                "subscription %r could not dead-letter offset %d (%r), trying again in %gs: %s: %s",
+            logger.exception(
+                "subscription %r could not dead-letter offset %d (%r), trying again in %gs",
                 self.name,
                 flight.record.offset,
                 signal.type,
                 retry_in,
-                type(exc).__name__,
-                exc,
                 extra=log_context(signal, subscription=self.name, offset=flight.record.offset),
             )
             return
@@ -404,16 +402,14 @@ class Subscription:
     async def _store_checkpoint(self) -> None:
         try:
             await self.flush()
-        except Exception as exc:
+        except Exception:
             # The checkpoint in memory stays right; the stored one lags, which only means redeliveries
             # after a crash (at least once). It is stored again at the next advance or at close.
             self._last_flush = trio.current_time()
-            logger.error(
-                "subscription %r could not store its checkpoint %d: %s: %s",
+            logger.exception(
+                "subscription %r could not store its checkpoint %d",
                 self.name,
                 self._checkpoint,
-                type(exc).__name__,
-                exc,
                 extra={"subscription": self.name, "offset": self._checkpoint},
             )
 

@@ -132,7 +132,9 @@ class TestFaultDeclarations:
             DefinitionError, match=r"^connection must be a gateway connection id \(an int >= 1\), got '1'$"
         ):
             CutConnection(connection="1")  # type: ignore[arg-type]
-        with pytest.raises(DefinitionError, match=r"^write must be one of 'append', 'checkpoint', 'dead_letter'"):
+        with pytest.raises(
+            DefinitionError, match=r"^write must be one of 'append', 'checkpoint', 'dead_letter'"
+        ):
             FailJournalWrite(write="read")
         with pytest.raises(DefinitionError, match=r"^error must be an exception class or a function"):
             FailJournalWrite(error=OSError("not callable"))  # type: ignore[arg-type]
