@@ -112,7 +112,8 @@ class TestDropDelivery:
                 await sub.ack(first.offset)
                 again = await sub.next()
         assert (first.offset, first.attempt) == (2, 1)
-        assert (again.offset, again.attempt, trio.current_time()) == (1, 2, pytest.approx(3.0))
+        assert (again.offset, again.attempt) == (1, 2)
+        assert trio.current_time() == pytest.approx(3.0)
 
     async def test_an_agent_handles_each_signal_once_through_losses(
         self, autojump_clock: trio.testing.MockClock

@@ -24,6 +24,7 @@ class TestCutConnection:
                     await rt.publish(signal())
                     with pytest.raises(trio_websocket.ConnectionClosed) as info:
                         await client.recv()
+                    assert info.value.reason is not None
                     assert info.value.reason.code == 1006
                 await eventually(lambda: gateway.connections == 0)
         [record] = faults.records
@@ -33,15 +34,19 @@ class TestCutConnection:
     async def test_only_the_chosen_connection(self) -> None:
         """connection= cuts that connection only; the others keep their frames."""
         with inject_faults([CutConnection(connection=2)]) as faults:
-            async with jido.open_runtime() as rt, serving(rt) as gateway:
-                async with raw_client(gateway.url) as first, raw_client(gateway.url) as second:
-                    await first.send({"op": "ping", "id": "a"})
-                    assert (await first.recv())["op"] == "result"
-                    await second.send({"op": "ping", "id": "b"})
-                    with pytest.raises(trio_websocket.ConnectionClosed):
-                        await second.recv()
-                    await first.send({"op": "ping", "id": "c"})
-                    assert (await first.recv())["id"] == "c"
+            async with (
+                jido.open_runtime() as rt,
+                serving(rt) as gateway,
+                raw_client(gateway.url) as first,
+                raw_client(gateway.url) as second,
+            ):
+                await first.send({"op": "ping", "id": "a"})
+                assert (await first.recv())["op"] == "result"
+                await second.send({"op": "ping", "id": "b"})
+                with pytest.raises(trio_websocket.ConnectionClosed):
+                    await second.recv()
+                await first.send({"op": "ping", "id": "c"})
+                assert (await first.recv())["id"] == "c"
         assert [r.connection for r in faults.records] == [2]
 
     async def test_client_resumes_through_cuts_losing_nothing(self) -> None:
@@ -49,13 +54,16 @@ class TestCutConnection:
         last one it got, so it sees every signal once, in order."""
         plan = FaultPlan([CutConnection(probability=0.15, limit=4)], seed=11)
         with inject_faults(plan) as faults:
-            async with jido.open_runtime() as rt, serving(rt) as gateway:
-                async with connect(gateway.url, max_backoff=0.2) as client:
-                    async with client.subscribe("order.*") as stream:
-                        for n in range(60):
-                            await rt.publish(signal(n=n))
-                        with trio.fail_after(30):
-                            got = [(await stream.__anext__()).signal.data["n"] for _ in range(60)]
-                    reconnects = client.reconnects
+            async with (
+                jido.open_runtime() as rt,
+                serving(rt) as gateway,
+                connect(gateway.url, max_backoff=0.2) as client,
+            ):
+                async with client.subscribe("order.*") as stream:
+                    for n in range(60):
+                        await rt.publish(signal(n=n))
+                    with trio.fail_after(30):
+                        got = [(await stream.__anext__()).signal.data["n"] for _ in range(60)]
+                reconnects = client.reconnects
         assert got == list(range(60))
         assert reconnects == len(faults.records) >= 1
