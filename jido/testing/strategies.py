@@ -36,7 +36,10 @@ from jido.errors import DefinitionError, ValidationError
 from jido.signal.signal import CORE_ATTRIBUTES, Signal
 from jido.testing.faults import (
     CrashAgent,
+    DelayDelivery,
+    DropDelivery,
     FailAction,
+    FailJournalWrite,
     Fault,
     FaultPlan,
     SlowAction,
@@ -46,6 +49,7 @@ from jido.testing.faults import (
 __all__ = [
     "FAULT_KINDS",
     "action_faults",
+    "delivery_faults",
     "fault_plans",
     "from_schema",
     "instruction_sequences",
@@ -560,26 +564,66 @@ def action_faults(
     return st.one_of(*options)
 
 
+def delivery_faults(
+    patterns: Sequence[str],
+    *,
+    subscription: str | None = None,
+    max_occurrence: int = 5,
+    delays: Sequence[float] = (0.5, 5.0, 60.0),
+) -> st.SearchStrategy[Fault]:
+    """Lost (:class:`DropDelivery`) or late (:class:`DelayDelivery`) bus deliveries of signals matching one of
+    ``patterns``, on chosen deliveries; they shrink toward losing the first delivery.
+
+    Args:
+        patterns: router patterns of the signal types whose deliveries to strike.
+        subscription: only deliveries to this subscription.
+        max_occurrence: the latest delivery struck.
+        delays: the delays of late deliveries.
+    """
+    if isinstance(patterns, str) or not patterns:
+        raise ValueError(f"patterns must be a non-empty list of router patterns, got {patterns!r}")
+    chosen = st.sampled_from(list(patterns))
+    on = st.frozensets(st.integers(min_value=1, max_value=max_occurrence), min_size=1, max_size=2)
+    return st.one_of(
+        st.builds(DropDelivery, chosen, subscription=st.just(subscription), on=on),
+        st.builds(
+            DelayDelivery,
+            chosen,
+            delay=st.sampled_from(list(delays)),
+            subscription=st.just(subscription),
+            on=on,
+        ),
+    )
+
+
 def fault_plans(
     actions: Sequence[str] = (),
     *,
     agents: Sequence[str] = (),
+    deliveries: Sequence[str] = (),
+    journal: bool = False,
     kinds: Sequence[str] = FAULT_KINDS,
     max_faults: int = 3,
     max_occurrence: int = 5,
 ) -> st.SearchStrategy[FaultPlan]:
-    """Fault plans of up to ``max_faults`` faults: action faults on ``actions``, crashes of ``agents``.
+    """Fault plans of up to ``max_faults`` faults: action faults on ``actions``, crashes of ``agents``, lost
+    or late deliveries of signals matching ``deliveries`` (router patterns), failed journal appends
+    (``journal=True``).
 
     Plans shrink toward no fault at all.
     """
     options: list[st.SearchStrategy[Fault]] = []
+    on = st.frozensets(st.integers(min_value=1, max_value=max_occurrence), min_size=1, max_size=2)
     if actions:
         options.append(action_faults(actions, kinds=kinds, max_occurrence=max_occurrence))
     if agents:
-        on = st.frozensets(st.integers(min_value=1, max_value=max_occurrence), min_size=1, max_size=2)
         options.append(st.builds(CrashAgent, st.sampled_from(list(agents)), on=on))
+    if deliveries:
+        options.append(delivery_faults(deliveries, max_occurrence=max_occurrence))
+    if journal:
+        options.append(st.builds(FailJournalWrite, on=on))
     if not options:
-        raise ValueError("fault_plans needs action names or agent ids to strike")
+        raise ValueError("fault_plans needs action names, agent ids, delivery patterns or journal=True")
     return st.builds(
         FaultPlan, st.lists(st.one_of(*options), max_size=max_faults), seed=st.integers(0, 2**16)
     )

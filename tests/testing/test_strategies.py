@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import find, given
 from hypothesis import strategies as st
 
 import jido
@@ -18,7 +18,16 @@ from jido.convert import structure, unstructure
 from jido.errors import DefinitionError, SignalError
 from jido.signal.pattern import matches, parse_pattern
 from jido.signal.signal import TYPE_PATTERN
-from jido.testing import CrashAgent, FailAction, FaultPlan, SlowAction, TimeoutAction
+from jido.testing import (
+    CrashAgent,
+    DelayDelivery,
+    DropDelivery,
+    FailAction,
+    FailJournalWrite,
+    FaultPlan,
+    SlowAction,
+    TimeoutAction,
+)
 from jido.testing import strategies as jst
 from tests.runtime.agents import Counter
 
@@ -256,13 +265,38 @@ class TestFaults:
         assert len(plan.faults) <= 3
         assert all(isinstance(f, FailAction | CrashAgent) for f in plan.faults)
 
+    @given(jst.fault_plans(deliveries=["order.*"], journal=True, max_faults=4))
+    def test_bus_fault_plans(self, plan: FaultPlan) -> None:
+        """Delivery and journal faults are drawn when asked for."""
+        assert len(plan.faults) <= 4
+        for fault in plan.faults:
+            assert isinstance(fault, DropDelivery | DelayDelivery | FailJournalWrite)
+            assert fault.on and all(1 <= n <= 5 for n in fault.on)
+            if not isinstance(fault, FailJournalWrite):
+                assert fault.pattern == "order.*"
+
+    def test_every_fault_kind_is_drawn(self) -> None:
+        """Each delivery fault kind can come out of delivery_faults."""
+        strategy = jst.delivery_faults(["a.*"], subscription="s")
+        for kind in (DropDelivery, DelayDelivery):
+            fault = find(strategy, lambda f, kind=kind: isinstance(f, kind))  # type: ignore[misc]
+            assert isinstance(fault, DropDelivery | DelayDelivery)
+            assert (fault.pattern, fault.subscription) == ("a.*", "s")
+
     def test_bad_arguments(self) -> None:
         """Kinds and targets are checked."""
+        with pytest.raises(
+            ValueError, match=r"^patterns must be a non-empty list of router patterns, got \[\]$"
+        ):
+            jst.delivery_faults([])
         with pytest.raises(
             ValueError, match=r"^kinds must be among 'raise', 'timeout', 'slow', got \['explode'\]$"
         ):
             jst.action_faults(["a"], kinds=["explode"])
         with pytest.raises(ValueError, match=r"^actions must be a non-empty list of action names, got 'a'$"):
             jst.action_faults("a")
-        with pytest.raises(ValueError, match=r"^fault_plans needs action names or agent ids to strike$"):
+        with pytest.raises(
+            ValueError,
+            match=r"^fault_plans needs action names, agent ids, delivery patterns or journal=True$",
+        ):
             jst.fault_plans()
