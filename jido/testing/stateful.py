@@ -46,7 +46,6 @@ from hypothesis import note
 from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import RuleBasedStateMachine
 
-from jido.action.exec import action_interceptor
 from jido.agent.spec import Agent
 from jido.errors import ClosedError
 from jido.runtime.clock import TrioClock
@@ -185,16 +184,16 @@ class RuntimeStateMachine(RuleBasedStateMachine):
             self._note_faults()
 
     async def _step(self, afn: Callable[[], Awaitable[T]]) -> T:
-        # Agents started by this rule copy this task's context: give it the injector.
-        reset = action_interceptor.set(self.faults)
+        # Agents (and their bus subscriptions) started by this rule copy this task's context: give it the
+        # injector.
         self.clock.autojump_threshold = 0
         try:
-            result = await afn()
-            await trio.testing.wait_all_tasks_blocked()
+            with self.faults.install():
+                result = await afn()
+                await trio.testing.wait_all_tasks_blocked()
             return result
         finally:
             self.clock.autojump_threshold = math.inf
-            action_interceptor.reset(reset)
 
     def call(self, ref: AgentRef, signal: Signal, *, timeout: float = 5.0) -> Agent | Exception:
         """``ref.call(signal)`` in the loop; returns the agent after it, or the exception the call raised."""

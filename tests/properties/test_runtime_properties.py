@@ -3,8 +3,8 @@
 * A committed state always conforms to the agent's schema, whatever signals arrive and whatever fails.
 * A supervised agent under random crashes never loses a committed state, and its supervisor escalates exactly
   when the restarts within its window exceed its intensity (never later, never sooner).
-* Every signal sent to an agent (cast, delivered, called, or published on the memory-journal bus) is either
-  processed or dead-lettered, exactly once.
+* Every signal sent to an agent (cast, delivered, called, or published on the memory-journal bus, also while
+  the bus loses or delays deliveries) is either processed or dead-lettered, exactly once.
 * The ContentOps workflow (examples/content_ops.py) always completes or reports failure, and ``total_runs``
   counts the completed runs exactly.
 
@@ -34,6 +34,7 @@ from jido.convert import structure, unstructure
 from jido.errors import SupervisionError
 from jido.testing import (
     CrashAgent,
+    DropDelivery,
     FailAction,
     Fault,
     FaultInjector,
@@ -356,6 +357,27 @@ class DeliveryMachine(RuntimeStateMachine):
         assert isinstance(answered, jido.ActionError), answered
 
     @precondition(running)
+    @rule(
+        count=st.integers(1, 3),
+        fault=st.one_of(
+            jst.delivery_faults(["ledger.published"], max_occurrence=3, delays=(5.0, 60.0)),
+            st.just(DropDelivery("ledger.published", limit=5)),  # all 5 attempts of the first: dead-lettered
+        ),
+    )
+    def publish_through_lost_deliveries(self, count: int, fault: Fault) -> None:
+        """Published while the bus loses or delays deliveries to the agent: each signal still ends up
+        processed or dead-lettered (by the bus, after its attempts), once."""
+
+        async def burst() -> None:
+            for _ in range(count):
+                last = await self.rt.publish(ledger_signal(self.number(), "published"))
+            [sub] = [s for s in self.rt.bus.subscriptions() if s.name.startswith("agent:ledger:")]
+            await sub.wait_checkpoint(last)  # every delivery done: acked after handling, or dead-lettered
+
+        with self.faults.using(FaultPlan([fault])):
+            self.run(burst)
+
+    @precondition(running)
     @rule(queued=st.integers(0, 3))
     def stop(self, queued: int) -> None:
         """Stopping handles what was queued before the stop; what arrives after it is dead-lettered."""
@@ -381,7 +403,8 @@ class DeliveryMachine(RuntimeStateMachine):
 
     def accounted(self) -> list[int]:
         dead = [d.signal.data["n"] for d in self.rt.dead_letters() if isinstance(d.signal.data, dict)]
-        return list(self.ref.state.seen) + dead
+        lost = [d.record.signal.data["n"] for d in self.run(self.rt.bus.dead_letters)]  # type: ignore[index]
+        return list(self.ref.state.seen) + dead + lost
 
     @invariant()
     def at_most_once(self) -> None:
