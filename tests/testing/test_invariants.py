@@ -134,21 +134,28 @@ class TestCounterexamples:
             check_invariant(CatchUpTracker, demand_in_range, initial=st.just(3))
 
     def test_docs_show_the_actual_output(self) -> None:
-        """docs/testing.md shows the fault report and the counterexample its code really gives."""
+        """docs/testing.md shows the fault reports and the counterexample its code really gives."""
         text = DOCS.read_text()
         shown = {
             name: re.search(rf"<!-- {name} -->\n```text\n(.*?)```", text, re.DOTALL)
-            for name in ("fault report", "counterexample")
+            for name in ("fault report", "bus fault report", "counterexample")
         }
         assert all(shown.values()), "docs/testing.md lost an output block"
         namespace: dict[str, Any] = {"__name__": "docs_testing"}
-        # Only the blocks these outputs need (tests/test_docs.py runs them all): definitions and the two demos.
-        needed = ("def demand_in_range", "crash_and_resume", "class BrokenTracker", "counterexample =")
+        # Only the blocks these outputs need (tests/test_docs.py runs them all): definitions and the demos.
+        needed = (
+            "def demand_in_range",
+            "crash_and_resume",
+            "lost_and_refused",
+            "class BrokenTracker",
+            "counterexample =",
+        )
         for block in re.finditer(r"^```python\n(.*?)^```", text, re.DOTALL | re.MULTILINE):
             if any(key in block.group(1) for key in needed):
                 line = text.count("\n", 0, block.start()) + 2
                 exec(compile("\n" * (line - 1) + block.group(1), str(DOCS), "exec"), namespace)
         assert namespace["faults"].report() + "\n" == shown["fault report"].group(1)  # type: ignore[union-attr]
+        assert namespace["bus_faults"].report() + "\n" == shown["bus fault report"].group(1)  # type: ignore[union-attr]
         assert namespace["counterexample"] + "\n" == shown["counterexample"].group(1)  # type: ignore[union-attr]
 
 
