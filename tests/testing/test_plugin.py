@@ -14,14 +14,16 @@ import trio.testing
 import jido
 from jido.testing import (
     TEST_START,
+    DropDelivery,
     FailAction,
+    FailJournalWrite,
     FaultInjector,
     FaultPlan,
     SignalRecorder,
     wait_for_state,
     wait_until,
 )
-from tests.runtime.agents import Counter, sig
+from tests.runtime.agents import Counter, Watcher, sig
 
 pytest_plugins = ["pytester"]
 
@@ -63,6 +65,17 @@ class TestRuntimeFixture:
             await ref.call(sig("add", by=3))
         assert (await ref.call(sig("add", by=1))).state.count == 1
         assert len(jido_faults.records) == 1
+
+    async def test_faults_reach_the_bus(self, jido_runtime: jido.Runtime, jido_faults: FaultInjector) -> None:
+        """The runtime's bus was opened under jido_faults: its deliveries and journal writes can fail."""
+        ref = await jido_runtime.start_agent(Watcher, id="w")
+        jido_faults.set_plan(FaultPlan([DropDelivery("counter.changed", on={1}), FailJournalWrite(on={2})]))
+        await jido_runtime.publish(sig("changed"))
+        with pytest.raises(OSError, match="injected failure of journal write 2"):
+            await jido_runtime.publish(sig("changed"))
+        await jido_runtime.publish(sig("changed"))
+        await wait_for_state(ref, lambda state: state.count == 2, timeout=60)
+        assert [type(r.fault).__name__ for r in jido_faults.records] == ["FailJournalWrite", "DropDelivery"]
 
 
 class TestRuntimeOptions:
@@ -233,7 +246,7 @@ class TestInPytest:
                 from hypothesis import HealthCheck, given, settings, strategies as st
                 import jido
                 from jido.testing import FaultPlan, FailAction, open_test_runtime, TEST_START
-                from tests.runtime.agents import Counter, sig
+                from tests.runtime.agents import Counter, Watcher, sig
 
                 @settings(
                     suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=5, database=None
