@@ -10,9 +10,11 @@ Semantics:
   later. They are kept in one heap served by one task (started when needed, gone when no timer is left), so
   a thousand pending timers cost a thousand small records, not a thousand tasks, and timers due at the same
   time fire in the order they were scheduled.
-- A cron job is a task of its own, sleeping on the wall clock (:class:`~jido.runtime.clock.Clock`) until its
-  next fire time in its time zone. Each tick delivers a copy of the job's signal with a new id and ``time``
-  set to the planned fire time; ``data`` and the other attributes are unchanged.
+- Cron jobs are served by one task (started when needed, gone when no job is left), sleeping on the wall
+  clock (:class:`~jido.runtime.clock.Clock`) until the next fire time of any job, each in its own time zone.
+  Each tick delivers a copy of the job's signal with a new id and ``time`` set to the planned fire time;
+  ``data`` and the other attributes are unchanged. Jobs due at the same time fire in the order they were
+  registered (a replaced job counts as registered when it was replaced), so runs are reproducible.
 - Ticks never fire early, and fire at most once per planned fire time. There is no catch-up: if the process
   could not run for a while (a suspended machine, a blocked event loop) and several fire times passed, the job
   fires once, late, and plans its next fire time after the current time. A wall clock set back does not make
@@ -105,7 +107,10 @@ class _CronJob:
     expr: CronExpr
     signal: Signal
     next_fire: dt.datetime
-    scope: trio.CancelScope = attrs.field(factory=trio.CancelScope, repr=False)
+    order: int  # registration order: the tie-break between jobs due at the same time
+
+    def key(self) -> tuple[dt.datetime, int]:
+        return self.next_fire, self.order
 
 
 def _check_signal(signal: object) -> Signal:
@@ -156,6 +161,8 @@ class Scheduler:
         self._runner: trio.CancelScope | None = None
         self._nap: trio.CancelScope | None = None
         self._jobs: dict[str, _CronJob] = {}
+        self._cron_runner: trio.CancelScope | None = None
+        self._cron_wait: trio.CancelScope | None = None  # the runner's sleep: cancelled when the jobs change
 
     @property
     def closed(self) -> bool:
@@ -267,20 +274,25 @@ class Scheduler:
                 "$.expr", f"expected a CronExpr (see parse_cron), got {type(expr).__name__}"
             )
         _check_signal(signal)
-        job = _CronJob(job_id, expr, signal, expr.next_after(self._clock.now()))
-        self._start(self._run_cron, job, name=f"cron {job_id!r}")
-        old = self._jobs.pop(job_id, None)
-        if old is not None:
-            old.scope.cancel()
+        job = _CronJob(job_id, expr, signal, expr.next_after(self._clock.now()), next(self._sequence))
+        if self._cron_runner is None:
+            scope = trio.CancelScope()
+            self._start(self._run_cron, scope, name="cron")
+            self._cron_runner = scope
+        self._jobs.pop(job_id, None)  # replaced: the old job never fires again
         self._jobs[job_id] = job
+        self._jobs_changed()
 
     def cancel_cron(self, job_id: str) -> bool:
         """Cancel the cron job ``job_id``. Returns False if there is no such job (not an error)."""
-        job = self._jobs.pop(job_id, None)
-        if job is None:
+        if self._jobs.pop(job_id, None) is None:
             return False
-        job.scope.cancel()
+        self._jobs_changed()
         return True
+
+    def _jobs_changed(self) -> None:
+        if self._cron_wait is not None:
+            self._cron_wait.cancel()  # the runner plans again from the jobs as they are now
 
     def jobs(self) -> dict[str, CronExpr]:
         """The current cron jobs: each job id and its expression."""
@@ -290,18 +302,31 @@ class Scheduler:
         """Each cron job's next planned fire time, in UTC."""
         return {job_id: job.next_fire for job_id, job in self._jobs.items()}
 
-    async def _run_cron(self, job: _CronJob) -> None:
-        with job.scope:
-            while True:
-                planned = job.next_fire
-                await sleep_until_wall(self._clock, planned)
-                # The job may have been replaced or cancelled after this task was woken but before it ran.
-                if job.scope.cancel_called:
-                    return
-                self._hand_over(job.signal.evolve(id=new_id(), time=planned), f"cron job {job.job_id!r}")
-                # From the later of now and the planned time: no catch-up of missed ticks, and a wall clock
-                # set back cannot bring the same planned time round again.
-                job.next_fire = job.expr.next_after(max(self._clock.now(), planned))
+    async def _run_cron(self, scope: trio.CancelScope) -> None:
+        try:
+            with scope:
+                while self._jobs and not scope.cancel_called:
+                    planned = min(job.next_fire for job in self._jobs.values())
+                    with trio.CancelScope() as wait:
+                        self._cron_wait = wait
+                        await sleep_until_wall(self._clock, planned)
+                    self._cron_wait = None
+                    if wait.cancelled_caught:
+                        continue  # a job was added, replaced or cancelled: plan again
+                    now = self._clock.now()
+                    for job in sorted(
+                        (j for j in self._jobs.values() if j.next_fire <= now), key=_CronJob.key
+                    ):
+                        tick = job.next_fire
+                        self._hand_over(job.signal.evolve(id=new_id(), time=tick), f"cron job {job.job_id!r}")
+                        # From the later of now and the planned time: no catch-up of missed ticks, and a wall
+                        # clock set back cannot bring the same planned time round again.
+                        job.next_fire = job.expr.next_after(max(self._clock.now(), tick))
+                    await trio.lowlevel.checkpoint()
+        finally:
+            self._cron_wait = None
+            if self._cron_runner is scope:
+                self._cron_runner = None
 
     # -- shared -------------------------------------------------------------------------------------------
 
@@ -317,8 +342,9 @@ class Scheduler:
         if self._runner is not None:
             self._runner.cancel()
             self._runner = None
-        for job in self._jobs.values():
-            job.scope.cancel()
+        if self._cron_runner is not None:
+            self._cron_runner.cancel()
+            self._cron_runner = None
         self._jobs.clear()
 
     def _check_open(self) -> None:

@@ -332,6 +332,34 @@ class TestCron:
             assert len(inbox.walls("test.a")) == 13
             assert inbox.walls("test.b") == [utc(2026, 3, 8, 0), utc(2026, 3, 8, 1)]
 
+    async def test_same_instant_in_registration_order(self, autojump_clock: trio.testing.MockClock) -> None:
+        """Jobs due at the same time fire in the order they were registered, every time; a replaced job
+        takes its place at the end."""
+        async with open_scheduler() as (scheduler, inbox, _):
+            for name in ("c", "a", "d", "b"):
+                scheduler.cron(name, parse_cron("*/5 * * * *"), tick(name))
+            scheduler.cron("hourly", parse_cron("@hourly"), tick("hourly"))
+            await trio.sleep(30 * 60)  # from 23:58 to 00:28
+            scheduler.cron("a", parse_cron("*/5 * * * *"), tick("a"))  # replaced: now registered last
+            await trio.sleep(33 * 60)  # to 01:01
+        names = [d.signal.data["name"] for d in inbox.got]  # type: ignore[index]
+        before, after = names[:25], names[25:]
+        assert before == ["c", "a", "d", "b", "hourly"] + ["c", "a", "d", "b"] * 5
+        assert after == ["c", "d", "b", "a"] * 6 + ["c", "d", "b", "hourly", "a"]
+
+    async def test_one_task_for_all_jobs(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A hundred cron jobs cost one task, gone once the last job is cancelled."""
+        async with open_scheduler() as (scheduler, inbox, nursery):
+            for n in range(100):
+                scheduler.cron(f"job{n}", parse_cron("@hourly"), tick())
+            assert len(nursery.child_tasks) == 1
+            await trio.sleep(3600)
+            assert len(inbox.got) == 100
+            for n in range(100):
+                assert scheduler.cancel_cron(f"job{n}")
+            await trio.testing.wait_all_tasks_blocked()
+            assert len(nursery.child_tasks) == 0
+
     async def test_deliver_raising_keeps_job(
         self, autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
     ) -> None:
