@@ -138,7 +138,9 @@ async def _workflow_task(ref: AgentRef, trigger: Signal, directive: RunWorkflow)
         last = directive.plan.steps[-1].name if directive.plan.steps else None
         data = {**base, "outputs": outputs, "final": outputs.get(last) if last else None}
         done = Signal(type=WORKFLOW_COMPLETED, source=source, data=data)
-    ref.deliver_nowait(done.caused_by(trigger))
+    # Waits for room: an agent whose mailbox is full must still learn how the run ended, or its status would
+    # stay "running" and refuse every later run.
+    await ref.deliver(done.caused_by(trigger))
 
 
 register_executor(Emit, _emit)

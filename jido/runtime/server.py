@@ -396,6 +396,19 @@ class AgentRef:
             return False
         return True
 
+    async def deliver(self, signal: Signal) -> bool:
+        """Queue a signal from inside the runtime, waiting for room; a closed mailbox dead-letters it.
+
+        For what must not be lost to a busy agent (how a workflow run ended). Not stamped with trace context.
+        """
+        try:
+            await self._send.send(_Envelope(self._check_signal(signal)))
+        except (ClosedError, trio.ClosedResourceError) as exc:
+            error = exc if isinstance(exc, ClosedError) else ClosedError(f"agent {self.id!r} has stopped")
+            self._runtime.dead_letter(signal, error, self.id, "agent_stopped")
+            return False
+        return True
+
     def _finish(self, reason: str, *, failed: bool) -> None:
         """The agent stopped for good: close the mailbox and answer or dead-letter what is still in it."""
         self._status = "failed" if failed else "stopped"

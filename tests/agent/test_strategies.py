@@ -169,6 +169,34 @@ class TestWorkflow:
             assert state.status == "failed"
             assert state.error.startswith("plan step 'square' failed")
 
+    async def test_outcome_reaches_a_busy_agent(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A run that ends while the agent's mailbox is full waits for room: its outcome is not dropped (the
+        status would stay "running" and every later run be refused)."""
+
+        @action
+        class Nap:
+            async def run(self, ctx: jido.ActionContext) -> None:
+                await trio.sleep(5)
+
+        @agent(strategy=jido.Workflow(plan(), trigger="calc.run", name="calc"))
+        @route("calc.run", Accept)
+        @route("calc.nap", Nap)
+        @route("jido.workflow.completed", Record)
+        class Busy:
+            status: str = "idle"
+            total: int = 0
+
+        async with jido.open_runtime(mailbox_size=1) as rt:
+            ref = await rt.start_agent(Busy, id="busy")
+            await ref.call(jido.Signal(type="calc.run", source="/t", data={"x": 3}))
+            nap = jido.Signal(type="calc.nap", source="/t")
+            await ref.cast(nap)  # handled from t=0 to t=5
+            await ref.cast(nap)  # fills the mailbox until t=5; the run ends at t=1
+            state = await ref.await_completion("status", timeout=60)
+            assert (state.status, state.total) == ("completed", 15)
+            assert trio.current_time() == 10.0  # after both naps
+            assert rt.dead_letters() == []
+
     def test_missing_status_field(self) -> None:
         """An agent without the status field cannot use the workflow strategy."""
 
