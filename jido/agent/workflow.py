@@ -15,6 +15,10 @@
   the last step) or ``jido.workflow.failed`` (``workflow``, ``run_id``, ``error``). Its routed instructions
   run (record the outcome), then ``status_field`` becomes ``"completed"`` or ``"failed"``.
 * Any other signal runs as under :class:`~jido.agent.strategy.Direct`.
+* Under the ``"crash"`` error policy, an agent that crashes recording a completed run commits nothing of it
+  (its status still says ``"running"``): the runtime reports the run again, as ``jido.workflow.failed``, once
+  the agent has restarted, so it does not refuse every later run. A failure whose recording crashes too is
+  logged and not reported again.
 
 ``cmd`` stays pure: starting a run is a directive; only the runtime runs it.
 """

@@ -7,12 +7,12 @@ here with :func:`register_executor`; the core never changes for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from jido.action.plan import run_plan
 from jido.agent.directives import Cron, CronCancel, Directive, Emit, Schedule, SpawnAgent, StopChild
-from jido.agent.workflow import WORKFLOW_COMPLETED, WORKFLOW_FAILED, RunWorkflow
+from jido.agent.workflow import WORKFLOW_COMPLETED, WORKFLOW_FAILED, RunWorkflow, Workflow
 from jido.convert import unstructure
 from jido.errors import DefinitionError, InternalError
 from jido.runtime.cron import parse_cron
@@ -141,6 +141,42 @@ async def _workflow_task(ref: AgentRef, trigger: Signal, directive: RunWorkflow)
     # Waits for room: an agent whose mailbox is full must still learn how the run ended, or its status would
     # stay "running" and refuse every later run.
     await ref.deliver(done.caused_by(trigger))
+
+
+def outcome_not_recorded(ref: AgentRef, outcome: Signal, error: BaseException) -> None:
+    """The agent crashed recording how one of its workflow runs ended (under the ``"crash"`` policy nothing of
+    that signal committed, so its status still says ``"running"``): report the run again, as failed.
+
+    Without this the agent would refuse every later run. The report waits for room in the mailbox and is
+    handled after the restart. Recording a failure that itself fails is not reported again (no crash loop):
+    it is logged, and the status stays as it is.
+    """
+    strategy = ref.spec.strategy
+    data = outcome.data if isinstance(outcome.data, Mapping) else {}
+    if not isinstance(strategy, Workflow) or data.get("workflow") != strategy.name:
+        return
+    if outcome.type == WORKFLOW_FAILED:
+        logger.error(
+            "agent %r could not record that workflow %r run %s failed: %s; its status is left as it is",
+            ref.id,
+            strategy.name,
+            data.get("run_id"),
+            error,
+            extra=log_context(outcome, agent_id=ref.id, workflow=strategy.name),
+        )
+        return
+    failed = Signal(
+        type=WORKFLOW_FAILED,
+        source=outcome.source,
+        data={
+            "workflow": strategy.name,
+            "run_id": data.get("run_id"),
+            "error": f"recording the completed run failed: {type(error).__name__}: {error}",
+        },
+    ).caused_by(outcome)
+    nursery = ref.slot_nursery
+    assert nursery is not None
+    nursery.start_soon(ref.deliver, failed)
 
 
 register_executor(Emit, _emit)

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 import attrs
 import trio
@@ -467,6 +467,8 @@ async def serve_agent(
                 break
 
 
+_WORKFLOW_PREFIX: Final = "jido.workflow."
+
 _Outcome: TypeAlias = tuple[str, BaseException | None]
 _OK: _Outcome = ("ok", None)
 _IGNORED: _Outcome = ("ignored", None)
@@ -611,6 +613,10 @@ async def _on_errors(
         # Atomic: nothing of this signal is committed; it goes to the dead letters and the task fails.
         reason = "no_route" if isinstance(error, RoutingError) else "crash"
         ref._runtime.dead_letter(signal, error, ref.id, reason)
+        if signal.type.startswith(_WORKFLOW_PREFIX):
+            from jido.runtime.executors import outcome_not_recorded  # lazy: executors import this module
+
+            outcome_not_recorded(ref, signal, error)
         if reply is not None:
             reply.fail(error)
         raise error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import attrs
@@ -10,6 +11,7 @@ import trio
 
 import jido
 from dsl import action, agent, route
+from jido.testing import FailAction, inject_faults
 
 
 @action
@@ -196,6 +198,39 @@ class TestWorkflow:
             assert (state.status, state.total) == ("completed", 15)
             assert trio.current_time() == 10.0  # after both naps
             assert rt.dead_letters() == []
+
+    async def test_recording_crash_reports_the_run_failed(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Under the "crash" policy an agent that crashes recording a completed run commits nothing of it; the
+        run is reported again as failed, so the status does not stay "running" and later runs are accepted."""
+        with inject_faults([FailAction("record", on={1})]):
+            async with jido.open_runtime() as rt:
+                ref = await rt.start_agent(calculator(), id="calc")
+                run = jido.Signal(type="calc.run", source="/t", data={"x": 3})
+                await ref.call(run)
+                state = await ref.await_completion("status", timeout=10)
+                assert (state.status, ref.restarts) == ("failed", 1)
+                assert state.error.startswith(
+                    "recording the completed run failed: ActionError: action 'record' failed: InjectedError"
+                )
+                assert [d.signal.type for d in rt.dead_letters()] == ["jido.workflow.completed"]
+                await ref.call(run)  # accepted: not refused as busy
+                state = await ref.await_completion("status", timeout=10)
+                assert (state.status, state.total) == ("completed", 15)
+
+    async def test_recording_the_failure_crashes_too(
+        self, autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """If recording the failure crashes as well, it is logged, not reported again: no crash loop."""
+        plan = [FailAction("record", on={1}), FailAction("record_error", on={1})]
+        with inject_faults(plan), caplog.at_level(logging.ERROR, logger="jido.runtime"):
+            async with jido.open_runtime() as rt:
+                ref = await rt.start_agent(calculator(), id="calc")
+                await ref.call(jido.Signal(type="calc.run", source="/t", data={"x": 3}))
+                await trio.sleep(60)
+                assert (ref.state.status, ref.restarts) == ("running", 2)
+        assert any("could not record that workflow 'calc' run" in r.getMessage() for r in caplog.records)
 
     def test_missing_status_field(self) -> None:
         """An agent without the status field cannot use the workflow strategy."""
