@@ -104,6 +104,8 @@ def inspect_tables(result: Mapping[str, Any]) -> Sequence[Table | Text]:
     table.add_column("name")
     table.add_column("status")
     table.add_column("mailbox", justify="right")
+    table.add_column("handled", justify="right")
+    table.add_column("errors", justify="right")
     table.add_column("restarts", justify="right")
     for agent in result.get("agents", []):
         status = str(agent.get("status", ""))
@@ -114,7 +116,9 @@ def inspect_tables(result: Mapping[str, Any]) -> Sequence[Table | Text]:
             str(agent.get("id", "")),
             str(agent.get("name", "")),
             Text(status, style=style),
-            str(agent.get("mailbox_depth", "")),
+            _mailbox(agent),
+            str(agent.get("handled", "")),
+            str(agent.get("errors", "")),
             str(agent.get("restarts", "")),
         )
     bus = result.get("bus", {})
@@ -123,5 +127,18 @@ def inspect_tables(result: Mapping[str, Any]) -> Sequence[Table | Text]:
         offsets = "bus empty"
     else:
         offsets = f"bus offsets {first}..{last}"
-    footer = Text(f"{offsets} · dead letters {result.get('dead_letters', '?')}")
+    lag = bus.get("subscription_lag")
+    lagging = ""
+    if isinstance(lag, Mapping) and lag:
+        behind = {name: n for name, n in lag.items() if isinstance(n, int) and n > 0}
+        lagging = f" · {len(lag)} subscription{'' if len(lag) == 1 else 's'}, {len(behind)} behind"
+        if behind:
+            name = max(behind, key=lambda key: behind[key])
+            lagging += f" (most: {name} by {behind[name]})"
+    footer = Text(f"{offsets}{lagging} · dead letters {result.get('dead_letters', '?')}")
     return [table, footer]
+
+
+def _mailbox(agent: Mapping[str, Any]) -> str:
+    depth, size = agent.get("mailbox_depth", ""), agent.get("mailbox_size")
+    return f"{depth}/{size}" if size is not None else str(depth)

@@ -245,6 +245,7 @@ async def call_agent(conn: Connection, request: CallRequest) -> dict[str, Any]:
 async def inspect(conn: Connection) -> dict[str, Any]:
     runtime = conn.gateway.runtime
     journal = runtime.bus.journal
+    stats = runtime.statistics()
     return {
         "agents": [
             {
@@ -252,10 +253,17 @@ async def inspect(conn: Connection) -> dict[str, Any]:
                 "name": ref.spec.name,
                 "status": ref.status,
                 "mailbox_depth": ref.mailbox_depth,
+                "mailbox_size": ref.mailbox_size,
+                "handled": ref.handled,
+                "errors": ref.errors,
                 "restarts": ref.restarts,
             }
             for ref in runtime.agents()
         ],
-        "bus": {"first_offset": await journal.first_offset(), "last_offset": await journal.last_offset()},
-        "dead_letters": runtime.statistics().dead_letters,
+        "bus": {
+            "first_offset": await journal.first_offset(),
+            "last_offset": await journal.last_offset(),
+            "subscription_lag": dict(stats.subscription_lag),
+        },
+        "dead_letters": stats.dead_letters,
     }

@@ -13,10 +13,12 @@ from functools import partial
 import pytest
 import trio
 from click.testing import CliRunner, Result
+from rich.console import Console
 
 import jido
 from jido.cli import cli
 from jido.cli.errors import EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_REJECTED
+from jido.cli.render import inspect_tables
 from jido.gateway import Gateway, TokenPolicy, serve_gateway
 from tests.cli.apps import Counter
 
@@ -180,7 +182,16 @@ class TestInspect:
         assert result.exit_code == 0, result.output
         answer = json.loads(result.stdout)
         assert answer["agents"] == [
-            {"id": "counter", "name": "counter", "status": "running", "mailbox_depth": 0, "restarts": 0}
+            {
+                "id": "counter",
+                "name": "counter",
+                "status": "running",
+                "mailbox_depth": 0,
+                "mailbox_size": 1024,
+                "handled": 0,
+                "errors": 0,
+                "restarts": 0,
+            }
         ]
         assert answer["bus"]["last_offset"] == 1
         assert answer["dead_letters"] == 0
@@ -194,5 +205,24 @@ class TestInspect:
             for line in result.stdout.splitlines()
             if line.startswith("│")
         ]
-        assert rows == [["counter", "counter", "running", "0", "0"]]
-        assert result.stdout.splitlines()[-1] == "bus empty · dead letters 0"
+        assert rows == [["counter", "counter", "running", "0/1024", "0", "0", "0"]]
+        assert result.stdout.splitlines()[-1] == "bus empty · 1 subscription, 0 behind · dead letters 0"
+
+
+class TestInspectRendering:
+    def test_lagging_subscriptions_and_older_gateways(self) -> None:
+        """The footer names the subscription furthest behind; an answer without the newer fields (an older
+        gateway) still renders."""
+        console = Console(width=120, record=True)
+        answer = {
+            "agents": [{"id": "a", "name": "n", "status": "failed", "mailbox_depth": 3, "restarts": 2}],
+            "bus": {"first_offset": 1, "last_offset": 9, "subscription_lag": {"x": 0, "slow": 7, "y": 2}},
+            "dead_letters": 4,
+        }
+        for renderable in inspect_tables(answer):
+            console.print(renderable)
+        text = console.export_text()
+        assert "│ a  │ n    │ failed │       3 │         │        │        2 │" in text
+        assert text.splitlines()[-1] == (
+            "bus offsets 1..9 · 3 subscriptions, 2 behind (most: slow by 7) · dead letters 4"
+        )

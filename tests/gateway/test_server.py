@@ -124,7 +124,8 @@ class TestRequests:
             }
 
     async def test_inspect(self, runtime: Runtime) -> None:
-        """inspect lists agents, journal offsets and the dead-letter count."""
+        """inspect lists agents (with their mailbox, handled and failed counts), journal offsets, subscription
+        lag and the dead-letter count."""
         await runtime.publish(signal())
         async with serving(runtime) as gateway, raw_client(gateway.url) as client:
             assert (await client.request({"op": "inspect", "id": "1"}))["result"] == {
@@ -134,10 +135,13 @@ class TestRequests:
                         "name": "counter",
                         "status": "running",
                         "mailbox_depth": 0,
+                        "mailbox_size": 1024,
+                        "handled": 0,
+                        "errors": 0,
                         "restarts": 0,
                     }
                 ],
-                "bus": {"first_offset": 1, "last_offset": 1},
+                "bus": {"first_offset": 1, "last_offset": 1, "subscription_lag": {}},
                 "dead_letters": 0,
             }
 
