@@ -246,7 +246,10 @@ class Subscription:
         assert self._intercept is not None
         # A lost delivery stays in flight: its ack timeout brings it back. One that arrives after the
         # subscription stopped is not handed over either: unacked, it comes again when resumed.
-        return await self._intercept(delivery) and not (self._closed or self._stopping)
+        if not await self._intercept(delivery) or self._closed or self._stopping:
+            return False
+        flight = self._in_flight.get(delivery.offset)
+        return flight is not None and flight.attempt == delivery.attempt and not flight.to_dead_letter
 
     def _due(self, now: float) -> _InFlight | None:
         due = [f for f in self._in_flight.values() if f.due <= now]
@@ -343,11 +346,16 @@ class Subscription:
 
     async def _dead_letter(self, flight: _InFlight) -> None:
         signal = flight.record.signal
+        offset = flight.record.offset
+        if self._in_flight.get(offset) is not flight:
+            return
+        del self._in_flight[offset]  # nobody else may ack, nack or dead-letter it while the journal writes
         try:
             await self._journal.add_dead_letter(self.name, flight.record, flight.error, flight.attempt)
         except Exception:
+            self._in_flight.setdefault(offset, flight)
             # Not stored, so not done: it stays in flight and its dead-lettering is tried again later (the
-            # journal may recover); nothing is dropped and the subscription keeps delivering the rest.
+            # journal may recover); nothing is dropped. It holds one of max_in_flight places meanwhile.
             retry_in = min(self._ack_timeout, self._max_backoff)
             flight.to_dead_letter = True
             flight.due = trio.current_time() + retry_in
@@ -360,7 +368,6 @@ class Subscription:
                 extra=log_context(signal, subscription=self.name, offset=flight.record.offset),
             )
             return
-        del self._in_flight[flight.record.offset]
         self._dead_lettered += 1
         logger.warning(
             "subscription %r dead-lettered offset %d (%r) after %d attempts: %s",

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 import trio
+import trio.lowlevel
 import trio.testing
 
 from jido.bus.bus import open_bus
@@ -280,3 +281,52 @@ class TestPlanChanges:
         with inject_faults([]):
             async with open_bus(MemoryJournal()) as wrapped:
                 assert repr(wrapped.journal).startswith("<FaultyJournal over ")
+
+
+class TestRaces:
+    async def test_ack_during_dead_letter_write(self, autojump_clock: trio.testing.MockClock) -> None:
+        """An ack that arrives while the record's dead letter is being written finds nothing in flight; the
+        record is dead-lettered once and the reader goes on."""
+        async with open_bus() as bus:
+            sub = await bus.subscribe("order.*", name="gw", ack_timeout=2, max_attempts=1)
+            await bus.publish(order(1))
+            delivery = await sub.next()
+            refused: list[str] = []
+
+            async def late_ack() -> None:
+                await trio.sleep(2)  # when the redelivery is due: next() dead-letters it
+                await trio.lowlevel.checkpoint()
+                try:
+                    await sub.ack(delivery.offset)
+                except LookupError as exc:
+                    refused.append(str(exc))
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(late_ack)
+                with trio.move_on_after(10):
+                    await sub.next()
+            stats = sub.statistics()
+            assert refused == ["offset 1 is not in flight for subscription 'gw'"]
+            assert (stats.acked, stats.dead_lettered, stats.checkpoint) == (0, 1, 1)
+            assert len(await bus.dead_letters()) == 1
+
+    async def test_late_redelivery_of_an_acked_record_is_not_handed_over(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A redelivery delayed past the ack of the attempt before it is dropped: nothing acked comes again."""
+        with inject_faults([DelayDelivery(delay=5.0, on={2})]):
+            async with open_bus() as bus:
+                sub = await bus.subscribe("order.*", name="gw", ack_timeout=2)
+                await bus.publish(order(1))
+                first = await sub.next()
+
+                async def late_ack() -> None:
+                    await trio.sleep(3)  # the redelivery (t=2) is still on its way, until t=7
+                    await sub.ack(first.offset)
+
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(late_ack)
+                    with trio.move_on_after(30) as waited:
+                        await sub.next()
+                assert waited.cancelled_caught  # nothing was handed over
+                assert (sub.statistics().in_flight, sub.checkpoint) == (0, 1)

@@ -14,7 +14,7 @@ position), or, with neither, on every occurrence; ``limit`` caps how many times 
             DropDelivery("order.*", on={1}),             # the first delivery of an order.* signal is lost
             DelayDelivery("order.*", delay=2.0, on={2}), # the second arrives 2 s late
             FailJournalWrite(on={4}),                    # the 4th append to the bus journal fails
-            CutConnection(on={10}),                      # a gateway connection is cut at its 10th frame
+            CutConnection(connection=1, on={10}),        # gateway connection 1 is cut at its 10th frame
         ],
         seed=7,
     )

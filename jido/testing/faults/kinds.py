@@ -306,7 +306,8 @@ class DelayDelivery(Fault):
 
 @attrs.frozen(repr=False)
 class CutConnection(Fault):
-    """A websocket gateway connection is cut just before it sends a frame (``on`` counts frames).
+    """A websocket gateway connection is cut just before it sends a frame (``on`` counts the frames of the
+    connections concerned: of every connection together, unless ``connection`` names one).
 
     The TCP connection is dropped without a close handshake, the frame unsent: the client sees close code
     1006. Its subscriptions end; a durable one resumes from its checkpoint when the client subscribes again.
@@ -328,6 +329,7 @@ class FailJournalWrite(Fault):
     * ``"append"``: the publish raises the error and appends nothing (the whole batch).
     * ``"checkpoint"``: a durable subscription's checkpoint is not stored; it keeps delivering and stores the
       checkpoint at its next advance or when it closes (what was acked since may come again after a crash).
+      The first checkpoint write of a new durable subscription is made by ``subscribe``, which then raises.
     * ``"dead_letter"``: a record is not dead-lettered; it stays in flight and dead-lettering it is tried
       again later.
 
