@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import pathlib
 import tomllib
@@ -30,6 +29,7 @@ import attrs
 
 from jido.convert import structure
 from jido.errors import FieldError, ValidationError
+from jido.gateway.server import is_loopback
 from jido.signal.pattern import parse_pattern
 
 __all__ = ["JournalConfig", "ServeConfig", "TokenConfig", "is_loopback", "load_config", "parse_config"]
@@ -65,16 +65,6 @@ class ServeConfig:
     start: tuple[str, ...] = ()
     tokens: tuple[TokenConfig, ...] = ()
     journal: JournalConfig | None = None
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback address (``localhost``, ``127.x.x.x``, ``::1``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_patterns(patterns: tuple[str, ...], path: str, errors: list[FieldError]) -> None:

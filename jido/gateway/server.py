@@ -37,7 +37,7 @@ from jido.gateway.policy import OPEN_POLICY, TokenPolicy, TokenTable
 from jido.gateway.protocol import CLOSE_GOING_AWAY
 from jido.runtime.runtime import Runtime
 
-__all__ = ["Gateway", "GatewayStatistics", "serve_gateway"]
+__all__ = ["Gateway", "GatewayStatistics", "is_loopback", "serve_gateway"]
 
 logger = logging.getLogger("jido.gateway")
 
@@ -60,7 +60,8 @@ def _positive_int(name: str, value: object) -> int:
     return value
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (``localhost``, ``127.x.x.x``, ``::1``)."""
     if host == "localhost":
         return True
     try:
@@ -246,21 +247,13 @@ class Gateway:
             self._gone = trio.Event()
 
 
-def _peer(ws: trio_websocket.WebSocketConnection) -> str:
-    remote = ws.remote
-    if isinstance(remote, trio_websocket.Endpoint):
-        host = str(remote.address)
-        return f"[{host}]:{remote.port}" if remote.address.version == 6 else f"{host}:{remote.port}"
-    return remote
-
-
 def _local_origin(headers: list[tuple[bytes, bytes]]) -> bool:
     """Whether the handshake comes from no browser (no Origin header) or from a page served by this host."""
     origins = [value for name, value in headers if name.lower() == b"origin"]
     if not origins:
         return True
     host = urllib.parse.urlsplit(origins[0].decode("latin-1")).hostname
-    return host is not None and _is_loopback(host)
+    return host is not None and is_loopback(host)
 
 
 def _authorization(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -318,7 +311,7 @@ async def serve_gateway(
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"port must be an int in 0..65535, got {port!r}")
     table = None if tokens is None else TokenTable(tokens)
-    if table is None and not _is_loopback(host):
+    if table is None and not is_loopback(host):
         raise ValueError(
             f"serving without tokens is only allowed on a loopback address, got host {host!r}: "
             "pass tokens=..."

@@ -11,19 +11,9 @@ import trio.testing
 
 from jido.errors import ValidationError
 from jido.runtime.clock import Clock, SystemClock, TrioClock, sleep_until_wall
+from tests.runtime.clocks import ShiftedClock
 
 START = dt.datetime(2026, 3, 7, 23, 58, tzinfo=dt.UTC)
-
-
-class ShiftedClock:
-    """A clock set forward or back by ``offset`` from another, as an administrator (or NTP) might."""
-
-    def __init__(self, base: Clock) -> None:
-        self.base = base
-        self.offset = dt.timedelta(0)
-
-    def now(self) -> dt.datetime:
-        return self.base.now() + self.offset
 
 
 class TestSystemClock:

@@ -17,6 +17,7 @@ from jido.runtime.clock import Clock, TrioClock
 from jido.runtime.cron import parse_cron
 from jido.runtime.scheduler import Scheduler
 from jido.signal import Signal
+from tests.runtime.clocks import ShiftedClock
 
 UTC = dt.UTC
 START = dt.datetime(2026, 3, 7, 23, 58, tzinfo=UTC)
@@ -52,17 +53,6 @@ class Inbox:
 
     def walls(self, signal_type: str | None = None) -> list[dt.datetime]:
         return [d.wall for d in self.got if signal_type is None or d.signal.type == signal_type]
-
-
-class ShiftedClock:
-    """A clock set forward or back by ``offset`` from another."""
-
-    def __init__(self, base: Clock) -> None:
-        self.base = base
-        self.offset = dt.timedelta(0)
-
-    def now(self) -> dt.datetime:
-        return self.base.now() + self.offset
 
 
 @asynccontextmanager

@@ -148,8 +148,6 @@ class Fault:
 
     site: ClassVar[str] = ""
     """Where the fault strikes: ``"action"``, ``"agent"``, ``"delivery"``, ``"gateway"`` or ``"journal"``."""
-    counts: ClassVar[str] = ""
-    """What ``on`` and ``probability`` count: ``"call"``, ``"signal"``, ``"delivery"``, ``"frame"``, ``"write"``."""
 
     on: frozenset[int] | None = attrs.field(default=None, converter=_occurrences, kw_only=True)
     probability: float | None = attrs.field(default=None, validator=_check_probability, kw_only=True)
@@ -207,7 +205,6 @@ class FailAction(Fault):
     """
 
     site: ClassVar[str] = "action"
-    counts: ClassVar[str] = "call"
 
     action: str = attrs.field(validator=_check_name)
     agent: str | None = attrs.field(default=None, validator=_check_optional_name)
@@ -225,7 +222,6 @@ class TimeoutAction(Fault):
     """
 
     site: ClassVar[str] = "action"
-    counts: ClassVar[str] = "call"
 
     action: str = attrs.field(validator=_check_name)
     agent: str | None = attrs.field(default=None, validator=_check_optional_name)
@@ -242,7 +238,6 @@ class SlowAction(Fault):
     """
 
     site: ClassVar[str] = "action"
-    counts: ClassVar[str] = "call"
 
     action: str = attrs.field(validator=_check_name)
     delay: float = attrs.field(default=1.0, validator=_check_delay)
@@ -258,7 +253,6 @@ class CrashAgent(Fault):
     """
 
     site: ClassVar[str] = "agent"
-    counts: ClassVar[str] = "signal"
 
     agent: str = attrs.field(validator=_check_name)
 
@@ -277,7 +271,6 @@ class DropDelivery(Fault):
     """
 
     site: ClassVar[str] = "delivery"
-    counts: ClassVar[str] = "delivery"
 
     pattern: str = attrs.field(default="**", validator=_check_pattern)
     subscription: str | None = attrs.field(default=None, validator=_check_optional_name)
@@ -297,7 +290,6 @@ class DelayDelivery(Fault):
     """
 
     site: ClassVar[str] = "delivery"
-    counts: ClassVar[str] = "delivery"
 
     pattern: str = attrs.field(default="**", validator=_check_pattern)
     delay: float = attrs.field(default=1.0, validator=_check_delay)
@@ -317,7 +309,6 @@ class CutConnection(Fault):
     """
 
     site: ClassVar[str] = "gateway"
-    counts: ClassVar[str] = "frame"
 
     connection: int | None = attrs.field(default=None, validator=_check_connection)
 
@@ -339,11 +330,9 @@ class FailJournalWrite(Fault):
     """
 
     site: ClassVar[str] = "journal"
-    counts: ClassVar[str] = "write"
 
     write: str | None = attrs.field(default="append", validator=_check_write)
     error: Callable[[], BaseException] | None = attrs.field(default=None, validator=_check_error)
 
 
 ACTION_FAULTS: Final = (FailAction, TimeoutAction, SlowAction)
-DELIVERY_FAULTS: Final = (DropDelivery, DelayDelivery)

@@ -74,8 +74,8 @@ class FaultRecord:
 
     Attributes:
         fault: the fault, as planned.
-        occurrence: the occurrence it fired on (see the fault's ``counts``: the call of the action, the signal
-            of the agent, the delivery, the frame, the journal write).
+        occurrence: the occurrence it fired on: the call of the action, the signal of the agent, the
+            delivery, the frame, the journal write (each fault kind says which it counts).
         action: the action whose attempt it struck (action and agent faults).
         agent_id: the agent the attempt ran in, if any.
         signal_type: the type of the signal concerned, if any (for an append, the batch's first).
