@@ -52,6 +52,7 @@ from jido.agent.workflow import Workflow as Workflow
 from jido.errors import ActionError as ActionError
 from jido.errors import ActionTimeoutError as ActionTimeoutError
 from jido.errors import AgentExistsError as AgentExistsError
+from jido.errors import AgentFailedError as AgentFailedError
 from jido.errors import AgentNotFoundError as AgentNotFoundError
 from jido.errors import BrokenError as BrokenError
 from jido.errors import CallTimeoutError as CallTimeoutError
@@ -67,6 +68,7 @@ from jido.errors import RoutePredicateError as RoutePredicateError
 from jido.errors import RoutingError as RoutingError
 from jido.errors import SignalError as SignalError
 from jido.errors import StrategyError as StrategyError
+from jido.errors import SubscriptionConflictError as SubscriptionConflictError
 from jido.errors import SupervisionError as SupervisionError
 from jido.errors import TransitionError as TransitionError
 from jido.errors import ValidationError as ValidationError
@@ -102,6 +104,7 @@ __all__ = [
     "ActionTimeoutError",
     "Agent",
     "AgentExistsError",
+    "AgentFailedError",
     "AgentNotFoundError",
     "AgentRef",
     "AgentSpec",
@@ -156,6 +159,7 @@ __all__ = [
     "StopChild",
     "Strategy",
     "StrategyError",
+    "SubscriptionConflictError",
     "SupervisionError",
     "SupervisorSpec",
     "SystemClock",

@@ -22,6 +22,8 @@ user would reach for first (a definition problem is a ``TypeError``, bad data a 
     ├── SupervisionError                  a supervisor gave up (restart intensity exceeded)
     ├── AgentNotFoundError (LookupError)  no agent is registered under that id
     ├── AgentExistsError (ValueError)     an agent is already registered under that id
+    ├── AgentFailedError                  the agent exhausted its restart budget and is stopped as failed
+    ├── SubscriptionConflictError (ValueError)  a durable subscription name is bound to another pattern
     ├── MailboxFullError (trio.WouldBlock) ``cast_nowait`` found the mailbox full
     ├── CallTimeoutError (TimeoutError)   ``call`` got no answer in time (the signal may still be handled)
     ├── ClosedError                       you closed it (agent stopped, runtime left); using it again is a bug
@@ -44,6 +46,7 @@ __all__ = [
     "ActionError",
     "ActionTimeoutError",
     "AgentExistsError",
+    "AgentFailedError",
     "AgentNotFoundError",
     "BrokenError",
     "CallTimeoutError",
@@ -59,6 +62,7 @@ __all__ = [
     "RoutingError",
     "SignalError",
     "StrategyError",
+    "SubscriptionConflictError",
     "SupervisionError",
     "TransitionError",
     "ValidationError",
@@ -247,6 +251,26 @@ class AgentExistsError(JidoError, ValueError):
     def __init__(self, agent_id: str) -> None:
         super().__init__(f"an agent with id {agent_id!r} is already running")
         self.agent_id = agent_id
+
+
+class AgentFailedError(JidoError):
+    """The agent crashed more often than its restart budget allows and is stopped with status ``failed``;
+    an operator brings it back with ``restart_agent``."""
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"agent {agent_id!r} has failed (restart budget exhausted); restart it to resume")
+        self.agent_id = agent_id
+
+
+class SubscriptionConflictError(JidoError, ValueError):
+    """A durable subscription name is already bound to another pattern: resuming it with this one would move
+    the stored position past records the other pattern never saw."""
+
+    def __init__(self, name: str, pattern: str, bound: str) -> None:
+        super().__init__(f"durable subscription {name!r} is bound to pattern {bound!r}, not {pattern!r}")
+        self.name = name
+        self.pattern = pattern
+        self.bound = bound
 
 
 class MailboxFullError(JidoError, trio.WouldBlock):
