@@ -60,6 +60,7 @@ from jido.errors import ClosedError as ClosedError
 from jido.errors import DeadlineExceededError as DeadlineExceededError
 from jido.errors import DefinitionError as DefinitionError
 from jido.errors import FieldError as FieldError
+from jido.errors import ForbiddenError as ForbiddenError
 from jido.errors import InternalError as InternalError
 from jido.errors import JidoError as JidoError
 from jido.errors import MailboxFullError as MailboxFullError
@@ -125,6 +126,7 @@ __all__ = [
     "Emit",
     "Error",
     "FieldError",
+    "ForbiddenError",
     "Instruction",
     "InternalError",
     "JidoError",

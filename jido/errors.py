@@ -24,6 +24,7 @@ user would reach for first (a definition problem is a ``TypeError``, bad data a 
     ├── AgentExistsError (ValueError)     an agent is already registered under that id
     ├── AgentFailedError                  the agent exhausted its restart budget and is stopped as failed
     ├── SubscriptionConflictError (ValueError)  a durable subscription name is bound to another pattern
+    ├── ForbiddenError (PermissionError)  the resource belongs to another identity (a durable subscription)
     ├── MailboxFullError (trio.WouldBlock) ``cast_nowait`` found the mailbox full
     ├── CallTimeoutError (TimeoutError)   ``call`` got no answer in time (the signal may still be handled)
     ├── ClosedError                       you closed it (agent stopped, runtime left); using it again is a bug
@@ -54,6 +55,7 @@ __all__ = [
     "DeadlineExceededError",
     "DefinitionError",
     "FieldError",
+    "ForbiddenError",
     "InternalError",
     "JidoError",
     "MailboxFullError",
@@ -271,6 +273,14 @@ class SubscriptionConflictError(JidoError, ValueError):
         self.name = name
         self.pattern = pattern
         self.bound = bound
+
+
+class ForbiddenError(JidoError, PermissionError):
+    """The resource belongs to another identity: a durable subscription created by another gateway token."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} belongs to another identity")
+        self.what = what
 
 
 class MailboxFullError(JidoError, trio.WouldBlock):
