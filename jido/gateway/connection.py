@@ -32,6 +32,7 @@ from jido.gateway.protocol import (
     parse_request,
     result_frame,
 )
+from jido.gateway.queue import SendQueue
 from jido.signal.serialization import dumps
 from jido.telemetry.events import GATEWAY_CONNECTED, GATEWAY_DISCONNECTED, GATEWAY_LAGGING
 from jido.telemetry.handlers import emit
@@ -99,7 +100,7 @@ class Connection:
         self._announced = False  # jido.gateway.connected was emitted (then disconnected will be)
         self.subscriptions: dict[str, ServerSubscription] = {}
         self.subscription_ids = itertools.count(1)
-        self._send, self._receive = trio.open_memory_channel[str](gateway.send_queue)
+        self.send_queue = SendQueue(gateway.send_queue, gateway.send_queue_bytes)
         self.calls = trio.Semaphore(MAX_CALLS)
         self._close: tuple[int, str] | None = None
         self._peer_closed = False
@@ -180,7 +181,7 @@ class Connection:
             await self.drop_subscription(sub)
         with trio.move_on_after(CLOSE_TIMEOUT) as scope:
             if self._drain and not self._peer_closed:
-                self._send.close()  # the writer sends what is queued, then stops
+                self.send_queue.close()  # the writer sends what is queued, then stops
             else:
                 self._writer_scope.cancel()  # a frame being sent is finished first: its send is shielded
             await self._writer_done.wait()
@@ -205,8 +206,11 @@ class Connection:
     async def _write_loop(self) -> None:
         try:
             with self._writer_scope:
-                async for first in self._receive:
-                    frame: str | None = first
+                while True:
+                    try:
+                        frame: str | None = await self.send_queue.get()
+                    except trio.EndOfChannel:
+                        return
                     while frame is not None:
                         if self._intercept is not None and self._intercept(self.id, frame):
                             await self._cut()
@@ -225,7 +229,7 @@ class Connection:
                             return  # closing: what is still queued is dropped
                         # The send yielded already: take what queued up meanwhile without another one.
                         try:
-                            frame = self._receive.receive_nowait()
+                            frame = self.send_queue.get_nowait()
                         except (trio.WouldBlock, trio.EndOfChannel):
                             frame = None
         finally:
@@ -242,11 +246,11 @@ class Connection:
         """Queue a frame, waiting for room; False (and the connection closing) if it is closing, or if the
         queue stayed full for ``slow_consumer_timeout`` seconds."""
         try:
-            self._send.send_nowait(frame)
+            self.send_queue.put_nowait(frame)
         except trio.WouldBlock:
             with trio.move_on_after(self.gateway.slow_consumer_timeout):
                 try:
-                    await self._send.send(frame)
+                    await self.send_queue.put(frame)
                 except trio.ClosedResourceError:
                     return False
                 return True
@@ -338,7 +342,7 @@ class Connection:
                 GATEWAY_LAGGING,
                 connection_id=self.id,
                 peer=self.peer,
-                queued=self._send.statistics().current_buffer_used,
+                queued=self.send_queue.frames,
                 limit=self.gateway.send_queue,
                 waited=timeout,
             )

@@ -9,7 +9,7 @@ import trio
 
 from jido.bus.subscription import Subscription
 from jido.convert import unstructure
-from jido.errors import CallTimeoutError, ClosedError, JidoError, NoRouteError
+from jido.errors import CallTimeoutError, ClosedError, JidoError, NoRouteError, ValidationError
 from jido.gateway.policy import OPEN_POLICY, TooComplexError, uncovered_type
 from jido.gateway.protocol import (
     AckRequest,
@@ -226,6 +226,16 @@ async def call_agent(conn: Connection, request: CallRequest) -> dict[str, Any]:
         raise FrameError("timeout", str(exc), request_id=request.id) from None
     except NoRouteError as exc:
         raise FrameError("no_route", str(exc), request_id=request.id) from None
+    except ValidationError as exc:
+        if exc.subject is None or not exc.subject.endswith(" params"):
+            # The action's output or the agent's new state did not fit its schema: the agent's fault.
+            raise FrameError(
+                "action_failed", str(exc), request_id=request.id, details={"error": type(exc).__name__}
+            ) from None
+        # The action's params are read from the signal's data: re-rooted under $.signal, as in the frame.
+        raise FrameError.invalid(
+            "invalid_params", list(exc.prefixed("$.signal").errors), request.id
+        ) from None
     except ClosedError as exc:
         raise FrameError("not_found", str(exc), request_id=request.id) from None
     except JidoError as exc:

@@ -9,6 +9,7 @@ languages.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, Final, Literal, TypeAlias
@@ -60,6 +61,7 @@ ERROR_CODES: Final = (
     "not_found",
     "conflict",
     "no_route",
+    "invalid_params",
     "action_failed",
     "timeout",
     "too_large",
@@ -85,6 +87,10 @@ MAX_CALL_TIMEOUT: Final = 300.0
 
 _MAX_ID_CHARS: Final = 256
 _DURABLE_NAME: Final = re.compile(r"\A[A-Za-z0-9_.:-]{1,128}\Z")
+# Lone surrogates only enter a frame through a \\uD800-\\uDFFF escape (wsproto refuses text frames that are
+# not UTF-8, and the JSON reader refuses such bytes): frames without one skip the walk over every string.
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
+_PLAIN_NAME: Final = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 _LEADING_ID: Final = re.compile(
     rb'\s*\{\s*(?:"op"\s*:\s*"[a-z_]{1,20}"\s*,\s*)?"id"\s*:\s*"([ -!#-\[\]-~]{1,256})"'
 )
@@ -304,7 +310,15 @@ def parse_request(message: str | bytes, *, max_bytes: int) -> Request:
     try:
         frame = loads(raw, max_bytes=None)
     except SignalError as exc:
-        raise FrameError("bad_json", exc.errors[0].message) from None
+        raise _unreadable(raw, exc.errors[0].message) from None
+    if _SURROGATE_ESCAPE.search(raw):
+        problem = _lone_surrogate(frame)
+        if problem is not None:
+            # The id is echoed only when it is itself valid text: an answer must be valid UTF-8 to be sent.
+            request_id = frame.get("id") if isinstance(frame, dict) else None
+            if not isinstance(request_id, str) or _lone_surrogate(request_id) is not None:
+                request_id = None
+            raise FrameError.invalid("bad_frame", [problem], request_id)
     if not isinstance(frame, dict):
         raise FrameError.invalid("bad_frame", [FieldError("$", f"expected object, got {_got(frame)}")], None)
     request_id, id_error = _request_id(frame)
@@ -342,6 +356,54 @@ def parse_request(message: str | bytes, *, max_bytes: int) -> Request:
         raise FrameError.invalid("bad_frame", check.errors, request_id)
     assert request is not None
     return request
+
+
+def _unreadable(raw: bytes, message: str) -> FrameError:
+    """What answers a frame the JSON reader refused: ``bad_json`` for text that is not JSON; ``bad_frame``
+    for JSON the gateway will not read (bytes that are not UTF-8, nesting deeper than the reader goes)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return FrameError.invalid("bad_frame", [FieldError("$", f"not UTF-8 at byte {exc.start}")], None)
+    if "nested too deeply" in message:  # jido.signal.serialization's words for the reader's recursion limit
+        return FrameError.invalid("bad_frame", [FieldError("$", "nested too deeply")], None)
+    return FrameError("bad_json", message)
+
+
+def _text_problem(text: str) -> str | None:
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"has a lone surrogate at index {exc.start}, which is not valid Unicode"
+    return None
+
+
+def _member_path(path: str, name: str) -> str:
+    return f"{path}.{name}" if _PLAIN_NAME.match(name) else f"{path}[{json.dumps(name)}]"
+
+
+def _lone_surrogate(value: object) -> FieldError | None:
+    """The first string (member names included) of a JSON value that holds a lone surrogate: JSON escapes can
+    spell one, but no UTF-8 text can carry it, so no answer could echo it. Walked without recursion: the value
+    may be nested as deeply as the JSON reader allows."""
+    pending: list[tuple[object, str]] = [(value, "$")]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, str):
+            problem = _text_problem(item)
+            if problem is not None:
+                return FieldError(path, problem)
+        elif isinstance(item, dict):
+            for name, member in item.items():
+                problem = _text_problem(name)
+                if problem is not None:
+                    return FieldError(path, f"a member name {problem}")
+                pending.append((member, _member_path(path, name)))
+        elif isinstance(item, list):
+            pending.extend((member, f"{path}[{index}]") for index, member in enumerate(item))
+    return None
 
 
 def _build(op: str, check: _Checker, request_id: str) -> Request | None:
@@ -408,13 +470,22 @@ def _build(op: str, check: _Checker, request_id: str) -> Request | None:
 # -- frames the server sends -------------------------------------------------------------------------------
 
 
+def _frame_text(frame: Mapping[str, Any]) -> str:
+    """JSON text that can always be sent: a lone surrogate (from an agent's state, an exception's message)
+    cannot be encoded as UTF-8, so such a frame is written with ``\\u`` escapes instead of failing the send."""
+    text = dumps(frame)
+    if _text_problem(text) is not None:
+        text = json.dumps(frame, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return text
+
+
 def result_frame(request_id: str, result: Mapping[str, Any]) -> str:
     """``{"op":"result","id":...,"result":{...}}`` as JSON text.
 
     Raises:
         ValueError: ``result`` is not JSON (such as an agent state holding a set).
     """
-    return dumps({"op": "result", "id": request_id, "result": result})
+    return _frame_text({"op": "result", "id": request_id, "result": result})
 
 
 def error_frame(
@@ -425,4 +496,4 @@ def error_frame(
     frame: dict[str, Any] = {"op": "error", "id": request_id, "code": code, "message": message}
     if details:
         frame["details"] = details
-    return dumps(frame)
+    return _frame_text(frame)

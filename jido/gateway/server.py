@@ -8,8 +8,8 @@
 
 One task reads each connection's frames and handles them in order (a ``call`` runs in a task of its own, so a
 slow agent does not hold up the rest); every subscription has a pump task reading the bus; one writer task
-sends what is queued for the connection. The queue is bounded (``send_queue`` frames) and pumps wait for room
-in it, so a burst, or a replay of the journal, flows at the pace the client reads: the backlog stays in the
+sends what is queued for the connection. The queue is bounded (``send_queue`` frames and ``send_queue_bytes``
+bytes) and pumps wait for room in it, so a burst, or a replay of the journal, flows at the pace the client reads: the backlog stays in the
 journal, not in memory. A connection whose queue stays full for ``slow_consumer_timeout`` seconds (the client
 stopped reading) is closed with 4008; the client reconnects and resumes from the last offset it received,
 and the journal serves the gap.
@@ -35,6 +35,7 @@ from jido.bus.journal import Record
 from jido.gateway.connection import CLOSE_TIMEOUT, Connection
 from jido.gateway.policy import OPEN_POLICY, TokenPolicy, TokenTable
 from jido.gateway.protocol import CLOSE_GOING_AWAY
+from jido.gateway.queue import frame_size
 from jido.runtime.runtime import Runtime
 
 __all__ = ["Gateway", "GatewayStatistics", "is_loopback", "serve_gateway"]
@@ -43,7 +44,10 @@ logger = logging.getLogger("jido.gateway")
 
 # The websocket layer counts characters; a frame has at most 4 bytes per character.
 _WEBSOCKET_SLACK: Final = 4
-_ENCODED_CACHE: Final = 4096  # signal JSON texts kept by offset: a burst fans out to many connections
+# Signal JSON texts kept by offset, so that a burst fanning out to many connections is encoded once per
+# signal; bounded in entries and in bytes (a few large signals must not pin a gigabyte).
+_ENCODED_CACHE: Final = 4096
+_ENCODED_CACHE_BYTES: Final = 16 << 20
 
 
 def _positive_seconds(name: str, value: object, *, allow_inf: bool = False) -> float:
@@ -82,6 +86,12 @@ class GatewayStatistics:
             another host on a gateway without tokens (HTTP 403).
         auth_failures: connections closed with 4001 (no valid ``auth`` frame first).
         slow_consumers: connections closed with 4008 (send queue full for ``slow_consumer_timeout``).
+        queued_frames: frames waiting in the send queues of all connections now.
+        queued_bytes: bytes those frames take now.
+        peak_queued_bytes: the most bytes one connection's send queue has held since the gateway started
+            (at most ``send_queue_bytes``, or one frame when a single frame is larger).
+        cached_bytes: bytes of encoded signals kept so that each is encoded once for every connection
+            (at most 16 MiB).
         heartbeat_timeouts: connections closed because the peer did not answer a ping in time.
         frames_received: client frames read.
         frames_sent: frames written to clients.
@@ -94,6 +104,10 @@ class GatewayStatistics:
     rejected: int
     auth_failures: int
     slow_consumers: int
+    queued_frames: int
+    queued_bytes: int
+    peak_queued_bytes: int
+    cached_bytes: int
     heartbeat_timeouts: int
     frames_received: int
     frames_sent: int
@@ -117,6 +131,7 @@ class Gateway:
         tokens: TokenTable | None,
         max_frame_bytes: int,
         send_queue: int,
+        send_queue_bytes: int,
         slow_consumer_timeout: float,
         heartbeat_interval: float,
         auth_timeout: float,
@@ -127,6 +142,7 @@ class Gateway:
         self._tokens = tokens
         self.max_frame_bytes = max_frame_bytes
         self.send_queue = send_queue
+        self.send_queue_bytes = send_queue_bytes
         self.slow_consumer_timeout = slow_consumer_timeout
         self.heartbeat_interval = heartbeat_interval
         self.auth_timeout = auth_timeout
@@ -135,6 +151,8 @@ class Gateway:
         self._gone = trio.Event()
         self._durable: dict[str, tuple[Connection, str]] = {}
         self._encoded: dict[int, str] = {}
+        self._encoded_bytes = 0
+        self._peak_queued_bytes = 0
         self._ids = itertools.count(1)
         self._accepted = 0
         self._rejected = 0
@@ -171,6 +189,12 @@ class Gateway:
             rejected=self._rejected,
             auth_failures=self._auth_failures,
             slow_consumers=self._slow_consumers,
+            queued_frames=sum(c.send_queue.frames for c in self._connections),
+            queued_bytes=sum(c.send_queue.bytes for c in self._connections),
+            peak_queued_bytes=max(
+                [self._peak_queued_bytes, *(c.send_queue.peak_bytes for c in self._connections)]
+            ),
+            cached_bytes=self._encoded_bytes,
             heartbeat_timeouts=self._heartbeat_timeouts,
             frames_received=self._frames_received,
             frames_sent=self._frames_sent,
@@ -187,9 +211,14 @@ class Gateway:
         encoded = self._encoded.get(record.offset)
         if encoded is None:
             encoded = record.signal.to_json()
-            if len(self._encoded) >= _ENCODED_CACHE:
-                del self._encoded[next(iter(self._encoded))]
-            self._encoded[record.offset] = encoded
+            size = frame_size(encoded)
+            if size <= _ENCODED_CACHE_BYTES:
+                while self._encoded and (
+                    len(self._encoded) >= _ENCODED_CACHE or self._encoded_bytes + size > _ENCODED_CACHE_BYTES
+                ):
+                    self._encoded_bytes -= frame_size(self._encoded.pop(next(iter(self._encoded))))
+                self._encoded[record.offset] = encoded
+                self._encoded_bytes += size
         return (
             f'{{"op":"signal","subscription":{subscription_json},'
             f'"offset":{record.offset},"signal":{encoded}}}'
@@ -243,6 +272,7 @@ class Gateway:
             logger.exception("gateway connection %s failed", connection.id)
         finally:
             self._connections.discard(connection)
+            self._peak_queued_bytes = max(self._peak_queued_bytes, connection.send_queue.peak_bytes)
             self._gone.set()
             self._gone = trio.Event()
 
@@ -276,6 +306,7 @@ async def serve_gateway(
     tokens: Mapping[str, TokenPolicy] | None = None,
     max_frame_bytes: int = 1 << 20,
     send_queue: int = 1000,
+    send_queue_bytes: int = 4 << 20,
     slow_consumer_timeout: float = 10.0,
     heartbeat_interval: float = 20.0,
     auth_timeout: float = 10.0,
@@ -293,6 +324,8 @@ async def serve_gateway(
         max_frame_bytes: the largest client frame handled; a larger one gets a ``too_large`` error frame (and
             one over 4 times this is refused by the websocket layer, which closes with 1009).
         send_queue: frames queued per connection (replies and signals); signals wait for room in it.
+        send_queue_bytes: bytes those frames may take per connection (4 MiB by default); a frame larger
+            than this is sent alone.
         slow_consumer_timeout: seconds the send queue may stay full (the client does not read) before the
             connection is closed with 4008.
         heartbeat_interval: seconds between pings; a peer that does not answer within as long is dropped
@@ -322,6 +355,7 @@ async def serve_gateway(
         tokens=table,
         max_frame_bytes=_positive_int("max_frame_bytes", max_frame_bytes),
         send_queue=_positive_int("send_queue", send_queue),
+        send_queue_bytes=_positive_int("send_queue_bytes", send_queue_bytes),
         slow_consumer_timeout=_positive_seconds("slow_consumer_timeout", slow_consumer_timeout),
         heartbeat_interval=_positive_seconds("heartbeat_interval", heartbeat_interval, allow_inf=True),
         auth_timeout=_positive_seconds("auth_timeout", auth_timeout),
