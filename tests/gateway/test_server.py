@@ -53,6 +53,7 @@ class TestServe:
         ("option", "value", "message"),
         [
             ("send_queue", 0, r"^send_queue must be an int >= 1, got 0$"),
+            ("send_queue_bytes", True, r"^send_queue_bytes must be an int >= 1, got True$"),
             ("max_frame_bytes", 1.5, r"^max_frame_bytes must be an int >= 1, got 1\.5$"),
             ("heartbeat_interval", -1, r"^heartbeat_interval must be a positive number of seconds, got -1$"),
             (
@@ -616,6 +617,30 @@ class TestSlowConsumer:
                     {"op": "subscribe", "id": "1", "pattern": "**", "from": received[-1] + 1}
                 )
                 assert reply["result"]["from"] == received[-1] + 1
+                while received[-1] < published:
+                    received.append((await client.recv())["offset"])
+            assert received == list(range(1, published + 1))
+            nursery.cancel_scope.cancel()
+
+    async def test_overflow_in_bytes_closes_4008_and_resume_loses_nothing(self, runtime: Runtime) -> None:
+        """Far fewer frames than send_queue, but more bytes than send_queue_bytes: the same 4008 close, and
+        resuming delivers every offset exactly once."""
+        async with (
+            serving(
+                runtime, send_queue=1000, send_queue_bytes=64 * 1024, slow_consumer_timeout=0.05
+            ) as gateway,
+            trio.open_nursery() as nursery,
+        ):
+            proxy: Proxy = await nursery.start(Proxy(gateway.port).serve)
+            url = f"ws://127.0.0.1:{proxy.port}/"
+            received = await self._overflow(runtime, gateway, proxy, url)
+            stats = gateway.statistics()
+            assert 0 < stats.peak_queued_bytes <= 64 * 1024
+            published = await runtime.bus.journal.last_offset()
+            async with raw_client(url) as client:
+                await client.request(
+                    {"op": "subscribe", "id": "1", "pattern": "**", "from": received[-1] + 1}
+                )
                 while received[-1] < published:
                     received.append((await client.recv())["offset"])
             assert received == list(range(1, published + 1))
