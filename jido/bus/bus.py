@@ -34,7 +34,7 @@ import trio
 
 from jido.bus.journal import DeadLetterRecord, Journal, Record
 from jido.bus.subscription import Delivery, Subscription, SubscriptionStatistics
-from jido.errors import ClosedError, ValidationError
+from jido.errors import ClosedError, ForbiddenError, SubscriptionConflictError, ValidationError
 from jido.runtime.clock import Clock, SystemClock
 from jido.signal import Signal
 from jido.signal.pattern import parse_pattern
@@ -202,6 +202,7 @@ class Bus:
         pattern: str,
         *,
         name: str | None = None,
+        owner: str | None = None,
         target: Target | None = None,
         start_from: StartFrom = "latest",
         max_in_flight: int = 100,
@@ -216,7 +217,11 @@ class Bus:
         Args:
             pattern: a router pattern (``"order.*"``, ``"**"``).
             name: a durable subscription's name: its checkpoint is stored in the journal and it resumes from
-                it when subscribed again. None makes a transient subscription (no stored checkpoint).
+                it when subscribed again. None makes a transient subscription (no stored checkpoint). The
+                first subscribe of a name binds it, in the journal, to ``pattern`` and ``owner``.
+            owner: who subscribes (a gateway token's identity, say); shown in :meth:`statistics`. A durable
+                name can be subscribed again only by the same owner (None is an owner of its own: it
+                matches only None) with the same pattern.
             target: deliver to this (an adapter with ``async deliver(signal)``, or a function of the signal,
                 sync or async) and ack on success; failures are retried, then dead-lettered. An adapter's
                 ``aclose()`` is awaited when the subscription ends. Without a target, iterate the
@@ -234,7 +239,13 @@ class Bus:
 
         Raises:
             ValidationError: the pattern is invalid.
+            ForbiddenError: the durable name is bound to another owner.
+            SubscriptionConflictError: the durable name is bound to the same owner and another pattern
+                (resuming with this one would move the checkpoint past records the other never matched).
             ValueError: an option is out of range, or the durable name is already subscribed.
+
+        Nothing is changed when it raises, except that a name stored by an older version without a binding
+        is bound by the first subscribe (which then succeeds unless it is already subscribed).
         """
         self._check_open()
         try:
@@ -251,28 +262,42 @@ class Bus:
             raise ValueError(
                 f"checkpoint_interval must be a number of seconds >= 0, got {checkpoint_interval!r}"
             )
+        if owner is not None and (not isinstance(owner, str) or not owner):
+            raise ValueError(f"owner must be a non-empty string or None, got {owner!r}")
+        if target is not None and not callable(getattr(target, "deliver", None)) and not callable(target):
+            raise TypeError(f"target must have async deliver(signal) or be callable, got {target!r}")
         if name is not None:
             if not isinstance(name, str) or not name.strip():
                 raise ValueError(f"name must be a non-empty string, got {name!r}")
+            stored = await self.journal.get_checkpoint(name)
+            # Where a new durable subscription starts is stored at once, with its binding: if it stops
+            # before its first ack, it must resume from here next time, not from whatever "latest" is then.
+            start = stored + 1 if stored is not None else await self._start_offset(start_from)
+            offset = max(0, min(start - 1, await self.journal.last_offset()))
+            binding = await self.journal.bind_subscription(name, pattern=pattern, owner=owner, offset=offset)
+            # The journal changed nothing if the name was bound already, so refusing here leaves all as it
+            # was. Owner first: another owner learns nothing about the pattern.
+            if binding.owner != owner:
+                raise ForbiddenError(f"durable subscription {name!r}")
+            if binding.pattern != pattern:
+                raise SubscriptionConflictError(name, pattern, binding.pattern)
             if name in self._subscriptions:
                 raise ValueError(f"durable subscription {name!r} is already subscribed")
-            stored = await self.journal.get_checkpoint(name)
+            if stored is not None or binding.checkpoint != offset:
+                start = binding.checkpoint + 1  # resumed (or made meanwhile by another bus on this journal)
+            durable = True
+            sub_name = name
         else:
+            start = await self._start_offset(start_from)
             self._transient_count += 1
-            stored = None
-        durable = name is not None
-        sub_name = name if name is not None else f"transient-{self._transient_count}:{pattern}"
-        start = stored + 1 if stored is not None else await self._start_offset(start_from)
-        if durable and stored is None:
-            # Store where a new durable subscription starts, at once: if it stops before its first ack, it
-            # must resume from here next time, not from whatever "latest" is by then.
-            assert name is not None
-            await self.journal.set_checkpoint(name, max(0, min(start - 1, await self.journal.last_offset())))
+            durable = False
+            sub_name = f"transient-{self._transient_count}:{pattern}"
         sub = Subscription(
             bus=self,
             name=sub_name,
             pattern=pattern,
             durable=durable,
+            owner=owner,
             journal=self.journal,
             start=start,
             checkpoint=start - 1,
@@ -287,8 +312,6 @@ class Bus:
         self._subscriptions[sub_name] = sub
         self._router.add(pattern, sub)
         if target is not None:
-            if not callable(getattr(target, "deliver", None)) and not callable(target):
-                raise TypeError(f"target must have async deliver(signal) or be callable, got {target!r}")
             assert self._nursery is not None
             self._nursery.start_soon(self._pump, sub, target)
         return sub

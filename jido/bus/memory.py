@@ -5,6 +5,9 @@ list and the record at offset ``o`` is at index ``o - first + head``: ``read`` i
 binary search on ``appended_at``, which never decreases. Trimming moves ``head`` forward and compacts the list
 only when the dead prefix is at least as long as the live part, so it costs amortized O(1) per record.
 
+Dead letters sit in an ordered dict by id, so removing one by id and evicting the oldest are both O(1); at
+most ``max_dead_letters`` are kept (memory must not grow with a subscriber that never acks).
+
 The argument checks at the bottom are shared with :mod:`jido.bus.sqlite`, so that both backends refuse bad
 input with the same words.
 """
@@ -12,22 +15,46 @@ input with the same words.
 from __future__ import annotations
 
 import bisect
+import collections
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Final
 
+import attrs
 import trio
 
-from jido.bus.journal import DeadLetterRecord, Record
+from jido.bus.journal import DEFAULT_DEAD_LETTER_REASON, DeadLetterRecord, DurableBinding, Record
 from jido.errors import ClosedError
 from jido.runtime.clock import Clock, SystemClock
 from jido.signal import Signal
 
-__all__ = ["MemoryJournal"]
+__all__ = ["DEFAULT_MAX_DEAD_LETTERS", "MemoryJournal", "MemoryJournalStatistics"]
+
+logger = logging.getLogger("jido.bus")
+
+DEFAULT_MAX_DEAD_LETTERS: Final = 10_000
+"""How many dead letters a journal keeps by default before it evicts the oldest."""
+
+EVICTION_LOG_INTERVAL: Final = dt.timedelta(minutes=1)
+"""While dead letters keep being evicted, one log line at most this often (by the journal's clock)."""
 
 _COMPACT_AT: Final = 1024
 """Compact the record list once this many trimmed slots (and at least half of the list) are dead."""
+
+
+@attrs.frozen
+class MemoryJournalStatistics:
+    """A snapshot of a :class:`MemoryJournal`'s dead letters.
+
+    Attributes:
+        dead_letters: dead letters kept now.
+        dead_letters_evicted: dead letters evicted (oldest first) to stay within ``max_dead_letters``.
+    """
+
+    dead_letters: int
+    dead_letters_evicted: int
 
 
 class MemoryJournal:
@@ -40,25 +67,38 @@ class MemoryJournal:
         clock: where ``appended_at`` and a dead letter's ``at`` come from; :class:`SystemClock` by default.
             If the clock steps back, ``appended_at`` stays at the last value given (it never decreases, so
             ``offset_at`` can search it).
+        max_dead_letters: the most dead letters kept (>= 1). Adding one more evicts the oldest; evictions
+            are counted (:meth:`statistics`) and logged once per burst, not once each.
 
     Raises:
-        TypeError: ``clock`` has no ``now()`` method.
+        TypeError, ValueError: ``clock`` has no ``now()`` method, or ``max_dead_letters`` is not an int >= 1.
     """
 
-    def __init__(self, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, *, clock: Clock | None = None, max_dead_letters: int = DEFAULT_MAX_DEAD_LETTERS
+    ) -> None:
         self._clock = check_clock(clock)
+        self._max_dead_letters = check_int(max_dead_letters, "max_dead_letters", minimum=1)
         self._records: list[Record] = []
         self._head = 0  # index in _records of the first retained record
         self._last = 0
         self._last_at: dt.datetime | None = None
         self._checkpoints: dict[str, int] = {}
-        self._dead_letters: dict[int, DeadLetterRecord] = {}
+        self._bindings: dict[str, tuple[str, str | None]] = {}  # name -> (pattern, owner)
+        self._dead_letters: collections.OrderedDict[int, DeadLetterRecord] = collections.OrderedDict()
         self._last_dead_letter_id = 0
+        self._evictions = DeadLetterEvictions("MemoryJournal")
         self._closed = False
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"offsets {self._first()}..{self._last}"
         return f"<MemoryJournal {state}, {len(self._records) - self._head} records retained>"
+
+    def statistics(self) -> MemoryJournalStatistics:
+        """How many dead letters are kept, and how many were evicted to stay within the bound."""
+        return MemoryJournalStatistics(
+            dead_letters=len(self._dead_letters), dead_letters_evicted=self._evictions.total
+        )
 
     async def __aenter__(self) -> MemoryJournal:
         return self
@@ -166,23 +206,58 @@ class MemoryJournal:
         self._checkpoints[name] = stored
         return stored
 
+    async def bind_subscription(
+        self, name: str, *, pattern: str, owner: str | None, offset: int
+    ) -> DurableBinding:
+        """The binding of durable subscription ``name``, made now (checkpoint ``offset``) if it has none.
+
+        A checkpoint stored without a binding keeps its offset and adopts ``pattern`` and ``owner``; a bound
+        name is returned unchanged.
+
+        Raises:
+            TypeError, ValueError: see :func:`check_binding`, or ``offset`` past :meth:`last_offset`.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_binding(name, pattern, owner, offset)
+        await self._enter()
+        check_checkpoint_offset(offset, self._last)
+        checkpoint = self._checkpoints.setdefault(name, offset)
+        bound_pattern, bound_owner = self._bindings.setdefault(name, (pattern, owner))
+        return DurableBinding(name, bound_pattern, bound_owner, checkpoint)
+
     async def add_dead_letter(
-        self, subscription: str, record: Record, error: str, attempts: int
+        self,
+        subscription: str,
+        record: Record,
+        error: str,
+        attempts: int,
+        *,
+        reason: str = DEFAULT_DEAD_LETTER_REASON,
     ) -> DeadLetterRecord:
         """Keep ``record`` as a dead letter of ``subscription``; its id is one more than the last id given.
+
+        When ``max_dead_letters`` are kept already, the oldest is evicted (and counted) to make room.
 
         Raises:
             TypeError, ValueError: a bad argument (see :func:`check_dead_letter`).
             ClosedError: the journal is closed.
         """
         self._check_open()
-        check_dead_letter(subscription, record, error, attempts)
+        check_dead_letter(subscription, record, error, attempts, reason)
         await self._enter()
+        now = stamp(self._clock, None)
         self._last_dead_letter_id += 1
         letter = DeadLetterRecord(
-            self._last_dead_letter_id, subscription, record, error, attempts, stamp(self._clock, None)
+            self._last_dead_letter_id, subscription, record, error, attempts, now, reason
         )
         self._dead_letters[letter.id] = letter
+        evicted = 0
+        while len(self._dead_letters) > self._max_dead_letters:
+            self._dead_letters.popitem(last=False)
+            evicted += 1
+        if evicted:
+            self._evictions.record(evicted, f"max_dead_letters={self._max_dead_letters}", now)
         return letter
 
     async def dead_letters(
@@ -323,16 +398,77 @@ def check_checkpoint_offset(offset: int, last: int) -> None:
         raise ValueError(f"offset {offset} is past the last offset appended ({last})")
 
 
-def check_dead_letter(subscription: object, record: object, error: object, attempts: object) -> None:
-    """Check the arguments of ``add_dead_letter``; raise naming the first bad one."""
+def check_dead_letter(
+    subscription: object, record: object, error: object, attempts: object, reason: object
+) -> None:
+    """Check the arguments of ``add_dead_letter``; raise naming the first bad one.
+
+    A record's offset may be 0: a signal that was never appended (the runtime's own dead letters).
+    """
     check_name(subscription, "subscription")
     if not isinstance(record, Record):
         raise TypeError(f"record must be a Record, got {type(record).__name__}")
-    check_int(record.offset, "record.offset", minimum=1)
+    check_int(record.offset, "record.offset", minimum=0)
     check_aware(record.appended_at, "record.appended_at")
     if not isinstance(error, str):
         raise TypeError(f"error must be a str, got {error!r}")
     check_int(attempts, "attempts", minimum=0)
+    check_name(reason, "reason")
+
+
+def check_binding(name: object, pattern: object, owner: object, offset: object) -> None:
+    """Check the arguments of ``bind_subscription``: non-empty strs (owner may be None), an offset >= 0."""
+    check_name(name, "name")
+    check_name(pattern, "pattern")
+    if owner is not None:
+        check_name(owner, "owner")
+    check_int(offset, "offset", minimum=0)
+
+
+def check_max_dead_letter_age(value: object) -> dt.timedelta | None:
+    """Return ``value`` if it is None or a positive timedelta; else raise."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.timedelta):
+        raise TypeError(f"max_dead_letter_age must be a timedelta or None, got {value!r}")
+    if value <= dt.timedelta(0):
+        raise ValueError(f"max_dead_letter_age must be positive, got {value!r}")
+    return value
+
+
+class DeadLetterEvictions:
+    """Counts the dead letters a journal evicted to stay within its bounds, and logs them once per burst.
+
+    One line at the first eviction, then at most one per :data:`EVICTION_LOG_INTERVAL` of the journal's
+    clock while evictions go on, each saying how many since the line before: a subscriber that never acks
+    evicts one dead letter per publish, and a line for each would flood the log.
+    """
+
+    __slots__ = ("_journal", "_logged_at", "_unlogged", "total")
+
+    def __init__(self, journal: str) -> None:
+        self._journal = journal
+        self._logged_at: dt.datetime | None = None
+        self._unlogged = 0
+        self.total = 0
+
+    def record(self, count: int, bound: str, now: dt.datetime) -> None:
+        """``count`` dead letters were evicted at ``now`` to stay within ``bound`` (shown in the log)."""
+        self.total += count
+        self._unlogged += count
+        since = None if self._logged_at is None else now - self._logged_at
+        if since is not None and dt.timedelta(0) <= since < EVICTION_LOG_INTERVAL:
+            return
+        logger.warning(
+            "%s evicted %d oldest dead letters to stay within %s (%d evicted in all)",
+            self._journal,
+            self._unlogged,
+            bound,
+            self.total,
+            extra={"evicted": self._unlogged},
+        )
+        self._logged_at = now
+        self._unlogged = 0
 
 
 def check_trim(max_entries: object, max_age: object, now: object) -> None:

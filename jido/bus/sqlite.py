@@ -25,13 +25,23 @@ the WAL is fsynced at every commit, so the records survive a power loss; group c
 affordable (one fsync per batch). ``"NORMAL"`` skips that fsync: commits survive a crash of the process but
 the last ones may be lost if the machine loses power.
 
-Schema (version 1; ``PRAGMA application_id`` marks the file as a jido journal)::
+Schema (version 2; ``PRAGMA application_id`` marks the file as a jido journal)::
 
     meta(key TEXT PRIMARY KEY, value INTEGER)        schema_version, last_offset, last_appended_at
     records("offset" INTEGER PRIMARY KEY, type TEXT, appended_at INTEGER, body TEXT)
-    checkpoints(name TEXT PRIMARY KEY, "offset" INTEGER)
+    checkpoints(name TEXT PRIMARY KEY, "offset" INTEGER, pattern TEXT, owner TEXT)
     dead_letters(id INTEGER PRIMARY KEY AUTOINCREMENT, subscription, record_offset, record_appended_at,
-                 record_body, error, attempts, at)
+                 record_body, error, attempts, at, reason)      indexed by (subscription, id) and by at
+
+A checkpoint's ``pattern`` is NULL until the name is bound (``owner`` means nothing then); a bound name with
+no owner has a pattern and a NULL owner. A file of version 1 (no pattern, owner or reason columns) is
+migrated when opened, in the opening transaction: its checkpoints are left unbound (each adopts the first
+pattern and owner bound to it) and its dead letters get the reason ``"max_attempts"``. A jido that reads
+only version 1 refuses a migrated file instead of misreading it.
+
+Dead letters are bounded by count (``max_dead_letters``) and optionally by age (``max_dead_letter_age``),
+both applied in the transaction that adds one and in ``trim``; the oldest go first, and evictions are
+counted in :meth:`SQLiteJournal.statistics` and logged once per burst.
 
 Times are integer microseconds since the Unix epoch (UTC): exact, compact and ordered. ``body`` is the
 signal's CloudEvents structured-mode JSON. ``meta.last_offset`` keeps the last offset ever appended, so
@@ -54,13 +64,17 @@ from typing import Final, Literal, TypeVar, overload
 import attrs
 import trio
 
-from jido.bus.journal import DeadLetterRecord, Record
+from jido.bus.journal import DEFAULT_DEAD_LETTER_REASON, DeadLetterRecord, DurableBinding, Record
 from jido.bus.memory import (
+    DEFAULT_MAX_DEAD_LETTERS,
+    DeadLetterEvictions,
     check_aware,
+    check_binding,
     check_checkpoint_offset,
     check_clock,
     check_dead_letter,
     check_int,
+    check_max_dead_letter_age,
     check_name,
     check_signals,
     check_trim,
@@ -73,7 +87,7 @@ from jido.signal import Signal
 
 __all__ = ["SQLiteJournal", "SQLiteJournalStatistics", "open_sqlite_journal"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 APPLICATION_ID: Final = 0x4A49444F  # "JIDO"
 DEFAULT_BATCH_MAX: Final = 1000
 
@@ -90,7 +104,8 @@ CREATE TABLE records (
     body TEXT NOT NULL
 );
 CREATE INDEX records_by_time ON records (appended_at);
-CREATE TABLE checkpoints (name TEXT PRIMARY KEY, "offset" INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE checkpoints (name TEXT PRIMARY KEY, "offset" INTEGER NOT NULL, pattern TEXT, owner TEXT)
+    WITHOUT ROWID;
 CREATE TABLE dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     subscription TEXT NOT NULL,
@@ -99,15 +114,26 @@ CREATE TABLE dead_letters (
     record_body TEXT NOT NULL,
     error TEXT NOT NULL,
     attempts INTEGER NOT NULL,
-    at INTEGER NOT NULL
+    at INTEGER NOT NULL,
+    reason TEXT NOT NULL DEFAULT 'max_attempts'
 );
 CREATE INDEX dead_letters_by_subscription ON dead_letters (subscription, id);
+CREATE INDEX dead_letters_by_time ON dead_letters (at);
 INSERT INTO meta (key, value) VALUES ('schema_version', {SCHEMA_VERSION}), ('last_offset', 0);
 PRAGMA application_id = {APPLICATION_ID};
 """
 
+# From version 1: every step keeps the data (ADD COLUMN fills existing rows with the default).
+_MIGRATE_FROM_1: Final = f"""
+ALTER TABLE checkpoints ADD COLUMN pattern TEXT;
+ALTER TABLE checkpoints ADD COLUMN owner TEXT;
+ALTER TABLE dead_letters ADD COLUMN reason TEXT NOT NULL DEFAULT '{DEFAULT_DEAD_LETTER_REASON}';
+CREATE INDEX dead_letters_by_time ON dead_letters (at);
+UPDATE meta SET value = {SCHEMA_VERSION} WHERE key = 'schema_version';
+"""
+
 _DEAD_LETTER_COLUMNS: Final = (
-    "id, subscription, record_offset, record_appended_at, record_body, error, attempts, at"
+    "id, subscription, record_offset, record_appended_at, record_body, error, attempts, at, reason"
 )
 
 
@@ -120,12 +146,15 @@ class SQLiteJournalStatistics:
         append_transactions: those of them that appended records.
         appended: records appended.
         largest_batch: the most records appended in one transaction.
+        dead_letters_evicted: dead letters removed to stay within ``max_dead_letters`` or
+            ``max_dead_letter_age``.
     """
 
     transactions: int
     append_transactions: int
     appended: int
     largest_batch: int
+    dead_letters_evicted: int = 0
 
 
 class _Append:
@@ -158,6 +187,13 @@ class SQLiteJournal:
             (>= 0; 0, the default, writes at once: batches then form from whatever queued meanwhile).
         synchronous: ``"FULL"`` (fsync at every commit: durable through a power loss) or ``"NORMAL"`` (durable
             through a process crash only).
+        max_dead_letters: the most dead letters kept (an int >= 1, 10,000 by default). Adding one past it
+            evicts the oldest, in the same transaction.
+        max_dead_letter_age: remove dead letters older than this (a positive timedelta; None, the default,
+            keeps them whatever their age), by their ``at`` and the journal's clock, when a dead letter is
+            added and at every ``trim``.
+
+    Both dead-letter bounds count what they evict (:meth:`statistics`) and log it once per burst.
 
     Raises:
         TypeError, ValueError: a bad argument.
@@ -171,6 +207,8 @@ class SQLiteJournal:
         batch_max: int = DEFAULT_BATCH_MAX,
         flush_interval: float = 0.0,
         synchronous: Literal["NORMAL", "FULL"] = "FULL",
+        max_dead_letters: int = DEFAULT_MAX_DEAD_LETTERS,
+        max_dead_letter_age: dt.timedelta | None = None,
     ) -> None:
         if not isinstance(path, str | os.PathLike):
             raise TypeError(f"path must be a str or path-like, got {path!r}")
@@ -189,6 +227,8 @@ class SQLiteJournal:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
         self._synchronous = synchronous
+        self._max_dead_letters = check_int(max_dead_letters, "max_dead_letters", minimum=1)
+        self._max_dead_letter_age = check_max_dead_letter_age(max_dead_letter_age)
 
         self._limiter = trio.CapacityLimiter(1)
         self._conn: sqlite3.Connection | None = None
@@ -197,6 +237,8 @@ class SQLiteJournal:
         self._first = 1
         self._last = 0
         self._last_at: dt.datetime | None = None
+        self._dead_letter_count = 0  # so that the bound costs no COUNT(*) per dead letter
+        self._evictions = DeadLetterEvictions(f"journal {self._path!r}")
         # Group commit.
         self._pending: collections.deque[_Append] = collections.deque()
         self._pending_count = 0
@@ -233,6 +275,7 @@ class SQLiteJournal:
             append_transactions=self._append_transactions,
             appended=self._appended,
             largest_batch=self._largest_batch,
+            dead_letters_evicted=self._evictions.total,
         )
 
     async def __aenter__(self) -> SQLiteJournal:
@@ -345,22 +388,52 @@ class SQLiteJournal:
         check_int(offset, "offset", minimum=0)
         return await self._call("set_checkpoint", self._set_checkpoint_sync, name, offset)
 
+    async def bind_subscription(
+        self, name: str, *, pattern: str, owner: str | None, offset: int
+    ) -> DurableBinding:
+        """The binding of durable subscription ``name``, made now (checkpoint ``offset``) if it has none.
+
+        In one transaction: a checkpoint stored without a binding (by :meth:`set_checkpoint`, or in a file
+        of schema version 1) keeps its offset and adopts ``pattern`` and ``owner``; a bound name is returned
+        unchanged.
+
+        Raises:
+            TypeError, ValueError: a bad argument, or ``offset`` past :meth:`last_offset`.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_binding(name, pattern, owner, offset)
+        return await self._call(
+            "bind_subscription", self._bind_subscription_sync, name, pattern, owner, offset
+        )
+
     async def add_dead_letter(
-        self, subscription: str, record: Record, error: str, attempts: int
+        self,
+        subscription: str,
+        record: Record,
+        error: str,
+        attempts: int,
+        *,
+        reason: str = DEFAULT_DEAD_LETTER_REASON,
     ) -> DeadLetterRecord:
         """Keep ``record`` as a dead letter of ``subscription``. Ids start at 1 and are never reused.
+
+        ``record.offset`` is 0 for a signal that was never appended. In the same transaction, the oldest
+        dead letters past ``max_dead_letters`` or older than ``max_dead_letter_age`` are evicted.
 
         Raises:
             TypeError, ValueError: a bad argument.
             ClosedError: the journal is closed.
         """
         self._check_open()
-        check_dead_letter(subscription, record, error, attempts)
+        check_dead_letter(subscription, record, error, attempts, reason)
         at = stamp(self._clock, None)
         letter_id = await self._call(
-            "add_dead_letter", self._add_dead_letter_sync, subscription, record, error, attempts, at
+            "add_dead_letter", self._add_dead_letter_sync, subscription, record, error, attempts, reason, at
         )
-        return DeadLetterRecord(letter_id, subscription, record, error, attempts, _from_us(_to_us(at)))
+        return DeadLetterRecord(
+            letter_id, subscription, record, error, attempts, _from_us(_to_us(at)), reason
+        )
 
     async def dead_letters(
         self, subscription: str | None = None, *, limit: int = 1000
@@ -394,6 +467,9 @@ class SQLiteJournal:
     ) -> int:
         """Keep at most ``max_entries`` records and none appended before ``now - max_age``, in one transaction.
 
+        Dead letters past ``max_dead_letter_age`` (by ``now``) or ``max_dead_letters`` go in the same
+        transaction (not counted in the result: it counts records).
+
         Returns:
             How many records were removed.
 
@@ -406,7 +482,7 @@ class SQLiteJournal:
         check_trim(max_entries, max_age, now)
         oldest = oldest_kept(now, max_age)
         cutoff = None if oldest is None else _to_us(oldest)
-        return await self._call("trim", self._trim_sync, max_entries, cutoff)
+        return await self._call("trim", self._trim_sync, max_entries, cutoff, now)
 
     async def aclose(self) -> None:
         """Let the calls in progress finish (appends commit), then close the file.
@@ -606,6 +682,11 @@ class SQLiteJournal:
                 f"{self._path!r} is not a jido journal: its application_id is {application_id:#x}"
             )
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("schema_version") == 1:
+            for statement in _MIGRATE_FROM_1.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            meta["schema_version"] = SCHEMA_VERSION
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise BrokenError(
                 f"journal {self._path!r} has schema version {meta.get('schema_version')!r};"
@@ -615,6 +696,7 @@ class SQLiteJournal:
         if type(last) is not int or last < 0:
             raise BrokenError(f"journal {self._path!r} is corrupt: meta last_offset is {last!r}")
         (lowest,) = conn.execute('SELECT MIN("offset") FROM records').fetchone()
+        (self._dead_letter_count,) = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()
         self._last = last
         self._first = last + 1 if lowest is None else lowest
         last_at = meta.get("last_appended_at")
@@ -699,27 +781,94 @@ class SQLiteJournal:
         self._transactions += 1
         return int(stored)
 
+    def _bind_subscription_sync(
+        self, name: str, pattern: str, owner: str | None, offset: int
+    ) -> DurableBinding:
+        check_checkpoint_offset(offset, self._last)
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Insert, or adopt on an unbound checkpoint; a bound row is left exactly as it is.
+            conn.execute(
+                'INSERT INTO checkpoints (name, "offset", pattern, owner) VALUES (?, ?, ?, ?)'
+                " ON CONFLICT (name) DO UPDATE SET pattern = excluded.pattern, owner = excluded.owner"
+                " WHERE checkpoints.pattern IS NULL",
+                (name, offset, pattern, owner),
+            )
+            row = conn.execute(
+                'SELECT "offset", pattern, owner FROM checkpoints WHERE name = ?', (name,)
+            ).fetchone()
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._transactions += 1
+        stored, bound_pattern, bound_owner = row
+        if (
+            type(stored) is not int
+            or not isinstance(bound_pattern, str)
+            or not (bound_owner is None or isinstance(bound_owner, str))
+        ):
+            raise BrokenError(f"journal {self._path!r}: checkpoint {name!r} is corrupt")
+        return DurableBinding(name, bound_pattern, bound_owner, stored)
+
     def _add_dead_letter_sync(
-        self, subscription: str, record: Record, error: str, attempts: int, at: dt.datetime
+        self, subscription: str, record: Record, error: str, attempts: int, reason: str, at: dt.datetime
     ) -> int:
         conn = self._connection()
         body = record.signal.to_json()
         conn.execute("BEGIN IMMEDIATE")
         try:
             cursor = conn.execute(
-                "INSERT INTO dead_letters"
-                " (subscription, record_offset, record_appended_at, record_body, error, attempts, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (subscription, record.offset, _to_us(record.appended_at), body, error, attempts, _to_us(at)),
+                "INSERT INTO dead_letters (subscription, record_offset, record_appended_at, record_body,"
+                " error, attempts, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    subscription,
+                    record.offset,
+                    _to_us(record.appended_at),
+                    body,
+                    error,
+                    attempts,
+                    _to_us(at),
+                    reason,
+                ),
             )
+            evicted = self._evict_dead_letters(conn, at, count=self._dead_letter_count + 1)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         self._transactions += 1
+        self._dead_letter_count += 1 - evicted
+        self._evicted(evicted, at)
         if cursor.lastrowid is None:
             raise InternalError("sqlite gave no id for a new dead letter")
         return cursor.lastrowid
+
+    def _evict_dead_letters(self, conn: sqlite3.Connection, now: dt.datetime, *, count: int) -> int:
+        """Delete dead letters past the age bound, then the oldest past the count bound (``count`` is how many
+        there are, so that this costs no COUNT(*)); returns how many went. Inside the caller's transaction.
+        """
+        evicted = 0
+        oldest = oldest_kept(now, self._max_dead_letter_age)
+        if oldest is not None:
+            # The index on at finds them without a scan.
+            evicted += conn.execute("DELETE FROM dead_letters WHERE at < ?", (_to_us(oldest),)).rowcount
+        excess = count - evicted - self._max_dead_letters
+        if excess > 0:
+            evicted += conn.execute(
+                "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters ORDER BY id LIMIT ?)",
+                (excess,),
+            ).rowcount
+        return evicted
+
+    def _evicted(self, evicted: int, now: dt.datetime) -> None:
+        if evicted:
+            age = self._max_dead_letter_age
+            bound = f"max_dead_letters={self._max_dead_letters}" + (
+                "" if age is None else f" and max_dead_letter_age={age}"
+            )
+            self._evictions.record(evicted, bound, now)
 
     def _dead_letters_sync(self, subscription: str | None, limit: int) -> list[DeadLetterRecord]:
         conn = self._connection()
@@ -733,12 +882,14 @@ class SQLiteJournal:
                 (subscription, limit),
             )
         letters = []
-        for letter_id, sub, offset, appended_at, body, error, attempts, at in rows.fetchall():
+        for letter_id, sub, offset, appended_at, body, error, attempts, at, reason in rows.fetchall():
             what = f"dead letter {letter_id}"
             record = self._record(offset, appended_at, body, what)
-            if not isinstance(error, str) or type(attempts) is not int:
-                raise BrokenError(f"journal {self._path!r}: {what} is corrupt: bad error or attempts")
-            letters.append(DeadLetterRecord(letter_id, sub, record, error, attempts, self._time(at, what)))
+            if not isinstance(error, str) or type(attempts) is not int or not isinstance(reason, str):
+                raise BrokenError(f"journal {self._path!r}: {what} is corrupt: bad error, attempts or reason")
+            letters.append(
+                DeadLetterRecord(letter_id, sub, record, error, attempts, self._time(at, what), reason)
+            )
         return letters
 
     def _remove_dead_letter_sync(self, dead_letter_id: int) -> bool:
@@ -751,25 +902,33 @@ class SQLiteJournal:
             conn.execute("ROLLBACK")
             raise
         self._transactions += 1
+        self._dead_letter_count -= removed
         return removed == 1
 
-    def _trim_sync(self, max_entries: int | None, cutoff: int | None) -> int:
+    def _trim_sync(self, max_entries: int | None, cutoff: int | None, now: dt.datetime) -> int:
         conn = self._connection()
         cut = self._first  # the first offset to keep
         if cutoff is not None:
             cut = max(cut, self._offset_at_sync(cutoff))
         if max_entries is not None:
             cut = max(cut, self._last + 1 - max_entries)
-        if cut <= self._first:
+        # Only the age bound can have been crossed since the last dead letter was added (the count bound is
+        # kept at every add); skip the transaction when neither records nor dead letters have to go.
+        if cut <= self._first and self._max_dead_letter_age is None:
             return 0
         conn.execute("BEGIN IMMEDIATE")
         try:
-            removed = conn.execute('DELETE FROM records WHERE "offset" < ?', (cut,)).rowcount
+            removed = 0
+            if cut > self._first:
+                removed = conn.execute('DELETE FROM records WHERE "offset" < ?', (cut,)).rowcount
+            evicted = self._evict_dead_letters(conn, now, count=self._dead_letter_count)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._first = cut
+        self._first = max(cut, self._first)
+        self._dead_letter_count -= evicted
+        self._evicted(evicted, now)
         self._transactions += 1
         return removed
 
@@ -803,6 +962,8 @@ async def open_sqlite_journal(
     batch_max: int = DEFAULT_BATCH_MAX,
     flush_interval: float = 0.0,
     synchronous: Literal["NORMAL", "FULL"] = "FULL",
+    max_dead_letters: int = DEFAULT_MAX_DEAD_LETTERS,
+    max_dead_letter_age: dt.timedelta | None = None,
 ) -> AsyncIterator[SQLiteJournal]:
     """Open a :class:`SQLiteJournal` (creating the file if new) and close it on exit.
 
@@ -812,7 +973,13 @@ async def open_sqlite_journal(
         BrokenError: the file cannot be opened, is not a jido journal, or has another schema version.
     """
     journal = SQLiteJournal(
-        path, clock=clock, batch_max=batch_max, flush_interval=flush_interval, synchronous=synchronous
+        path,
+        clock=clock,
+        batch_max=batch_max,
+        flush_interval=flush_interval,
+        synchronous=synchronous,
+        max_dead_letters=max_dead_letters,
+        max_dead_letter_age=max_dead_letter_age,
     )
     async with journal:
         yield journal

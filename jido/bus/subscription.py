@@ -8,7 +8,9 @@ Each delivery is acked, or it comes back: after ``ack_timeout`` without an ack, 
 error), with exponential backoff, up to ``max_attempts``; then the record goes to the journal's dead letters
 with the last error and counts as done. The checkpoint of a durable subscription is the highest offset up to
 which every matching record is done (acked or dead-lettered), so after a crash it resumes with at-least-once
-delivery: nothing done is skipped, some things may come again.
+delivery: nothing done is skipped, some things may come again. Offsets that retention removed before the
+subscription read them count as done too (and as ``skipped``); however many there are, that costs one range
+in :class:`~jido.bus.done.DoneOffsets`, never one entry per offset.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import attrs
 import trio
 
+from jido.bus.done import DoneOffsets
 from jido.bus.journal import Journal, Record
 from jido.errors import ClosedError
 from jido.signal import Signal
@@ -95,6 +98,10 @@ class SubscriptionStatistics:
         redelivered: redeliveries made.
         dead_lettered: records given up on.
         skipped: offsets removed by retention before this subscription read them.
+        pattern: the pattern it matches signal types with.
+        durable: whether its checkpoint is stored in the journal (it has a name that resumes).
+        owner: who subscribed it (a gateway token's identity, say), or None; a durable subscription's
+            name is bound to its owner and pattern in the journal.
     """
 
     name: str
@@ -107,16 +114,20 @@ class SubscriptionStatistics:
     redelivered: int
     dead_lettered: int
     skipped: int
+    pattern: str = ""
+    durable: bool = False
+    owner: str | None = None
 
 
 class _InFlight:
-    __slots__ = ("attempt", "due", "error", "record", "to_dead_letter")
+    __slots__ = ("attempt", "due", "error", "reason", "record", "to_dead_letter")
 
     def __init__(self, record: Record, attempt: int, due: float) -> None:
         self.record = record
         self.attempt = attempt
         self.due = due  # when to deliver it again if not acked (trio time)
         self.error = "ack timeout"
+        self.reason = "max_attempts"  # what its dead letter will say: attempts used up, or "not_retryable"
         self.to_dead_letter = False  # its dead-lettering failed to be stored: try that again, not a delivery
 
 
@@ -134,6 +145,7 @@ class Subscription:
         name: str,
         pattern: str,
         durable: bool,
+        owner: str | None = None,
         journal: Journal,
         start: int,
         checkpoint: int,
@@ -148,6 +160,7 @@ class Subscription:
         self.name = name
         self.pattern = pattern
         self.durable = durable
+        self.owner = owner
         self._bus = bus
         self._journal = journal
         self._router = Router()
@@ -155,7 +168,7 @@ class Subscription:
         self._cursor = start
         self._checkpoint = checkpoint
         self._stored_checkpoint = checkpoint
-        self._done: set[int] = set()  # done offsets above the checkpoint
+        self._done = DoneOffsets(checkpoint)  # the checkpoint, and done ranges above it
         self._buffer: list[Record] = []
         self._in_flight: dict[int, _InFlight] = {}
         self._redrive: list[Record] = []
@@ -281,31 +294,32 @@ class Subscription:
                 records = await self._journal.read(self._cursor, limit=_READ_BATCH)
                 if not records:
                     return None
-                if records[0].offset > self._cursor:
-                    missing = records[0].offset - self._cursor
-                    self._skipped += missing
-                    logger.warning(
-                        "subscription %r skipped offsets %d..%d: removed by retention before it read them",
-                        self.name,
-                        self._cursor,
-                        records[0].offset - 1,
-                        extra={"subscription": self.name, "offset": self._cursor},
-                    )
-                    if BUS_SKIPPED in _BY_NAME:
-                        emit(
-                            BUS_SKIPPED,
-                            subscription=self.name,
-                            first=self._cursor,
-                            last=records[0].offset - 1,
-                        )
-                    for offset in range(self._cursor, records[0].offset):
-                        self._done.add(offset)
                 self._buffer = records
+                if records[0].offset > self._cursor:
+                    await self._skip(self._cursor, records[0].offset - 1)
             record = self._buffer.pop(0)
             self._cursor = record.offset + 1
             if self._router.route(record.signal):
                 return record
             await self._mark_done(record.offset)  # not ours: done as far as the checkpoint goes
+
+    async def _skip(self, first: int, last: int) -> None:
+        """Retention removed ``first..last`` before we read them: one count, one log line, one event, and one
+        range marked done, however long the gap (a subscription from offset 1 on a journal that dropped
+        millions of records must not stall the event loop or hold an entry per offset)."""
+        self._cursor = last + 1  # before awaiting: a cancelled checkpoint store must not count the gap twice
+        self._skipped += last - first + 1
+        logger.warning(
+            "subscription %r skipped offsets %d..%d (%d): removed by retention before it read them",
+            self.name,
+            first,
+            last,
+            last - first + 1,
+            extra={"subscription": self.name, "offset": first},
+        )
+        if BUS_SKIPPED in _BY_NAME:
+            emit(BUS_SKIPPED, subscription=self.name, first=first, last=last)
+        await self._mark_done(first, last)
 
     # -- acks --------------------------------------------------------------------------------------------
     def _take(self, offset: object) -> _InFlight:
@@ -337,6 +351,8 @@ class Subscription:
         """
         flight = self._take(offset)
         flight.error = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        if not retry:
+            flight.reason = "not_retryable"
         if not retry or flight.attempt >= self._max_attempts:
             await self._dead_letter(flight)
         else:
@@ -351,7 +367,9 @@ class Subscription:
             return
         del self._in_flight[offset]  # nobody else may ack, nack or dead-letter it while the journal writes
         try:
-            await self._journal.add_dead_letter(self.name, flight.record, flight.error, flight.attempt)
+            await self._journal.add_dead_letter(
+                self.name, flight.record, flight.error, flight.attempt, reason=flight.reason
+            )
         except Exception:
             self._in_flight.setdefault(offset, flight)
             # Not stored, so not done: it stays in flight and its dead-lettering is tried again later (the
@@ -391,13 +409,9 @@ class Subscription:
         self._bus._on_dead_letter(self, flight.record, flight.error, flight.attempt)
         await self._mark_done(flight.record.offset)
 
-    async def _mark_done(self, offset: int) -> None:
-        self._done.add(offset)
-        advanced = False
-        while self._checkpoint + 1 in self._done:
-            self._checkpoint += 1
-            self._done.discard(self._checkpoint)
-            advanced = True
+    async def _mark_done(self, first: int, last: int | None = None) -> None:
+        advanced = self._done.add(first, last)
+        self._checkpoint = self._done.checkpoint
         if advanced:
             self._advanced.set()
             self._advanced = trio.Event()
@@ -489,4 +503,7 @@ class Subscription:
             redelivered=self._redelivered,
             dead_lettered=self._dead_lettered,
             skipped=self._skipped,
+            pattern=self.pattern,
+            durable=self.durable,
+            owner=self.owner,
         )

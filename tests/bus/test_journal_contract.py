@@ -435,7 +435,7 @@ class TestDeadLetters:
             (("a", "R", ValueError("e"), 1), TypeError, r"^error must be a str, got ValueError\('e'\)$"),
             (("a", "R", "e", -1), ValueError, r"^attempts must be >= 0, got -1$"),
             (("a", "R", "e", 1.0), TypeError, r"^attempts must be an int, got 1\.0$"),
-            (("a", "R0", "e", 1), ValueError, r"^record\.offset must be >= 1, got 0$"),
+            (("a", "Rneg", "e", 1), ValueError, r"^record\.offset must be >= 0, got -1$"),
             (
                 ("a", "Rnaive", "e", 1),
                 ValueError,
@@ -449,7 +449,7 @@ class TestDeadLetters:
         """add_dead_letter refuses a bad argument, naming it, and keeps nothing."""
         records = {
             "R": Record(1, sig(), T0),
-            "R0": Record(0, sig(), T0),
+            "Rneg": Record(-1, sig(), T0),
             "Rnaive": Record(1, sig(), dt.datetime(2026, 1, 1)),
         }
         args = tuple(records.get(a, a) if isinstance(a, str) and a.startswith("R") else a for a in args)

@@ -182,7 +182,8 @@ class TestOpen:
             pass
         raw(path, "UPDATE meta SET value = 99 WHERE key = 'schema_version'")
         with pytest.raises(
-            BrokenError, match=rf"^journal {shown(path)} has schema version 99; this jido reads version 1$"
+            BrokenError,
+            match=rf"^journal {shown(path)} has schema version 99; this jido reads version {SCHEMA_VERSION}$",
         ):
             async with open_sqlite_journal(path):
                 pass

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-from jido.bus.journal import DeadLetterRecord, Journal, Record
+from jido.bus.journal import DEFAULT_DEAD_LETTER_REASON, DeadLetterRecord, DurableBinding, Journal, Record
 from jido.signal.signal import Signal
 
 __all__ = ["FaultyJournal"]
@@ -51,12 +51,18 @@ class FaultyJournal:
         return await self.inner.set_checkpoint(name, offset)
 
     async def add_dead_letter(
-        self, subscription: str, record: Record, error: str, attempts: int
+        self,
+        subscription: str,
+        record: Record,
+        error: str,
+        attempts: int,
+        *,
+        reason: str = DEFAULT_DEAD_LETTER_REASON,
     ) -> DeadLetterRecord:
         self._check(
             "dead_letter", signal_type=record.signal.type, subscription=subscription, offset=record.offset
         )
-        return await self.inner.add_dead_letter(subscription, record, error, attempts)
+        return await self.inner.add_dead_letter(subscription, record, error, attempts, reason=reason)
 
     # -- passed through ----------------------------------------------------------------------------------
     async def read(self, start: int = 1, *, limit: int = 1000) -> list[Record]:
@@ -73,6 +79,14 @@ class FaultyJournal:
 
     async def get_checkpoint(self, name: str) -> int | None:
         return await self.inner.get_checkpoint(name)
+
+    async def bind_subscription(
+        self, name: str, *, pattern: str, owner: str | None, offset: int
+    ) -> DurableBinding:
+        # Binding a new name stores its first checkpoint: a checkpoint write, as set_checkpoint was before.
+        if await self.inner.get_checkpoint(name) is None:
+            self._check("checkpoint", subscription=name)
+        return await self.inner.bind_subscription(name, pattern=pattern, owner=owner, offset=offset)
 
     async def dead_letters(
         self, subscription: str | None = None, *, limit: int = 1000
