@@ -120,6 +120,14 @@ class Connection:
         assert self.policy is not None
         return self.policy
 
+    @property
+    def identity(self) -> str:
+        """Who the connection is: the name of its token's policy (every connection of a gateway without
+        tokens shares one). Durable subscriptions belong to the identity that created them."""
+        name = self.token_policy.name
+        assert name is not None  # TokenTable and OPEN_POLICY name every policy they hand out
+        return name
+
     def _announce(self) -> None:
         self._announced = True
         emit(

@@ -9,7 +9,15 @@ import trio
 
 from jido.bus.subscription import Subscription
 from jido.convert import unstructure
-from jido.errors import CallTimeoutError, ClosedError, JidoError, NoRouteError, ValidationError
+from jido.errors import (
+    CallTimeoutError,
+    ClosedError,
+    ForbiddenError,
+    JidoError,
+    NoRouteError,
+    SubscriptionConflictError,
+    ValidationError,
+)
 from jido.gateway.policy import OPEN_POLICY, TooComplexError, uncovered_type
 from jido.gateway.protocol import (
     AckRequest,
@@ -34,12 +42,16 @@ __all__ = ["MAX_SUBSCRIPTIONS", "ServerSubscription", "dispatch"]
 MAX_SUBSCRIPTIONS: Final = 1000
 """Subscriptions one connection may hold."""
 
+_AGENT_SUBSCRIPTION: Final = "agent:"  # how the runtime names the bus subscription of an agent's routes
+
 
 @attrs.define(eq=False)
 class ServerSubscription:
-    """A subscription of a connection: its id there, its durable name, the bus subscription, its pump."""
+    """A subscription of a connection: its id there, its pattern, its durable name (as the bus knows it), the
+    bus subscription, its pump."""
 
     id: str
+    pattern: str
     durable: str | None
     bus_subscription: Subscription
     scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
@@ -131,12 +143,18 @@ async def subscribe(conn: Connection, request: SubscribeRequest) -> None:
         name = f"gateway:{request.durable}"
         await take_over(conn, request, name)
     try:
-        bus_sub = await bus.subscribe(request.pattern, name=name, start_from=request.start or "latest")
+        bus_sub = await bus.subscribe(
+            request.pattern, name=name, owner=conn.identity, start_from=request.start or "latest"
+        )
+    except ForbiddenError:
+        raise forbidden_durable(request) from None
+    except SubscriptionConflictError as exc:
+        raise conflicting_durable(request, exc.bound) from None
     except ValueError as exc:  # the durable name is held by a subscriber outside the gateway
         raise FrameError("conflict", str(exc), request_id=request.id) from None
     except ClosedError as exc:
         raise FrameError("internal", str(exc), request_id=request.id) from None
-    sub = ServerSubscription(f"s{next(conn.subscription_ids)}", name, bus_sub)
+    sub = ServerSubscription(f"s{next(conn.subscription_ids)}", request.pattern, name, bus_sub)
     conn.subscriptions[sub.id] = sub
     if name is not None:
         conn.gateway._durable[name] = (conn, sub.id)
@@ -146,13 +164,37 @@ async def subscribe(conn: Connection, request: SubscribeRequest) -> None:
     conn.tasks.start_soon(conn.pump, sub)
 
 
+def forbidden_durable(request: SubscribeRequest) -> FrameError:
+    assert request.durable is not None
+    return FrameError(
+        "forbidden", str(ForbiddenError(f"durable subscription {request.durable!r}")), request_id=request.id
+    )
+
+
+def conflicting_durable(request: SubscribeRequest, bound: str) -> FrameError:
+    assert request.durable is not None
+    return FrameError(
+        "conflict",
+        str(SubscriptionConflictError(request.durable, request.pattern, bound)),
+        request_id=request.id,
+        details={"durable": request.durable, "pattern": bound},
+    )
+
+
 async def take_over(conn: Connection, request: SubscribeRequest, name: str) -> None:
-    """A durable name is one consumer: a new subscriber replaces the one before (whose connection may
-    be dead without the server knowing yet), and that one is told."""
+    """A durable name is one consumer: a new subscriber of the same identity and pattern replaces the one
+    before (whose connection may be dead without the server knowing yet), and that one is told. Another
+    identity, or another pattern, is refused before the holder is disturbed (the bus, which stores both,
+    refuses it too when nobody holds the name)."""
     holder = conn.gateway._durable.get(name)
     if holder is None:
         return
     connection, sub_id = holder
+    if connection.identity != conn.identity:
+        raise forbidden_durable(request)
+    held = connection.subscriptions.get(sub_id)
+    if held is not None and held.pattern != request.pattern:
+        raise conflicting_durable(request, held.pattern)
     if connection is conn:
         raise FrameError(
             "conflict",
@@ -253,9 +295,16 @@ async def call_agent(conn: Connection, request: CallRequest) -> dict[str, Any]:
 
 
 async def inspect(conn: Connection) -> dict[str, Any]:
+    """What the connection's token may see: agents only if it may call them; of the bus subscriptions, its
+    identity's durable ones and this connection's own, and the agents' if it may call."""
     runtime = conn.gateway.runtime
     journal = runtime.bus.journal
     stats = runtime.statistics()
+    policy = conn.token_policy
+    visible = {sub.bus_subscription.name for sub in conn.subscriptions.values()}
+    visible.update(
+        name for name, (holder, _) in conn.gateway._durable.items() if holder.identity == conn.identity
+    )
     return {
         "agents": [
             {
@@ -268,12 +317,16 @@ async def inspect(conn: Connection) -> dict[str, Any]:
                 "errors": ref.errors,
                 "restarts": ref.restarts,
             }
-            for ref in runtime.agents()
+            for ref in (runtime.agents() if policy.call else [])
         ],
         "bus": {
             "first_offset": await journal.first_offset(),
             "last_offset": await journal.last_offset(),
-            "subscription_lag": dict(stats.subscription_lag),
+            "subscription_lag": {
+                name: lag
+                for name, lag in stats.subscription_lag.items()
+                if name in visible or (policy.call and name.startswith(_AGENT_SUBSCRIPTION))
+            },
         },
         "dead_letters": stats.dead_letters,
     }

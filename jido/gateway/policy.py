@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Final
@@ -19,11 +20,32 @@ import attrs
 from jido.errors import ValidationError
 from jido.signal.pattern import DOUBLE_STAR, STAR, matches, parse_pattern
 
-__all__ = ["OPEN_POLICY", "TokenPolicy", "TokenTable", "TooComplexError", "uncovered_type"]
+__all__ = [
+    "OPEN_IDENTITY",
+    "OPEN_POLICY",
+    "TokenPolicy",
+    "TokenTable",
+    "TooComplexError",
+    "identity_of",
+    "uncovered_type",
+]
 
 # A bound on the states explored by uncovered_type: patterns are short in practice; a hostile pattern of
 # many wildcards cannot make the check expensive, it is refused instead.
 _MAX_STATES: Final = 20_000
+_NAME: Final = re.compile(r"\A[A-Za-z0-9_.:@-]{1,128}\Z")
+# Separates the identity digest from the digest TokenTable compares tokens by: one cannot stand for the other.
+_IDENTITY_DOMAIN: Final = b"jido.gateway.identity\x00"
+
+OPEN_IDENTITY: Final = "anonymous"
+"""The identity every connection of a gateway served without tokens shares."""
+
+
+def identity_of(token: str) -> str:
+    """The identity of a token without a ``name``: stable across restarts (durable subscriptions are bound
+    to it in the journal) and showing nothing of the token, such as ``"token-5f1c0a9e3b7d2e41"``."""
+    digest = hashlib.sha256(_IDENTITY_DOMAIN + token.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"token-{digest[:16]}"
 
 
 def _patterns(name: str, value: object) -> tuple[str, ...]:
@@ -47,28 +69,40 @@ class TokenPolicy:
             subscribing.
         publish: patterns the type of a published signal must match; ``()`` forbids publishing.
         call: whether the token may ``call`` agents (the signal of a call goes to one agent, not the bus, so
-            ``publish`` does not apply to it).
+            ``publish`` does not apply to it), and see them in ``inspect``.
+        name: the identity of the token's connections: durable subscriptions belong to the identity that
+            created them. None: one derived from the token (:func:`identity_of`); give a name to keep
+            the durable subscriptions of a token that is replaced (several tokens may share one name).
+            1 to 128 of ``[A-Za-z0-9_.:@-]``.
     """
 
     subscribe: tuple[str, ...] = attrs.field(default=("**",))
     publish: tuple[str, ...] = attrs.field(default=("**",))
     call: bool = True
+    name: str | None = None
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "subscribe", _patterns("subscribe", self.subscribe))
         object.__setattr__(self, "publish", _patterns("publish", self.publish))
         if not isinstance(self.call, bool):
             raise TypeError(f"TokenPolicy.call must be a bool, got {self.call!r}")
+        if self.name is not None and (not isinstance(self.name, str) or not _NAME.match(self.name)):
+            raise ValueError(f"TokenPolicy.name must be 1 to 128 of [A-Za-z0-9_.:@-], got {self.name!r}")
 
     def may_publish(self, signal_type: str) -> bool:
         """Whether a signal of ``signal_type`` may be published."""
         return any(matches(pattern, signal_type) for pattern in self.publish)
 
     def to_json(self) -> dict[str, object]:
-        return {"subscribe": list(self.subscribe), "publish": list(self.publish), "call": self.call}
+        return {
+            "name": self.name,
+            "subscribe": list(self.subscribe),
+            "publish": list(self.publish),
+            "call": self.call,
+        }
 
 
-OPEN_POLICY: Final = TokenPolicy()
+OPEN_POLICY: Final = TokenPolicy(name=OPEN_IDENTITY)
 """The policy of connections to a gateway served without tokens: everything allowed."""
 
 
@@ -92,13 +126,17 @@ class TokenTable:
         for token, policy in tokens.items():
             if not isinstance(policy, TokenPolicy):
                 raise TypeError(f"tokens: the policy of a token must be a TokenPolicy, got {policy!r}")
-            self._entries.append((hashlib.sha256(_check_token(token).encode()).digest(), policy))
+            _check_token(token)
+            if policy.name is None:
+                policy = attrs.evolve(policy, name=identity_of(token))
+            self._entries.append((hashlib.sha256(token.encode()).digest(), policy))
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def authenticate(self, presented: str) -> TokenPolicy | None:
-        """The policy of the ``presented`` token, or None. Every entry is compared, whichever matches."""
+        """The policy of the ``presented`` token (its ``name`` set), or None. Every entry is compared,
+        whichever matches."""
         digest = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
         found: TokenPolicy | None = None
         for known, policy in self._entries:

@@ -9,6 +9,7 @@ import trio.testing
 import wsproto.events
 
 from jido.gateway import TokenPolicy
+from jido.gateway.policy import identity_of
 from jido.runtime.runtime import Runtime
 
 from .helpers import WsprotoClient, serving, signal_json, wsproto_client
@@ -70,7 +71,12 @@ class TestWsproto:
             assert reply == {
                 "op": "result",
                 "id": "1",
-                "result": {"subscribe": ["**"], "publish": ["**"], "call": True},
+                "result": {
+                    "name": identity_of("s3cret"),
+                    "subscribe": ["**"],
+                    "publish": ["**"],
+                    "call": True,
+                },
             }
             reply = await request(client, {"op": "publish", "id": "2", "signal": signal_json()})
             assert reply == {"op": "result", "id": "2", "result": {"offset": 1}}

@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jido.errors import ValidationError
-from jido.gateway.policy import TokenPolicy, TokenTable, TooComplexError, uncovered_type
+from jido.gateway.policy import (
+    OPEN_POLICY,
+    TokenPolicy,
+    TokenTable,
+    TooComplexError,
+    identity_of,
+    uncovered_type,
+)
 from jido.signal.pattern import matches
 
 
@@ -49,10 +56,41 @@ class TestTokenPolicy:
         assert not policy.may_publish("order.item.added")
 
 
+class TestIdentity:
+    def test_name_refused_when_malformed(self) -> None:
+        """A name is 1 to 128 of a small alphabet: it is shown, logged and stored in the journal."""
+        with pytest.raises(
+            ValueError, match=r"^TokenPolicy.name must be 1 to 128 of \[A-Za-z0-9_.:@-\], got 'a b'$"
+        ):
+            TokenPolicy(name="a b")
+
+    def test_derived_from_the_token(self) -> None:
+        """A token without a name gets one derived from it: stable, distinct per token, not the token."""
+        table = TokenTable({"s3cret-alpha": TokenPolicy(), "s3cret-beta": TokenPolicy()})
+        alpha, beta = table.authenticate("s3cret-alpha"), table.authenticate("s3cret-beta")
+        assert alpha is not None and beta is not None
+        again = TokenTable({"s3cret-alpha": TokenPolicy()}).authenticate("s3cret-alpha")
+        assert again is not None
+        assert alpha.name == identity_of("s3cret-alpha") == again.name
+        assert alpha.name != beta.name
+        assert alpha.name is not None and alpha.name.startswith("token-")
+        assert "s3cret" not in alpha.name
+
+    def test_given_name_kept(self) -> None:
+        """Two tokens may share a name (a token and its replacement): they are one identity."""
+        table = TokenTable({"old": TokenPolicy(name="billing"), "new": TokenPolicy(name="billing")})
+        policies = [table.authenticate(token) for token in ("old", "new")]
+        assert [p.name if p is not None else None for p in policies] == ["billing", "billing"]
+
+    def test_open_policy_is_one_identity(self) -> None:
+        """Every connection of a gateway without tokens is the same identity."""
+        assert OPEN_POLICY.name == "anonymous"
+
+
 class TestTokenTable:
     def test_authenticate(self) -> None:
         """A known token gives its policy, an unknown one None."""
-        reader = TokenPolicy(publish=())
+        reader = TokenPolicy(publish=(), name="reader")
         table = TokenTable({"alpha": TokenPolicy(), "beta": reader})
         assert table.authenticate("beta") is reader
         assert table.authenticate("gamma") is None

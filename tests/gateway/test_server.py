@@ -20,6 +20,7 @@ from jido import telemetry
 from jido.bus.bus import Retention
 from jido.gateway import Gateway, TokenPolicy, serve_gateway
 from jido.gateway import ops as gateway_ops
+from jido.gateway.policy import identity_of
 from jido.runtime.runtime import Runtime, open_runtime
 
 from .helpers import Proxy, RawClient, raw_client, serving, signal, signal_json, wsproto_client
@@ -302,7 +303,11 @@ class TestBadInput:
             ),
             (
                 {"op": "auth", "id": "9", "token": "t"},
-                {"op": "result", "id": "9", "result": {"subscribe": ["**"], "publish": ["**"], "call": True}},
+                {
+                    "op": "result",
+                    "id": "9",
+                    "result": {"name": "anonymous", "subscribe": ["**"], "publish": ["**"], "call": True},
+                },
             ),
         ],
         ids=[
@@ -483,7 +488,12 @@ class TestAuth:
             assert reply == {
                 "op": "result",
                 "id": "1",
-                "result": {"subscribe": ["order.*", "audit.**"], "publish": [], "call": False},
+                "result": {
+                    "name": identity_of("reader"),
+                    "subscribe": ["order.*", "audit.**"],
+                    "publish": [],
+                    "call": False,
+                },
             }
             assert await is_healthy(client)
 
