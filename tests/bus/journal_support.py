@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,16 +51,17 @@ def clock() -> ManualClock:
 
 @pytest.fixture(params=["memory", "sqlite"])
 async def make_journal(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JournalFactory]:
-    """Makes journals of one backend (each SQLite one in a file of its own); closes them all afterwards."""
+    """Makes journals of one backend (each SQLite one in a file of its own), with the options both backends
+    take (``max_dead_letters``); closes them all afterwards."""
     made: list[Journal] = []
     names = itertools.count()
 
-    def make(*, clock: ManualClock | None = None) -> Journal:
+    def make(*, clock: ManualClock | None = None, **options: Any) -> Journal:
         journal: Journal
         if request.param == "memory":
-            journal = MemoryJournal(clock=clock)
+            journal = MemoryJournal(clock=clock, **options)
         else:
-            journal = SQLiteJournal(tmp_path / f"journal-{next(names)}.db", clock=clock)
+            journal = SQLiteJournal(tmp_path / f"journal-{next(names)}.db", clock=clock, **options)
         made.append(journal)
         return journal
 

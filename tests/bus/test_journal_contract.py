@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import logging
 import zoneinfo
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import trio
 
-from jido.bus.journal import DeadLetterRecord, Journal, Record
+from jido.bus.journal import DeadLetterRecord, DurableBinding, Journal, Record
 from jido.errors import ClosedError
 from jido.signal import Signal
 from tests.bus.journal_support import T0, JournalFactory, ManualClock, sig
@@ -30,6 +31,7 @@ PROTOCOL_METHODS = [
     "last_offset",
     "get_checkpoint",
     "set_checkpoint",
+    "bind_subscription",
     "add_dead_letter",
     "dead_letters",
     "remove_dead_letter",
@@ -487,6 +489,204 @@ class TestDeadLetters:
             await journal.remove_dead_letter(value)
 
 
+class TestDeadLetterReasons:
+    async def test_default_reason(self, journal: Journal) -> None:
+        """A dead letter added without a reason says "max_attempts" (what every bus dead letter meant)."""
+        [record] = await journal.append([sig(0)])
+        letter = await journal.add_dead_letter("billing", record, "e", 5)
+        assert letter.reason == "max_attempts"
+        assert [d.reason for d in await journal.dead_letters()] == ["max_attempts"]
+
+    async def test_reason_kept(self, journal: Journal, clock: ManualClock) -> None:
+        """The reason given is kept and listed."""
+        [record] = await journal.append([sig(0)])
+        letter = await journal.add_dead_letter(
+            "billing", record, "handler said no", 1, reason="not_retryable"
+        )
+        assert letter == DeadLetterRecord(
+            1, "billing", record, "handler said no", 1, clock.now(), "not_retryable"
+        )
+        assert await journal.dead_letters() == [letter]
+
+    async def test_signal_never_appended(self, journal: Journal, clock: ManualClock) -> None:
+        """A signal that was never appended (offset 0) from a runtime source is kept and listed with the
+        subscriptions' dead letters, in the order they came, and by its source."""
+        [record] = await journal.append([sig(0)])
+        bus_letter = await journal.add_dead_letter("billing", record, "e", 5)
+        rejected = Record(0, sig(1, "counter.increment"), clock.now())
+        agent_letter = await journal.add_dead_letter(
+            "agent:counter-1", rejected, "ValidationError: $.by: expected int", 0, reason="invalid_params"
+        )
+        assert (agent_letter.record, agent_letter.reason) == (rejected, "invalid_params")
+        assert await journal.dead_letters() == [bus_letter, agent_letter]
+        assert await journal.dead_letters("agent:counter-1") == [agent_letter]
+        assert await journal.remove_dead_letter(agent_letter.id) is True
+
+    @pytest.mark.parametrize(
+        ("reason", "error", "message"),
+        [
+            ("", ValueError, r"^reason must not be empty$"),
+            (3, TypeError, r"^reason must be a str, got 3$"),
+            (None, TypeError, r"^reason must be a str, got None$"),
+        ],
+    )
+    async def test_bad_reason(
+        self, journal: Journal, reason: Any, error: type[Exception], message: str
+    ) -> None:
+        """A reason that is not a non-empty str is refused, and nothing is kept."""
+        with pytest.raises(error, match=message):
+            await journal.add_dead_letter("a", Record(1, sig(), T0), "e", 1, reason=reason)
+        assert await journal.dead_letters() == []
+
+
+class TestDeadLetterBound:
+    async def test_default_bound(self, make_journal: JournalFactory) -> None:
+        """Both backends keep at most 10,000 dead letters unless told otherwise."""
+        journal = make_journal()
+        default = inspect.signature(type(journal)).parameters["max_dead_letters"].default
+        assert default == 10_000
+
+    async def test_oldest_evicted_and_counted(self, make_journal: JournalFactory) -> None:
+        """Past max_dead_letters the oldest go first; the statistics count them."""
+        journal = make_journal(max_dead_letters=3)
+        records = await journal.append([sig(i) for i in range(5)])
+        for record in records:
+            await journal.add_dead_letter("a", record, "e", 1)
+        assert [(d.id, d.record.offset) for d in await journal.dead_letters()] == [(3, 3), (4, 4), (5, 5)]
+        assert journal.statistics().dead_letters_evicted == 2  # type: ignore[attr-defined]
+
+    async def test_bound_covers_every_source(self, make_journal: JournalFactory, clock: ManualClock) -> None:
+        """Subscriptions' dead letters and the runtime's share one bound (one store, oldest first)."""
+        journal = make_journal(clock=clock, max_dead_letters=2)
+        [record] = await journal.append([sig(0)])
+        await journal.add_dead_letter("billing", record, "e", 5)
+        await journal.add_dead_letter("agent:a", Record(0, sig(1), clock.now()), "e", 0, reason="crash")
+        await journal.add_dead_letter("agent:b", Record(0, sig(2), clock.now()), "e", 0, reason="no_route")
+        assert [d.subscription for d in await journal.dead_letters()] == ["agent:a", "agent:b"]
+
+    async def test_removal_makes_room(self, make_journal: JournalFactory) -> None:
+        """A dead letter removed (redriven) frees its place: the next one evicts nothing."""
+        journal = make_journal(max_dead_letters=2)
+        records = await journal.append([sig(i) for i in range(3)])
+        await journal.add_dead_letter("a", records[0], "e", 1)
+        await journal.add_dead_letter("a", records[1], "e", 1)
+        assert await journal.remove_dead_letter(1) is True
+        await journal.add_dead_letter("a", records[2], "e", 1)
+        assert [d.id for d in await journal.dead_letters()] == [2, 3]
+        assert journal.statistics().dead_letters_evicted == 0  # type: ignore[attr-defined]
+
+    async def test_evictions_logged_once_per_burst(
+        self, make_journal: JournalFactory, clock: ManualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A burst of evictions logs one line, not one per eviction; a minute later the next line says how
+        many went since."""
+        caplog.set_level(logging.WARNING, logger="jido.bus")
+        journal = make_journal(clock=clock, max_dead_letters=2)
+        [record] = await journal.append([sig(0)])
+        for _ in range(52):
+            clock.advance(1)
+            await journal.add_dead_letter("a", record, "e", 1)
+        clock.advance(60)
+        await journal.add_dead_letter("a", record, "e", 1)
+        lines = [r.getMessage() for r in caplog.records if "evicted" in r.getMessage()]
+        assert len(lines) == 2
+        assert lines[0].endswith(
+            " evicted 1 oldest dead letters to stay within max_dead_letters=2 (1 evicted in all)"
+        )
+        assert lines[1].endswith(
+            " evicted 50 oldest dead letters to stay within max_dead_letters=2 (51 evicted in all)"
+        )
+        assert journal.statistics().dead_letters_evicted == 51  # type: ignore[attr-defined]
+
+    @pytest.mark.parametrize(
+        ("value", "error", "message"),
+        [
+            (0, ValueError, r"^max_dead_letters must be >= 1, got 0$"),
+            (-5, ValueError, r"^max_dead_letters must be >= 1, got -5$"),
+            ("10", TypeError, r"^max_dead_letters must be an int, got '10'$"),
+            (True, TypeError, r"^max_dead_letters must be an int, got True$"),
+            (None, TypeError, r"^max_dead_letters must be an int, got None$"),
+        ],
+    )
+    async def test_bad_bound(
+        self, make_journal: JournalFactory, value: Any, error: type[Exception], message: str
+    ) -> None:
+        """A bound that is not an int >= 1 is refused when the journal is made."""
+        with pytest.raises(error, match=message):
+            make_journal(max_dead_letters=value)
+
+
+class TestBindings:
+    async def test_new_name_bound(self, journal: Journal) -> None:
+        """Binding a new name stores its checkpoint with its pattern and owner."""
+        await journal.append([sig(i) for i in range(3)])
+        binding = await journal.bind_subscription("billing", pattern="order.*", owner="tok-a", offset=2)
+        assert binding == DurableBinding("billing", "order.*", "tok-a", 2)
+        assert await journal.get_checkpoint("billing") == 2
+
+    async def test_bound_name_unchanged(self, journal: Journal) -> None:
+        """Binding a bound name again changes nothing and returns what is stored, for the caller to compare."""
+        await journal.append([sig(i) for i in range(3)])
+        await journal.bind_subscription("billing", pattern="order.*", owner=None, offset=1)
+        await journal.set_checkpoint("billing", 2)
+        again = await journal.bind_subscription("billing", pattern="user.*", owner="tok-b", offset=0)
+        assert again == DurableBinding("billing", "order.*", None, 2)
+        assert await journal.get_checkpoint("billing") == 2
+
+    async def test_unbound_checkpoint_adopts(self, journal: Journal) -> None:
+        """A checkpoint stored without a binding keeps its offset and adopts the first pattern and owner."""
+        await journal.append([sig(i) for i in range(3)])
+        await journal.set_checkpoint("billing", 3)
+        first = await journal.bind_subscription("billing", pattern="order.*", owner="tok-a", offset=0)
+        second = await journal.bind_subscription("billing", pattern="**", owner=None, offset=0)
+        assert first == second == DurableBinding("billing", "order.*", "tok-a", 3)
+
+    async def test_names_independent(self, journal: Journal) -> None:
+        """Each name has its own binding."""
+        await journal.bind_subscription("a", pattern="x.*", owner="o", offset=0)
+        b = await journal.bind_subscription("b", pattern="y.*", owner=None, offset=0)
+        assert b == DurableBinding("b", "y.*", None, 0)
+
+    async def test_kept_by_trim(self, journal: Journal, clock: ManualClock) -> None:
+        """Retention never removes a binding."""
+        await journal.append([sig(i) for i in range(3)])
+        await journal.bind_subscription("a", pattern="x.*", owner="o", offset=1)
+        await journal.trim(max_entries=0, now=clock.now())
+        assert await journal.bind_subscription("a", pattern="y", owner=None, offset=0) == DurableBinding(
+            "a", "x.*", "o", 1
+        )
+
+    async def test_past_last_offset_rejected(self, journal: Journal) -> None:
+        """An offset past the newest record is refused and binds nothing."""
+        await journal.append([sig(0)])
+        with pytest.raises(ValueError, match=r"^offset 2 is past the last offset appended \(1\)$"):
+            await journal.bind_subscription("a", pattern="**", owner=None, offset=2)
+        assert await journal.get_checkpoint("a") is None
+
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "message"),
+        [
+            ({"name": ""}, ValueError, r"^name must not be empty$"),
+            ({"name": 3}, TypeError, r"^name must be a str, got 3$"),
+            ({"pattern": ""}, ValueError, r"^pattern must not be empty$"),
+            ({"pattern": None}, TypeError, r"^pattern must be a str, got None$"),
+            ({"owner": ""}, ValueError, r"^owner must not be empty$"),
+            ({"owner": 7}, TypeError, r"^owner must be a str, got 7$"),
+            ({"offset": -1}, ValueError, r"^offset must be >= 0, got -1$"),
+            ({"offset": "0"}, TypeError, r"^offset must be an int, got '0'$"),
+        ],
+    )
+    async def test_bad_arguments(
+        self, journal: Journal, kwargs: dict[str, Any], error: type[Exception], message: str
+    ) -> None:
+        """bind_subscription refuses a bad name, pattern, owner or offset, naming it, and binds nothing."""
+        arguments: dict[str, Any] = {"name": "a", "pattern": "**", "owner": None, "offset": 0} | kwargs
+        name = arguments.pop("name")
+        with pytest.raises(error, match=message):
+            await journal.bind_subscription(name, **arguments)
+        assert await journal.get_checkpoint("a") is None
+
+
 class TestTrim:
     async def test_by_count(self, journal: Journal, clock: ManualClock) -> None:
         """max_entries keeps the newest records and returns how many were removed."""
@@ -601,6 +801,7 @@ CALLS: dict[str, Callable[[Journal], Awaitable[object]]] = {
     "last_offset": lambda j: j.last_offset(),
     "get_checkpoint": lambda j: j.get_checkpoint("a"),
     "set_checkpoint": lambda j: j.set_checkpoint("a", 0),
+    "bind_subscription": lambda j: j.bind_subscription("a", pattern="**", owner=None, offset=0),
     "add_dead_letter": lambda j: j.add_dead_letter("a", Record(1, sig(), T0), "e", 1),
     "dead_letters": lambda j: j.dead_letters(),
     "remove_dead_letter": lambda j: j.remove_dead_letter(1),
