@@ -94,6 +94,10 @@ DEFAULT_BATCH_MAX: Final = 1000
 _T = TypeVar("_T")
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND: Final = dt.timedelta(microseconds=1)
+_SQLITE_MAX_INT: Final = 2**63 - 1
+"""SQLite integers are 64-bit: a larger Python int as a parameter raises OverflowError (not sqlite3.Error).
+Offsets, limits and ids past it come from outside (a gateway client's ``from``), so each is settled before
+it reaches SQL instead of crashing the reader."""
 
 _SCHEMA: Final = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -733,6 +737,9 @@ class SQLiteJournal:
         return first
 
     def _read_sync(self, start: int, limit: int) -> list[Record]:
+        if start > self._last:
+            return []  # nothing there yet; also keeps a start past SQLite's integers out of the query
+        limit = min(limit, _SQLITE_MAX_INT)
         rows = (
             self._connection()
             .execute(
@@ -872,6 +879,7 @@ class SQLiteJournal:
 
     def _dead_letters_sync(self, subscription: str | None, limit: int) -> list[DeadLetterRecord]:
         conn = self._connection()
+        limit = min(limit, _SQLITE_MAX_INT)
         if subscription is None:
             rows = conn.execute(
                 f"SELECT {_DEAD_LETTER_COLUMNS} FROM dead_letters ORDER BY id LIMIT ?", (limit,)
@@ -893,6 +901,8 @@ class SQLiteJournal:
         return letters
 
     def _remove_dead_letter_sync(self, dead_letter_id: int) -> bool:
+        if dead_letter_id > _SQLITE_MAX_INT:
+            return False  # no such id can exist
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -224,6 +224,25 @@ class TestRead:
             await journal.read(**kwargs)
 
 
+class TestHugeNumbers:
+    """Offsets, limits and ids past 64 bits (a gateway client may send any JSON integer) read as nothing or
+    as everything, never crash the reader (SQLite's integers are 64-bit)."""
+
+    async def test_read_past_64_bits(self, journal: Journal) -> None:
+        """A start past 64 bits reads nothing; a limit past 64 bits reads everything."""
+        await journal.append([sig(0), sig(1)])
+        assert await journal.read(2**70) == []
+        assert await journal.read(2**63 - 1) == []
+        assert [r.offset for r in await journal.read(1, limit=2**70)] == [1, 2]
+
+    async def test_dead_letters_past_64_bits(self, journal: Journal) -> None:
+        """A listing limit past 64 bits lists everything; removing an id past 64 bits removes nothing."""
+        [record] = await journal.append([sig(0)])
+        await journal.add_dead_letter("a", record, "e", 1)
+        assert len(await journal.dead_letters(limit=2**70)) == 1
+        assert await journal.remove_dead_letter(2**70) is False
+
+
 class TestFirstAndLastOffset:
     async def test_new_journal(self, journal: Journal) -> None:
         """A new journal has first offset 1 and last offset 0."""
