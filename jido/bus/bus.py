@@ -15,7 +15,13 @@ dead-lettering what keeps failing.
 
 Publishing never waits on subscribers: the journal absorbs what they have not read yet, so a slow
 subscriber lags (``statistics().lag``) but loses nothing, as long as retention keeps the records. Records
-that retention removes before a subscriber read them are counted as ``skipped`` and logged, never silently.
+that retention removes before a subscriber read them are counted as ``skipped`` and logged, never silently;
+crossing such a gap costs the same whatever its length.
+
+A durable name belongs to the pattern and owner that first subscribed it (stored in the journal with its
+checkpoint): sharing one name between two patterns would let the acks of one move the checkpoint past
+records the other never saw, and another owner (another gateway token) could take the stream over. So the
+bus refuses both, before it changes anything.
 """
 
 from __future__ import annotations
@@ -418,7 +424,8 @@ class Bus:
     async def dead_letters(
         self, subscription: str | None = None, *, limit: int = 1000
     ) -> list[DeadLetterRecord]:
-        """Dead letters of every subscription, or of one."""
+        """Dead letters of every subscription, or of one, oldest first, with their ``reason``; those the
+        runtime recorded (a ``subscription`` such as ``"agent:<id>"``) are listed with them."""
         self._check_open()
         return await self.journal.dead_letters(subscription, limit=limit)
 
