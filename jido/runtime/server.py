@@ -6,11 +6,13 @@ committed agent value carry over to the next incarnation. That is how a restarte
 last committed state without losing accepted signals.
 
 Handling one signal: route it to instructions, ``cmd`` them (``strategy.run_async``), then apply the error
-policy. Under the default policy, ``"crash"``, a signal whose handling produced an error commits nothing: the
-signal goes to the dead letters with its error, a waiting ``call`` gets the error, and the server task fails
-so its supervisor restarts it from the last committed state. A poison signal therefore cannot crash-loop an
-agent: it is not in the mailbox anymore. Otherwise the new agent is committed and its directives are carried
-out in order.
+policy. A signal that no route accepts, or whose data does not fit the params of the action it routes to, is
+*rejected* before anything runs: the caller gets the error, the signal goes to the dead letters, and the agent
+goes on, under every policy (bad input from outside must not take an agent down). Under the default policy,
+``"crash"``, a signal whose handling produced an error commits nothing: the signal goes to the dead letters with
+its error, a waiting ``call`` gets the error, and the server task fails so its supervisor restarts it from the
+last committed state. A poison signal therefore cannot crash-loop an agent: it is not in the mailbox anymore.
+Otherwise the new agent is committed and its directives are carried out in order.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 import attrs
 import trio
 
+from jido.action.exec import validate_params
+from jido.action.instruction import Instruction
 from jido.agent.directives import Directive, Error, Stop
 from jido.agent.spec import Agent, AgentSpec
 from jido.errors import (
@@ -33,6 +37,7 @@ from jido.errors import (
     MailboxFullError,
     NoRouteError,
     RoutingError,
+    ValidationError,
 )
 from jido.signal import Signal
 from jido.telemetry import propagation as _propagation
@@ -165,6 +170,7 @@ class AgentRef:
         self._stopped = trio.Event()
         self._restarts = 0
         self._errors = 0
+        self._rejected = 0
         self._handled = 0
         self._exit_reason: str | None = None
         self.parent = parent
@@ -219,8 +225,13 @@ class AgentRef:
 
     @property
     def errors(self) -> int:
-        """Signals whose handling produced an error."""
+        """Signals whose handling produced an error, rejected ones included."""
         return self._errors
+
+    @property
+    def rejected(self) -> int:
+        """Signals rejected: no route accepted them, or their data did not fit the action's params."""
+        return self._rejected
 
     # -- debugging -----------------------------------------------------------------------------------------
     @property
@@ -542,11 +553,15 @@ async def _handle_item(ref: AgentRef, item: _Item) -> _Outcome:
             # an agent without such a route has simply not asked for them.
             runtime.count_ignored_system_signal()
             return _IGNORED
-        return await _on_errors(ref, signal, reply, [exc], agent=None, directives=[])
+        return _reject(ref, signal, reply, exc, "no_route")
     except RoutingError as exc:
         if SIGNAL_UNROUTABLE in _BY_NAME:
             _unroutable(ref, signal, exc, ignored=False)
-        return await _on_errors(ref, signal, reply, [exc], agent=None, directives=[])
+        return _reject(ref, signal, reply, exc, "no_route")
+    try:
+        instructions = _validated(instructions)
+    except ValidationError as exc:
+        return _reject(ref, signal, reply, exc, "invalid_params")
     if SIGNAL_ROUTED in _BY_NAME:
         emit(
             SIGNAL_ROUTED,
@@ -565,6 +580,44 @@ async def _handle_item(ref: AgentRef, item: _Item) -> _Outcome:
     if reply is not None:
         reply.ok(ref._agent)
     return _OK
+
+
+def _validated(instructions: tuple[Instruction, ...]) -> tuple[Instruction, ...]:
+    """The routed instructions with their params validated, before any of them runs.
+
+    Params come from the signal's data, that is from outside: data that does not fit is a rejection of the
+    signal, decided before any action runs, never a crash. The validated instance replaces the mapping, so the
+    action does not validate it again. Paths are rooted at the signal (``$.data.by``).
+
+    Raises:
+        ValidationError: the first instruction whose params do not fit, with ``$.data...`` paths.
+    """
+    checked: list[Instruction] | None = None
+    for index, instruction in enumerate(instructions):
+        spec = instruction.action
+        if isinstance(instruction.params, spec.params):
+            continue
+        try:
+            params = validate_params(spec, instruction.params)
+        except ValidationError as exc:
+            raise exc.prefixed("$.data") from None
+        if checked is None:
+            checked = list(instructions)
+        checked[index] = attrs.evolve(instruction, params=params)
+    return instructions if checked is None else tuple(checked)
+
+
+def _reject(ref: AgentRef, signal: Signal, reply: _Reply | None, error: JidoError, reason: str) -> _Outcome:
+    """Refuse a signal that no route accepts or whose data does not fit: the caller gets the error and the
+    signal goes to the dead letters, under every error policy. A rejection is not a crash: nothing ran, the
+    state is as it was, the agent does not restart and no restart budget counts it. Whoever sends bad signals
+    cannot take the agent down with them."""
+    ref._errors += 1
+    ref._rejected += 1
+    ref._runtime.dead_letter(signal, error, ref.id, reason)
+    if reply is not None:
+        reply.fail(error)
+    return ("rejected", error)
 
 
 async def _carry_out_or_crash(
@@ -611,8 +664,7 @@ async def _on_errors(
     policy = ref._error_policy
     if policy == "crash":
         # Atomic: nothing of this signal is committed; it goes to the dead letters and the task fails.
-        reason = "no_route" if isinstance(error, RoutingError) else "crash"
-        ref._runtime.dead_letter(signal, error, ref.id, reason)
+        ref._runtime.dead_letter(signal, error, ref.id, "crash")
         if signal.type.startswith(_WORKFLOW_PREFIX):
             from jido.runtime.executors import outcome_not_recorded  # lazy: executors import this module
 
@@ -634,8 +686,9 @@ async def _on_errors(
         await _carry_out_or_crash(ref, signal, reply, [d for d in directives if not isinstance(d, Error)])
     if reply is not None:
         reply.fail(error)
-    if isinstance(policy, StopAfter) and ref._errors >= policy.errors:
-        raise NormalExit(f"stopped after {ref._errors} errors", final=True)
+    failures = ref._errors - ref._rejected  # rejections come from senders, not from the agent's own work
+    if isinstance(policy, StopAfter) and failures >= policy.errors:
+        raise NormalExit(f"stopped after {failures} errors", final=True)
     return ("error", error)
 
 

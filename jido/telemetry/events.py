@@ -303,7 +303,8 @@ SIGNAL_HANDLED: Final = _core(
     _field(
         "outcome",
         str,
-        "'ok' (committed, directives carried out), 'ignored' (an unrequested lifecycle signal), 'error' "
+        "'ok' (committed, directives carried out), 'ignored' (an unrequested lifecycle signal), 'rejected' (no "
+        "route accepted it or its data did not fit the action's params: nothing ran), 'error' "
         "(failed; the agent goes on under its error policy), 'crashed' (failed; the agent crashes), "
         "'cancelled' (the agent was stopped while handling it)",
     ),

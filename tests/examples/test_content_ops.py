@@ -70,7 +70,7 @@ class TestContentOps:
             ref = await orchestrator(rt)
             with pytest.raises(
                 jido.ValidationError,
-                match=r'^invalid request_run params:\n\$\.mode: expected one of "hourly", "nightly", "weekly", "monthly", got "yearly"$',
+                match=r'^invalid request_run params:\n\$\.data\.mode: expected one of "hourly", "nightly", "weekly", "monthly", got "yearly"$',
             ):
                 await ref.call(request("yearly"))
             assert ref.state.status == "idle"

@@ -306,16 +306,16 @@ class TestUnderRuntime:
             assert (ref.state.demand, ref.state.ticks) == (0, 1)
 
     async def test_bad_amount_refused(self) -> None:
-        """A boost with a negative amount is refused to the caller; the tracker restarts with its state intact."""
+        """A boost with a negative amount is rejected: the caller gets the error, the tracker goes on as it was."""
         async with jido.open_runtime() as rt:
             ref = await rt.start_agent(DemandTracker, id="tracker")
             bad = demand_signal("boost", amount=-5)
             with pytest.raises(
                 jido.ValidationError,
-                match=r"^invalid boost params:\n\$\.amount: expected an int >= 0, got -5$",
+                match=r"^invalid boost params:\n\$\.data\.amount: expected an int >= 0, got -5$",
             ):
                 await ref.call(bad)
             [letter] = rt.dead_letters()
-            assert (letter.signal.id, letter.reason) == (bad.id, "crash")
+            assert (letter.signal.id, letter.reason) == (bad.id, "invalid_params")
             await ref.call(demand_signal("boost"))
-            assert (ref.state.demand, ref.restarts) == (60, 1)
+            assert (ref.state.demand, ref.restarts, ref.rejected) == (60, 0, 1)

@@ -119,6 +119,7 @@ class RecordChild:
 @agent
 @route("parent.spawn", Spawn)
 @route("parent.drop", Drop)
+@route("parent.crash", Crash)
 @route("jido.agent.child.*", RecordChild)
 class Parent:
     events: list[str] = attrs.field(factory=list)

@@ -94,7 +94,7 @@ class TestChildren:
         async with open_runtime() as rt:
             parent = await rt.start_agent(Parent, id="p")
             await parent.call(sig_parent("spawn", tag="w1"))
-            parent.cast_nowait(sig_parent("unknown"))
+            parent.cast_nowait(sig_parent("crash"))
             await parent.call(sig_parent("spawn", tag="w2"))
             assert parent.restarts == 1
             assert rt.whereis("p/w1") is not None and rt.whereis("p/w2") is not None

@@ -43,7 +43,7 @@ class TestSignalEvents:
         assert recorder.one("jido.signal.received", signal_id=signal.id)["call"] is False
 
     async def test_unroutable_under_log_policy(self, recorder: Recorder) -> None:
-        """A signal no route matches is unroutable, then handled with outcome 'error' (the agent goes on)."""
+        """A signal no route matches is unroutable, then handled with outcome 'rejected' (the agent goes on)."""
         async with open_runtime() as rt:
             ref = await rt.start_agent(Counter, id="c", error_policy="log")
             signal = sig("nope")
@@ -52,7 +52,7 @@ class TestSignalEvents:
         unroutable = recorder.one("jido.signal.unroutable", signal_id=signal.id)
         assert isinstance(unroutable["error"], NoRouteError) and unroutable["ignored"] is False
         handled = recorder.one("jido.signal.handled", signal_id=signal.id)
-        assert handled["outcome"] == "error" and handled["error"] is unroutable["error"]
+        assert handled["outcome"] == "rejected" and handled["error"] is unroutable["error"]
         assert recorder.named("jido.signal.routed") == []
 
     async def test_unrequested_lifecycle_signal_is_ignored(self, recorder: Recorder) -> None:
