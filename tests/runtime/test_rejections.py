@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 import trio
 import trio.testing
@@ -24,7 +25,7 @@ POLICIES: list[ErrorPolicy] = ["crash", "log", StopAfter(1)]
 @route("counter.add", Add)
 class Subscriber:
     count: int = 0
-    seen: list[int] = []
+    seen: list[int] = attrs.field(factory=list)
 
 
 class TestCalls:
