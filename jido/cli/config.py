@@ -164,4 +164,7 @@ def load_config(path: pathlib.Path, *, env: Mapping[str, str] | None = None) -> 
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError.at("$", f"invalid TOML: {exc}", subject=SUBJECT) from None
+    except RecursionError:  # tomllib reads nested arrays and inline tables recursively
+        raise ValidationError.at("$", "invalid TOML: nested too deeply", subject=SUBJECT) from None
+    # What tomllib can read (about 490 levels) the strict converter checks and shows without overflowing.
     return parse_config(data, base=path.parent, env=env)

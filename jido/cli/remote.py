@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final, TypeVar
 
@@ -16,6 +16,7 @@ from jido.errors import SignalError, ValidationError
 from jido.gateway import GatewayClient, GatewayError, connect
 from jido.gateway.protocol import MAX_CALL_TIMEOUT
 from jido.signal.pattern import parse_pattern
+from jido.signal.serialization import loads
 
 from ._trio import run_command
 from .errors import (
@@ -33,11 +34,16 @@ from .render import inspect_tables, make_console, signal_line
 __all__ = ["call", "inspect", "send", "tail"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 DEFAULT_URL: Final = "ws://127.0.0.1:8765/"
 DEFAULT_SOURCE: Final = "/cli"
-# Seconds a call may wait for the gateway's answer beyond the agent's own timeout (which the gateway enforces).
-CALL_GRACE: Final = 5.0
+DEFAULT_TIMEOUT: Final = 5.0
+"""Seconds a ``send``, ``call`` or ``inspect`` may take in all: connect, request, answer and close."""
+# The share of what is left of --timeout that `jido call` keeps back from the agent: the gateway's own
+# "timeout" answer (which says the agent was too slow) then comes back before the command gives up on the
+# gateway, whose silence means something else (a server that stopped, a network that broke).
+ANSWER_SHARE: Final = 0.2
 
 _CODE_EXIT: Final = {
     "unavailable": EXIT_CONNECT,
@@ -85,14 +91,16 @@ def parse_data(text: str | None) -> Any:
     """The value of ``--data`` (JSON text; no option means no data).
 
     Raises:
-        CliError: (exit 2) the text is not JSON.
+        CliError: (exit 2) the text is not JSON, or nests so deeply that reading it would overflow the stack.
     """
     if text is None:
         return None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"--data: invalid JSON: {exc}", EXIT_USAGE) from None
+        # The signal reader, not json.loads: it turns a RecursionError (``[[[[...`` 50,000 deep) into an error
+        # like any other bad text. No size limit here: the gateway applies its own to the frame.
+        return loads(text, max_bytes=None)
+    except SignalError as exc:
+        raise CliError(f"--data: {'; '.join(e.message for e in exc.errors)}", EXIT_USAGE) from None
 
 
 def make_signal(signal_type: str, data: Any, source: str, subject: str | None = None) -> jido.Signal:
@@ -129,22 +137,68 @@ async def open_client(
         raise
 
 
+async def within(
+    timeout: float, url: str, token: str | None, request: Callable[[GatewayClient, float], Awaitable[R]]
+) -> R:
+    """``await request(client, deadline)`` on a new connection to ``url``, all of it within ``timeout`` seconds.
+
+    One deadline covers connecting, the request and closing the connection again, so a server that stops
+    answering at any point (or never finishes a handshake) costs at most ``timeout``. ``deadline`` is the
+    :func:`trio.current_time` by which everything must be done, for a request that passes a timeout on.
+
+    Raises:
+        CliError: the deadline passed: exit 3 while connecting, else exit 1; or see :func:`open_client`.
+    """
+    deadline = trio.current_time() + timeout
+    results: list[R] = []
+    connected = False
+    with trio.move_on_at(deadline):
+        async with open_client(url, token) as client:
+            connected = True
+            results.append(await request(client, deadline))
+    if results:  # the answer came; only the polite close was cut short, which the server survives
+        return results[0]
+    if not connected:
+        raise CliError(f"cannot connect to {url} within {timeout:g}s", EXIT_CONNECT)
+    raise CliError(f"no answer from {url} within {timeout:g}s")
+
+
+def timeout_option(help_text: str) -> Callable[[F], F]:
+    """``--timeout SECONDS`` (default 5, at most the gateway's longest call)."""
+    return click.option(
+        "--timeout",
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        type=click.FloatRange(min=0, min_open=True, max=MAX_CALL_TIMEOUT),
+        help=help_text,
+    )
+
+
 @click.command(short_help="Publish a signal; print its offset.")
 @click.argument("signal_type", metavar="TYPE")
 @click.option("--data", "data_text", default=None, metavar="JSON", help="The signal's data, as JSON.")
 @click.option("--source", default=DEFAULT_SOURCE, show_default=True, help="The signal's source.")
 @click.option("--subject", default=None, help="The signal's subject.")
+@timeout_option("Seconds the whole command may take: connect, publish, close.")
 @remote_options
 def send(
-    signal_type: str, data_text: str | None, source: str, subject: str | None, url: str, token: str | None
+    signal_type: str,
+    data_text: str | None,
+    source: str,
+    subject: str | None,
+    timeout: float,
+    url: str,
+    token: str | None,
 ) -> None:
     """Publish a signal of type TYPE; prints the offset the journal gave it."""
     signal = make_signal(signal_type, parse_data(data_text), source, subject)
     offsets: list[int] = []
 
+    async def publish(client: GatewayClient, deadline: float) -> int:
+        return await client.publish(signal)
+
     async def body() -> None:
-        async with open_client(url, token) as client:
-            offsets.append(await client.publish(signal))
+        offsets.append(await within(timeout, url, token, publish))
 
     run_command(body)
     click.echo(str(offsets[0]))
@@ -155,13 +209,7 @@ def send(
 @click.argument("signal_type", metavar="TYPE")
 @click.option("--data", "data_text", default=None, metavar="JSON", help="The signal's data, as JSON.")
 @click.option("--source", default=DEFAULT_SOURCE, show_default=True, help="The signal's source.")
-@click.option(
-    "--timeout",
-    default=5.0,
-    show_default=True,
-    type=click.FloatRange(min=0, min_open=True, max=MAX_CALL_TIMEOUT),
-    help="Seconds to wait for the agent's answer.",
-)
+@timeout_option("Seconds the whole command may take: connect, the agent's answer, close.")
 @remote_options
 def call(
     agent: str,
@@ -176,12 +224,13 @@ def call(
     signal = make_signal(signal_type, parse_data(data_text), source)
     results: list[dict[str, Any]] = []
 
+    async def call_agent(client: GatewayClient, deadline: float) -> dict[str, Any]:
+        left = deadline - trio.current_time()
+        # At least a millisecond: the client refuses a timeout of 0, and the deadline cancels the call anyway.
+        return await client.call(agent, signal, timeout=max(left * (1 - ANSWER_SHARE), 0.001))
+
     async def body() -> None:
-        async with open_client(url, token) as client:
-            with trio.move_on_after(timeout + CALL_GRACE) as scope:
-                results.append(await client.call(agent, signal, timeout=timeout))
-        if scope.cancelled_caught:
-            raise CliError(f"no answer from {url} within {timeout + CALL_GRACE:g}s")
+        results.append(await within(timeout, url, token, call_agent))
 
     run_command(body)
     click.echo(json.dumps(results[0].get("state"), indent=2, ensure_ascii=False))
@@ -235,14 +284,17 @@ def tail(
 
 @click.command(short_help="List agents, bus offsets, dead letters.")
 @click.option("--json", "as_json", is_flag=True, help="The gateway's answer as JSON.")
+@timeout_option("Seconds the whole command may take: connect, inspect, close.")
 @remote_options
-def inspect(as_json: bool, url: str, token: str | None) -> None:
+def inspect(as_json: bool, timeout: float, url: str, token: str | None) -> None:
     """List the agents (status, mailbox depth, restarts), the bus offsets and the dead-letter count."""
     results: list[dict[str, Any]] = []
 
+    async def ask(client: GatewayClient, deadline: float) -> dict[str, Any]:
+        return await client.inspect()
+
     async def body() -> None:
-        async with open_client(url, token) as client:
-            results.append(await client.inspect())
+        results.append(await within(timeout, url, token, ask))
 
     run_command(body)
     if as_json:
