@@ -22,12 +22,12 @@ user would reach for first (a definition problem is a ``TypeError``, bad data a 
     ├── SupervisionError                  a supervisor gave up (restart intensity exceeded)
     ├── AgentNotFoundError (LookupError)  no agent is registered under that id
     ├── AgentExistsError (ValueError)     an agent is already registered under that id
-    ├── AgentFailedError                  the agent exhausted its restart budget and is stopped as failed
     ├── SubscriptionConflictError (ValueError)  a durable subscription name is bound to another pattern
     ├── ForbiddenError (PermissionError)  the resource belongs to another identity (a durable subscription)
     ├── MailboxFullError (trio.WouldBlock) ``cast_nowait`` found the mailbox full
     ├── CallTimeoutError (TimeoutError)   ``call`` got no answer in time (the signal may still be handled)
     ├── ClosedError                       you closed it (agent stopped, runtime left); using it again is a bug
+    │   └── AgentFailedError              the agent exhausted its restart budget and is stopped as failed
     ├── BrokenError                       it broke under you (its task crashed); the cause is attached
     └── InternalError                     a bug in jido itself; please report it
 
@@ -255,15 +255,6 @@ class AgentExistsError(JidoError, ValueError):
         self.agent_id = agent_id
 
 
-class AgentFailedError(JidoError):
-    """The agent crashed more often than its restart budget allows and is stopped with status ``failed``;
-    an operator brings it back with ``restart_agent``."""
-
-    def __init__(self, agent_id: str) -> None:
-        super().__init__(f"agent {agent_id!r} has failed (restart budget exhausted); restart it to resume")
-        self.agent_id = agent_id
-
-
 class SubscriptionConflictError(JidoError, ValueError):
     """A durable subscription name is already bound to another pattern: resuming it with this one would move
     the stored position past records the other pattern never saw."""
@@ -303,6 +294,15 @@ class CallTimeoutError(JidoError, TimeoutError):
 
 class ClosedError(JidoError):
     """The resource was closed by its owner (an agent stopped, a runtime shut down); using it is a bug."""
+
+
+class AgentFailedError(ClosedError):
+    """The agent crashed more often than its restart budget allows and is stopped with status ``failed``;
+    an operator brings it back with ``restart_agent``."""
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"agent {agent_id!r} has failed (restart budget exhausted); restart it to resume")
+        self.agent_id = agent_id
 
 
 class BrokenError(JidoError):

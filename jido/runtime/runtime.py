@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -42,7 +42,7 @@ from jido.telemetry.events import SIGNAL_DEAD_LETTERED
 from jido.telemetry.handlers import _BY_NAME, emit
 from jido.telemetry.logs import log_context
 
-__all__ = ["Runtime", "RuntimeStatistics", "open_runtime"]
+__all__ = ["FailedAgent", "Runtime", "RuntimeStatistics", "open_runtime"]
 
 logger = logging.getLogger("jido.runtime")
 
@@ -64,6 +64,8 @@ class RuntimeStatistics:
         mailbox_sizes: each agent's mailbox bound, per agent id (depth / size is how full it is).
         subscription_lag: records each bus subscription has not read yet, per subscription name.
         dead_letters_evicted: dead letters dropped from memory past ``dead_letter_limit`` (oldest first).
+        failed: agents stopped as failed (restart budget exhausted), each with its last exit, by agent id;
+            their ``statuses`` say ``failed``. ``restart_agent`` brings one back.
     """
 
     agents: int
@@ -78,6 +80,29 @@ class RuntimeStatistics:
     mailbox_sizes: Mapping[str, int] = attrs.field(factory=dict)
     subscription_lag: Mapping[str, int] = attrs.field(factory=dict)
     dead_letters_evicted: int = 0
+    failed: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class FailedAgent:
+    """An agent the root stopped as failed: what ``restart_agent`` needs to bring it back.
+
+    Attributes:
+        agent: its last committed agent value (it resumes from it).
+        reason: its last exit, described.
+        restarts: restarts before it failed.
+        restart: its restart kind; mailbox_size, error_policy: its options.
+    """
+
+    agent: Agent
+    reason: str
+    restarts: int
+    restart: RestartKind
+    mailbox_size: int | None
+    error_policy: ErrorPolicy
+
+
+_FAILED_KEPT = 10_000  # failed agents remembered for restart_agent; the oldest are forgotten past it
 
 
 class _AgentDelivery:
@@ -111,6 +136,7 @@ class Runtime:
         self._registry: dict[str, AgentRef] = {}
         self._agent_subscriptions: dict[str, list[Subscription]] = {}
         self._root: Supervisor | None = None
+        self._failed: dict[str, FailedAgent] = {}
         self._closed = False
         self._ignored_system = 0
 
@@ -169,6 +195,7 @@ class Runtime:
             value = spec.new(id, **dict(state or {}))
         if value.id in self._registry:
             raise AgentExistsError(value.id)
+        self._failed.pop(value.id, None)  # started anew: no longer failed
         slot = await self._root_supervisor().start_child(
             value.id,
             value.spec,
@@ -179,6 +206,45 @@ class Runtime:
         )
         assert slot.ref is not None
         return slot.ref
+
+    async def restart_agent(self, agent_id: str) -> AgentRef:
+        """Start a failed agent again, from its last committed state, with a fresh restart budget.
+
+        Returns its new ref (the old one stays stopped). Signals of its bus subscriptions that it had not
+        handled come again; what was in its mailbox when it failed is in the dead letters.
+
+        Raises:
+            AgentExistsError: an agent with that id is running (it has not failed).
+            AgentNotFoundError: no failed agent has that id.
+        """
+        if agent_id in self._registry:
+            raise AgentExistsError(agent_id)
+        failed = self._failed.get(agent_id)
+        if failed is None:
+            raise AgentNotFoundError(agent_id)
+        ref = await self.start_agent(
+            failed.agent,
+            restart=failed.restart,
+            mailbox_size=failed.mailbox_size,
+            error_policy=failed.error_policy,
+        )
+        logger.info("agent %r restarted by request after it failed (%s)", agent_id, failed.reason)
+        return ref
+
+    def failed_agents(self) -> dict[str, FailedAgent]:
+        """Agents stopped as failed (restart budget exhausted, or a temporary agent that crashed), by id."""
+        return dict(self._failed)
+
+    def remember_failed(
+        self, ref: AgentRef, restart: RestartKind, mailbox_size: int | None, error_policy: ErrorPolicy
+    ) -> None:
+        """Keep what ``restart_agent`` needs of an agent that failed (bounded: the oldest are forgotten)."""
+        self._failed.pop(ref.id, None)
+        self._failed[ref.id] = FailedAgent(
+            ref.agent, ref.exit_reason or "failed", ref.restarts, restart, mailbox_size, error_policy
+        )
+        while len(self._failed) > _FAILED_KEPT:
+            del self._failed[next(iter(self._failed))]
 
     async def start_supervisor(self, supervisor: Any, *, restart: RestartKind = "permanent") -> Supervisor:
         """Start a supervision tree (a ``@supervisor`` class or :class:`SupervisorSpec`) under the root."""
@@ -319,6 +385,7 @@ class Runtime:
         """A snapshot of the runtime: its agents, their mailboxes and counts, dead letters, bus lag."""
         refs = list(self._registry.values())
         last_offset = self.bus._last_offset
+        failed = self._failed
         return RuntimeStatistics(
             agents=len(refs),
             mailbox_depths={r.id: r.mailbox_depth for r in refs},
@@ -326,12 +393,13 @@ class Runtime:
             dead_letters=self._dead_letters.recorded,
             published=self.bus._published,
             ignored_system_signals=self._ignored_system,
-            statuses={r.id: r.status for r in refs},
+            statuses={**dict.fromkeys(failed, "failed"), **{r.id: r.status for r in refs}},
             handled={r.id: r.handled for r in refs},
             errors={r.id: r.errors for r in refs if r.errors},
             mailbox_sizes={r.id: r.mailbox_size for r in refs},
             subscription_lag={s.name: s.statistics(last_offset).lag for s in self.bus.subscriptions()},
             dead_letters_evicted=self._dead_letters.evicted,
+            failed={agent_id: f.reason for agent_id, f in failed.items()},
         )
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -340,9 +408,20 @@ class Runtime:
         *,
         max_restarts: int,
         within: float,
+        escalate: bool,
+        backoff: float,
+        max_backoff: float,
         task_status: trio.TaskStatus[Supervisor] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        root = Supervisor(self, name="root", max_restarts=max_restarts, within=within)
+        root = Supervisor(
+            self,
+            name="root",
+            max_restarts=max_restarts,
+            within=within,
+            isolate=not escalate,
+            backoff=backoff,
+            max_backoff=max_backoff,
+        )
         self._root = root
         await root.run(task_status=task_status)
 
@@ -362,24 +441,42 @@ async def open_runtime(
     dead_letter_limit: int = 10_000,
     journal: Journal | None = None,
     retention: Retention | None = None,
+    escalate: bool = False,
+    restart_backoff: float = 0.1,
+    max_restart_backoff: float = 5.0,
 ) -> AsyncIterator[Runtime]:
     """Open a runtime; leaving the block stops every agent, supervisor and sensor, last started first.
 
     Args:
         clock: wall clock for cron schedules (:class:`~jido.runtime.clock.TrioClock` in tests).
         mailbox_size: default mailbox bound of agents.
-        max_restarts: restart intensity of the root supervisor (restarts within ``within`` seconds) past
-            which the runtime itself fails with :class:`~jido.errors.SupervisionError`.
-        within: the intensity window, in seconds.
+        max_restarts: the restart budget of each child of the root (an agent started with ``start_agent``, a
+            tree, a sensor): past ``max_restarts`` crashes in a row, each within ``within`` seconds of its
+            start, that child alone is stopped as failed (``restart_agent`` brings an agent back); the
+            runtime and every other child go on. With ``escalate=True``: the root's intensity instead
+            (restarts of all its children within ``within`` seconds), past which the runtime itself fails
+            with :class:`~jido.errors.SupervisionError` (OTP's semantics, for a process supervisor to act on).
+        within: the window, in seconds.
         dead_letter_limit: dead letters kept in memory (the oldest are evicted past it, and counted).
         journal: the bus's journal (an in-memory one by default; ``SQLiteJournal`` to keep signals and
             subscription checkpoints across restarts of the process).
         retention: the journal's retention (for the default in-memory journal: the newest 100,000).
+        escalate: let a child past its budget fail the whole runtime (see ``max_restarts``).
+        restart_backoff: seconds before the second restart in a row of a child of the root (the first is at
+            once), doubling with each further one.
+        max_restart_backoff: the longest such wait.
     """
     if isinstance(mailbox_size, bool) or not isinstance(mailbox_size, int) or mailbox_size < 1:
         raise ValueError(f"mailbox_size must be an int >= 1, got {mailbox_size!r}")
     if not (isinstance(within, int | float) and 0 < within < math.inf):
         raise ValueError(f"within must be a positive number of seconds, got {within!r}")
+    if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
+        raise ValueError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
+    if not isinstance(escalate, bool):
+        raise TypeError(f"escalate must be a bool, got {escalate!r}")
+    for name, value in (("restart_backoff", restart_backoff), ("max_restart_backoff", max_restart_backoff)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+            raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
     clock = clock or SystemClock()
     if journal is None:
         journal = MemoryJournal(clock=clock)
@@ -388,17 +485,25 @@ async def open_runtime(
         runtime = Runtime(
             bus=bus, clock=clock, mailbox_size=mailbox_size, dead_letters=DeadLetterStore(dead_letter_limit)
         )
-        async with _serving(runtime, max_restarts=max_restarts, within=within):
+        serve = partial(
+            runtime._serve,
+            max_restarts=max_restarts,
+            within=within,
+            escalate=escalate,
+            backoff=restart_backoff,
+            max_backoff=max_restart_backoff,
+        )
+        async with _serving(runtime, serve):
             yield runtime
 
 
 @asynccontextmanager
-async def _serving(runtime: Runtime, *, max_restarts: int, within: float) -> AsyncIterator[None]:
+async def _serving(runtime: Runtime, serve: Callable[..., Awaitable[None]]) -> AsyncIterator[None]:
     """Run the root supervisor around the body; re-raise the body's own exception unwrapped."""
     body_error: BaseException | None = None
     try:
         async with trio.open_nursery() as nursery:
-            await nursery.start(partial(runtime._serve, max_restarts=max_restarts, within=within))
+            await nursery.start(serve)
             try:
                 yield
             except BaseException as exc:

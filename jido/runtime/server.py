@@ -31,6 +31,7 @@ from jido.action.instruction import Instruction
 from jido.agent.directives import Directive, Error, Stop
 from jido.agent.spec import Agent, AgentSpec
 from jido.errors import (
+    AgentFailedError,
     CallTimeoutError,
     ClosedError,
     JidoError,
@@ -274,6 +275,8 @@ class AgentRef:
         if not isinstance(signal, Signal):
             raise TypeError(f"expected a jido.Signal, got {type(signal).__name__}")
         if self._stopped.is_set():
+            if self._status == "failed":
+                raise AgentFailedError(self.id)
             raise ClosedError(f"agent {self.id!r} has stopped")
         return signal
 
@@ -425,7 +428,12 @@ class AgentRef:
         self._status = "failed" if failed else "stopped"
         self._exit_reason = reason
         self._send.close()
-        closed = ClosedError(f"agent {self.id!r} stopped ({reason}) before handling the signal")
+        closed = (
+            AgentFailedError(self.id)
+            if failed
+            else ClosedError(f"agent {self.id!r} stopped ({reason}) before handling the signal")
+        )
+        code = "agent_failed" if failed else "agent_stopped"
         while True:
             try:
                 item = self._receive.receive_nowait()
@@ -439,7 +447,7 @@ class AgentRef:
                 # Lifecycle notices (a child's exit while this agent stops) mean nothing to a stopped agent.
                 self._runtime.count_ignored_system_signal()
             else:
-                self._runtime.dead_letter(item.signal, closed, self.id, "agent_stopped")
+                self._runtime.dead_letter(item.signal, closed, self.id, code)
         self._stopped.set()
         self._changed.set()
 

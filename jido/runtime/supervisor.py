@@ -41,6 +41,7 @@ from jido.runtime.supervisor_spec import RestartKind, SupervisionStrategy, Super
 from jido.signal import Signal
 from jido.telemetry.events import (
     AGENT_CRASHED,
+    AGENT_FAILED,
     AGENT_RESTARTED,
     AGENT_STARTED,
     AGENT_STOPPED,
@@ -102,6 +103,10 @@ class _Slot:
         self._close = trio.Event()
         self._exit_reason = "stopped by its supervisor"
         self._failed = False
+        # The restart budget of a child of an isolating supervisor (the runtime's root): crashes in a row,
+        # each within ``within`` seconds of the incarnation's start.
+        self.crashes_in_row = 0
+        self.started_at = -math.inf
         self.done = trio.Event()
         self.nursery: trio.Nursery | None = None
 
@@ -150,6 +155,8 @@ class _Slot:
                     )
                 ref._close_ring()
                 runtime.unregister(ref)
+                if self._failed and self.supervisor.isolate:
+                    runtime.remember_failed(ref, self.restart, self._mailbox_size, self._error_policy)
                 if self._parent is not None:
                     self._parent.child_tags.pop(self._tag or "", None)
                     self._notify_parent("jido.agent.child.exit", {"reason": self._exit_reason})
@@ -193,6 +200,7 @@ class _Slot:
             with trio.CancelScope() as scope:
                 self._scope = scope
                 try:
+                    self.started_at = trio.current_time()
                     await self._run_target(status)
                     error = NormalExit("finished")
                 except Exception as exc:  # reported to the supervisor, which decides; never swallowed
@@ -212,7 +220,10 @@ class _Slot:
             assert self.ref is not None
             await serve_agent(self.ref, task_status=status)
         elif isinstance(target, SupervisorSpec):
-            child = Supervisor(self.runtime, target, name=target.name)
+            # A tree restarted by its parent (it gave up) resumes its agents from their last committed state.
+            previous = self.child_supervisor
+            carried = previous.committed_agents() if previous is not None else self.supervisor._carried
+            child = Supervisor(self.runtime, target, name=target.name, carried=carried)
             self.child_supervisor = child
             await child.run(task_status=status)
         else:
@@ -242,6 +253,22 @@ class _Slot:
         if self.ref is not None and self._parent is not None:
             self._notify_parent("jido.agent.child.restarted", {"reason": reason})
 
+    def restart_after(self, delay: float, reason: str) -> None:
+        """Restart the incarnation after ``delay`` seconds (a backoff), in this slot's nursery: the supervisor
+        goes on handling its other children meanwhile; signals sent to the agent wait in its mailbox."""
+        assert self.nursery is not None
+        if self.ref is not None:
+            self.ref._status = "restarting"
+
+        async def later() -> None:
+            await trio.sleep(delay)
+            try:
+                await self.restart_incarnation(reason)
+            except Exception as exc:  # failed to start again: counts as another exit
+                self.supervisor.report_exit(self, exc)
+
+        self.nursery.start_soon(later)
+
     def close(self, reason: str, *, failed: bool = False) -> None:
         self._exit_reason = reason
         self._failed = failed
@@ -249,7 +276,15 @@ class _Slot:
 
 
 class Supervisor:
-    """A running supervisor. Built from a :class:`SupervisorSpec`, or bare for the runtime's dynamic root."""
+    """A running supervisor. Built from a :class:`SupervisorSpec`, or bare for the runtime's dynamic root.
+
+    A declared supervisor counts the restarts of all its children against one intensity and gives up past it
+    (OTP: its parent decides). An *isolating* supervisor (the runtime's root, unless asked to escalate) gives
+    each child a budget of its own instead: ``max_restarts`` crashes in a row, each within ``within`` seconds
+    of the incarnation's start, restarted after an exponential backoff (none before the first restart, then
+    ``backoff``, doubling, at most ``max_backoff``). A child past its budget is stopped alone, as failed; the
+    supervisor never gives up.
+    """
 
     def __init__(
         self,
@@ -260,6 +295,10 @@ class Supervisor:
         strategy: SupervisionStrategy = "one_for_one",
         max_restarts: int = 3,
         within: float = 5.0,
+        isolate: bool = False,
+        backoff: float = 0.1,
+        max_backoff: float = 5.0,
+        carried: Mapping[str, Agent] | None = None,
     ) -> None:
         self.runtime = runtime
         self.spec = spec
@@ -267,6 +306,12 @@ class Supervisor:
         self.strategy: SupervisionStrategy = spec.strategy if spec else strategy
         self.max_restarts = spec.max_restarts if spec else max_restarts
         self.within = spec.within if spec else within
+        self.isolate = isolate
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        # The last committed agents of a previous incarnation of this supervisor (it gave up and its parent
+        # restarted it): its agents resume from them, not from their initial state.
+        self._carried: Mapping[str, Agent] = carried or {}
         # An insertion-ordered dict used as an ordered set: start order for strategies, O(1) removal so that
         # stopping n children one by one stays linear.
         self._slots: dict[_Slot, None] = {}
@@ -293,7 +338,9 @@ class Supervisor:
                         if isinstance(child.target, AgentSpec):
                             base = child.id or f"{self.name}.{child.name}"
                             agent_id = base if child.replicas == 1 else f"{base}.{index}"
-                            agent = child.target.new(agent_id, **dict(child.state))
+                            agent = self._carried.get(agent_id)
+                            if agent is None or agent.spec is not child.target:
+                                agent = child.target.new(agent_id, **dict(child.state))
                         name = child.name if child.replicas == 1 else f"{child.name}.{index}"
                         await self.start_child(
                             name,
@@ -388,6 +435,9 @@ class Supervisor:
             self._slots.pop(slot, None)
             slot.close(reason, failed=crashed)
             return
+        if self.isolate:
+            self._restart_alone(slot, error, reason)
+            return
         now = trio.current_time()
         self._restart_times.append(now)
         while self._restart_times and self._restart_times[0] <= now - self.within:
@@ -433,6 +483,52 @@ class Supervisor:
                 await each.restart_incarnation(reason if each is slot else f"sibling {slot.name!r} restarted")
             except Exception as exc:  # failed to start again: counts as another exit
                 self.report_exit(each, exc)
+
+    def committed_agents(self) -> dict[str, Agent]:
+        """The last committed agent of every agent in this tree, nested supervisors included, by id."""
+        found: dict[str, Agent] = {}
+        for slot in self._slots:
+            if slot.ref is not None:
+                found[slot.ref.id] = slot.ref.agent
+            if slot.child_supervisor is not None:
+                found.update(slot.child_supervisor.committed_agents())
+        return found
+
+    def _restart_alone(self, slot: _Slot, error: BaseException, reason: str) -> None:
+        """Restart one child of an isolating supervisor within its own budget, or stop it as failed."""
+        now = trio.current_time()
+        if now - slot.started_at >= self.within:
+            slot.crashes_in_row = 0  # it ran long enough: a new streak
+        slot.crashes_in_row += 1
+        if slot.crashes_in_row > self.max_restarts:
+            restarts = slot.ref.restarts if slot.ref is not None else slot.crashes_in_row - 1
+            logger.error(
+                "supervisor %r: child %r failed: %d crashes in a row, each within %gs of its start "
+                "(max_restarts=%d); stopped until restarted; last exit: %s",
+                self.name,
+                slot.name,
+                slot.crashes_in_row,
+                self.within,
+                self.max_restarts,
+                reason,
+                extra={"supervisor": self.name, "child": slot.name},
+            )
+            if slot.ref is not None and AGENT_FAILED in _BY_NAME:
+                emit(
+                    AGENT_FAILED,
+                    agent_id=slot.ref.id,
+                    agent=slot.ref.spec.name,
+                    supervisor=self.name,
+                    reason=reason,
+                    restarts=restarts,
+                    error=error,
+                )
+            self._slots.pop(slot, None)
+            slot.close(f"failed: {reason}", failed=True)
+            return
+        streak = slot.crashes_in_row
+        delay = 0.0 if streak == 1 else min(self.backoff * 2 ** (streak - 2), self.max_backoff)
+        slot.restart_after(delay, reason)
 
 
 async def run_sensor(

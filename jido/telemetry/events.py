@@ -43,6 +43,7 @@ __all__ = [
     "ACTION_START",
     "ACTION_STOP",
     "AGENT_CRASHED",
+    "AGENT_FAILED",
     "AGENT_RESTARTED",
     "AGENT_STARTED",
     "AGENT_STOPPED",
@@ -373,6 +374,17 @@ AGENT_RESTARTED: Final = _core(
     _SUPERVISOR,
     _field("reason", str, "why: its own exit, or a sibling's restart under one_for_all / rest_for_one"),
     _field("restarts", int, "restarts so far, this one included"),
+)
+AGENT_FAILED: Final = _core(
+    "jido.agent.failed",
+    "An agent crashed more often than its restart budget allows: it alone is stopped as failed (its mailbox "
+    "dead-lettered) until an operator restarts it; the runtime and the other agents go on.",
+    _AGENT_ID,
+    _AGENT_NAME,
+    _SUPERVISOR,
+    _field("reason", str, "its last exit, described"),
+    _field("restarts", int, "restarts before it failed"),
+    _ERROR,
 )
 SUPERVISOR_ESCALATED: Final = _core(
     "jido.supervisor.escalated",

@@ -196,7 +196,7 @@ def add(by: int) -> jido.Signal:
 class SupervisionMachine(RuntimeStateMachine):
     """A model of the root supervisor's restart budget beside the real one."""
 
-    runtime_options: ClassVar[Mapping[str, Any]] = {"max_restarts": 3, "within": 5.0}
+    runtime_options: ClassVar[Mapping[str, Any]] = {"max_restarts": 3, "within": 5.0, "escalate": True}
 
     @initialize(restart=st.sampled_from(["transient", "permanent"]))
     def start(self, restart: Literal["transient", "permanent"]) -> None:
@@ -291,7 +291,12 @@ def ledger_signal(n: int, kind: str = "add") -> jido.Signal:
 class DeliveryMachine(RuntimeStateMachine):
     """Signals numbered as they are sent, through every door; each number ends up processed or dead, once."""
 
-    runtime_options: ClassVar[Mapping[str, Any]] = {"max_restarts": 10_000, "within": 1.0, "mailbox_size": 4}
+    runtime_options: ClassVar[Mapping[str, Any]] = {
+        "max_restarts": 10_000,
+        "within": 1.0,
+        "mailbox_size": 4,
+        "escalate": True,
+    }
 
     @initialize()
     def start(self) -> None:

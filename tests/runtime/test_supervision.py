@@ -82,11 +82,11 @@ class TestRestart:
             assert ref.restarts == 1
 
     async def test_intensity_escalates(self) -> None:
-        """Past max_restarts within the window, the supervisor fails and the runtime with it."""
+        """With escalate=True, past max_restarts within the window the root fails and the runtime with it."""
         with pytest.raises(
             SupervisionError, match=r"^supervisor 'root' gave up: 3 restarts within 5s \(max_restarts=2\)"
         ):
-            async with open_runtime(max_restarts=2, within=5.0) as rt:
+            async with open_runtime(max_restarts=2, within=5.0, escalate=True) as rt:
                 ref = await rt.start_agent(Counter, id="c")
                 for _ in range(3):
                     ref.cast_nowait(sig("crash"))
@@ -154,7 +154,31 @@ class TestStrategies:
             await trio.testing.wait_all_tasks_blocked()
             ref = rt.get("w")
             agent = await ref.call(sig("add", by=1))
-            assert agent.state.count == 1  # the inner supervisor was rebuilt from its spec: a fresh agent
+            assert (
+                agent.state.count == 8
+            )  # the inner supervisor was rebuilt; its agent resumed from its commit
+
+    async def test_tree_escalating_to_the_root_keeps_state(self) -> None:
+        """A declared tree that gives up is restarted by the root; its agents, nested ones too, keep state."""
+
+        @supervisor(name="leaf", max_restarts=5)
+        class Leaf:
+            deep = child(Counter, id="deep")
+
+        @supervisor(name="team", strategy="one_for_all", max_restarts=0)
+        class Team:
+            a = child(Counter, id="a")
+            leaf = child(Leaf)
+
+        async with open_runtime() as rt:
+            await rt.start_supervisor(Team)
+            await rt.get("a").call(sig("add", by=2))
+            await rt.get("deep").call(sig("add", by=3))
+            with pytest.raises(ActionError):
+                await rt.get("a").call(sig("crash"))
+            await trio.testing.wait_all_tasks_blocked()
+            assert (await rt.get("a").call(sig("add", by=1))).state.count == 3
+            assert (await rt.get("deep").call(sig("add", by=1))).state.count == 4
 
     async def test_replicas_get_numbered_ids(self) -> None:
         """replicas=3 starts three agents with numbered ids."""

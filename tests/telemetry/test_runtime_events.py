@@ -194,7 +194,7 @@ class TestAgentLifecycleEvents:
     async def test_escalation(self, recorder: Recorder) -> None:
         """Past its restart intensity a supervisor emits escalated, then fails."""
         with pytest.raises(SupervisionError):
-            async with open_runtime(max_restarts=1, within=5) as rt:
+            async with open_runtime(max_restarts=1, within=5, escalate=True) as rt:
                 ref = await rt.start_agent(Counter, id="c")
                 for _ in range(2):
                     ref.cast_nowait(sig("crash"))

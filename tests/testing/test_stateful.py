@@ -106,7 +106,11 @@ class TestRuntimeStateMachine:
         """A root supervisor that gives up ends the runtime; rules see why, and rt refuses to serve."""
 
         class Fragile(Plain):
-            runtime_options: ClassVar[Mapping[str, Any]] = {"max_restarts": 1, "within": 60.0}
+            runtime_options: ClassVar[Mapping[str, Any]] = {
+                "max_restarts": 1,
+                "within": 60.0,
+                "escalate": True,
+            }
 
         machine = Fragile()
         try:
@@ -126,7 +130,11 @@ class TestRuntimeStateMachine:
         """reopen_runtime opens a fresh runtime after a failure; an agent resumes there from its last state."""
 
         class Fragile(Plain):
-            runtime_options: ClassVar[Mapping[str, Any]] = {"max_restarts": 0, "within": 60.0}
+            runtime_options: ClassVar[Mapping[str, Any]] = {
+                "max_restarts": 0,
+                "within": 60.0,
+                "escalate": True,
+            }
 
         machine = Fragile()
         try:
