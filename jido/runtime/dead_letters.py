@@ -3,19 +3,35 @@
 Principle: nothing accepted is lost. A signal that crashed its agent, found no route, met a full mailbox on
 delivery, or was still queued when its agent stopped is recorded here, never dropped silently. The store is
 bounded; when full, the oldest entries are evicted and counted (``evicted``), so even eviction is visible.
+
+Each dead letter is also written to the bus journal's dead-letter store (:class:`JournalDeadLetters`), beside
+the bus's own, under the source name ``agent:<id>`` (``runtime`` when no agent was found): one place lists
+them all, and with the SQLite journal they outlive the process. Dead letters arise in synchronous code (a full
+mailbox on ``cast_nowait``), so they are queued and written by one task; the queue is bounded, and what a
+flood pushes past it is counted (``unsaved``) and logged, still kept in memory here.
 """
 
 from __future__ import annotations
 
 import collections
 import datetime as dt
+import logging
+import math
 from collections.abc import Iterator
 
 import attrs
+import trio
 
+from jido.bus.journal import Journal, Record
+from jido.errors import ClosedError
 from jido.signal import Signal
 
-__all__ = ["DeadLetter", "DeadLetterStore"]
+__all__ = ["DeadLetter", "DeadLetterStore", "JournalDeadLetters"]
+
+logger = logging.getLogger("jido.runtime")
+
+_PENDING_LIMIT = 10_000  # dead letters waiting to be written before the next ones are counted as unsaved
+_LOG_EVERY = 60.0  # seconds between two log lines about unsaved dead letters
 
 
 @attrs.frozen
@@ -63,3 +79,90 @@ class DeadLetterStore:
 
     def __iter__(self) -> Iterator[DeadLetter]:
         return iter(list(self._entries))
+
+
+def describe_error(error: BaseException) -> str:
+    """One line of text for a dead letter's error, as the journal keeps it."""
+    return f"{type(error).__name__}: {error}"
+
+
+class JournalDeadLetters:
+    """Writes the runtime's dead letters to the journal's dead-letter store, in the order they arose."""
+
+    def __init__(self, journal: Journal, *, limit: int = _PENDING_LIMIT) -> None:
+        self._journal = journal
+        self._pending: collections.deque[DeadLetter] = collections.deque()
+        self._limit = limit
+        self._wake = trio.Event()
+        self._idle = trio.Event()
+        self._idle.set()
+        self._writing = trio.Lock()  # the serving task and a closing flush take turns
+        self.saved = 0
+        self.unsaved = 0
+        self._unsaved_logged = 0
+        self._last_log = -math.inf
+
+    def offer(self, letter: DeadLetter) -> None:
+        """Queue ``letter`` for the journal (without waiting); past the bound it is counted as unsaved."""
+        if len(self._pending) >= self._limit:
+            self.unsaved += 1
+            now = trio.current_time()
+            if now - self._last_log >= _LOG_EVERY:
+                logger.warning(
+                    "%d dead letters not written to the journal: %d are waiting to be written already "
+                    "(they are kept in memory, see Runtime.dead_letters)",
+                    self.unsaved - self._unsaved_logged,
+                    len(self._pending),
+                )
+                self._unsaved_logged = self.unsaved
+                self._last_log = now
+            return
+        self._pending.append(letter)
+        self._idle = trio.Event() if self._idle.is_set() else self._idle
+        self._wake.set()
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Write what is offered until cancelled."""
+        task_status.started()
+        while True:
+            await self._wake.wait()
+            self._wake = trio.Event()
+            await self._write_pending()
+
+    async def flush(self) -> None:
+        """Write everything offered so far (the runtime closing)."""
+        await self._write_pending()
+
+    async def wait_written(self) -> None:
+        """Wait until everything offered so far is written (for tests and orderly shutdowns)."""
+        await self._idle.wait()
+
+    async def _write_pending(self) -> None:
+        async with self._writing:
+            await self._write_locked()
+
+    async def _write_locked(self) -> None:
+        while self._pending:
+            letter = self._pending[0]
+            source = f"agent:{letter.agent_id}" if letter.agent_id is not None else "runtime"
+            record = Record(0, letter.signal, letter.at)
+            try:
+                await self._journal.add_dead_letter(
+                    source, record, describe_error(letter.error), 0, reason=letter.reason
+                )
+            except ClosedError:
+                self._pending.clear()
+                break
+            except Exception as exc:  # a journal that fails a write must not stop the runtime's agents
+                logger.warning(
+                    "could not write a dead letter (%s) of %r to the journal: %s",
+                    letter.reason,
+                    letter.agent_id,
+                    exc,
+                    exc_info=exc,
+                )
+                self.unsaved += 1
+            else:
+                self.saved += 1
+            self._pending.popleft()
+        self._idle.set()

@@ -19,7 +19,7 @@ import trio
 
 from jido.agent.spec import Agent, agent_spec_of
 from jido.bus.bus import Bus, Retention, open_bus
-from jido.bus.journal import Journal
+from jido.bus.journal import DeadLetterRecord, Journal
 from jido.bus.memory import MemoryJournal
 from jido.bus.subscription import Subscription
 from jido.errors import (
@@ -32,7 +32,7 @@ from jido.errors import (
     SupervisionError,
 )
 from jido.runtime.clock import Clock, SystemClock
-from jido.runtime.dead_letters import DeadLetter, DeadLetterStore
+from jido.runtime.dead_letters import DeadLetter, DeadLetterStore, JournalDeadLetters
 from jido.runtime.sensor_spec import sensor_spec_of
 from jido.runtime.server import DEFAULT_MAILBOX_SIZE, AgentRef, ErrorPolicy, check_error_policy
 from jido.runtime.supervisor import Supervisor
@@ -64,6 +64,8 @@ class RuntimeStatistics:
         mailbox_sizes: each agent's mailbox bound, per agent id (depth / size is how full it is).
         subscription_lag: records each bus subscription has not read yet, per subscription name.
         dead_letters_evicted: dead letters dropped from memory past ``dead_letter_limit`` (oldest first).
+        dead_letters_unsaved: dead letters that could not be written to the journal (a flood past the
+            writer's queue, or a failing journal); they are still in memory.
         failed: agents stopped as failed (restart budget exhausted), each with its last exit, by agent id;
             their ``statuses`` say ``failed``. ``restart_agent`` brings one back.
     """
@@ -81,6 +83,7 @@ class RuntimeStatistics:
     subscription_lag: Mapping[str, int] = attrs.field(factory=dict)
     dead_letters_evicted: int = 0
     failed: Mapping[str, str] = attrs.field(factory=dict)
+    dead_letters_unsaved: int = 0
 
 
 @attrs.frozen
@@ -133,6 +136,7 @@ class Runtime:
         self.clock = clock
         self.mailbox_size = mailbox_size
         self._dead_letters = dead_letters
+        self._stored_dead_letters = JournalDeadLetters(bus.journal)
         self._registry: dict[str, AgentRef] = {}
         self._agent_subscriptions: dict[str, list[Subscription]] = {}
         self._root: Supervisor | None = None
@@ -354,6 +358,7 @@ class Runtime:
     def dead_letter(self, signal: Signal, error: BaseException, agent_id: str | None, reason: str) -> None:
         letter = DeadLetter(signal, error, agent_id, reason, self.clock.now().astimezone(dt.UTC))
         self._dead_letters.record(letter)
+        self._stored_dead_letters.offer(letter)
         logger.warning(
             "dead letter (%s) for agent %r: %r (id %s): %s",
             reason,
@@ -378,6 +383,19 @@ class Runtime:
         """Dead letters, oldest first (only ``agent_id``'s when given)."""
         return self._dead_letters.entries(agent_id=agent_id)
 
+    async def stored_dead_letters(
+        self, *, agent_id: str | None = None, limit: int = 1000
+    ) -> list[DeadLetterRecord]:
+        """Dead letters as the journal keeps them, oldest first: the runtime's (source ``agent:<id>``) and,
+        without ``agent_id``, the bus subscriptions' too. Waits until those recorded so far are written.
+
+        With the SQLite journal these outlive the process; :meth:`dead_letters` keeps only this run's, in
+        memory, with the exception objects.
+        """
+        await self._stored_dead_letters.wait_written()
+        source = None if agent_id is None else f"agent:{agent_id}"
+        return await self.bus.journal.dead_letters(source, limit=limit)
+
     def count_ignored_system_signal(self) -> None:
         self._ignored_system += 1
 
@@ -400,6 +418,7 @@ class Runtime:
             subscription_lag={s.name: s.statistics(last_offset).lag for s in self.bus.subscriptions()},
             dead_letters_evicted=self._dead_letters.evicted,
             failed={agent_id: f.reason for agent_id, f in failed.items()},
+            dead_letters_unsaved=self._stored_dead_letters.unsaved,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -429,6 +448,9 @@ class Runtime:
         if self._root is not None:
             await self._root.shutdown()
         self._closed = True
+        # What stopping the agents dead-lettered is written before the journal closes.
+        with trio.move_on_after(5):
+            await self._stored_dead_letters.flush()
 
 
 @asynccontextmanager
@@ -503,6 +525,7 @@ async def _serving(runtime: Runtime, serve: Callable[..., Awaitable[None]]) -> A
     body_error: BaseException | None = None
     try:
         async with trio.open_nursery() as nursery:
+            await nursery.start(runtime._stored_dead_letters.serve)
             await nursery.start(serve)
             try:
                 yield

@@ -408,7 +408,9 @@ class DeliveryMachine(RuntimeStateMachine):
 
     def accounted(self) -> list[int]:
         dead = [d.signal.data["n"] for d in self.rt.dead_letters() if isinstance(d.signal.data, dict)]
-        lost = [d.record.signal.data["n"] for d in self.run(self.rt.bus.dead_letters)]  # type: ignore[index]
+        # The journal keeps the runtime's dead letters too (record offset 0): count the bus's own only.
+        stored = self.run(self.rt.bus.dead_letters)
+        lost = [d.record.signal.data["n"] for d in stored if d.record.offset > 0]  # type: ignore[index]
         return list(self.ref.state.seen) + dead + lost
 
     @invariant()
