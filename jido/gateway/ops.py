@@ -10,6 +10,8 @@ import trio
 from jido.bus.subscription import Subscription
 from jido.convert import unstructure
 from jido.errors import (
+    AgentExistsError,
+    AgentNotFoundError,
     CallTimeoutError,
     ClosedError,
     ForbiddenError,
@@ -28,6 +30,7 @@ from jido.gateway.protocol import (
     PingRequest,
     PublishRequest,
     Request,
+    RestartRequest,
     SubscribeRequest,
     UnsubscribeRequest,
     error_frame,
@@ -73,6 +76,8 @@ async def dispatch(conn: Connection, request: Request) -> None:
         await conn.reply(request.id, {})
     elif isinstance(request, InspectRequest):
         await conn.reply(request.id, await inspect(conn))
+    elif isinstance(request, RestartRequest):
+        await conn.reply(request.id, await restart(conn, request))
     elif isinstance(request, PingRequest):
         await conn.reply(request.id, {})
     else:
@@ -294,6 +299,30 @@ async def call_agent(conn: Connection, request: CallRequest) -> dict[str, Any]:
     return {"agent": ref.id, "state": unstructure(agent.state)}
 
 
+async def restart(conn: Connection, request: RestartRequest) -> dict[str, Any]:
+    """Start a failed agent again from its last committed state (a token that may call may restart)."""
+    if not conn.token_policy.call:
+        raise FrameError(
+            "forbidden", "restarting agents is not allowed for this token", request_id=request.id
+        )
+    runtime = conn.gateway.runtime
+    try:
+        ref = await runtime.restart_agent(request.agent)
+    except AgentExistsError:
+        raise FrameError(
+            "conflict",
+            f"agent {request.agent!r} is running: only a failed agent is restarted",
+            request_id=request.id,
+        ) from None
+    except AgentNotFoundError:
+        raise FrameError(
+            "not_found", f"no failed agent with id {request.agent!r}", request_id=request.id
+        ) from None
+    except ClosedError as exc:
+        raise FrameError("internal", str(exc), request_id=request.id) from None
+    return {"agent": ref.id, "status": ref.status, "state": unstructure(ref.state)}
+
+
 async def inspect(conn: Connection) -> dict[str, Any]:
     """What the connection's token may see: agents only if it may call them; of the bus subscriptions, its
     identity's durable ones and this connection's own, and the agents' if it may call."""
@@ -318,6 +347,20 @@ async def inspect(conn: Connection) -> dict[str, Any]:
                 "restarts": ref.restarts,
             }
             for ref in (runtime.agents() if policy.call else [])
+        ]
+        + [
+            {
+                "id": agent_id,
+                "name": failed.agent.spec.name,
+                "status": "failed",
+                "mailbox_depth": 0,
+                "mailbox_size": failed.mailbox_size or runtime.mailbox_size,
+                "handled": failed.handled,
+                "errors": failed.errors,
+                "restarts": failed.restarts,
+                "reason": failed.reason,
+            }
+            for agent_id, failed in (runtime.failed_agents().items() if policy.call else ())
         ],
         "bus": {
             "first_offset": await journal.first_offset(),

@@ -48,7 +48,7 @@ __all__ = [
     "result_frame",
 ]
 
-OPS: Final = ("auth", "subscribe", "unsubscribe", "ack", "publish", "call", "inspect", "ping")
+OPS: Final = ("auth", "subscribe", "unsubscribe", "ack", "publish", "call", "inspect", "restart", "ping")
 """The operations a client may send, in the order the protocol document lists them."""
 
 ERROR_CODES: Final = (
@@ -199,6 +199,12 @@ class InspectRequest:
 
 
 @attrs.frozen
+class RestartRequest:
+    id: str
+    agent: str
+
+
+@attrs.frozen
 class PingRequest:
     id: str
 
@@ -211,6 +217,7 @@ Request: TypeAlias = (
     | PublishRequest
     | CallRequest
     | InspectRequest
+    | RestartRequest
     | PingRequest
 )
 
@@ -223,6 +230,7 @@ _FIELDS: Final[dict[str, dict[str, bool]]] = {
     "publish": {"signal": True},
     "call": {"agent": True, "signal": True, "timeout": False},
     "inspect": {},
+    "restart": {"agent": True},
     "ping": {},
 }
 
@@ -464,6 +472,8 @@ def _build(op: str, check: _Checker, request_id: str) -> Request | None:
         return None if signal is None else CallRequest(request_id, agent, signal, timeout)
     if op == "inspect":
         return InspectRequest(request_id)
+    if op == "restart":
+        return RestartRequest(request_id, check.text("agent", limit=1000) if "agent" in frame else "")
     return PingRequest(request_id)
 
 

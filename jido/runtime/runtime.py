@@ -95,6 +95,7 @@ class FailedAgent:
         reason: its last exit, described.
         restarts: restarts before it failed.
         restart: its restart kind; mailbox_size, error_policy: its options.
+        handled, errors: its counts when it failed.
     """
 
     agent: Agent
@@ -103,6 +104,8 @@ class FailedAgent:
     restart: RestartKind
     mailbox_size: int | None
     error_policy: ErrorPolicy
+    handled: int = 0
+    errors: int = 0
 
 
 _FAILED_KEPT = 10_000  # failed agents remembered for restart_agent; the oldest are forgotten past it
@@ -245,7 +248,14 @@ class Runtime:
         """Keep what ``restart_agent`` needs of an agent that failed (bounded: the oldest are forgotten)."""
         self._failed.pop(ref.id, None)
         self._failed[ref.id] = FailedAgent(
-            ref.agent, ref.exit_reason or "failed", ref.restarts, restart, mailbox_size, error_policy
+            ref.agent,
+            ref.exit_reason or "failed",
+            ref.restarts,
+            restart,
+            mailbox_size,
+            error_policy,
+            ref.handled,
+            ref.errors,
         )
         while len(self._failed) > _FAILED_KEPT:
             del self._failed[next(iter(self._failed))]

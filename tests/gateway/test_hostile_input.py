@@ -184,7 +184,9 @@ _JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=12,
 )
-_OPS = st.sampled_from(["auth", "subscribe", "unsubscribe", "ack", "publish", "call", "inspect", "ping"])
+_OPS = st.sampled_from(
+    ["auth", "subscribe", "unsubscribe", "ack", "publish", "call", "inspect", "restart", "ping"]
+)
 _FRAME_OBJECTS = st.fixed_dictionaries(
     {"op": _OPS | st.text(max_size=6), "id": st.text(min_size=1, max_size=4) | _JSON},
     optional={

@@ -117,7 +117,7 @@ class TestBadFrames:
         """An unknown op far from any lists them all."""
         error = refused({"op": "zzz", "id": "9"})
         assert error.message == (
-            "unknown op 'zzz' (expected one of: auth, subscribe, unsubscribe, ack, publish, call, inspect, ping)"
+            "unknown op 'zzz' (expected one of: auth, subscribe, unsubscribe, ack, publish, call, inspect, restart, ping)"
         )
 
     def test_ill_typed_pattern(self) -> None:

@@ -259,7 +259,17 @@ class TestBadInput:
                     "unknown_op",
                     "unknown op 'publsh' (did you mean 'publish'?)",
                     op="publsh",
-                    ops=["auth", "subscribe", "unsubscribe", "ack", "publish", "call", "inspect", "ping"],
+                    ops=[
+                        "auth",
+                        "subscribe",
+                        "unsubscribe",
+                        "ack",
+                        "publish",
+                        "call",
+                        "inspect",
+                        "restart",
+                        "ping",
+                    ],
                 ),
             ),
             (
