@@ -12,7 +12,9 @@ from typing import Any
 import attrs
 
 from jido._spec_attr import SPEC_ATTR
-from jido.errors import DefinitionError
+from jido.convert import converter, describe_value, is_json_type, structure, unstructure
+from jido.errors import ROOT_PATH, DefinitionError, ValidationError
+from jido.signal.serialization import dumps, loads
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -127,3 +129,67 @@ def bare_or_called(cls: Any, compile_class: Callable[[Any], Any]) -> Any:
 
 def attach(cls: type, spec: object) -> None:
     setattr(cls, SPEC_ATTR, spec)
+
+
+def _type_label(tp: Any) -> str:
+    label = tp.__qualname__ if isinstance(tp, type) else str(tp).replace("typing.", "")
+    return f"{'an' if label[:1] in 'aeiou' else 'a'} {label}"
+
+
+def _shown(value: object) -> str:
+    """A default as the user wrote it: JSON-like values as JSON (``"zero"``), anything else by its repr."""
+    try:
+        dumps(value)
+    except (ValueError, TypeError, RecursionError):
+        shown = repr(value)
+        return shown if len(shown) <= 60 else shown[:57] + "..."
+    return describe_value(value)
+
+
+def default_problem(tp: Any, value: object, *, json_state: bool) -> str | None:
+    """Why the default ``value`` does not fit the annotation ``tp``, or None.
+
+    The strict converter is the judge, as for data that comes in later: a default it would refuse from a
+    signal is refused here, when the class is defined, instead of on first use. Types it does not check
+    strictly (classes of the user's own, callables) are left alone unless ``json_state``.
+
+    Args:
+        json_state: the value is agent state, which crosses the gateway and is stored as JSON text: it must
+            also come back from JSON as itself.
+    """
+    if is_json_type(tp):
+        try:
+            # Unstructured first: a default may be written as the typed value (an attrs instance, a
+            # datetime, an enum member) or as the JSON a signal would carry for it.
+            structure(unstructure(value), tp)
+        except ValidationError as exc:
+            nested = [e for e in exc.errors if e.path != ROOT_PATH]
+            detail = f" ({nested[0]})" if nested else ""
+            return f"default {_shown(value)} is not {_type_label(tp)}{detail}"
+    if not json_state:
+        return None
+    try:
+        back = converter.structure(loads(dumps(unstructure(value)), max_bytes=None), tp)
+    except Exception:  # not JSON at all (an object, a set, NaN written as null): any failure says the same
+        back = _NOT_BACK
+    if back != value:
+        return f"default {_shown(value)} does not round-trip through JSON (state is sent and stored as JSON)"
+    return None
+
+
+_NOT_BACK: Any = object()
+
+
+def check_defaults(cls: type, problems: Problems, *, json_state: bool = False) -> None:
+    """Note each field of the attrs class ``cls`` whose default does not fit its annotation."""
+    for field in attrs.fields(cls):
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]  # attrs types Factory as a function
+            if default.takes_self:
+                continue  # it needs the other fields: checked when an instance is made
+            default = default.factory()
+        if default is attrs.NOTHING or field.type is None:
+            continue
+        problem = default_problem(field.type, default, json_state=json_state)
+        if problem is not None:
+            problems.add(field.name, problem)

@@ -14,6 +14,7 @@ from dsl._build import (
     attach,
     bare_or_called,
     caller_namespace,
+    check_defaults,
     check_unknown_options,
     display_name,
     make_frozen,
@@ -150,6 +151,8 @@ def _compile(
     frozen = make_frozen(cls, localns, problems, field_transformer=_scalar_validators(localns))
     problems.raise_if_any()
     assert frozen is not None
+    check_defaults(frozen, problems)
+    problems.raise_if_any()
     doc = inspect.getdoc(cls) if cls.__doc__ else None
     try:
         spec = ActionSpec(

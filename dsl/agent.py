@@ -12,6 +12,7 @@ from dsl._build import (
     attach,
     bare_or_called,
     caller_namespace,
+    check_defaults,
     check_unknown_options,
     display_name,
     make_frozen,
@@ -129,6 +130,8 @@ def _compile(
             problems.add(field.name, "state field has no default: every state field needs one")
         elif field.name in annotations and not is_json_type(field.type):
             problems.add(field.name, f"type {field.type!r} cannot be serialized to JSON")
+    problems.raise_if_any()
+    check_defaults(frozen, problems, json_state=True)
     problems.raise_if_any()
     doc = (cls.__doc__ or "").strip().split("\n")[0]
     spec = AgentSpec(

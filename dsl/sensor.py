@@ -13,6 +13,7 @@ from dsl._build import (
     attach,
     bare_or_called,
     caller_namespace,
+    check_defaults,
     check_unknown_options,
     display_name,
     make_frozen,
@@ -66,6 +67,8 @@ def _compile(
     frozen = make_frozen(cls, localns, problems)
     problems.raise_if_any()
     assert frozen is not None
+    check_defaults(frozen, problems)
+    problems.raise_if_any()
     try:
         spec = SensorSpec(
             name=name if name is not None else snake_case(cls.__name__),
