@@ -1,0 +1,1 @@
+"""Agent state stores: where agents' committed state outlives the process (memory, SQLite)."""

@@ -1,0 +1,428 @@
+"""The SQLite state store: agents' state on one file in WAL mode (stdlib :mod:`sqlite3`), durable on disk.
+
+Writes. ``save_many`` and ``delete`` go to one dedicated writer thread (:mod:`jido.store._sqlite_writer`),
+which gathers the calls queued while it was busy into one transaction (group commit), each call inside its
+own savepoint, so that each gets its own result or its own error. A ``save_many`` carries the runtime's
+state *and* whatever else it puts in the same batch (the offset of the delivery it applied, as another
+write), which is how one write makes a state change and its cause durable together.
+
+Reads. ``load``, ``load_many``, ``list_ids`` and ``count`` use a second connection on trio's worker threads,
+one at a time (a ``CapacityLimiter(1)``), never the trio thread. In WAL mode a reader never waits for the
+writer and sees every transaction committed before it began, so a ``load`` after a ``save_many`` returned
+sees what it saved; and a read does not queue behind a commit's fsync, as it would on the writer's thread.
+
+Durability. When a write returns, its transaction is committed. With ``synchronous="FULL"`` (the default)
+the WAL is fsynced at every commit, so the states survive a power loss; ``"NORMAL"`` survives a crash of the
+process only. A write that fails (disk full, the file locked by another process past SQLite's 5 s busy
+timeout, a corrupt row) raises :class:`~jido.errors.BrokenError` to its caller, and nothing of it is stored.
+
+Sharing a file. The store may live in the journal's file (:class:`jido.bus.sqlite.SQLiteJournal`): its
+tables (``jido_agent_state`` and ``jido_agent_state_meta`` by default) do not collide with the journal's,
+and each keeps its own schema version. Open the journal first on a new file: the journal refuses a new file
+that already holds other tables. See :mod:`jido.store._sqlite_schema` for the schema and what is refused.
+
+A store belongs to the trio run that first used it (its writer wakes that run's tasks). Use one store per
+file and table at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Final, Literal, TypeVar
+
+import trio
+
+from jido.errors import BrokenError, ClosedError, InternalError, JidoError
+from jido.store._checks import (
+    MAX_REVISION,
+    WallClock,
+    check_agent_id,
+    check_clock,
+    check_expected_revision,
+    check_ids,
+    check_int,
+    check_page,
+    check_table,
+    stamp,
+)
+from jido.store._sqlite_schema import JOURNAL_TABLES, connect, decode, to_us
+from jido.store._sqlite_writer import Request, Writer
+from jido.store.store import StateStoreStatistics, StateWrite, StoredState, check_writes
+
+__all__ = ["DEFAULT_BATCH_MAX", "DEFAULT_TABLE", "SQLiteStateStore", "open_sqlite_state_store"]
+
+DEFAULT_BATCH_MAX: Final = 1000
+DEFAULT_TABLE: Final = "jido_agent_state"
+
+_T = TypeVar("_T")
+_CHUNK: Final = 500
+"""Ids per ``IN (...)`` of ``load_many``: well below SQLite's smallest limit on parameters (999)."""
+_FORBIDDEN_TABLES: Final = tuple(JOURNAL_TABLES) + tuple(f"{name}_meta" for name in JOURNAL_TABLES)
+
+
+class SQLiteStateStore:
+    """A state store in one SQLite file. See the module docstring for threads, group commit and durability.
+
+    Making one does no I/O: the file is opened (and our tables created if missing) by the first call, or at
+    once by ``async with`` / :func:`open_sqlite_state_store`.
+
+    Args:
+        path: the database file (created if missing; its directory must exist). It may be the journal's.
+        clock: where ``updated_at`` comes from (anything with a ``now()`` giving an aware datetime); the
+            system clock by default.
+        synchronous: ``"FULL"`` (fsync at every commit: durable through a power loss) or ``"NORMAL"``
+            (durable through a process crash only).
+        batch_max: the most writes one transaction gathers from several calls (>= 1). One call is never
+            split, whatever its size.
+        flush_interval: seconds the writer waits for more calls after the first before it writes (>= 0;
+            0, the default, writes at once: batches then form from whatever queued meanwhile).
+        table: the state table's name (an identifier; its meta table is ``<table>_meta``).
+
+    Raises:
+        TypeError, ValueError: a bad argument.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: WallClock | None = None,
+        synchronous: Literal["NORMAL", "FULL"] = "FULL",
+        batch_max: int = DEFAULT_BATCH_MAX,
+        flush_interval: float = 0.0,
+        table: str = DEFAULT_TABLE,
+    ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path must be a str or path-like, got {path!r}")
+        self._path = os.fspath(path)
+        if not isinstance(self._path, str):
+            raise TypeError(f"path must be a str or path-like, got {path!r}")
+        if self._path in ("", ":memory:"):
+            raise ValueError(f"path must name a file, got {self._path!r} (use MemoryStateStore for no file)")
+        self._clock = check_clock(clock)
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
+        self._synchronous: Literal["NORMAL", "FULL"] = synchronous
+        self._batch_max = check_int(batch_max, "batch_max", minimum=1)
+        if isinstance(flush_interval, bool) or not isinstance(flush_interval, int | float):
+            raise TypeError(f"flush_interval must be a number of seconds, got {flush_interval!r}")
+        if not 0 <= flush_interval < float("inf"):
+            raise ValueError(f"flush_interval must be >= 0 and finite, got {flush_interval!r}")
+        self._flush_interval = float(flush_interval)
+        self._table = check_table(table, _FORBIDDEN_TABLES)
+
+        self._writer: Writer | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._open_lock = trio.Lock()
+        self._read_limiter = trio.CapacityLimiter(1)
+        self._closed = False
+        # Calls in progress: aclose lets them finish first.
+        self._active = 0
+        self._idle = trio.Event()
+        self._idle.set()
+        self._sql = {
+            "load": f'SELECT agent_id, revision, updated_at, data FROM "{table}" WHERE agent_id = ?',
+            "ids": f'SELECT agent_id FROM "{table}" ORDER BY agent_id LIMIT ?',
+            "ids_after": f'SELECT agent_id FROM "{table}" WHERE agent_id > ? ORDER BY agent_id LIMIT ?',
+            "count": f'SELECT COUNT(*) FROM "{table}"',
+        }
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    @property
+    def table(self) -> str:
+        """The state table's name."""
+        return self._table
+
+    @property
+    def synchronous(self) -> str:
+        """The ``PRAGMA synchronous`` setting of the connections: ``"FULL"`` or ``"NORMAL"``."""
+        return self._synchronous
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open" if self._writer is not None else "not opened yet"
+        return f"<SQLiteStateStore {self._path!r} table {self._table!r} {state}>"
+
+    def statistics(self) -> StateStoreStatistics:
+        """Counters of what this store wrote since it was made."""
+        return StateStoreStatistics() if self._writer is None else self._writer.statistics()
+
+    async def __aenter__(self) -> SQLiteStateStore:
+        self._begin()
+        try:
+            await self._ensure_open()
+        finally:
+            self._end()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- the StateStore interface ----------------------------------------------------------------------------
+
+    async def load(self, agent_id: str) -> StoredState | None:
+        """The state stored for ``agent_id``, or None.
+
+        Raises:
+            TypeError, ValueError: ``agent_id`` is not a non-empty str.
+            BrokenError: its row is corrupt (the message names the agent), or the file cannot be read.
+            ClosedError: the store is closed.
+        """
+        self._check_open()
+        check_agent_id(agent_id)
+        return await self._read("load", self._load_sync, agent_id)
+
+    async def load_many(self, agent_ids: Iterable[str]) -> dict[str, StoredState]:
+        """The states stored for those of ``agent_ids`` that have one, by agent id, read in one snapshot.
+
+        Raises:
+            TypeError, ValueError: ``agent_ids`` is a str, not iterable, or holds a bad agent id.
+            BrokenError: a row is corrupt, or the file cannot be read.
+            ClosedError: the store is closed.
+        """
+        self._check_open()
+        ids = check_ids(agent_ids)
+        return await self._read("load_many", self._load_many_sync, ids)
+
+    async def save_many(self, writes: Sequence[StateWrite]) -> list[StoredState]:
+        """Store ``writes`` in order, in one transaction; returns the stored states, one per write, in order.
+
+        Returns once the transaction is committed. Concurrent calls share transactions (group commit), but
+        not their failures.
+
+        Raises:
+            TypeError: ``writes`` is not a sequence of :class:`StateWrite`.
+            ValueError: the clock gave a naive datetime.
+            StaleStateError: a compare-and-set write did not match (the first such one); nothing was stored.
+            BrokenError: the write failed (disk full, locked, a corrupt row; ``__cause__`` says why when
+                SQLite did); nothing was stored.
+            ClosedError: the store is closed.
+        """
+        self._check_open()
+        batch = check_writes(writes)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if not batch:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return []
+        request = Request(writes=batch, updated_at=to_us(stamp(self._clock)))
+        result = await self._write("save_many", request)
+        if not isinstance(result, list):
+            raise InternalError("the writer returned no states for a save")
+        return result
+
+    async def delete(self, agent_id: str, *, expected_revision: int | None = None) -> bool:
+        """Delete the state of ``agent_id``; returns whether there was one.
+
+        Raises:
+            TypeError, ValueError: ``agent_id`` is not a non-empty str, or ``expected_revision`` is not None
+                or an int >= 1.
+            StaleStateError: ``expected_revision`` is given and another revision (or none) is stored.
+            BrokenError: the write failed; nothing was deleted.
+            ClosedError: the store is closed.
+        """
+        self._check_open()
+        check_agent_id(agent_id)
+        check_expected_revision(expected_revision, minimum=1)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        result = await self._write("delete", Request(delete_id=agent_id, expected=expected_revision))
+        return result is True
+
+    async def list_ids(self, *, after: str | None = None, limit: int = 1000) -> list[str]:
+        """Agent ids with a state, in code-point order, only those greater than ``after``, at most ``limit``.
+
+        Raises:
+            TypeError, ValueError: ``after`` is not None or a str, or ``limit`` is not an int >= 1.
+            BrokenError: a row's agent id is corrupt, or the file cannot be read.
+            ClosedError: the store is closed.
+        """
+        self._check_open()
+        after, limit = check_page(after, limit)
+        return await self._read("list_ids", self._list_ids_sync, after, min(limit, MAX_REVISION))
+
+    async def count(self) -> int:
+        """How many agents have a state.
+
+        Raises:
+            BrokenError: the file cannot be read.
+            ClosedError: the store is closed.
+        """
+        self._check_open()
+        return await self._read("count", self._count_sync)
+
+    async def aclose(self) -> None:
+        """Let the calls in progress finish (writes commit), then stop the writer and close the file.
+
+        Further calls raise :class:`~jido.errors.ClosedError`; ``aclose`` itself may be called again (it does
+        nothing more). It finishes even when cancelled: the work left is bounded.
+        """
+        if self._closed:
+            await trio.lowlevel.checkpoint()
+            return
+        self._closed = True
+        with trio.CancelScope(shield=True):
+            while self._active:
+                await self._idle.wait()
+            if self._writer is not None:
+                self._writer.stop()
+                await trio.to_thread.run_sync(self._writer.join)
+            if self._reader is not None:
+                reader, self._reader = self._reader, None
+                await trio.to_thread.run_sync(reader.close, limiter=self._read_limiter)
+        await trio.lowlevel.checkpoint()
+
+    # -- plumbing --------------------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClosedError(f"SQLiteStateStore({self._path!r}) is closed")
+
+    def _begin(self) -> None:
+        self._check_open()
+        self._active += 1
+        if self._idle.is_set():
+            self._idle = trio.Event()
+
+    def _end(self) -> None:
+        self._active -= 1
+        if not self._active:
+            self._idle.set()
+
+    async def _ensure_open(self) -> Writer:
+        async with self._open_lock:
+            if self._writer is None:
+                conn = await trio.to_thread.run_sync(
+                    functools.partial(connect, self._path, synchronous=self._synchronous, table=self._table)
+                )
+                writer = Writer(
+                    conn,
+                    path=self._path,
+                    table=self._table,
+                    token=trio.lowlevel.current_trio_token(),
+                    batch_max=self._batch_max,
+                    flush_interval=self._flush_interval,
+                )
+                writer.start()
+                self._writer = writer
+            return self._writer
+
+    async def _write(self, what: str, request: Request) -> list[StoredState] | bool | None:
+        self._begin()
+        try:
+            writer = self._writer if self._writer is not None else await self._ensure_open()
+            await writer.submit(request)
+        finally:
+            self._end()
+        error = request.error
+        if error is None:
+            return request.result
+        if isinstance(error, JidoError):
+            raise error
+        if isinstance(error, sqlite3.Error):
+            raise BrokenError(f"state store {self._path!r}: {what} failed: {error}") from error
+        raise InternalError(f"state store {self._path!r}: {what} failed: {error!r}") from error
+
+    async def _read(self, what: str, fn: Callable[..., _T], *args: object) -> _T:
+        """Run ``fn(reader, *args)`` on a worker thread (after opening the file if need be)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self._begin()
+        try:
+            if self._writer is None:
+                await self._ensure_open()
+            return await trio.to_thread.run_sync(self._on_reader, fn, *args, limiter=self._read_limiter)
+        except sqlite3.Error as exc:
+            raise BrokenError(f"state store {self._path!r}: {what} failed: {exc}") from exc
+        finally:
+            self._end()
+
+    def _on_reader(self, fn: Callable[..., _T], *args: object) -> _T:
+        if self._reader is None:
+            reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            reader.execute("PRAGMA query_only = ON")  # this connection only reads: say so to SQLite
+            self._reader = reader
+        return fn(self._reader, *args)
+
+    def _load_sync(self, reader: sqlite3.Connection, agent_id: str) -> StoredState | None:
+        row = reader.execute(self._sql["load"], (agent_id,)).fetchone()
+        return None if row is None else decode(self._path, *row)
+
+    def _load_many_sync(self, reader: sqlite3.Connection, ids: list[str]) -> dict[str, StoredState]:
+        found: dict[str, StoredState] = {}
+        if not ids:
+            return found
+        chunked = len(ids) > _CHUNK
+        if chunked:
+            reader.execute("BEGIN")  # one snapshot for all the chunks
+        try:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                rows = reader.execute(
+                    f'SELECT agent_id, revision, updated_at, data FROM "{self._table}"'
+                    f" WHERE agent_id IN ({marks})",
+                    chunk,
+                ).fetchall()
+                for row in rows:
+                    state = decode(self._path, *row)
+                    found[state.agent_id] = state
+        finally:
+            if chunked:
+                reader.execute("COMMIT")
+        # In the order asked, as the memory store gives them.
+        return {agent_id: found[agent_id] for agent_id in ids if agent_id in found}
+
+    def _list_ids_sync(self, reader: sqlite3.Connection, after: str | None, limit: int) -> list[str]:
+        if after is None:
+            rows = reader.execute(self._sql["ids"], (limit,)).fetchall()
+        else:
+            rows = reader.execute(self._sql["ids_after"], (after, limit)).fetchall()
+        ids = [row[0] for row in rows]
+        for agent_id in ids:
+            if not isinstance(agent_id, str):
+                raise BrokenError(
+                    f"state store {self._path!r}: a row is corrupt: its agent_id is {agent_id!r}"
+                )
+        return ids
+
+    def _count_sync(self, reader: sqlite3.Connection) -> int:
+        (count,) = reader.execute(self._sql["count"]).fetchone()
+        return int(count)
+
+
+@asynccontextmanager
+async def open_sqlite_state_store(
+    path: str | os.PathLike[str],
+    *,
+    clock: WallClock | None = None,
+    synchronous: Literal["NORMAL", "FULL"] = "FULL",
+    batch_max: int = DEFAULT_BATCH_MAX,
+    flush_interval: float = 0.0,
+    table: str = DEFAULT_TABLE,
+) -> AsyncIterator[SQLiteStateStore]:
+    """Open a :class:`SQLiteStateStore` (creating the file and tables if new) and close it on exit.
+
+    Args: as for :class:`SQLiteStateStore`.
+
+    Raises:
+        BrokenError: the file cannot be opened, is not a database or not jido's, holds a table of the
+            store's name with other columns, or has a newer schema version. Nothing was written to it.
+    """
+    store = SQLiteStateStore(
+        path,
+        clock=clock,
+        synchronous=synchronous,
+        batch_max=batch_max,
+        flush_interval=flush_interval,
+        table=table,
+    )
+    async with store:
+        yield store

@@ -1,0 +1,184 @@
+"""The state store: agents' committed state, kept outside the process, behind one small interface.
+
+The runtime saves an agent's new state (its JSON text) before a ``call`` returns and before the bus delivery
+that caused it is acked, and loads it when the agent starts again or thaws from hibernation. Every backend
+(:mod:`jido.store.memory`, :mod:`jido.store.sqlite`) keeps the same promises:
+
+* ``data`` is kept exactly: the text loaded is equal, code point for code point, to the text saved. The store
+  never parses it.
+* An agent's ``revision`` is 1 after its first save and grows by 1 with each save. After ``delete`` the agent
+  has no state (revision 0), and its next save gives revision 1 again.
+* ``save_many`` is atomic. Its writes apply in order, as if one after another (a second write to the same
+  agent sees the first), and either all of them are stored or none is. A write with ``expected_revision`` is a
+  compare-and-set: when the agent's stored revision (0 for none) differs, the call raises
+  :class:`StaleStateError` for the first such write and stores nothing of the call.
+* Calls made at the same time are independent: each succeeds or fails on its own, whatever the others do
+  (the SQLite store shares one transaction among them, but not their failures).
+* When a write call returns, what it wrote is as durable as the backend makes it (on disk, for SQLite).
+  ``Cancelled`` out of a write means it wrote nothing; a return means it wrote everything.
+* ``list_ids`` pages through agent ids in code-point order (the order of ``sorted``, and of UTF-8 bytes).
+* After ``aclose`` every call raises :class:`~jido.errors.ClosedError`.
+
+Agent ids and data are ``str``; both must be encodable as UTF-8 (no lone surrogates), so that a value any
+backend accepts, every backend can keep.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from jido.errors import JidoError
+from jido.store._checks import MAX_REVISION, check_agent_id, check_data, check_expected_revision
+
+__all__ = [
+    "MAX_REVISION",
+    "StaleStateError",
+    "StateStore",
+    "StateStoreStatistics",
+    "StateWrite",
+    "StoredState",
+    "check_writes",
+]
+
+
+class StaleStateError(JidoError, ValueError):
+    """A compare-and-set write found another revision stored than the one it expected; nothing was written.
+
+    Attributes:
+        agent_id: the agent whose write was refused.
+        expected: the revision the write expected (0: that the agent had no state).
+        actual: the revision stored (0: the agent has no state).
+    """
+
+    def __init__(self, agent_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"state of agent {agent_id!r} is at revision {actual}, not the expected {expected}")
+        self.agent_id = agent_id
+        self.expected = expected
+        self.actual = actual
+
+    def __reduce__(self) -> tuple[type[StaleStateError], tuple[str, int, int]]:
+        # Exceptions pickle their args; ours are the message, not the constructor's arguments.
+        return (type(self), (self.agent_id, self.expected, self.actual))
+
+
+@attrs.frozen
+class StoredState:
+    """An agent's state as the store keeps it.
+
+    Attributes:
+        agent_id: whose state it is.
+        data: the state's JSON text, exactly as it was saved.
+        revision: 1 for the first save, one more for each save after it.
+        updated_at: when it was saved (UTC, from the store's clock).
+    """
+
+    agent_id: str
+    data: str
+    revision: int
+    updated_at: dt.datetime
+
+
+@attrs.frozen
+class StateWrite:
+    """One state to save, for :meth:`StateStore.save_many`.
+
+    Attributes:
+        agent_id: whose state it is (a non-empty str).
+        data: the state's JSON text; the store keeps it exactly and never parses it.
+        expected_revision: None to write whatever is stored; an int to write only if the stored revision is
+            that one (0: only if the agent has no state), else :class:`StaleStateError`.
+
+    Raises:
+        TypeError, ValueError: a field of the wrong type, an empty ``agent_id``, text that is not valid
+            UTF-8 (a lone surrogate), or ``expected_revision`` outside 0..``MAX_REVISION``.
+    """
+
+    agent_id: str = attrs.field(validator=lambda _, __, value: check_agent_id(value))
+    data: str = attrs.field(validator=lambda _, __, value: check_data(value))
+    expected_revision: int | None = attrs.field(
+        default=None, validator=lambda _, __, value: check_expected_revision(value, minimum=0)
+    )
+
+
+@attrs.frozen
+class StateStoreStatistics:
+    """Counters of one state store since it was made.
+
+    Attributes:
+        saves: states written (one per :class:`StateWrite` stored).
+        deletes: states deleted.
+        transactions: write transactions committed (the SQLite store gathers concurrent calls into one;
+            the memory store counts each call that wrote something).
+        largest_batch: the most states written or deleted in one transaction.
+        conflicts: writes and deletes refused with :class:`StaleStateError`.
+        failures: write calls that failed for another reason (the SQLite store: disk full, locked, a
+            corrupt row); nothing of them was stored.
+    """
+
+    saves: int = 0
+    deletes: int = 0
+    transactions: int = 0
+    largest_batch: int = 0
+    conflicts: int = 0
+    failures: int = 0
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """A state store backend. All methods but ``statistics`` are async and safe from any task of one trio run."""
+
+    async def load(self, agent_id: str) -> StoredState | None:
+        """The state stored for ``agent_id``, or None."""
+        ...
+
+    async def load_many(self, agent_ids: Iterable[str]) -> dict[str, StoredState]:
+        """The states stored for those of ``agent_ids`` that have one, by agent id."""
+        ...
+
+    async def save_many(self, writes: Sequence[StateWrite]) -> list[StoredState]:
+        """Store ``writes`` in order, atomically; returns the stored states, one per write, in order.
+
+        Raises :class:`StaleStateError` (and stores nothing) when a compare-and-set write does not match.
+        """
+        ...
+
+    async def delete(self, agent_id: str, *, expected_revision: int | None = None) -> bool:
+        """Delete the state of ``agent_id``; returns whether there was one.
+
+        With ``expected_revision`` (>= 1), delete only if that revision is stored, else raise
+        :class:`StaleStateError`.
+        """
+        ...
+
+    async def list_ids(self, *, after: str | None = None, limit: int = 1000) -> list[str]:
+        """Agent ids with a state, in code-point order, only those after ``after``, at most ``limit``."""
+        ...
+
+    async def count(self) -> int:
+        """How many agents have a state."""
+        ...
+
+    async def aclose(self) -> None:
+        """Let the calls in progress finish, then release the backend; later calls raise ``ClosedError``."""
+        ...
+
+    def statistics(self) -> StateStoreStatistics:
+        """Counters of what this store did since it was made."""
+        ...
+
+
+def check_writes(writes: object) -> list[StateWrite]:
+    """Return ``writes`` as a list if it is a sequence of :class:`StateWrite`; else raise TypeError."""
+    if isinstance(writes, StateWrite):
+        raise TypeError("writes must be a sequence of StateWrite, got one StateWrite (wrap it in a list)")
+    if isinstance(writes, str | bytes) or not isinstance(writes, Sequence):
+        raise TypeError(f"writes must be a sequence of StateWrite, got {type(writes).__name__}")
+    batch = list(writes)
+    for i, write in enumerate(batch):
+        if not isinstance(write, StateWrite):
+            raise TypeError(f"writes[{i}] must be a StateWrite, got {write!r}")
+    return batch
