@@ -41,6 +41,8 @@ class SensorSpec:
         cron: cron expression for ``sample``.
         tz: time zone of ``cron``.
         description: one line for humans.
+        instance: the configuration to run with, an instance of ``config``; None runs ``config()``, its
+            defaults. :func:`sensor_spec_of` sets it for a configured sensor (``Heart(label="custom")``).
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -51,10 +53,15 @@ class SensorSpec:
     cron: str | None = None
     tz: str = attrs.field(default="UTC", validator=_check_tz)
     description: str = ""
+    instance: Any = None
 
     def __attrs_post_init__(self) -> None:
         if not (isinstance(self.config, type) and attrs.has(self.config)):
             raise DefinitionError(f"sensor {self.name!r}: config must be an attrs class, got {self.config!r}")
+        if self.instance is not None and not isinstance(self.instance, self.config):
+            raise DefinitionError(
+                f"sensor {self.name!r}: instance must be a {self.config.__qualname__}, got {self.instance!r}"
+            )
         if (self.run is None) == (self.sample is None):
             raise DefinitionError(
                 f"sensor {self.name!r}: give exactly one of run (a loop) or sample (periodic)"
@@ -80,10 +87,20 @@ class SensorSpec:
         ):
             raise DefinitionError(f"sensor {self.name!r}: every must be a positive number of seconds")
 
+    def new_config(self) -> Any:
+        """The configuration an incarnation of the sensor runs with: ``instance``, else ``config()``."""
+        return self.instance if self.instance is not None else self.config()
+
 
 def sensor_spec_of(obj: object) -> SensorSpec | None:
-    """The :class:`SensorSpec` behind ``obj`` (a spec or a decorated class), or None."""
+    """The :class:`SensorSpec` behind ``obj`` (a spec, a decorated class or a configured instance), or None."""
     if isinstance(obj, SensorSpec):
         return obj
     spec = getattr(obj, SPEC_ATTR, None)
-    return spec if isinstance(spec, SensorSpec) else None
+    if not isinstance(spec, SensorSpec):
+        return None
+    if not isinstance(obj, type) and isinstance(obj, spec.config):
+        # An instance reads the class's spec through its class; that spec alone would run the defaults and
+        # drop what the instance was given (``Heart(label="custom")``).
+        return attrs.evolve(spec, instance=obj)
+    return spec
