@@ -92,6 +92,7 @@ class TestServerClosing:
     # Not strict: without the fix the client spins only when its first send loses a race with the reader
     # task that handles the close (most runs, not all). With the fix this passes every time.
     @pytest.mark.xfail(
+        strict=False,
         reason="needs the gateway client to end a session whose websocket refuses a send "
         "(jido/gateway/client.py, GatewayClient._send)",
     )
