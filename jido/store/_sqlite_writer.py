@@ -1,13 +1,12 @@
 """The SQLite state store's writer: one dedicated thread, a queue, and group commit.
 
 Trio tasks put requests (a ``save_many`` batch, or a delete) on the queue and park. The thread takes every
-request queued (up to ``batch_max`` writes; a request is never split), runs them in ONE transaction, each
-inside a savepoint of its own, commits, and wakes their tasks through the trio token with one callback per
+request queued (up to ``batch_max`` writes; a request is never split), runs them in ONE transaction, commits, and wakes their tasks through the trio token with one callback per
 transaction. While one transaction is on the disk the next requests queue up, so N tasks saving at once
 cost a few commits, not N, and with ``synchronous=FULL`` a few fsyncs.
 
-A request that fails (a compare-and-set that does not match, a corrupt row, a statement SQLite refuses) is
-rolled back to its savepoint and fails alone: the others in the transaction commit. A failure of the
+A request that fails (a compare-and-set that does not match, a corrupt row, a statement SQLite refuses) fails
+alone: the transaction is rolled back and run again with a savepoint per request, and the others commit. A failure of the
 transaction itself (BEGIN or COMMIT: disk full, the file locked by another process) fails every request in it,
 and nothing of them is stored.
 
@@ -240,19 +239,42 @@ class Writer:
             return batch
 
     def _transact(self, batch: list[Request]) -> None:
+        """Run ``batch`` in one transaction. First optimistically, with no savepoints (two statements fewer
+        per request, and a failure is rare); if any request fails, roll the whole transaction back and run
+        it again with a savepoint per request, so that the failed ones fail alone. The second run gives the
+        same results as the first would have: the requests and their times are fixed, and we hold the lock.
+        """
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for request in batch:
+                    request.result = self._apply(conn, request)
+            except Exception:
+                conn.execute("ROLLBACK")
+                self._transact_each(batch)
+                return
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._fail(batch, exc)
+            return
+        self._count(batch, conflicts=0, failures=0)
+
+    def _transact_each(self, batch: list[Request]) -> None:
         conn = self._conn
         applied: list[Request] = []
         conflicts = failures = 0
         try:
             conn.execute("BEGIN IMMEDIATE")
             for request in batch:
+                request.result = None
                 conn.execute("SAVEPOINT request")
                 try:
                     request.result = self._apply(conn, request)
                 except Exception as exc:
                     conn.execute("ROLLBACK TO request")
                     conn.execute("RELEASE request")
-                    request.error = exc
+                    request.result, request.error = None, exc
                     if isinstance(exc, StaleStateError):
                         conflicts += 1
                     else:
@@ -262,16 +284,22 @@ class Writer:
                     applied.append(request)
             conn.execute("COMMIT" if applied else "ROLLBACK")
         except sqlite3.Error as exc:
-            # BEGIN, a savepoint or COMMIT failed: nothing of this transaction may be stored.
-            if conn.in_transaction:
-                # SQLite rolls back by itself on the errors that would make this ROLLBACK fail.
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            with self._lock:
-                self._failures += len(batch)
-            for request in batch:
-                request.result, request.error = None, exc
+            self._fail(batch, exc)
             return
+        self._count(applied, conflicts=conflicts, failures=failures)
+
+    def _fail(self, batch: list[Request], exc: sqlite3.Error) -> None:
+        """BEGIN, a savepoint or COMMIT failed: nothing of this transaction may be stored."""
+        if self._conn.in_transaction:
+            # SQLite rolls back by itself on the errors that would make this ROLLBACK fail.
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+        with self._lock:
+            self._failures += len(batch)
+        for request in batch:
+            request.result, request.error = None, exc
+
+    def _count(self, applied: list[Request], *, conflicts: int, failures: int) -> None:
         with self._lock:
             self._conflicts += conflicts
             self._failures += failures

@@ -1,8 +1,9 @@
 """The SQLite state store: agents' state on one file in WAL mode (stdlib :mod:`sqlite3`), durable on disk.
 
 Writes. ``save_many`` and ``delete`` go to one dedicated writer thread (:mod:`jido.store._sqlite_writer`),
-which gathers the calls queued while it was busy into one transaction (group commit), each call inside its
-own savepoint, so that each gets its own result or its own error. A ``save_many`` carries the runtime's
+which gathers the calls queued while it was busy into one transaction (group commit), so that N tasks
+saving at once cost a few commits; each call still gets its own result or its own error (a failed one is
+taken out of the transaction with savepoints, and the others commit). A ``save_many`` carries the runtime's
 state *and* whatever else it puts in the same batch (the offset of the delivery it applied, as another
 write), which is how one write makes a state change and its cause durable together.
 
