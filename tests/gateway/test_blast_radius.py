@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import json
+import tracemalloc
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -305,3 +306,32 @@ class TestPublishOnlyToken:
             ("target", "no_route"): 1,
             ("target", "invalid_params"): 2,
         }
+
+
+class TestRetainedBytes:
+    @pytest.mark.xfail(
+        strict=True,
+        reason="the runtime's dead letters are bounded in count only (dead_letter_limit, 10,000): each keeps "
+        "its signal, so rejected calls near the frame limit retain about their whole payload (10,000 x 1 MiB "
+        "by default); jido/runtime/dead_letters.py",
+    )
+    async def test_rejected_payloads(self, runtime: Runtime) -> None:
+        """What rejected signals leave behind is bounded in bytes, not only in count: 48 calls whose data
+        nears the 1 MiB frame limit and does not fit the params retain less than 16 MiB."""
+        big = signal_json("counter.add", by="x" * 900_000)
+        async with serving(runtime) as gateway, raw_client(gateway.url) as client:
+            await ping(client)
+            tracemalloc.start()
+            try:
+                before = tracemalloc.get_traced_memory()[0]
+                for i in range(48):
+                    reply = await client.request(
+                        {"op": "call", "id": str(i), "agent": "counter", "signal": {**big, "id": f"big-{i}"}}
+                    )
+                    assert reply["code"] == "invalid_params"
+                await trio.testing.wait_all_tasks_blocked()
+                retained = tracemalloc.get_traced_memory()[0] - before
+            finally:
+                tracemalloc.stop()
+        assert len(runtime.dead_letters()) == 48
+        assert retained < 16 << 20, f"{retained >> 20} MiB retained"
