@@ -239,7 +239,11 @@ class GatewayClient:
             scope.deadline = trio.current_time() + self._send_timeout
             try:
                 await session.ws.send_message(text)
-            except trio_websocket.ConnectionClosed:
+            except trio_websocket.ConnectionClosed as exc:
+                # The websocket refuses sends as soon as the peer's close arrives, before our reader has seen
+                # it: end the session here, or a retry takes this same session again and spins for ever.
+                reason = exc.reason
+                session.end(reason.code if reason else None, reason.reason if reason else None)
                 raise NotSent from None
         if scope.cancelled_caught:
             session.end(None, f"a send did not finish within {self._send_timeout:g}s")
@@ -574,7 +578,9 @@ async def connect(
             except BaseException as exc:
                 body_error = exc  # raised again outside the nursery, so users see their own exception
             finally:
-                with trio.CancelScope(shield=True):
+                # Shielded from cancellation, but not past the caller's deadline: a polite close must not
+                # make `jido call --timeout` run long.
+                with trio.CancelScope(shield=True, deadline=trio.current_effective_deadline()):
                     await client._aclose()
                 nursery.cancel_scope.cancel()
     if body_error is not None:

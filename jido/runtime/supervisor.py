@@ -535,7 +535,7 @@ async def run_sensor(
     runtime: Runtime, spec: SensorSpec, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
 ) -> None:
     """Run a sensor: its own loop, or its ``sample`` every period or on its cron schedule."""
-    config = spec.config()
+    config = spec.new_config()
 
     async def emit(signal: Signal) -> None:
         if not isinstance(signal, Signal):

@@ -33,10 +33,6 @@ from tests.cli.servers import (
 # 5 s polite close): a command that outlives it was not bounded by its --timeout.
 BOUND = 4.0
 
-CLIENT_CLOSE_PENDING = (
-    "needs the gateway client's polite close to end at its caller's deadline (jido/gateway/client.py)"
-)
-
 
 async def run_cli(*args: str) -> Result:
     runner = CliRunner()
@@ -67,12 +63,11 @@ class TestTimeout:
     async def test_bounds_the_answer(self) -> None:
         """A server that never answers the call: 'no answer within --timeout', exit 1."""
         async with raw_server(hang_after_handshake) as url:
-            with trio.fail_after(BOUND + 5.0):  # the close waits for the client fix below: see the next test
+            with trio.fail_after(BOUND):
                 result = await run_cli("call", "counter", "a.b", "--url", url, "--timeout", "0.5")
         assert result.exit_code == EXIT_FAILURE, result.output
         assert error_line(result) == f"Error: no answer from {url} within 0.5s"
 
-    @pytest.mark.xfail(strict=True, reason=CLIENT_CLOSE_PENDING)
     async def test_bounds_the_close(self) -> None:
         """A server that answers, then ignores the close: the answer is printed by the --timeout."""
         async with raw_server(answer_then_hang) as url:
@@ -89,13 +84,6 @@ class TestTimeout:
 
 
 class TestServerClosing:
-    # Not strict: without the fix the client spins only when its first send loses a race with the reader
-    # task that handles the close (most runs, not all). With the fix this passes every time.
-    @pytest.mark.xfail(
-        strict=False,
-        reason="needs the gateway client to end a session whose websocket refuses a send "
-        "(jido/gateway/client.py, GatewayClient._send)",
-    )
     async def test_close_before_the_first_request(self) -> None:
         """A server that closes as the call goes out: connection lost, exit 3 (the client used to spin)."""
         async with raw_server(accept_then_close) as url:

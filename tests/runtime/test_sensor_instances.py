@@ -11,10 +11,6 @@ from dsl import child, sensor, supervisor
 from jido.errors import DefinitionError
 from jido.runtime.sensor_spec import sensor_spec_of
 
-RUN_SENSOR_PENDING = (
-    "needs run_sensor to build the configuration with spec.new_config() (jido/runtime/supervisor.py)"
-)
-
 
 @sensor(every=10.0)
 class Heart:
@@ -45,7 +41,6 @@ class TestSpecOfInstance:
             jido.SensorSpec(name=spec.name, config=Heart, sample=spec.sample, every=10.0, instance="custom")
 
 
-@pytest.mark.xfail(strict=True, reason=RUN_SENSOR_PENDING)
 class TestRunInstance:
     async def test_start_sensor(self, autojump_clock: trio.testing.MockClock) -> None:
         """start_sensor(Heart(label="custom")) samples with label "custom"."""
