@@ -8,6 +8,11 @@ only when the dead prefix is at least as long as the live part, so it costs amor
 Dead letters sit in an ordered dict by id, so removing one by id and evicting the oldest are both O(1); at
 most ``max_dead_letters`` are kept (memory must not grow with a subscriber that never acks).
 
+Memory is bounded in bytes as well as counts: records past ``max_bytes`` and dead letters past
+``max_dead_letter_bytes`` (each measured by its signal's JSON length) are evicted oldest first, counted and
+logged once per burst. A publisher of large signals cannot grow the process without bound; a subscriber that
+had not read evicted records sees them as skipped, as after retention.
+
 The argument checks at the bottom are shared with :mod:`jido.bus.sqlite`, so that both backends refuse bad
 input with the same words.
 """
@@ -30,12 +35,24 @@ from jido.errors import ClosedError
 from jido.runtime.clock import Clock, SystemClock
 from jido.signal import Signal
 
-__all__ = ["DEFAULT_MAX_DEAD_LETTERS", "MemoryJournal", "MemoryJournalStatistics"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_DEAD_LETTERS",
+    "DEFAULT_MAX_DEAD_LETTER_BYTES",
+    "MemoryJournal",
+    "MemoryJournalStatistics",
+]
 
 logger = logging.getLogger("jido.bus")
 
 DEFAULT_MAX_DEAD_LETTERS: Final = 10_000
 """How many dead letters a journal keeps by default before it evicts the oldest."""
+
+DEFAULT_MAX_BYTES: Final = 256 << 20
+"""How many bytes of records (signal JSON) a memory journal keeps by default before it evicts the oldest."""
+
+DEFAULT_MAX_DEAD_LETTER_BYTES: Final = 64 << 20
+"""How many bytes of dead letters (signal JSON) a memory journal keeps by default."""
 
 EVICTION_LOG_INTERVAL: Final = dt.timedelta(minutes=1)
 """While dead letters keep being evicted, one log line at most this often (by the journal's clock)."""
@@ -50,11 +67,18 @@ class MemoryJournalStatistics:
 
     Attributes:
         dead_letters: dead letters kept now.
-        dead_letters_evicted: dead letters evicted (oldest first) to stay within ``max_dead_letters``.
+        dead_letters_evicted: dead letters evicted (oldest first) to stay within ``max_dead_letters`` or
+            ``max_dead_letter_bytes``.
+        retained_bytes: bytes of the records kept (their signals' JSON length).
+        records_evicted: records evicted (oldest first) to stay within ``max_bytes``.
+        dead_letter_bytes: bytes of the dead letters kept.
     """
 
     dead_letters: int
     dead_letters_evicted: int
+    retained_bytes: int = 0
+    records_evicted: int = 0
+    dead_letter_bytes: int = 0
 
 
 class MemoryJournal:
@@ -69,16 +93,31 @@ class MemoryJournal:
             ``offset_at`` can search it).
         max_dead_letters: the most dead letters kept (>= 1). Adding one more evicts the oldest; evictions
             are counted (:meth:`statistics`) and logged once per burst, not once each.
+        max_bytes: the most bytes of records kept (their signals' JSON length, >= 1); past it the oldest
+            are evicted on append (counted, logged once per burst). The newest record is always kept.
+        max_dead_letter_bytes: the same bound for dead letters.
 
     Raises:
-        TypeError, ValueError: ``clock`` has no ``now()`` method, or ``max_dead_letters`` is not an int >= 1.
+        TypeError, ValueError: ``clock`` has no ``now()`` method, or a bound is not an int >= 1.
     """
 
     def __init__(
-        self, *, clock: Clock | None = None, max_dead_letters: int = DEFAULT_MAX_DEAD_LETTERS
+        self,
+        *,
+        clock: Clock | None = None,
+        max_dead_letters: int = DEFAULT_MAX_DEAD_LETTERS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_dead_letter_bytes: int = DEFAULT_MAX_DEAD_LETTER_BYTES,
     ) -> None:
         self._clock = check_clock(clock)
         self._max_dead_letters = check_int(max_dead_letters, "max_dead_letters", minimum=1)
+        self._max_bytes = check_int(max_bytes, "max_bytes", minimum=1)
+        self._max_dead_letter_bytes = check_int(max_dead_letter_bytes, "max_dead_letter_bytes", minimum=1)
+        self._sizes: list[int] = []  # the JSON length of each record, parallel to _records
+        self._bytes = 0  # of the retained records
+        self._dead_letter_sizes: dict[int, int] = {}
+        self._dead_letter_bytes = 0
+        self._record_evictions = DeadLetterEvictions("MemoryJournal", what="records")
         self._records: list[Record] = []
         self._head = 0  # index in _records of the first retained record
         self._last = 0
@@ -97,7 +136,11 @@ class MemoryJournal:
     def statistics(self) -> MemoryJournalStatistics:
         """How many dead letters are kept, and how many were evicted to stay within the bound."""
         return MemoryJournalStatistics(
-            dead_letters=len(self._dead_letters), dead_letters_evicted=self._evictions.total
+            dead_letters=len(self._dead_letters),
+            dead_letters_evicted=self._evictions.total,
+            retained_bytes=self._bytes,
+            records_evicted=self._record_evictions.total,
+            dead_letter_bytes=self._dead_letter_bytes,
         )
 
     async def __aenter__(self) -> MemoryJournal:
@@ -133,10 +176,38 @@ class MemoryJournal:
             return []
         appended_at = stamp(self._clock, self._last_at)
         records = [Record(self._last + 1 + i, signal, appended_at) for i, signal in enumerate(batch)]
+        sizes = [len(signal.to_json()) for signal in batch]
         self._records.extend(records)
+        self._sizes.extend(sizes)
+        self._bytes += sum(sizes)
         self._last += len(records)
         self._last_at = appended_at
+        if self._bytes > self._max_bytes:
+            self._evict_records(appended_at)
         return records
+
+    def _evict_records(self, now: dt.datetime) -> None:
+        """Evict the oldest records until the rest fit ``max_bytes`` (the newest one always stays)."""
+        cut = self._head
+        end = len(self._records) - 1
+        while self._bytes > self._max_bytes and cut < end:
+            self._bytes -= self._sizes[cut]
+            cut += 1
+        evicted = cut - self._head
+        if evicted:
+            self._drop_to(cut)
+            self._record_evictions.record(evicted, f"max_bytes={self._max_bytes}", now)
+
+    def _drop_to(self, cut: int) -> None:
+        """Move the head to index ``cut`` (the sizes of the records before it are already subtracted)."""
+        retained = len(self._records) - self._head
+        removed = cut - self._head
+        self._head = cut
+        dead = self._head
+        if (dead >= _COMPACT_AT and dead * 2 >= len(self._records)) or removed == retained:
+            del self._records[:dead]
+            del self._sizes[:dead]
+            self._head = 0
 
     async def read(self, start: int = 1, *, limit: int = 1000) -> list[Record]:
         """Records with ``offset >= start``, in offset order, at most ``limit`` of them.
@@ -252,12 +323,25 @@ class MemoryJournal:
             self._last_dead_letter_id, subscription, record, error, attempts, now, reason
         )
         self._dead_letters[letter.id] = letter
+        size = len(record.signal.to_json()) + len(error)
+        self._dead_letter_sizes[letter.id] = size
+        self._dead_letter_bytes += size
         evicted = 0
-        while len(self._dead_letters) > self._max_dead_letters:
-            self._dead_letters.popitem(last=False)
+        by_count = len(self._dead_letters) > self._max_dead_letters
+        while len(self._dead_letters) > 1 and (
+            len(self._dead_letters) > self._max_dead_letters
+            or self._dead_letter_bytes > self._max_dead_letter_bytes
+        ):
+            oldest, _ = self._dead_letters.popitem(last=False)
+            self._dead_letter_bytes -= self._dead_letter_sizes.pop(oldest)
             evicted += 1
         if evicted:
-            self._evictions.record(evicted, f"max_dead_letters={self._max_dead_letters}", now)
+            bound = (
+                f"max_dead_letters={self._max_dead_letters}"
+                if by_count
+                else f"max_dead_letter_bytes={self._max_dead_letter_bytes}"
+            )
+            self._evictions.record(evicted, bound, now)
         return letter
 
     async def dead_letters(
@@ -292,7 +376,10 @@ class MemoryJournal:
         self._check_open()
         check_int(dead_letter_id, "dead_letter_id", minimum=1)
         await self._enter()
-        return self._dead_letters.pop(dead_letter_id, None) is not None
+        if self._dead_letters.pop(dead_letter_id, None) is None:
+            return False
+        self._dead_letter_bytes -= self._dead_letter_sizes.pop(dead_letter_id)
+        return True
 
     async def trim(
         self, *, max_entries: int | None = None, max_age: dt.timedelta | None = None, now: dt.datetime
@@ -309,7 +396,6 @@ class MemoryJournal:
         self._check_open()
         check_trim(max_entries, max_age, now)
         await self._enter()
-        retained = len(self._records) - self._head
         cut = self._head  # index of the first record to keep
         oldest = oldest_kept(now, max_age)
         if oldest is not None:
@@ -318,12 +404,9 @@ class MemoryJournal:
             cut = max(cut, len(self._records) - max_entries)
         removed = cut - self._head
         if removed > 0:
-            self._head = cut
-            dead = self._head
-            if (dead >= _COMPACT_AT and dead * 2 >= len(self._records)) or removed == retained:
-                del self._records[:dead]
-                self._head = 0
-        return removed
+            self._bytes -= sum(self._sizes[self._head : cut])
+            self._drop_to(cut)
+        return max(removed, 0)
 
     async def aclose(self) -> None:
         """Close the journal. Calls made afterwards raise :class:`~jido.errors.ClosedError`; calls already in
@@ -444,10 +527,11 @@ class DeadLetterEvictions:
     evicts one dead letter per publish, and a line for each would flood the log.
     """
 
-    __slots__ = ("_journal", "_logged_at", "_unlogged", "total")
+    __slots__ = ("_journal", "_logged_at", "_unlogged", "_what", "total")
 
-    def __init__(self, journal: str) -> None:
+    def __init__(self, journal: str, *, what: str = "dead letters") -> None:
         self._journal = journal
+        self._what = what
         self._logged_at: dt.datetime | None = None
         self._unlogged = 0
         self.total = 0
@@ -460,9 +544,10 @@ class DeadLetterEvictions:
         if since is not None and dt.timedelta(0) <= since < EVICTION_LOG_INTERVAL:
             return
         logger.warning(
-            "%s evicted %d oldest dead letters to stay within %s (%d evicted in all)",
+            "%s evicted %d oldest %s to stay within %s (%d evicted in all)",
             self._journal,
             self._unlogged,
+            self._what,
             bound,
             self.total,
             extra={"evicted": self._unlogged},

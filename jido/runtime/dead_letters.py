@@ -31,6 +31,7 @@ __all__ = ["DeadLetter", "DeadLetterStore", "JournalDeadLetters"]
 logger = logging.getLogger("jido.runtime")
 
 _PENDING_LIMIT = 10_000  # dead letters waiting to be written before the next ones are counted as unsaved
+_PENDING_BYTES = 16 << 20  # and their bytes
 _LOG_EVERY = 60.0  # seconds between two log lines about unsaved dead letters
 
 
@@ -54,31 +55,48 @@ class DeadLetter:
     at: dt.datetime
 
 
-class DeadLetterStore:
-    """An in-memory, bounded dead-letter store."""
+def letter_size(letter: DeadLetter) -> int:
+    """About how much memory a dead letter holds: its signal's JSON length and its error's text."""
+    return len(letter.signal.to_json()) + len(str(letter.error))
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+
+class DeadLetterStore:
+    """An in-memory dead-letter store, bounded in count and in bytes (signals that were rejected can be as
+    large as a frame allows: a count alone would let a thousand of them hold a gigabyte)."""
+
+    def __init__(self, max_entries: int = 10_000, *, max_bytes: int = 64 << 20) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be >= 1, got {max_entries}")
-        self._entries: collections.deque[DeadLetter] = collections.deque(maxlen=max_entries)
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
+        self._entries: collections.deque[tuple[DeadLetter, int]] = collections.deque()
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self.bytes = 0
         self.evicted = 0
         self.recorded = 0
 
     def record(self, letter: DeadLetter) -> None:
-        if len(self._entries) == self._entries.maxlen:
-            self.evicted += 1
-        self._entries.append(letter)
+        size = letter_size(letter)
+        self._entries.append((letter, size))
+        self.bytes += size
         self.recorded += 1
+        while len(self._entries) > 1 and (
+            len(self._entries) > self._max_entries or self.bytes > self._max_bytes
+        ):
+            _, dropped = self._entries.popleft()
+            self.bytes -= dropped
+            self.evicted += 1
 
     def entries(self, *, agent_id: str | None = None) -> list[DeadLetter]:
         """The entries, oldest first; only those of ``agent_id`` when given."""
-        return [e for e in self._entries if agent_id is None or e.agent_id == agent_id]
+        return [e for e, _ in self._entries if agent_id is None or e.agent_id == agent_id]
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def __iter__(self) -> Iterator[DeadLetter]:
-        return iter(list(self._entries))
+        return iter([e for e, _ in self._entries])
 
 
 def describe_error(error: BaseException) -> str:
@@ -89,10 +107,14 @@ def describe_error(error: BaseException) -> str:
 class JournalDeadLetters:
     """Writes the runtime's dead letters to the journal's dead-letter store, in the order they arose."""
 
-    def __init__(self, journal: Journal, *, limit: int = _PENDING_LIMIT) -> None:
+    def __init__(
+        self, journal: Journal, *, limit: int = _PENDING_LIMIT, max_bytes: int = _PENDING_BYTES
+    ) -> None:
         self._journal = journal
-        self._pending: collections.deque[DeadLetter] = collections.deque()
+        self._pending: collections.deque[tuple[DeadLetter, int]] = collections.deque()
         self._limit = limit
+        self._max_bytes = max_bytes
+        self._pending_bytes = 0
         self._wake = trio.Event()
         self._idle = trio.Event()
         self._idle.set()
@@ -104,7 +126,10 @@ class JournalDeadLetters:
 
     def offer(self, letter: DeadLetter) -> None:
         """Queue ``letter`` for the journal (without waiting); past the bound it is counted as unsaved."""
-        if len(self._pending) >= self._limit:
+        size = letter_size(letter)
+        if self._pending and (
+            len(self._pending) >= self._limit or self._pending_bytes + size > self._max_bytes
+        ):
             self.unsaved += 1
             now = trio.current_time()
             if now - self._last_log >= _LOG_EVERY:
@@ -117,7 +142,8 @@ class JournalDeadLetters:
                 self._unsaved_logged = self.unsaved
                 self._last_log = now
             return
-        self._pending.append(letter)
+        self._pending.append((letter, size))
+        self._pending_bytes += size
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         self._wake.set()
 
@@ -143,7 +169,7 @@ class JournalDeadLetters:
 
     async def _write_locked(self) -> None:
         while self._pending:
-            letter = self._pending[0]
+            letter, size = self._pending[0]
             source = f"agent:{letter.agent_id}" if letter.agent_id is not None else "runtime"
             record = Record(0, letter.signal, letter.at)
             try:
@@ -152,6 +178,7 @@ class JournalDeadLetters:
                 )
             except ClosedError:
                 self._pending.clear()
+                self._pending_bytes = 0
                 break
             except Exception as exc:  # a journal that fails a write must not stop the runtime's agents
                 logger.warning(
@@ -165,4 +192,5 @@ class JournalDeadLetters:
             else:
                 self.saved += 1
             self._pending.popleft()
+            self._pending_bytes -= size
         self._idle.set()

@@ -63,7 +63,8 @@ class RuntimeStatistics:
         errors: signals whose handling failed, per agent id (only agents that had some).
         mailbox_sizes: each agent's mailbox bound, per agent id (depth / size is how full it is).
         subscription_lag: records each bus subscription has not read yet, per subscription name.
-        dead_letters_evicted: dead letters dropped from memory past ``dead_letter_limit`` (oldest first).
+        dead_letters_evicted: dead letters dropped from memory past ``dead_letter_limit`` or
+            ``dead_letter_bytes`` (oldest first).
         dead_letters_unsaved: dead letters that could not be written to the journal (a flood past the
             writer's queue, or a failing journal); they are still in memory.
         failed: agents stopped as failed (restart budget exhausted), each with its last exit, by agent id;
@@ -471,6 +472,7 @@ async def open_runtime(
     max_restarts: int = 10,
     within: float = 5.0,
     dead_letter_limit: int = 10_000,
+    dead_letter_bytes: int = 64 << 20,
     journal: Journal | None = None,
     retention: Retention | None = None,
     escalate: bool = False,
@@ -490,6 +492,7 @@ async def open_runtime(
             with :class:`~jido.errors.SupervisionError` (OTP's semantics, for a process supervisor to act on).
         within: the window, in seconds.
         dead_letter_limit: dead letters kept in memory (the oldest are evicted past it, and counted).
+        dead_letter_bytes: and their bytes (signal JSON and error text): the same eviction past it.
         journal: the bus's journal (an in-memory one by default; ``SQLiteJournal`` to keep signals and
             subscription checkpoints across restarts of the process).
         retention: the journal's retention (for the default in-memory journal: the newest 100,000).
@@ -506,6 +509,9 @@ async def open_runtime(
         raise ValueError(f"max_restarts must be an int >= 0, got {max_restarts!r}")
     if not isinstance(escalate, bool):
         raise TypeError(f"escalate must be a bool, got {escalate!r}")
+    for name, bound in (("dead_letter_limit", dead_letter_limit), ("dead_letter_bytes", dead_letter_bytes)):
+        if isinstance(bound, bool) or not isinstance(bound, int) or bound < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {bound!r}")
     for name, value in (("restart_backoff", restart_backoff), ("max_restart_backoff", max_restart_backoff)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
             raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
@@ -515,7 +521,10 @@ async def open_runtime(
         retention = retention or Retention(max_entries=100_000)
     async with open_bus(journal, clock=clock, retention=retention) as bus:
         runtime = Runtime(
-            bus=bus, clock=clock, mailbox_size=mailbox_size, dead_letters=DeadLetterStore(dead_letter_limit)
+            bus=bus,
+            clock=clock,
+            mailbox_size=mailbox_size,
+            dead_letters=DeadLetterStore(dead_letter_limit, max_bytes=dead_letter_bytes),
         )
         serve = partial(
             runtime._serve,

@@ -6,7 +6,9 @@ token that may only publish can stop an agent."""
 from __future__ import annotations
 
 import collections
+import gc
 import json
+import logging
 import tracemalloc
 from collections.abc import Callable
 from typing import Any, Final
@@ -17,6 +19,7 @@ import trio.testing
 
 from dsl import action, agent, route
 from jido.action.spec import ActionContext
+from jido.bus.memory import MemoryJournal
 from jido.gateway import TokenPolicy
 from jido.runtime.runtime import Runtime, open_runtime
 from jido.runtime.server import AgentRef
@@ -309,17 +312,20 @@ class TestPublishOnlyToken:
 
 
 class TestRetainedBytes:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the runtime's dead letters are bounded in count only (dead_letter_limit, 10,000): each keeps "
-        "its signal, so rejected calls near the frame limit retain about their whole payload (10,000 x 1 MiB "
-        "by default); jido/runtime/dead_letters.py",
-    )
-    async def test_rejected_payloads(self, runtime: Runtime) -> None:
+    async def test_rejected_payloads(self, caplog: pytest.LogCaptureFixture) -> None:
         """What rejected signals leave behind is bounded in bytes, not only in count: 48 calls whose data
-        nears the 1 MiB frame limit and does not fit the params retain less than 16 MiB."""
+        nears the 1 MiB frame limit and does not fit the params retain less than 16 MiB when the runtime's and
+        the journal's dead letters are bounded to 4 MiB each (the oldest evicted, and counted)."""
+        # Log records of dead letters carry their errors; pytest keeps every record it captures.
+        caplog.set_level(logging.ERROR, logger="jido")
         big = signal_json("counter.add", by="x" * 900_000)
-        async with serving(runtime) as gateway, raw_client(gateway.url) as client:
+        journal = MemoryJournal(max_dead_letter_bytes=4 << 20)
+        async with (
+            open_runtime(journal=journal, dead_letter_bytes=4 << 20) as runtime,
+            serving(runtime) as gateway,
+            raw_client(gateway.url) as client,
+        ):
+            await runtime.start_agent(Counter, id="counter")
             await ping(client)
             tracemalloc.start()
             try:
@@ -330,8 +336,16 @@ class TestRetainedBytes:
                     )
                     assert reply["code"] == "invalid_params"
                 await trio.testing.wait_all_tasks_blocked()
+                gc.collect()  # errors and their tracebacks form cycles: count what is reachable
                 retained = tracemalloc.get_traced_memory()[0] - before
             finally:
                 tracemalloc.stop()
-        assert len(runtime.dead_letters()) == 48
+            stats = runtime.statistics()
+            assert (stats.dead_letters, len(runtime.dead_letters()) + stats.dead_letters_evicted) == (48, 48)
+            assert 0 < len(runtime.dead_letters()) < 48
+            stored = journal.statistics()
+            assert (
+                stored.dead_letters + stored.dead_letters_evicted == 48
+                and stored.dead_letter_bytes <= 4 << 20
+            )
         assert retained < 16 << 20, f"{retained >> 20} MiB retained"

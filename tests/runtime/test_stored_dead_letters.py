@@ -101,3 +101,23 @@ class TestWriter:
         await writer.wait_written()
         assert (journal.calls, writer.unsaved) == (2, 2)
         assert "could not write a dead letter (crash) of 'c' to the journal: disk full" in caplog.text
+
+
+class TestMemoryBound:
+    async def test_runtime_dead_letters_bounded_in_bytes(self) -> None:
+        """Rejected signals near the frame limit are evicted past dead_letter_bytes, oldest first, counted."""
+        async with open_runtime(dead_letter_bytes=2_000_000) as rt:
+            ref = await rt.start_agent(Counter, id="c")
+            for _ in range(10):
+                with pytest.raises(ValueError, match="invalid add params"):
+                    await ref.call(sig("add", by="x" * 500_000))
+            stats = rt.statistics()
+            kept = rt.dead_letters()
+            assert (stats.dead_letters, len(kept) + stats.dead_letters_evicted) == (10, 10)
+            assert len(kept) == 3
+
+    async def test_bad_bounds(self) -> None:
+        """dead_letter_limit and dead_letter_bytes must be ints >= 1."""
+        with pytest.raises(ValueError, match=r"^dead_letter_bytes must be an int >= 1, got 0$"):
+            async with open_runtime(dead_letter_bytes=0):
+                pass  # pragma: no cover
