@@ -1,6 +1,6 @@
 """The ``jido`` command: run agents behind the gateway, talk to a running gateway, inspect routes, the demo.
 
-Commands: ``run``, ``serve``, ``send``, ``tail``, ``call``, ``inspect``, ``routes``, ``demo``; see
+Commands: ``run``, ``serve``, ``send``, ``tail``, ``call``, ``inspect``, ``restart``, ``routes``, ``demo``; see
 ``docs/cli.md`` and ``jido COMMAND --help``. A failure is one line on stderr and an exit code (see
 :mod:`jido.cli.errors`): 1 runtime failure, 2 usage, 3 cannot connect, 4 rejected, 5 not found.
 """
@@ -14,7 +14,7 @@ import jido
 from .app import run, serve
 from .demo import demo
 from .errors import JidoGroup
-from .remote import call, inspect, send, tail
+from .remote import call, inspect, restart, send, tail
 from .routes import routes
 
 __all__ = ["cli", "main"]
@@ -26,7 +26,7 @@ def cli() -> None:
     """jido: run reliable multi-agent systems, and watch and drive them from a terminal."""
 
 
-for _command in (run, serve, send, tail, call, inspect, routes, demo):
+for _command in (run, serve, send, tail, call, inspect, restart, routes, demo):
     cli.add_command(_command)
 
 

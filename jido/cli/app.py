@@ -131,7 +131,7 @@ def _policies(config: ServeConfig) -> dict[str, TokenPolicy] | None:
     for entry in config.tokens:
         assert entry.token is not None  # resolved by parse_config
         policies[entry.token] = TokenPolicy(
-            subscribe=tuple(entry.subscribe), publish=tuple(entry.publish), call=entry.call
+            subscribe=tuple(entry.subscribe), publish=tuple(entry.publish), call=entry.call, name=entry.name
         )
     return policies
 

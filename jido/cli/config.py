@@ -12,6 +12,7 @@
 
     [[tokens]]                  # optional; no tokens = no auth (loopback hosts only)
     token_env = "JIDO_TOKEN"    # read the token from this environment variable (or: token = "...")
+    name = "billing"            # its identity: owns its durable subscriptions (default: derived from the token)
     subscribe = ["**"]          # patterns this token may subscribe to (default ["**"])
     publish = ["orders.*"]      # patterns it may publish (default ["**"])
     call = true                 # whether it may call agents (default true)
@@ -29,6 +30,7 @@ import attrs
 
 from jido.convert import structure
 from jido.errors import FieldError, ValidationError
+from jido.gateway.policy import TOKEN_NAME
 from jido.gateway.server import is_loopback
 from jido.signal.pattern import parse_pattern
 
@@ -43,6 +45,7 @@ class TokenConfig:
 
     token: str | None = None
     token_env: str | None = None
+    name: str | None = None
     subscribe: tuple[str, ...] = ("**",)
     publish: tuple[str, ...] = ("**",)
     call: bool = True
@@ -134,6 +137,10 @@ def parse_config(data: object, *, base: pathlib.Path, env: Mapping[str, str] | N
         if value and value in seen:
             errors.append(FieldError(path, "the same token is given twice"))
         seen.add(value)
+        if entry.name is not None and not TOKEN_NAME.match(entry.name):
+            errors.append(
+                FieldError(f"{path}.name", f"expected 1 to 128 of [A-Za-z0-9_.:@-], got {entry.name!r}")
+            )
         _check_patterns(entry.subscribe, f"{path}.subscribe", errors)
         _check_patterns(entry.publish, f"{path}.publish", errors)
         tokens.append(attrs.evolve(entry, token=value, token_env=None))

@@ -282,6 +282,25 @@ def tail(
     run_command(body, until_interrupted=True)
 
 
+@click.command(short_help="Restart a failed agent from its last committed state.")
+@click.argument("agent", callback=_check_agent)
+@timeout_option("Seconds the whole command may take: connect, restart, close.")
+@remote_options
+def restart(agent: str, timeout: float, url: str, token: str | None) -> None:
+    """Start AGENT (the id of an agent that failed: it crashed more often than its restart budget allows)
+    again, from its last committed state, and print that state as JSON."""
+    results: list[dict[str, Any]] = []
+
+    async def ask(client: GatewayClient, deadline: float) -> dict[str, Any]:
+        return await client.restart(agent)
+
+    async def body() -> None:
+        results.append(await within(timeout, url, token, ask))
+
+    run_command(body)
+    click.echo(json.dumps(results[0].get("state"), indent=2, ensure_ascii=False))
+
+
 @click.command(short_help="List agents, bus offsets, dead letters.")
 @click.option("--json", "as_json", is_flag=True, help="The gateway's answer as JSON.")
 @timeout_option("Seconds the whole command may take: connect, inspect, close.")

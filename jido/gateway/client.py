@@ -148,6 +148,11 @@ class GatewayClient:
         result: dict[str, Any] = await self._request("inspect", {})
         return result
 
+    async def restart(self, agent: str) -> dict[str, Any]:
+        """Start the failed agent ``agent`` again from its last committed state; its id, status and state."""
+        result: dict[str, Any] = await self._request("restart", {"agent": agent})
+        return result
+
     async def ping(self) -> None:
         """One round trip through the gateway."""
         await self._request("ping", {})

@@ -23,6 +23,7 @@ from jido.signal.pattern import DOUBLE_STAR, STAR, matches, parse_pattern
 __all__ = [
     "OPEN_IDENTITY",
     "OPEN_POLICY",
+    "TOKEN_NAME",
     "TokenPolicy",
     "TokenTable",
     "TooComplexError",
@@ -33,7 +34,8 @@ __all__ = [
 # A bound on the states explored by uncovered_type: patterns are short in practice; a hostile pattern of
 # many wildcards cannot make the check expensive, it is refused instead.
 _MAX_STATES: Final = 20_000
-_NAME: Final = re.compile(r"\A[A-Za-z0-9_.:@-]{1,128}\Z")
+TOKEN_NAME: Final = re.compile(r"\A[A-Za-z0-9_.:@-]{1,128}\Z")
+"""What a token's name (its identity) may be."""
 # Separates the identity digest from the digest TokenTable compares tokens by: one cannot stand for the other.
 _IDENTITY_DOMAIN: Final = b"jido.gateway.identity\x00"
 
@@ -86,7 +88,7 @@ class TokenPolicy:
         object.__setattr__(self, "publish", _patterns("publish", self.publish))
         if not isinstance(self.call, bool):
             raise TypeError(f"TokenPolicy.call must be a bool, got {self.call!r}")
-        if self.name is not None and (not isinstance(self.name, str) or not _NAME.match(self.name)):
+        if self.name is not None and (not isinstance(self.name, str) or not TOKEN_NAME.match(self.name)):
             raise ValueError(f"TokenPolicy.name must be 1 to 128 of [A-Za-z0-9_.:@-], got {self.name!r}")
 
     def may_publish(self, signal_type: str) -> bool:

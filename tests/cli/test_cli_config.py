@@ -36,7 +36,13 @@ class TestParseConfig:
             "start": ["tests.cli.apps:Counter"],
             "tokens": [
                 {"token": "admin-token"},
-                {"token_env": "READER", "subscribe": ["orders.**"], "publish": [], "call": False},
+                {
+                    "token_env": "READER",
+                    "name": "reader",
+                    "subscribe": ["orders.**"],
+                    "publish": [],
+                    "call": False,
+                },
             ],
             "journal": {"sqlite": "data/jido.db", "synchronous": "NORMAL"},
         }
@@ -47,7 +53,9 @@ class TestParseConfig:
             start=("tests.cli.apps:Counter",),
             tokens=(
                 TokenConfig(token="admin-token"),
-                TokenConfig(token="reader-token", subscribe=("orders.**",), publish=(), call=False),
+                TokenConfig(
+                    token="reader-token", name="reader", subscribe=("orders.**",), publish=(), call=False
+                ),
             ),
             journal=JournalConfig(sqlite="/srv/app/data/jido.db", synchronous="NORMAL"),
         )
@@ -81,6 +89,10 @@ class TestParseConfig:
             ({"tokens": [{"token": "a"}, {"token": "a"}]}, ["$.tokens[1]: the same token is given twice"]),
             ({"tokens": [{"token": "a", "call": "yes"}]}, ['$.tokens[0].call: expected bool, got "yes"']),
             ({"tokens": [{"token": "a", "scope": 1}]}, ["$.tokens[0]: unknown field(s): scope"]),
+            (
+                {"tokens": [{"token": "a", "name": "has space"}]},
+                ["$.tokens[0].name: expected 1 to 128 of [A-Za-z0-9_.:@-], got 'has space'"],
+            ),
             (
                 {"tokens": [{"token": "a", "subscribe": ["ok.*", "bad..x"]}]},
                 ["$.tokens[0].subscribe[1]: empty segment at position 2 in 'bad..x'"],

@@ -226,3 +226,31 @@ class TestInspectRendering:
         assert text.splitlines()[-1] == (
             "bus offsets 1..9 · 3 subscriptions, 2 behind (most: slow by 7) · dead letters 4"
         )
+
+
+class TestRestart:
+    async def test_restarts_a_failed_agent(self) -> None:
+        """`jido restart ID` starts a failed agent again and prints its last committed state."""
+        async with (
+            jido.open_runtime(max_restarts=0, within=60.0, restart_backoff=0) as rt,
+            trio.open_nursery() as nursery,
+        ):
+            ref = await rt.start_agent(Counter, id="counter")
+            committed = await ref.call(jido.Signal(type="counter.add", source="/t", data={"by": 3}))
+            ref.cast_nowait(jido.Signal(type="counter.fail", source="/t"))
+            await ref.wait_stopped()
+            gw: Gateway = await nursery.start(partial(serve_gateway, rt, "127.0.0.1", 0))
+            result = await run_cli("restart", "counter", "--url", gw.url)
+            assert result.exit_code == 0, result.output
+            assert json.loads(result.stdout) == {"count": committed.state.count}
+            assert rt.get("counter").status == "running"
+            again = await run_cli("restart", "counter", "--url", gw.url)
+            assert again.exit_code == EXIT_FAILURE, again.output
+            assert error_line(again).startswith("Error: conflict: agent 'counter' is running")
+            nursery.cancel_scope.cancel()
+
+    async def test_unknown_agent(self, gateway: Gateway) -> None:
+        """`jido restart` of an id that never failed: not found (exit 5)."""
+        result = await run_cli("restart", "ghost", "--url", gateway.url)
+        assert result.exit_code == EXIT_NOT_FOUND, result.output
+        assert error_line(result) == "Error: not_found: no failed agent with id 'ghost'"
