@@ -68,6 +68,7 @@ from jido.errors import NoRouteError as NoRouteError
 from jido.errors import RoutePredicateError as RoutePredicateError
 from jido.errors import RoutingError as RoutingError
 from jido.errors import SignalError as SignalError
+from jido.errors import StaleStateError as StaleStateError
 from jido.errors import StrategyError as StrategyError
 from jido.errors import SubscriptionConflictError as SubscriptionConflictError
 from jido.errors import SupervisionError as SupervisionError
@@ -154,6 +155,7 @@ __all__ = [
     "SignalError",
     "SignalType",
     "SpawnAgent",
+    "StaleStateError",
     "StateMapping",
     "StateOp",
     "Stop",

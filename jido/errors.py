@@ -24,6 +24,7 @@ user would reach for first (a definition problem is a ``TypeError``, bad data a 
     ├── AgentExistsError (ValueError)     an agent is already registered under that id
     ├── SubscriptionConflictError (ValueError)  a durable subscription name is bound to another pattern
     ├── ForbiddenError (PermissionError)  the resource belongs to another identity (a durable subscription)
+    ├── StaleStateError (ValueError)      a compare-and-set write of agent state found another revision stored
     ├── MailboxFullError (trio.WouldBlock) ``cast_nowait`` found the mailbox full
     ├── CallTimeoutError (TimeoutError)   ``call`` got no answer in time (the signal may still be handled)
     ├── ClosedError                       you closed it (agent stopped, runtime left); using it again is a bug
@@ -63,6 +64,7 @@ __all__ = [
     "RoutePredicateError",
     "RoutingError",
     "SignalError",
+    "StaleStateError",
     "StrategyError",
     "SubscriptionConflictError",
     "SupervisionError",
@@ -272,6 +274,26 @@ class ForbiddenError(JidoError, PermissionError):
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} belongs to another identity")
         self.what = what
+
+
+class StaleStateError(JidoError, ValueError):
+    """A compare-and-set write found another revision stored than the one it expected; nothing was written.
+
+    Attributes:
+        agent_id: the agent whose write was refused.
+        expected: the revision the write expected (0: that the agent had no state).
+        actual: the revision stored (0: the agent has no state).
+    """
+
+    def __init__(self, agent_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"state of agent {agent_id!r} is at revision {actual}, not the expected {expected}")
+        self.agent_id = agent_id
+        self.expected = expected
+        self.actual = actual
+
+    def __reduce__(self) -> tuple[type[StaleStateError], tuple[str, int, int]]:
+        # Exceptions pickle their args; ours are the message, not the constructor's arguments.
+        return (type(self), (self.agent_id, self.expected, self.actual))
 
 
 class MailboxFullError(JidoError, trio.WouldBlock):

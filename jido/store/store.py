@@ -31,7 +31,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from jido.errors import JidoError
+from jido.errors import StaleStateError
 from jido.store._checks import MAX_REVISION, check_agent_id, check_data, check_expected_revision
 
 __all__ = [
@@ -43,26 +43,6 @@ __all__ = [
     "StoredState",
     "check_writes",
 ]
-
-
-class StaleStateError(JidoError, ValueError):
-    """A compare-and-set write found another revision stored than the one it expected; nothing was written.
-
-    Attributes:
-        agent_id: the agent whose write was refused.
-        expected: the revision the write expected (0: that the agent had no state).
-        actual: the revision stored (0: the agent has no state).
-    """
-
-    def __init__(self, agent_id: str, expected: int, actual: int) -> None:
-        super().__init__(f"state of agent {agent_id!r} is at revision {actual}, not the expected {expected}")
-        self.agent_id = agent_id
-        self.expected = expected
-        self.actual = actual
-
-    def __reduce__(self) -> tuple[type[StaleStateError], tuple[str, int, int]]:
-        # Exceptions pickle their args; ours are the message, not the constructor's arguments.
-        return (type(self), (self.agent_id, self.expected, self.actual))
 
 
 @attrs.frozen
