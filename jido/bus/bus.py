@@ -326,7 +326,13 @@ class Bus:
         try:
             async for delivery in sub:
                 try:
-                    await _call_target(target, delivery.signal)
+                    # A target that takes the whole delivery (its offset, its subscription) gets it: the agent
+                    # delivery uses the offset to recognise a record it applied already.
+                    deliver_record = getattr(target, "deliver_record", None)
+                    if deliver_record is not None:
+                        await deliver_record(delivery)
+                    else:
+                        await _call_target(target, delivery.signal)
                 except Exception as exc:  # retried with backoff, then dead-lettered: never lost, never fatal
                     retry = getattr(exc, "retryable", True) is not False
                     if not sub.closed:

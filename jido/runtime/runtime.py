@@ -6,6 +6,7 @@ and no task of the runtime survives it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -21,23 +22,27 @@ from jido.agent.spec import Agent, agent_spec_of
 from jido.bus.bus import Bus, Retention, open_bus
 from jido.bus.journal import DeadLetterRecord, Journal
 from jido.bus.memory import MemoryJournal
-from jido.bus.subscription import Subscription
+from jido.bus.subscription import Delivery, Subscription
 from jido.errors import (
     AgentExistsError,
     AgentNotFoundError,
+    BrokenError,
     CallTimeoutError,
     ClosedError,
     DefinitionError,
     JidoError,
+    StaleStateError,
     SupervisionError,
 )
 from jido.runtime.clock import Clock, SystemClock
 from jido.runtime.dead_letters import DeadLetter, DeadLetterStore, JournalDeadLetters
+from jido.runtime.persistence import Persistence
 from jido.runtime.sensor_spec import sensor_spec_of
 from jido.runtime.server import DEFAULT_MAILBOX_SIZE, AgentRef, ErrorPolicy, check_error_policy
 from jido.runtime.supervisor import Supervisor
 from jido.runtime.supervisor_spec import RESTART_KINDS, RestartKind, supervisor_spec_of
 from jido.signal import Signal
+from jido.store.store import StateStore
 from jido.telemetry.events import SIGNAL_DEAD_LETTERED
 from jido.telemetry.handlers import _BY_NAME, emit
 from jido.telemetry.logs import log_context
@@ -121,11 +126,21 @@ class _AgentDelivery:
         self.ref = ref
 
     async def deliver(self, signal: Signal) -> None:
+        await self._deliver(signal, None)
+
+    async def deliver_record(self, delivery: Delivery) -> None:
+        """Deliver with the record's place in the journal, so that a redelivery of a record the agent
+        applied already (stored, not acked when the process died) is recognised and not applied twice."""
+        await self._deliver(delivery.signal, (delivery.subscription, delivery.record.offset))
+
+    async def _deliver(self, signal: Signal, origin: tuple[str, int] | None) -> None:
         try:
             # Not stamped with trace context: this task may carry an unrelated span (telemetry.propagation).
-            await self.ref._call(signal, math.inf)
-        except (ClosedError, CallTimeoutError):
-            raise  # not handled: the bus delivers it again (to the agent started next time)
+            await self.ref._call(signal, math.inf, origin=origin)
+        except (ClosedError, CallTimeoutError, BrokenError, StaleStateError):
+            # Not handled (the agent stopped, or its new state was not stored): not acked, so the bus
+            # delivers it again (to the agent started next time).
+            raise
         except JidoError:
             # Handled, with an error the agent's error policy dealt with (and recorded as a dead letter
             # under the "crash" policy): done as far as the bus goes, or it would crash the agent again.
@@ -135,8 +150,17 @@ class _AgentDelivery:
 class Runtime:
     """A running jido runtime. Obtain one from :func:`open_runtime`."""
 
-    def __init__(self, *, bus: Bus, clock: Clock, mailbox_size: int, dead_letters: DeadLetterStore) -> None:
+    def __init__(
+        self,
+        *,
+        bus: Bus,
+        clock: Clock,
+        mailbox_size: int,
+        dead_letters: DeadLetterStore,
+        store: StateStore | None = None,
+    ) -> None:
         self.bus = bus
+        self.persistence = Persistence(store) if store is not None else None
         self.clock = clock
         self.mailbox_size = mailbox_size
         self._dead_letters = dead_letters
@@ -478,6 +502,7 @@ async def open_runtime(
     escalate: bool = False,
     restart_backoff: float = 0.1,
     max_restart_backoff: float = 5.0,
+    store: StateStore | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open a runtime; leaving the block stops every agent, supervisor and sensor, last started first.
 
@@ -500,6 +525,10 @@ async def open_runtime(
         restart_backoff: seconds before the second restart in a row of a child of the root (the first is at
             once), doubling with each further one.
         max_restart_backoff: the longest such wait.
+        store: a state store (:mod:`jido.store`): every agent's committed state is written to it before it
+            is acknowledged (a call returns, a bus delivery is acked), with the bus offsets it applied, so
+            that each accepted bus signal changes the state exactly once; an agent started with an id that
+            has a stored state resumes from it. Closed when the runtime closes.
     """
     if isinstance(mailbox_size, bool) or not isinstance(mailbox_size, int) or mailbox_size < 1:
         raise ValueError(f"mailbox_size must be an int >= 1, got {mailbox_size!r}")
@@ -519,12 +548,18 @@ async def open_runtime(
     if journal is None:
         journal = MemoryJournal(clock=clock)
         retention = retention or Retention(max_entries=100_000)
-    async with open_bus(journal, clock=clock, retention=retention) as bus:
+    if store is not None and not isinstance(store, StateStore):
+        raise TypeError(f"store must be a StateStore (jido.store), got {type(store).__name__}")
+    async with contextlib.AsyncExitStack() as stack:
+        if store is not None:
+            stack.push_async_callback(store.aclose)
+        bus = await stack.enter_async_context(open_bus(journal, clock=clock, retention=retention))
         runtime = Runtime(
             bus=bus,
             clock=clock,
             mailbox_size=mailbox_size,
             dead_letters=DeadLetterStore(dead_letter_limit, max_bytes=dead_letter_bytes),
+            store=store,
         )
         serve = partial(
             runtime._serve,

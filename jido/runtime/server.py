@@ -38,8 +38,10 @@ from jido.errors import (
     MailboxFullError,
     NoRouteError,
     RoutingError,
+    StaleStateError,
     ValidationError,
 )
+from jido.runtime.persistence import Durability, Persistence
 from jido.signal import Signal
 from jido.telemetry import propagation as _propagation
 from jido.telemetry.events import (
@@ -118,6 +120,9 @@ class _Reply:
 class _Envelope:
     signal: Signal
     reply: _Reply | None = None
+    # Where it came from when it matters for exactly-once: (bus subscription, offset), and an idempotency key.
+    origin: tuple[str, int] | None = None
+    key: str | None = None
 
 
 @attrs.frozen
@@ -172,6 +177,10 @@ class AgentRef:
         self._restarts = 0
         self._errors = 0
         self._rejected = 0
+        self._duplicates = 0
+        # Exactly-once bookkeeping (store revision, bus offsets applied, recent idempotency keys): set when the
+        # runtime has a state store, or on the first idempotent send.
+        self._durable: Durability | None = None
         self._handled = 0
         self._exit_reason: str | None = None
         self.parent = parent
@@ -230,6 +239,11 @@ class AgentRef:
         return self._errors
 
     @property
+    def duplicates(self) -> int:
+        """Signals not applied because they were applied already (a bus redelivery, an idempotency key)."""
+        return self._duplicates
+
+    @property
     def rejected(self) -> int:
         """Signals rejected: no route accepted them, or their data did not fit the action's params."""
         return self._rejected
@@ -280,8 +294,13 @@ class AgentRef:
             raise ClosedError(f"agent {self.id!r} has stopped")
         return signal
 
-    async def cast(self, signal: Signal) -> None:
+    async def cast(self, signal: Signal, *, idempotent: bool = False) -> None:
         """Put ``signal`` in the mailbox, waiting for room; it is handled later, in arrival order.
+
+        Args:
+            idempotent: the signal's id is its idempotency key: if a signal with that id was applied among the
+                agent's recent ones (kept with its state in the store, when there is one), it is not applied
+                again. For senders that retry.
 
         Raises:
             ClosedError: the agent has stopped.
@@ -290,12 +309,12 @@ class AgentRef:
         if _propagation._propagator is not None:
             signal = _propagation.inject(signal)
         try:
-            await self._send.send(_Envelope(signal))
+            await self._send.send(_Envelope(signal, key=self._key(signal, idempotent)))
         except trio.ClosedResourceError:
             raise ClosedError(f"agent {self.id!r} has stopped") from None
 
-    def cast_nowait(self, signal: Signal) -> None:
-        """Put ``signal`` in the mailbox now.
+    def cast_nowait(self, signal: Signal, *, idempotent: bool = False) -> None:
+        """Put ``signal`` in the mailbox now (``idempotent`` as for :meth:`cast`).
 
         Raises:
             MailboxFullError: the mailbox is full (a ``trio.WouldBlock``); nothing was queued.
@@ -304,21 +323,31 @@ class AgentRef:
         signal = self._check_signal(signal)
         if _propagation._propagator is not None:
             signal = _propagation.inject(signal)
-        self._put_nowait(signal)
+        self._put_nowait(signal, self._key(signal, idempotent))
 
-    def _put_nowait(self, signal: Signal) -> None:
+    def _key(self, signal: Signal, idempotent: bool) -> str | None:
+        if not isinstance(idempotent, bool):
+            raise TypeError(f"idempotent must be a bool, got {idempotent!r}")
+        if not idempotent:
+            return None
+        if self._durable is None:
+            self._durable = Durability()  # a window of recent keys kept in memory (no store)
+        return signal.id
+
+    def _put_nowait(self, signal: Signal, key: str | None = None) -> None:
         try:
-            self._send.send_nowait(_Envelope(signal))
+            self._send.send_nowait(_Envelope(signal, key=key))
         except trio.WouldBlock:
             raise MailboxFullError(self.id, self._mailbox_size) from None
         except trio.ClosedResourceError:
             raise ClosedError(f"agent {self.id!r} has stopped") from None
 
-    async def call(self, signal: Signal, *, timeout: float = 5.0) -> Agent:
+    async def call(self, signal: Signal, *, timeout: float = 5.0, idempotent: bool = False) -> Agent:
         """Send ``signal`` and wait until it is handled; returns the agent as committed after it.
 
         The timeout covers waiting for room in the mailbox and the handling. On timeout the signal stays
-        accepted and may still be handled; only the wait ends.
+        accepted and may still be handled; only the wait ends. With ``idempotent`` (see :meth:`cast`), a call
+        sent again after a timeout or a lost connection is answered with the current state, not applied twice.
 
         Raises:
             NoRouteError: no route of the agent matches the signal.
@@ -329,16 +358,24 @@ class AgentRef:
         signal = self._check_signal(signal)
         if _propagation._propagator is not None:
             signal = _propagation.inject(signal)
-        return await self._call(signal, timeout)
+        return await self._call(signal, timeout, key=self._key(signal, idempotent))
 
-    async def _call(self, signal: Signal, timeout: float) -> Agent:
-        """``call`` without stamping trace context: for the runtime's own delivery tasks (bus subscriptions),
-        which may have inherited an unrelated span from the task that started them."""
+    async def _call(
+        self,
+        signal: Signal,
+        timeout: float,
+        *,
+        origin: tuple[str, int] | None = None,
+        key: str | None = None,
+    ) -> Agent:
+        """``call`` without stamping trace context: for the runtime's own delivery tasks (bus subscriptions,
+        which give their ``origin``), which may have inherited an unrelated span from the task that started
+        them."""
         signal = self._check_signal(signal)
         reply = _Reply()
         with trio.move_on_after(timeout) as scope:
             try:
-                await self._send.send(_Envelope(signal, reply))
+                await self._send.send(_Envelope(signal, reply, origin, key))
             except trio.ClosedResourceError:
                 raise ClosedError(f"agent {self.id!r} has stopped") from None
             await reply.event.wait()
@@ -491,6 +528,7 @@ _WORKFLOW_PREFIX: Final = "jido.workflow."
 _Outcome: TypeAlias = tuple[str, BaseException | None]
 _OK: _Outcome = ("ok", None)
 _IGNORED: _Outcome = ("ignored", None)
+_DUPLICATE: _Outcome = ("duplicate", None)
 
 
 async def _handle_observed(ref: AgentRef, item: _Envelope) -> None:
@@ -550,6 +588,14 @@ async def _handle_item(ref: AgentRef, item: _Item) -> _Outcome:
         raise NormalExit(item.reason, final=True)
     signal, reply = item.signal, item.reply
     runtime = ref._runtime
+    durable = ref._durable
+    if durable is not None and durable.seen(item.origin, item.key):
+        # Applied already: a bus record delivered again after a crash that came between storing and acking,
+        # or a retried send with the same idempotency key. Answered with the state, not applied twice.
+        ref._duplicates += 1
+        if reply is not None:
+            reply.ok(ref._agent)
+        return _DUPLICATE
     try:
         instructions = ref.spec.instructions_for(signal)
     except NoRouteError as exc:
@@ -581,13 +627,67 @@ async def _handle_item(ref: AgentRef, item: _Item) -> _Outcome:
     agent, directives = await ref.spec.strategy.run_async(ref._agent, instructions, signal=signal)
     errors = [d.error for d in directives if isinstance(d, Error)]
     if errors:
-        return await _on_errors(ref, signal, reply, errors, agent=agent, directives=directives)
+        return await _on_errors(ref, item, errors, agent=agent, directives=directives)
+    failure = await _commit_durably(ref, agent, item)
+    if failure is not None:
+        return _not_stored(ref, item, failure)
     ref._handled += 1
-    ref._commit(agent)
     await _carry_out_or_crash(ref, signal, reply, directives)
     if reply is not None:
         reply.ok(ref._agent)
     return _OK
+
+
+async def _commit_durably(ref: AgentRef, agent: Agent, item: _Envelope) -> Exception | None:
+    """Commit ``agent`` as the result of ``item``: stored first when the runtime has a state store (with the
+    bus offset and idempotency key it applies, in the same write), then in memory. Returns the store's error
+    instead when the write failed: then nothing is committed, the agent stays as it was."""
+    durable = ref._durable
+    if durable is not None:
+        persistence = ref._runtime.persistence
+        if persistence is not None:
+            try:
+                await persistence.save(agent, durable, origin=item.origin, key=item.key)
+            except StaleStateError as exc:
+                await _adopt_stored(ref, persistence)
+                return exc
+            except Exception as exc:  # the store failed: reported to the sender, never a crash of the agent
+                return exc
+        elif item.origin is not None or item.key is not None:
+            applied, recent = durable.after(item.origin, item.key)
+            durable.adopt(durable.revision, applied, recent)
+    ref._commit(agent)
+    return None
+
+
+async def _adopt_stored(ref: AgentRef, persistence: Persistence) -> None:
+    """Another writer stored this agent since we last did: take what it stored as the committed state."""
+    try:
+        restored = await persistence.restore(ref._agent)
+    except Exception:
+        logger.exception("agent %r: could not reload its stored state after a conflict", ref.id)
+        return
+    ref._durable = restored.durability
+    ref._commit(restored.agent)
+
+
+def _not_stored(ref: AgentRef, item: _Envelope, error: Exception) -> _Outcome:
+    """A state the store did not take: the sender learns it and nothing accepted is lost. A call gets the
+    error; a bus delivery is not acked (it comes again); a plain cast goes to the dead letters."""
+    ref._errors += 1
+    logger.warning(
+        "agent %r: the new state after %r (id %s) was not stored, so not committed: %s",
+        ref.id,
+        item.signal.type,
+        item.signal.id,
+        error,
+        extra=log_context(item.signal, agent_id=ref.id),
+    )
+    if item.reply is not None:
+        item.reply.fail(error)
+    elif item.origin is None:
+        ref._runtime.dead_letter(item.signal, error, ref.id, "not_stored")
+    return ("error", error)
 
 
 def _validated(instructions: tuple[Instruction, ...]) -> tuple[Instruction, ...]:
@@ -659,14 +759,14 @@ def _first_error(errors: list[BaseException]) -> BaseException:
 
 async def _on_errors(
     ref: AgentRef,
-    signal: Signal,
-    reply: _Reply | None,
+    item: _Envelope,
     errors: list[BaseException],
     *,
     agent: Agent | None,
     directives: list[Directive],
 ) -> _Outcome:
     """Apply the error policy; returns ("error", error) when the agent goes on (it raises otherwise)."""
+    signal, reply = item.signal, item.reply
     error = _first_error(errors)
     ref._errors += 1
     policy = ref._error_policy
@@ -689,8 +789,10 @@ async def _on_errors(
         extra=log_context(signal, agent_id=ref.id),
     )
     if agent is not None:
+        failure = await _commit_durably(ref, agent, item)
+        if failure is not None:
+            return _not_stored(ref, item, failure)
         ref._handled += 1
-        ref._commit(agent)
         await _carry_out_or_crash(ref, signal, reply, [d for d in directives if not isinstance(d, Error)])
     if reply is not None:
         reply.fail(error)

@@ -27,6 +27,7 @@ from jido.agent.spec import Agent, AgentSpec
 from jido.errors import SupervisionError
 from jido.runtime.clock import sleep_until_wall
 from jido.runtime.cron import parse_cron
+from jido.runtime.persistence import Durability
 from jido.runtime.scheduler import Scheduler
 from jido.runtime.sensor_spec import SensorSpec
 from jido.runtime.server import (
@@ -43,6 +44,7 @@ from jido.telemetry.events import (
     AGENT_CRASHED,
     AGENT_FAILED,
     AGENT_RESTARTED,
+    AGENT_RESTORED,
     AGENT_STARTED,
     AGENT_STOPPED,
     SUPERVISOR_ESCALATED,
@@ -98,6 +100,7 @@ class _Slot:
         self._error_policy = error_policy
         self._parent = parent
         self._tag = tag
+        self._durability: Durability | None = None
         self._scope: trio.CancelScope | None = None
         self._incarnation_done = trio.Event()
         self._close = trio.Event()
@@ -119,6 +122,8 @@ class _Slot:
 
     async def run(self, *, task_status: trio.TaskStatus[_Slot] = trio.TASK_STATUS_IGNORED) -> None:
         runtime = self.runtime
+        if isinstance(self.target, AgentSpec):
+            await self._restore_agent()
         try:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
@@ -162,10 +167,36 @@ class _Slot:
                     self._notify_parent("jido.agent.child.exit", {"reason": self._exit_reason})
             self.done.set()
 
-    async def _prepare_agent(self, nursery: trio.Nursery) -> None:
-
+    async def _restore_agent(self) -> None:
+        """Take the agent's stored state, when the runtime has a store (before the slot's nursery opens, so
+        that a record that cannot be read fails the start with its own error, not a group)."""
         assert self._agent is not None
         runtime = self.runtime
+        if runtime.persistence is not None:
+            # An agent with a stored state resumes from it; a record that cannot be read stops the start
+            # (BrokenError naming the agent and the field) and is never overwritten by defaults.
+            restored = await runtime.persistence.restore(self._agent)
+            self._agent = restored.agent
+            self._durability = restored.durability
+            if restored.stored:
+                logger.info(
+                    "agent %r resumes from its stored state (revision %d)",
+                    self._agent.id,
+                    restored.durability.revision,
+                    extra={"agent_id": self._agent.id},
+                )
+                if AGENT_RESTORED in _BY_NAME:
+                    emit(
+                        AGENT_RESTORED,
+                        agent_id=self._agent.id,
+                        agent=self._agent.spec.name,
+                        revision=restored.durability.revision,
+                    )
+
+    async def _prepare_agent(self, nursery: trio.Nursery) -> None:
+        assert self._agent is not None
+        runtime = self.runtime
+        durability = self._durability
         ref = AgentRef(
             runtime,
             self._agent,
@@ -174,6 +205,7 @@ class _Slot:
             parent=self._parent,
             tag=self._tag,
         )
+        ref._durable = durability
         runtime.register(ref)
         self.ref = ref
         for pattern in ref.spec.subscriptions:

@@ -45,6 +45,7 @@ __all__ = [
     "AGENT_CRASHED",
     "AGENT_FAILED",
     "AGENT_RESTARTED",
+    "AGENT_RESTORED",
     "AGENT_STARTED",
     "AGENT_STOPPED",
     "BUS_DEAD_LETTERED",
@@ -385,6 +386,13 @@ AGENT_FAILED: Final = _core(
     _field("reason", str, "its last exit, described"),
     _field("restarts", int, "restarts before it failed"),
     _ERROR,
+)
+AGENT_RESTORED: Final = _core(
+    "jido.agent.restored",
+    "An agent started from the state its store kept for its id (it resumes where it left off), not anew.",
+    _AGENT_ID,
+    _AGENT_NAME,
+    _field("revision", int, "the stored revision it resumed from"),
 )
 SUPERVISOR_ESCALATED: Final = _core(
     "jido.supervisor.escalated",

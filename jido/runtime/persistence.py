@@ -1,0 +1,183 @@
+"""Durable agent state: how the runtime keeps each agent's committed state in a state store.
+
+With a store configured (``open_runtime(store=...)``), an agent's new state is written before it is committed
+in memory: before a caller's ``call`` returns and before the bus delivery that caused it is acked. The record
+holds, besides the state, the offset of the last bus record each of the agent's subscriptions applied, and the
+ids of the last signals sent with an idempotency key, all in one write. A bus record delivered again after a
+crash (it was applied and stored, but not acked) is then recognised and not applied twice: each accepted bus
+signal changes an agent's state exactly once despite at-least-once delivery.
+
+A write that fails leaves the agent as it was (its memory is never ahead of its store): the caller gets the
+error and the bus delivery is not acked, so it comes again. A compare-and-set conflict (another process wrote
+the same agent) makes the agent adopt what is stored before the caller gets the error.
+
+The record is JSON text::
+
+    {"format": 1, "agent": "counter", "state": {...}, "applied": {"agent:c:counter.*": 41}, "recent": [...]}
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from jido.agent.spec import Agent
+from jido.convert import structure, unstructure
+from jido.errors import BrokenError, ValidationError
+from jido.store.store import StateStore, StateWrite, StoredState
+
+__all__ = ["DEFAULT_RECENT_KEYS", "Durability", "Persistence"]
+
+logger = logging.getLogger("jido.runtime")
+
+FORMAT: Final = 1
+DEFAULT_RECENT_KEYS: Final = 256
+"""Idempotency keys remembered per agent (the newest): a key sent again within them is not applied again."""
+
+
+class Durability:
+    """What one agent's store record holds besides its state: its revision, the bus offsets applied, the
+    recent idempotency keys. Owned by the agent's ref; changed only after a successful write."""
+
+    __slots__ = ("applied", "recent", "recent_set", "revision")
+
+    def __init__(
+        self,
+        *,
+        revision: int = 0,
+        applied: Mapping[str, int] | None = None,
+        recent: list[str] | None = None,
+        keep: int = DEFAULT_RECENT_KEYS,
+    ) -> None:
+        self.revision = revision
+        self.applied: dict[str, int] = dict(applied or {})
+        self.recent: collections.deque[str] = collections.deque(recent or (), maxlen=keep)
+        self.recent_set = set(self.recent)
+
+    def seen(self, origin: tuple[str, int] | None, key: str | None) -> bool:
+        """Whether a signal from ``origin`` (subscription, offset) or with idempotency ``key`` was applied."""
+        if origin is not None and self.applied.get(origin[0], 0) >= origin[1]:
+            return True
+        return key is not None and key in self.recent_set
+
+    def after(self, origin: tuple[str, int] | None, key: str | None) -> tuple[dict[str, int], list[str]]:
+        """The applied offsets and recent keys once a signal from ``origin`` with ``key`` is applied."""
+        applied = self.applied
+        if origin is not None:
+            applied = {**applied, origin[0]: origin[1]}
+        recent = list(self.recent)
+        if key is not None:
+            recent.append(key)
+            if self.recent.maxlen is not None and len(recent) > self.recent.maxlen:
+                del recent[: len(recent) - self.recent.maxlen]
+        return applied, recent
+
+    def adopt(self, revision: int, applied: dict[str, int], recent: list[str]) -> None:
+        self.revision = revision
+        self.applied = applied
+        self.recent = collections.deque(recent, maxlen=self.recent.maxlen)
+        self.recent_set = set(self.recent)
+
+
+@attrs.frozen
+class Restored:
+    """An agent as its store record had it."""
+
+    agent: Agent
+    durability: Durability
+    stored: bool  # False: nothing was stored for it (a new agent)
+
+
+class Persistence:
+    """The runtime's side of a state store: encode, write, restore.
+
+    Args:
+        store: the state store.
+        recent_keys: idempotency keys remembered per agent.
+    """
+
+    def __init__(self, store: StateStore, *, recent_keys: int = DEFAULT_RECENT_KEYS) -> None:
+        if not isinstance(store, StateStore):
+            raise TypeError(f"store must be a StateStore (jido.store), got {type(store).__name__}")
+        self.store = store
+        self._keep = recent_keys
+
+    def fresh(self) -> Durability:
+        return Durability(keep=self._keep)
+
+    async def restore(self, agent: Agent) -> Restored:
+        """``agent`` as stored under its id, or ``agent`` itself when nothing is stored.
+
+        Raises:
+            BrokenError: the record cannot be read as this agent's state (another kind of agent, a state that
+                does not fit the schema, not our format); the message names the agent id and the field.
+                Nothing is overwritten.
+        """
+        stored = await self.store.load(agent.id)
+        if stored is None:
+            return Restored(agent, self.fresh(), stored=False)
+        return Restored(*self.decode(agent, stored), stored=True)
+
+    def decode(self, agent: Agent, stored: StoredState) -> tuple[Agent, Durability]:
+        spec = agent.spec
+        where = f"stored state of agent {agent.id!r} (revision {stored.revision})"
+        try:
+            document = json.loads(stored.data)
+        except ValueError as exc:
+            raise BrokenError(f"{where} is not JSON: {exc}") from None
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            found = document.get("format") if isinstance(document, dict) else None
+            raise BrokenError(f"{where} is not in jido's format {FORMAT} (format: {found!r})")
+        if document.get("agent") != spec.name:
+            raise BrokenError(f"{where} belongs to agent kind {document.get('agent')!r}, not {spec.name!r}")
+        try:
+            state: Any = structure(document.get("state"), spec.state, subject=f"{spec.name} state")
+        except ValidationError as exc:
+            lines = "; ".join(str(e) for e in exc.errors)
+            raise BrokenError(f"{where} does not fit the {spec.name!r} state schema: {lines}") from None
+        applied = document.get("applied", {})
+        recent = document.get("recent", [])
+        if not (
+            isinstance(applied, dict)
+            and all(isinstance(k, str) and type(v) is int for k, v in applied.items())
+            and isinstance(recent, list)
+            and all(isinstance(k, str) for k in recent)
+        ):
+            raise BrokenError(f"{where} has malformed bookkeeping (applied offsets or recent keys)")
+        durability = Durability(revision=stored.revision, applied=applied, recent=recent, keep=self._keep)
+        return attrs.evolve(agent, state=state), durability
+
+    def encode(self, agent: Agent, applied: Mapping[str, int], recent: list[str]) -> str:
+        document: dict[str, Any] = {
+            "format": FORMAT,
+            "agent": agent.spec.name,
+            "state": unstructure(agent.state),
+            "applied": applied,
+            "recent": recent,
+        }
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+    async def save(
+        self,
+        agent: Agent,
+        durability: Durability,
+        *,
+        origin: tuple[str, int] | None = None,
+        key: str | None = None,
+    ) -> None:
+        """Write ``agent`` (its new state) as applying ``origin`` and ``key``; on success ``durability``
+        follows. Compare-and-set against the revision ``durability`` holds.
+
+        Raises:
+            StaleStateError: another writer stored this agent since (``durability`` is left as it was).
+            BrokenError, ValueError, TypeError: the store failed, or the state cannot be written as JSON text.
+        """
+        applied, recent = durability.after(origin, key)
+        data = self.encode(agent, applied, recent)
+        [stored] = await self.store.save_many([StateWrite(agent.id, data, durability.revision)])
+        durability.adopt(stored.revision, applied, recent)
