@@ -8,6 +8,9 @@ only when the dead prefix is at least as long as the live part, so it costs amor
 Dead letters sit in an ordered dict by id, so removing one by id and evicting the oldest are both O(1); at
 most ``max_dead_letters`` are kept (memory must not grow with a subscriber that never acks).
 
+Past a bound, a subscription evicts its own oldest dead letters first (the oldest of all only when it has no
+other): one source flooding dead letters cannot displace another's, which may be waiting for a redrive.
+
 Memory is bounded in bytes as well as counts: records past ``max_bytes`` and dead letters past
 ``max_dead_letter_bytes`` (each measured by its signal's JSON length) are evicted oldest first, counted and
 logged once per burst. A publisher of large signals cannot grow the process without bound; a subscriber that
@@ -125,6 +128,9 @@ class MemoryJournal:
         self._checkpoints: dict[str, int] = {}
         self._bindings: dict[str, tuple[str, str | None]] = {}  # name -> (pattern, owner)
         self._dead_letters: collections.OrderedDict[int, DeadLetterRecord] = collections.OrderedDict()
+        # Each subscription's dead letter ids, oldest first (dicts as ordered sets): a source past the bound
+        # evicts its own oldest first, so a flood from one cannot displace the others' dead letters.
+        self._by_source: dict[str, dict[int, None]] = {}
         self._last_dead_letter_id = 0
         self._evictions = DeadLetterEvictions("MemoryJournal")
         self._closed = False
@@ -176,7 +182,7 @@ class MemoryJournal:
             return []
         appended_at = stamp(self._clock, self._last_at)
         records = [Record(self._last + 1 + i, signal, appended_at) for i, signal in enumerate(batch)]
-        sizes = [len(signal.to_json()) for signal in batch]
+        sizes = [_text_bytes(signal.to_json()) for signal in batch]
         self._records.extend(records)
         self._sizes.extend(sizes)
         self._bytes += sum(sizes)
@@ -323,7 +329,9 @@ class MemoryJournal:
             self._last_dead_letter_id, subscription, record, error, attempts, now, reason
         )
         self._dead_letters[letter.id] = letter
-        size = len(record.signal.to_json()) + len(error)
+        own = self._by_source.setdefault(subscription, {})
+        own[letter.id] = None
+        size = _text_bytes(record.signal.to_json()) + _text_bytes(error)
         self._dead_letter_sizes[letter.id] = size
         self._dead_letter_bytes += size
         evicted = 0
@@ -332,8 +340,7 @@ class MemoryJournal:
             len(self._dead_letters) > self._max_dead_letters
             or self._dead_letter_bytes > self._max_dead_letter_bytes
         ):
-            oldest, _ = self._dead_letters.popitem(last=False)
-            self._dead_letter_bytes -= self._dead_letter_sizes.pop(oldest)
+            self._drop_dead_letter(next(iter(own)) if len(own) > 1 else next(iter(self._dead_letters)))
             evicted += 1
         if evicted:
             bound = (
@@ -376,10 +383,18 @@ class MemoryJournal:
         self._check_open()
         check_int(dead_letter_id, "dead_letter_id", minimum=1)
         await self._enter()
-        if self._dead_letters.pop(dead_letter_id, None) is None:
+        if dead_letter_id not in self._dead_letters:
             return False
-        self._dead_letter_bytes -= self._dead_letter_sizes.pop(dead_letter_id)
+        self._drop_dead_letter(dead_letter_id)
         return True
+
+    def _drop_dead_letter(self, dead_letter_id: int) -> None:
+        letter = self._dead_letters.pop(dead_letter_id)
+        self._dead_letter_bytes -= self._dead_letter_sizes.pop(dead_letter_id)
+        own = self._by_source[letter.subscription]
+        del own[dead_letter_id]
+        if not own:
+            del self._by_source[letter.subscription]
 
     async def trim(
         self, *, max_entries: int | None = None, max_age: dt.timedelta | None = None, now: dt.datetime
@@ -417,6 +432,11 @@ class MemoryJournal:
     def _check_open(self) -> None:
         if self._closed:
             raise ClosedError("MemoryJournal is closed")
+
+
+def _text_bytes(text: str) -> int:
+    """The UTF-8 length of ``text`` (its length when it is ASCII, which CPython knows without a scan)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _appended_at(record: Record) -> dt.datetime:

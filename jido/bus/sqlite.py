@@ -840,7 +840,9 @@ class SQLiteJournal:
                     reason,
                 ),
             )
-            evicted = self._evict_dead_letters(conn, at, count=self._dead_letter_count + 1)
+            evicted = self._evict_dead_letters(
+                conn, at, count=self._dead_letter_count + 1, source=subscription, added=cursor.lastrowid
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -852,9 +854,20 @@ class SQLiteJournal:
             raise InternalError("sqlite gave no id for a new dead letter")
         return cursor.lastrowid
 
-    def _evict_dead_letters(self, conn: sqlite3.Connection, now: dt.datetime, *, count: int) -> int:
+    def _evict_dead_letters(
+        self,
+        conn: sqlite3.Connection,
+        now: dt.datetime,
+        *,
+        count: int,
+        source: str | None = None,
+        added: int | None = None,
+    ) -> int:
         """Delete dead letters past the age bound, then the oldest past the count bound (``count`` is how many
         there are, so that this costs no COUNT(*)); returns how many went. Inside the caller's transaction.
+
+        When a dead letter of ``source`` was just ``added``, that source's own oldest go first: one source
+        flooding dead letters cannot displace another's (which may wait for a redrive).
         """
         evicted = 0
         oldest = oldest_kept(now, self._max_dead_letter_age)
@@ -862,6 +875,15 @@ class SQLiteJournal:
             # The index on at finds them without a scan.
             evicted += conn.execute("DELETE FROM dead_letters WHERE at < ?", (_to_us(oldest),)).rowcount
         excess = count - evicted - self._max_dead_letters
+        if excess > 0 and source is not None and added is not None:
+            # The index on (subscription, id) finds them without a scan.
+            own = conn.execute(
+                "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE subscription = ?"
+                " AND id != ? ORDER BY id LIMIT ?)",
+                (source, added, excess),
+            ).rowcount
+            evicted += own
+            excess -= own
         if excess > 0:
             evicted += conn.execute(
                 "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters ORDER BY id LIMIT ?)",

@@ -55,9 +55,14 @@ class DeadLetter:
     at: dt.datetime
 
 
+def text_bytes(text: str) -> int:
+    """The UTF-8 length of ``text`` (its length when it is ASCII, which CPython knows without a scan)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
 def letter_size(letter: DeadLetter) -> int:
-    """About how much memory a dead letter holds: its signal's JSON length and its error's text."""
-    return len(letter.signal.to_json()) + len(str(letter.error))
+    """About how much memory a dead letter holds: its signal's JSON and its error's text, in UTF-8 bytes."""
+    return text_bytes(letter.signal.to_json()) + text_bytes(str(letter.error))
 
 
 class DeadLetterStore:
@@ -119,6 +124,7 @@ class JournalDeadLetters:
         self._idle = trio.Event()
         self._idle.set()
         self._writing = trio.Lock()  # the serving task and a closing flush take turns
+        self._closed = False
         self.saved = 0
         self.unsaved = 0
         self._unsaved_logged = 0
@@ -127,6 +133,9 @@ class JournalDeadLetters:
     def offer(self, letter: DeadLetter) -> None:
         """Queue ``letter`` for the journal (without waiting); past the bound it is counted as unsaved."""
         size = letter_size(letter)
+        if self._closed:
+            self.unsaved += 1  # the journal is closed: kept in memory only
+            return
         if self._pending and (
             len(self._pending) >= self._limit or self._pending_bytes + size > self._max_bytes
         ):
@@ -159,6 +168,14 @@ class JournalDeadLetters:
         """Write everything offered so far (the runtime closing)."""
         await self._write_pending()
 
+    def close(self) -> None:
+        """No more writes (the journal is closing): what is still waiting, and what comes later, is unsaved."""
+        self._closed = True
+        self.unsaved += len(self._pending)
+        self._pending.clear()
+        self._pending_bytes = 0
+        self._idle.set()
+
     async def wait_written(self) -> None:
         """Wait until everything offered so far is written (for tests and orderly shutdowns)."""
         await self._idle.wait()
@@ -177,6 +194,7 @@ class JournalDeadLetters:
                     source, record, describe_error(letter.error), 0, reason=letter.reason
                 )
             except ClosedError:
+                self.unsaved += len(self._pending)
                 self._pending.clear()
                 self._pending_bytes = 0
                 break

@@ -85,7 +85,18 @@ async def _children_of(ref: AgentRef) -> Supervisor:
     if ref.children is None:
         slot_nursery = ref.slot_nursery
         assert slot_nursery is not None
-        supervisor = Supervisor(ref._runtime, name=f"{ref.id}.children", max_restarts=3, within=5.0)
+        # Each spawned child has its own restart budget, like the root's children: a child that crash-loops
+        # stops alone (its parent hears jido.agent.child.exit), never its parent or the runtime.
+        root = ref._runtime._root
+        supervisor = Supervisor(
+            ref._runtime,
+            name=f"{ref.id}.children",
+            max_restarts=3,
+            within=5.0,
+            isolate=True,
+            backoff=root.backoff if root is not None else 0.1,
+            max_backoff=root.max_backoff if root is not None else 5.0,
+        )
         await slot_nursery.start(supervisor.run)
         ref.children = supervisor
     return ref.children
@@ -137,7 +148,11 @@ async def _workflow_task(ref: AgentRef, trigger: Signal, directive: RunWorkflow)
         outputs = {name: unstructure(dict(result[name].value)) for name in result}
         last = directive.plan.steps[-1].name if directive.plan.steps else None
         data = {**base, "outputs": outputs, "final": outputs.get(last) if last else None}
-        done = Signal(type=WORKFLOW_COMPLETED, source=source, data=data)
+        try:
+            done = Signal(type=WORKFLOW_COMPLETED, source=source, data=data)
+        except Exception as exc:  # outputs a signal cannot carry (NaN, a lone surrogate): the run failed
+            error = f"the run's outputs cannot be sent: {type(exc).__name__}: {exc}"
+            done = Signal(type=WORKFLOW_FAILED, source=source, data={**base, "error": error})
     # Waits for room: an agent whose mailbox is full must still learn how the run ended, or its status would
     # stay "running" and refuse every later run.
     await ref.deliver(done.caused_by(trigger))

@@ -72,6 +72,8 @@ class RuntimeStatistics:
             ``dead_letter_bytes`` (oldest first).
         dead_letters_unsaved: dead letters that could not be written to the journal (a flood past the
             writer's queue, or a failing journal); they are still in memory.
+        failed_children: trees and sensors of the root stopped as failed (past their restart budget), by
+            name, with what they were and why; start them again with ``start_supervisor``/``start_sensor``.
         failed: agents stopped as failed (restart budget exhausted), each with its last exit, by agent id;
             their ``statuses`` say ``failed``. ``restart_agent`` brings one back.
     """
@@ -90,6 +92,7 @@ class RuntimeStatistics:
     dead_letters_evicted: int = 0
     failed: Mapping[str, str] = attrs.field(factory=dict)
     dead_letters_unsaved: int = 0
+    failed_children: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -169,6 +172,7 @@ class Runtime:
         self._agent_subscriptions: dict[str, list[Subscription]] = {}
         self._root: Supervisor | None = None
         self._failed: dict[str, FailedAgent] = {}
+        self._failed_children: dict[str, str] = {}  # trees and sensors of the root that failed: name -> why
         self._closed = False
         self._ignored_system = 0
 
@@ -227,7 +231,6 @@ class Runtime:
             value = spec.new(id, **dict(state or {}))
         if value.id in self._registry:
             raise AgentExistsError(value.id)
-        self._failed.pop(value.id, None)  # started anew: no longer failed
         slot = await self._root_supervisor().start_child(
             value.id,
             value.spec,
@@ -236,6 +239,7 @@ class Runtime:
             mailbox_size=mailbox_size,
             error_policy=error_policy,
         )
+        self._failed.pop(value.id, None)  # started anew: no longer failed
         assert slot.ref is not None
         return slot.ref
 
@@ -254,6 +258,8 @@ class Runtime:
         failed = self._failed.get(agent_id)
         if failed is None:
             raise AgentNotFoundError(agent_id)
+        # Forgotten as failed only once it runs again (start_agent does it): a start that fails or is
+        # cancelled leaves it restartable.
         ref = await self.start_agent(
             failed.agent,
             restart=failed.restart,
@@ -285,12 +291,20 @@ class Runtime:
         while len(self._failed) > _FAILED_KEPT:
             del self._failed[next(iter(self._failed))]
 
+    def remember_failed_child(self, name: str, kind: str, reason: str) -> None:
+        """Keep why a tree or sensor of the root failed (bounded like failed agents)."""
+        self._failed_children.pop(name, None)
+        self._failed_children[name] = f"{kind}: {reason}"
+        while len(self._failed_children) > _FAILED_KEPT:
+            del self._failed_children[next(iter(self._failed_children))]
+
     async def start_supervisor(self, supervisor: Any, *, restart: RestartKind = "permanent") -> Supervisor:
         """Start a supervision tree (a ``@supervisor`` class or :class:`SupervisorSpec`) under the root."""
         spec = supervisor_spec_of(supervisor)
         if spec is None:
             raise DefinitionError(f"start_supervisor: {supervisor!r} is not a supervisor")
         slot = await self._root_supervisor().start_child(spec.name, spec, restart)
+        self._failed_children.pop(spec.name, None)
         assert slot.child_supervisor is not None
         return slot.child_supervisor
 
@@ -300,6 +314,7 @@ class Runtime:
         if spec is None:
             raise DefinitionError(f"start_sensor: {sensor!r} is not a sensor")
         await self._root_supervisor().start_child(spec.name, spec, restart)
+        self._failed_children.pop(spec.name, None)
 
     async def start(self, target: Any) -> AgentRef | Supervisor | None:
         """Start an agent, supervisor or sensor, whichever ``target`` is."""
@@ -454,6 +469,7 @@ class Runtime:
             dead_letters_evicted=self._dead_letters.evicted,
             failed={agent_id: f.reason for agent_id, f in failed.items()},
             dead_letters_unsaved=self._stored_dead_letters.unsaved,
+            failed_children=dict(self._failed_children),
         )
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -486,6 +502,7 @@ class Runtime:
         # What stopping the agents dead-lettered is written before the journal closes.
         with trio.move_on_after(5):
             await self._stored_dead_letters.flush()
+        self._stored_dead_letters.close()
 
 
 @asynccontextmanager

@@ -612,10 +612,21 @@ async def _handle_item(ref: AgentRef, item: _Item) -> _Outcome:
         if SIGNAL_UNROUTABLE in _BY_NAME:
             _unroutable(ref, signal, exc, ignored=False)
         return _reject(ref, signal, reply, exc, "no_route")
-    try:
-        instructions = _validated(instructions)
-    except ValidationError as exc:
-        return _reject(ref, signal, reply, exc, "invalid_params")
+    except Exception as exc:  # a route's params function raised on this signal's data: the data is bad
+        error = ValidationError.at(
+            "$.data",
+            f"the route's params function raised {type(exc).__name__}: {exc}",
+            subject=f"{signal.type} params",
+        )
+        error.__cause__ = exc
+        return _reject(ref, signal, reply, error, "invalid_params")
+    if not signal.type.startswith(SYSTEM_PREFIX):
+        # The runtime's own signals (a workflow's outcome) are not refused here: their strategy must see
+        # their errors, or a run whose outcome does not fit would stay "running" for ever.
+        try:
+            instructions = _validated(instructions)
+        except ValidationError as exc:
+            return _reject(ref, signal, reply, exc, "invalid_params")
     if SIGNAL_ROUTED in _BY_NAME:
         emit(
             SIGNAL_ROUTED,
@@ -624,7 +635,14 @@ async def _handle_item(ref: AgentRef, item: _Item) -> _Outcome:
             signal_type=signal.type,
             actions=tuple(i.action.name for i in instructions),
         )
-    agent, directives = await ref.spec.strategy.run_async(ref._agent, instructions, signal=signal)
+    try:
+        agent, directives = await ref.spec.strategy.run_async(ref._agent, instructions, signal=signal)
+    except Exception as exc:  # a strategy's own bug: a crash, but the sender is answered and nothing is lost
+        ref._errors += 1
+        runtime.dead_letter(signal, exc, ref.id, "crash")
+        if reply is not None:
+            reply.fail(exc)
+        raise
     errors = [d.error for d in directives if isinstance(d, Error)]
     if errors:
         return await _on_errors(ref, item, errors, agent=agent, directives=directives)

@@ -61,6 +61,13 @@ logger = logging.getLogger("jido.runtime")
 Target = AgentSpec | SensorSpec | SupervisorSpec
 
 
+def _single(exc: Exception) -> Exception:
+    """The one exception inside nested groups of one, or ``exc`` itself."""
+    while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
 class _Started:
     """Wraps a task status so the slot knows whether its incarnation got as far as being ready."""
 
@@ -124,6 +131,7 @@ class _Slot:
         runtime = self.runtime
         if isinstance(self.target, AgentSpec):
             await self._restore_agent()
+        started = False
         try:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
@@ -142,8 +150,26 @@ class _Slot:
                 if self.ref is not None and self._parent is not None:
                     self._notify_parent("jido.agent.child.started", {})
                 task_status.started(self)
+                started = True
                 await self._close.wait()
                 nursery.cancel_scope.cancel()
+        except Exception as exc:
+            if not started:
+                # A child that fails to start fails its starter, with its own error (AgentExistsError when
+                # another start took the id meanwhile), not a group of one.
+                raise _single(exc) from None
+            # A task of the slot other than the incarnation (a workflow run, a timer, the supervisor of its
+            # spawned children) raised: a bug, but this child's alone. It stops as failed; its supervisor and
+            # every other child go on.
+            self._failed = True
+            self._exit_reason = f"failed: a task beside it raised {describe_exit(exc)}"
+            self.supervisor.forget(self)
+            logger.exception(
+                "supervisor %r: child %r failed: a task of its slot raised",
+                self.supervisor.name,
+                self.name,
+                extra={"supervisor": self.supervisor.name, "child": self.name},
+            )
         finally:
             if self.ref is not None:
                 ref = self.ref
@@ -160,7 +186,7 @@ class _Slot:
                     )
                 ref._close_ring()
                 runtime.unregister(ref)
-                if self._failed and self.supervisor.isolate:
+                if self._failed and self.supervisor is runtime._root and self.supervisor.isolate:
                     runtime.remember_failed(ref, self.restart, self._mailbox_size, self._error_policy)
                 if self._parent is not None:
                     self._parent.child_tags.pop(self._tag or "", None)
@@ -238,7 +264,7 @@ class _Slot:
                 except Exception as exc:  # reported to the supervisor, which decides; never swallowed
                     if not status.done:
                         raise  # a child that fails to start fails its starter
-                    error = exc
+                    error = _single(exc)  # a tree's SupervisionError, not the group its nursery wrapped it in
             if scope.cancelled_caught:
                 return  # stopped by its supervisor: not an exit to act on
         finally:
@@ -419,6 +445,10 @@ class Supervisor:
             raise
         return slot
 
+    def forget(self, slot: _Slot) -> None:
+        """Drop a child that ended by itself (it is not restarted)."""
+        self._slots.pop(slot, None)
+
     def report_exit(self, slot: _Slot, error: BaseException) -> None:
         self._events_send.send_nowait((slot, error))
 
@@ -468,7 +498,7 @@ class Supervisor:
             slot.close(reason, failed=crashed)
             return
         if self.isolate:
-            self._restart_alone(slot, error, reason)
+            self._restart_alone(slot, error, reason, crashed=crashed)
             return
         now = trio.current_time()
         self._restart_times.append(now)
@@ -526,9 +556,15 @@ class Supervisor:
                 found.update(slot.child_supervisor.committed_agents())
         return found
 
-    def _restart_alone(self, slot: _Slot, error: BaseException, reason: str) -> None:
+    def _restart_alone(self, slot: _Slot, error: BaseException, reason: str, *, crashed: bool) -> None:
         """Restart one child of an isolating supervisor within its own budget, or stop it as failed."""
         now = trio.current_time()
+        if not crashed:
+            # A permanent child that stopped normally (a Stop directive): started again at once; only
+            # crashes count toward the budget.
+            slot.crashes_in_row = 0
+            slot.restart_after(0.0, reason)
+            return
         if now - slot.started_at >= self.within:
             slot.crashes_in_row = 0  # it ran long enough: a new streak
         slot.crashes_in_row += 1
@@ -555,6 +591,9 @@ class Supervisor:
                     restarts=restarts,
                     error=error,
                 )
+            if slot.ref is None and self is self.runtime._root:
+                kind = "supervisor" if isinstance(slot.target, SupervisorSpec) else "sensor"
+                self.runtime.remember_failed_child(slot.name, kind, f"failed: {reason}")
             self._slots.pop(slot, None)
             slot.close(f"failed: {reason}", failed=True)
             return

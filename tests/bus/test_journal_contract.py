@@ -583,6 +583,22 @@ class TestDeadLetterBound:
         await journal.add_dead_letter("agent:b", Record(0, sig(2), clock.now()), "e", 0, reason="no_route")
         assert [d.subscription for d in await journal.dead_letters()] == ["agent:a", "agent:b"]
 
+    async def test_a_flooding_source_evicts_its_own(
+        self, make_journal: JournalFactory, clock: ManualClock
+    ) -> None:
+        """Past the bound a source evicts its own oldest first: a flood of one source's dead letters keeps
+        another's (which may wait for a redrive)."""
+        journal = make_journal(clock=clock, max_dead_letters=3)
+        [record] = await journal.append([sig(0)])
+        await journal.add_dead_letter("billing", record, "e", 5)
+        for n in range(1, 50):
+            await journal.add_dead_letter(
+                "agent:a", Record(0, sig(n), clock.now()), "e", 0, reason="no_route"
+            )
+        kept = await journal.dead_letters()
+        assert [d.subscription for d in kept] == ["billing", "agent:a", "agent:a"]
+        assert [d.record.signal.data for d in kept[1:]] == [{"i": 48}, {"i": 49}]
+
     async def test_removal_makes_room(self, make_journal: JournalFactory) -> None:
         """A dead letter removed (redriven) frees its place: the next one evicts nothing."""
         journal = make_journal(max_dead_letters=2)
