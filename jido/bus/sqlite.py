@@ -654,8 +654,11 @@ class SQLiteJournal:
     def _prepare(self, conn: sqlite3.Connection) -> None:
         try:
             application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
             raise BrokenError(f"{self._path!r} is not a jido journal: {exc}") from exc
+        # Refuse another application's file before anything is written to it (WAL mode changes its header).
+        self._check_owner(application_id, tables)
         try:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal":
@@ -671,20 +674,27 @@ class SQLiteJournal:
         except sqlite3.Error as exc:
             raise BrokenError(f"journal {self._path!r} cannot be opened: {exc}") from exc
 
-    def _load(self, conn: sqlite3.Connection, application_id: int) -> None:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if application_id == 0 and not tables:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-        elif application_id == 0:
+    def _check_owner(self, application_id: int, tables: set[str]) -> None:
+        if application_id == 0 and tables:
             raise BrokenError(
                 f"{self._path!r} is not a jido journal: it holds other tables ({', '.join(sorted(tables))})"
             )
-        elif application_id != APPLICATION_ID:
+        if application_id not in (0, APPLICATION_ID):
             raise BrokenError(
                 f"{self._path!r} is not a jido journal: its application_id is {application_id:#x}"
             )
+
+    def _load(self, conn: sqlite3.Connection, application_id: int) -> None:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        self._check_owner(application_id, tables)
+        if not tables or (
+            application_id == APPLICATION_ID and "meta" not in tables and "records" not in tables
+        ):
+            # A new file, or a jido file that holds only other jido parts (the agent state store opened
+            # it first): the journal's tables are created beside them.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("schema_version") == 1:
             for statement in _MIGRATE_FROM_1.split(";"):

@@ -266,6 +266,18 @@ class TestSharedWithJournal:
                 assert await journal.last_offset() == 2
                 assert await store.count() == 1
 
+    async def test_store_first_on_a_new_file(self, tmp_path: Path) -> None:
+        """A new file the store created first takes the journal's tables too, and both reopen."""
+        path = tmp_path / "jido.db"
+        signal = Signal(type="order.placed", source="/test")
+        async with open_sqlite_state_store(path) as store:
+            await store.save_many([StateWrite("a", "{}")])
+        async with open_sqlite_journal(path) as journal, open_sqlite_state_store(path) as store:
+            await journal.append([signal])
+            assert await store.count() == 1
+        async with open_sqlite_journal(path) as journal:
+            assert await journal.last_offset() == 1
+
     async def test_journal_table_names_refused(self, tmp_path: Path) -> None:
         """A store may not take one of the journal's table names, nor an identifier SQLite reserves."""
         for table in ["records", "meta", "Checkpoints", "dead_letters_meta", "sqlite_x"]:
