@@ -14,9 +14,10 @@ import jido
 from jido.bus.sqlite import open_sqlite_journal
 from jido.errors import JidoError, SupervisionError, ValidationError
 from jido.gateway import TokenPolicy, serve_gateway
+from jido.store import SQLiteStateStore
 
 from ._trio import run_command
-from .config import JournalConfig, ServeConfig, is_loopback, load_config
+from .config import JournalConfig, ServeConfig, StoreConfig, is_loopback, load_config
 from .errors import EXIT_FAILURE, EXIT_USAGE, CliError, one_line, single_error
 from .loading import Target, load_target
 
@@ -52,6 +53,7 @@ async def _serve(
     port: int,
     tokens: Mapping[str, TokenPolicy] | None,
     journal: JournalConfig | None = None,
+    state: StoreConfig | None = None,
     agent_id: str | None = None,
 ) -> None:
     """Open the runtime, start the targets, serve the gateway until cancelled (Ctrl-C)."""
@@ -67,7 +69,11 @@ async def _serve(
                 except JidoError as exc:
                     raise CliError(f"cannot open journal: {one_line(exc)}", EXIT_FAILURE) from None
                 _say(f"journal: {journal.sqlite}")
-            rt = await stack.enter_async_context(jido.open_runtime(journal=store))
+            states = None
+            if state is not None:
+                states = SQLiteStateStore(state.sqlite, synchronous=state.synchronous)
+                _say(f"agent state: {state.sqlite}")
+            rt = await stack.enter_async_context(jido.open_runtime(journal=store, store=states))
             for target in targets:
                 await _start(rt, target, agent_id)
             async with trio.open_nursery() as nursery:
@@ -169,6 +175,7 @@ def serve(config_path: pathlib.Path) -> None:
             port=config.port,
             tokens=_policies(config),
             journal=config.journal,
+            state=config.store,
         ),
         until_interrupted=True,
     )

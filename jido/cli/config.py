@@ -10,6 +10,10 @@
     sqlite = "jido.db"          # relative to the config file's folder
     synchronous = "FULL"        # or "NORMAL"
 
+    [store]                     # agent state that outlives the process; default: the journal's file, if any
+    sqlite = "state.db"         # relative to the config file's folder (may be the journal's file)
+    synchronous = "FULL"        # or "NORMAL"
+
     [[tokens]]                  # optional; no tokens = no auth (loopback hosts only)
     token_env = "JIDO_TOKEN"    # read the token from this environment variable (or: token = "...")
     name = "billing"            # its identity: owns its durable subscriptions (default: derived from the token)
@@ -34,7 +38,15 @@ from jido.gateway.policy import TOKEN_NAME
 from jido.gateway.server import is_loopback
 from jido.signal.pattern import parse_pattern
 
-__all__ = ["JournalConfig", "ServeConfig", "TokenConfig", "is_loopback", "load_config", "parse_config"]
+__all__ = [
+    "JournalConfig",
+    "ServeConfig",
+    "StoreConfig",
+    "TokenConfig",
+    "is_loopback",
+    "load_config",
+    "parse_config",
+]
 
 SUBJECT = "config"
 
@@ -60,6 +72,14 @@ class JournalConfig:
 
 
 @attrs.frozen
+class StoreConfig:
+    """The ``[store]`` table: agents' state in a SQLite file (by default the journal's, when it is SQLite)."""
+
+    sqlite: str
+    synchronous: Literal["NORMAL", "FULL"] = "FULL"
+
+
+@attrs.frozen
 class ServeConfig:
     """A whole config file, checked. ``tokens`` holds resolved token values (``token_env`` read)."""
 
@@ -68,6 +88,7 @@ class ServeConfig:
     start: tuple[str, ...] = ()
     tokens: tuple[TokenConfig, ...] = ()
     journal: JournalConfig | None = None
+    store: StoreConfig | None = None
 
 
 def _check_patterns(patterns: tuple[str, ...], path: str, errors: list[FieldError]) -> None:
@@ -154,9 +175,18 @@ def parse_config(data: object, *, base: pathlib.Path, env: Mapping[str, str] | N
             errors.append(FieldError("$.journal.sqlite", "must not be empty"))
         else:
             journal = attrs.evolve(journal, sqlite=str(base / journal.sqlite))
+    store = config.store
+    if store is not None:
+        if not store.sqlite:
+            errors.append(FieldError("$.store.sqlite", "must not be empty"))
+        else:
+            store = attrs.evolve(store, sqlite=str(base / store.sqlite))
+    elif journal is not None and journal.sqlite:
+        # Durable signals without durable agents would surprise: the state goes in the journal's file.
+        store = StoreConfig(sqlite=journal.sqlite, synchronous=journal.synchronous)
     if errors:
         raise ValidationError(errors, subject=SUBJECT)
-    return attrs.evolve(config, tokens=tuple(tokens), journal=journal)
+    return attrs.evolve(config, tokens=tuple(tokens), journal=journal, store=store)
 
 
 def load_config(path: pathlib.Path, *, env: Mapping[str, str] | None = None) -> ServeConfig:

@@ -9,7 +9,15 @@ import pytest
 from click.testing import CliRunner
 
 from jido.cli import cli
-from jido.cli.config import JournalConfig, ServeConfig, TokenConfig, is_loopback, load_config, parse_config
+from jido.cli.config import (
+    JournalConfig,
+    ServeConfig,
+    StoreConfig,
+    TokenConfig,
+    is_loopback,
+    load_config,
+    parse_config,
+)
 from jido.cli.errors import EXIT_USAGE
 from jido.errors import ValidationError
 
@@ -58,6 +66,8 @@ class TestParseConfig:
                 ),
             ),
             journal=JournalConfig(sqlite="/srv/app/data/jido.db", synchronous="NORMAL"),
+            # Agent state goes in the journal's file unless [store] says otherwise.
+            store=StoreConfig(sqlite="/srv/app/data/jido.db", synchronous="NORMAL"),
         )
 
     @pytest.mark.parametrize(
@@ -166,8 +176,23 @@ class TestLoadConfig:
         path = tmp_path / "jido.toml"
         path.write_text('port = 0\n[journal]\nsqlite = "j.db"\n')
         assert load_config(path, env={}) == ServeConfig(
-            port=0, journal=JournalConfig(sqlite=str(tmp_path / "j.db"))
+            port=0,
+            journal=JournalConfig(sqlite=str(tmp_path / "j.db")),
+            store=StoreConfig(sqlite=str(tmp_path / "j.db")),
         )
+
+    def test_store_table(self, tmp_path: pathlib.Path) -> None:
+        """[store] names its own file (beside the config), checked as strictly as the rest."""
+        path = tmp_path / "jido.toml"
+        path.write_text('[journal]\nsqlite = "j.db"\n[store]\nsqlite = "s.db"\nsynchronous = "NORMAL"\n')
+        config = load_config(path, env={})
+        assert config.store == StoreConfig(sqlite=str(tmp_path / "s.db"), synchronous="NORMAL")
+        path.write_text('[store]\nsqlite = ""\n')
+        with pytest.raises(ValidationError, match=r"^invalid config:\n\$\.store\.sqlite: must not be empty$"):
+            load_config(path, env={})
+        path.write_text('[store]\nsqlite = "s.db"\nsynchronous = "fast"\nkind = 1\n')
+        with pytest.raises(ValidationError, match=r"\$\.store: unknown field\(s\): kind"):
+            load_config(path, env={})
 
 
 class TestServeCommand:

@@ -238,3 +238,29 @@ class TestDemo:
         ]
         assert "\x1b" not in out  # no terminal escapes when the output is not a terminal
         assert all(line.isprintable() for line in out.splitlines())
+
+
+class TestDurableServe:
+    async def test_state_survives_sigkill(self, tmp_path: pathlib.Path) -> None:
+        """`jido serve` with a SQLite journal keeps agent state in it: calls, SIGKILL, restart, and the next
+        call continues from the stored count."""
+        config = tmp_path / "jido.toml"
+        config.write_text('port = 0\nstart = ["tests.cli.apps:Team"]\n[journal]\nsqlite = "jido.db"\n')
+        add = jido.Signal(type="counter.add", source="/t", data={"by": 1})
+        with trio.fail_after(DEADLINE):
+            async with jido_process("serve", "--config", str(config)) as child:
+                url = (await child.line_matching(URL))[1]
+                async with connect(url, reconnect=False) as client:
+                    counts = [(await client.call("team.counter", add))["state"]["count"] for _ in range(4)]
+                child.process.kill()  # SIGKILL: no shutdown, no flush
+                await child.process.wait()
+            assert "jido: agent state: " in "\n".join(child.seen["stdout"])
+            async with jido_process("serve", "--config", str(config)) as child:
+                url = (await child.line_matching(URL))[1]
+                async with connect(url, reconnect=False) as client:
+                    after = (await client.call("team.counter", add))["state"]["count"]
+                code, _, err = await child.interrupt()
+            assert code == 0, err
+        step = counts[1] - counts[0]
+        assert step > 0 and counts == [counts[0] + i * step for i in range(4)]
+        assert after == counts[-1] + step
