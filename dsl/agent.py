@@ -36,7 +36,7 @@ T = TypeVar("T", bound=type)
 ROUTES_MARKER: Final = "__jido_routes__"
 """Routes declared by ``@route`` before ``@agent`` compiled the class; removed once it has."""
 
-_OPTIONS = ("name", "description", "strategy", "schedules", "subscribe")
+_OPTIONS = ("name", "description", "strategy", "schedules", "subscribe", "version", "migrations")
 _RESERVED: Final = RESERVED_STATE_NAMES | {"new"}
 
 
@@ -104,6 +104,8 @@ def _compile(
     strategy: Strategy | None,
     schedules: tuple[CronSchedule, ...],
     subscribe: tuple[str, ...],
+    version: int,
+    migrations: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]],
 ) -> type:
     if not isinstance(cls, type):
         raise DefinitionError(f"@agent decorates a class, got {cls!r}")
@@ -134,15 +136,20 @@ def _compile(
     check_defaults(frozen, problems, json_state=True)
     problems.raise_if_any()
     doc = (cls.__doc__ or "").strip().split("\n")[0]
-    spec = AgentSpec(
-        name=name if name is not None else snake_case(cls.__name__),
-        state=frozen,
-        description=description if description is not None else doc,
-        routes=routes,
-        schedules=schedules,
-        subscriptions=subscribe,
-        **({"strategy": strategy} if strategy is not None else {}),
-    )
+    try:
+        spec = AgentSpec(
+            name=name if name is not None else snake_case(cls.__name__),
+            state=frozen,
+            description=description if description is not None else doc,
+            routes=routes,
+            schedules=schedules,
+            subscriptions=subscribe,
+            version=version,
+            migrations=migrations,
+            **({"strategy": strategy} if strategy is not None else {}),
+        )
+    except DefinitionError as exc:
+        raise DefinitionError(f"{display_name(cls)}: {exc}") from None
     attach(frozen, spec)
     frozen.new = classmethod(_new)  # type: ignore[attr-defined]
     return frozen
@@ -160,6 +167,8 @@ def agent(
     strategy: Strategy | None = None,
     schedules: Iterable[CronSchedule | tuple[str, str]] = (),
     subscribe: Iterable[str] = (),
+    version: int = 1,
+    migrations: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
 ) -> Callable[[T], T]: ...
 
 
@@ -173,6 +182,8 @@ def agent(
     strategy: Strategy | None = None,
     schedules: Iterable[CronSchedule | tuple[str, str]] = (),
     subscribe: Iterable[str] = (),
+    version: int = 1,
+    migrations: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
     **unknown: Never,
 ) -> Any:
     """Declare an agent: annotated fields with defaults are its state; ``@route`` maps signals to actions.
@@ -186,6 +197,9 @@ def agent(
         strategy: how ``cmd`` runs instructions; :class:`jido.Direct` by default.
         schedules: cron schedules the runtime starts with the agent (``cron(...)`` or ``(expr, type)``).
         subscribe: bus patterns the runtime subscribes the agent to.
+        version: the state schema's version (stored with each state, with a state store).
+        migrations: ``{from_version: function}`` taking a stored state (a JSON mapping) of that version to
+            the next; stored states of older versions are taken through them when the agent is restored.
 
     Raises:
         DefinitionError: at class definition; problems across members are listed together.
@@ -208,6 +222,8 @@ def agent(
         "strategy": strategy,
         "schedules": tuple(_schedule(s) for s in schedules),
         "subscribe": patterns,
+        "version": version,
+        "migrations": dict(migrations or {}),
     }
     localns = caller_namespace(1)
     return bare_or_called(cls, lambda target: _compile(target, localns, **options))

@@ -120,6 +120,10 @@ class AgentSpec:
         strategy: how ``cmd`` runs instructions (:class:`~jido.agent.strategy.Direct` by default).
         schedules: cron schedules started with the agent by the runtime.
         subscriptions: bus patterns the runtime subscribes the agent to.
+        version: the version of the state schema (>= 1), stored with each state; raise it when the schema
+            changes in a way stored states must be migrated for.
+        migrations: ``{from_version: function}``: each takes a stored state (a JSON mapping) of that version
+            and returns it as of the next version; a stored state is taken through each in turn.
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -129,9 +133,28 @@ class AgentSpec:
     strategy: Strategy = attrs.field(factory=_default_strategy)
     schedules: tuple[CronSchedule, ...] = attrs.field(default=(), converter=_schedules)
     subscriptions: tuple[str, ...] = attrs.field(default=(), converter=_patterns)
+    version: int = attrs.field(default=1, kw_only=True)
+    migrations: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] = attrs.field(
+        factory=dict, kw_only=True, eq=False, repr=False
+    )
     router: Router = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
+            raise DefinitionError(f"agent {self.name!r}: version must be an int >= 1, got {self.version!r}")
+        if not isinstance(self.migrations, Mapping):
+            raise DefinitionError(f"agent {self.name!r}: migrations must be a mapping of version -> function")
+        for start, migrate in self.migrations.items():
+            if isinstance(start, bool) or not isinstance(start, int) or not 1 <= start < self.version:
+                raise DefinitionError(
+                    f"agent {self.name!r}: a migration starts from a version in 1..{self.version - 1}, "
+                    f"got {start!r}"
+                )
+            if not callable(migrate):
+                raise DefinitionError(
+                    f"agent {self.name!r}: the migration from version {start} is not callable"
+                )
+        object.__setattr__(self, "migrations", dict(self.migrations))
         router = Router()
         for route in self.routes:
             try:

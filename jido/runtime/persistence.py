@@ -13,7 +13,11 @@ the same agent) makes the agent adopt what is stored before the caller gets the 
 
 The record is JSON text::
 
-    {"format": 1, "agent": "counter", "state": {...}, "applied": {"agent:c:counter.*": 41}, "recent": [...]}
+    {"format": 1, "agent": "counter", "version": 1, "state": {...}, "applied": {"agent:c:counter.*": 41},
+     "recent": [...]}
+
+``version`` is the agent's state schema version; a stored state of an older one is taken through the agent's
+migrations when it is restored, and one that cannot be is refused (BrokenError), never overwritten.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any, Final
 
 import attrs
 
-from jido.agent.spec import Agent
+from jido.agent.spec import Agent, AgentSpec
 from jido.convert import structure, unstructure
 from jido.errors import BrokenError, ValidationError
 from jido.store.store import StateStore, StateWrite, StoredState
@@ -93,6 +97,31 @@ class Restored:
     stored: bool  # False: nothing was stored for it (a new agent)
 
 
+def _migrated(where: str, spec: AgentSpec, version: object, state: object) -> object:
+    """A stored state of ``version`` taken through the agent's migrations to its current version."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise BrokenError(f"{where} has a bad state version {version!r}")
+    if version > spec.version:
+        raise BrokenError(
+            f"{where} is of state version {version}, newer than agent {spec.name!r} (version {spec.version})"
+        )
+    while version < spec.version:
+        migrate = spec.migrations.get(version)
+        if migrate is None:
+            raise BrokenError(
+                f"{where} is of state version {version}; agent {spec.name!r} (version {spec.version}) "
+                f"has no migration from version {version}"
+            )
+        try:
+            state = migrate(dict(state) if isinstance(state, dict) else state)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise BrokenError(
+                f"{where}: the migration from state version {version} raised {type(exc).__name__}: {exc}"
+            ) from exc
+        version += 1
+    return state
+
+
 class Persistence:
     """The runtime's side of a state store: encode, write, restore.
 
@@ -135,8 +164,9 @@ class Persistence:
             raise BrokenError(f"{where} is not in jido's format {FORMAT} (format: {found!r})")
         if document.get("agent") != spec.name:
             raise BrokenError(f"{where} belongs to agent kind {document.get('agent')!r}, not {spec.name!r}")
+        raw = _migrated(where, spec, document.get("version", 1), document.get("state"))
         try:
-            state: Any = structure(document.get("state"), spec.state, subject=f"{spec.name} state")
+            state: Any = structure(raw, spec.state, subject=f"{spec.name} state")
         except ValidationError as exc:
             lines = "; ".join(str(e) for e in exc.errors)
             raise BrokenError(f"{where} does not fit the {spec.name!r} state schema: {lines}") from None
@@ -156,6 +186,7 @@ class Persistence:
         document: dict[str, Any] = {
             "format": FORMAT,
             "agent": agent.spec.name,
+            "version": agent.spec.version,
             "state": unstructure(agent.state),
             "applied": applied,
             "recent": recent,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -244,3 +245,82 @@ class TestOptions:
         with pytest.raises(TypeError, match=r"^store must be a StateStore \(jido\.store\), got dict$"):
             async with open_runtime(store={}):  # type: ignore[arg-type]
                 pass  # pragma: no cover
+
+
+def _v1(state: str) -> str:
+    return '{"format":1,"agent":"tally","version":1,"state":' + state + ',"applied":{},"recent":[]}'
+
+
+def _split(state: dict[str, Any]) -> dict[str, Any]:
+    return {"total": state["n"], "label": "migrated"}
+
+
+@agent(name="tally", version=2, migrations={1: _split})
+@route("counter.add", Add)
+class TallyV2:
+    total: int = 0
+    label: str = ""
+    count: int = 0
+    seen: list[int] = attrs.field(factory=list)
+
+
+@agent(name="tally", version=3, migrations={2: lambda s: s})
+@route("counter.add", Add)
+class TallyV3:
+    total: int = 0
+
+
+class TestMigrations:
+    async def test_older_state_is_migrated(self) -> None:
+        """A stored state of an older version is taken through the agent's migrations, then stored as the
+        current version at the next commit."""
+        store = MemoryStateStore()
+        await store.save_many([StateWrite("t", _v1('{"n": 7}'))])
+        async with open_runtime(store=store) as rt:
+            ref = await rt.start_agent(TallyV2, id="t")
+            assert (ref.state.total, ref.state.label) == (7, "migrated")
+            await ref.call(sig("add"))
+            stored = await store.load("t")
+            assert stored is not None and '"version":2' in stored.data
+
+    @pytest.mark.parametrize(
+        ("cls", "data", "message"),
+        [
+            (TallyV2, _v1('{"m": 7}'), r"the migration from state version 1 raised KeyError: 'n'"),
+            (
+                TallyV3,
+                _v1('{"n": 7}'),
+                r"is of state version 1; agent 'tally' \(version 3\) has no migration",
+            ),
+            (
+                TallyV2,
+                _v1("{}").replace('"version":1', '"version":5'),
+                r"is of state version 5, newer than agent 'tally' \(version 2\)",
+            ),
+        ],
+        ids=["migration_raises", "no_migration", "newer"],
+    )
+    async def test_unmigratable_state_is_refused_and_kept(self, cls: type, data: str, message: str) -> None:
+        """A state that cannot be migrated is refused with a BrokenError naming the agent; it is kept."""
+        store = MemoryStateStore()
+        [before] = await store.save_many([StateWrite("t", data)])
+        async with open_runtime(store=store) as rt:
+            with pytest.raises(BrokenError, match=rf"^stored state of agent 't' \(revision 1\):? {message}"):
+                await rt.start_agent(cls, id="t")
+            assert await store.load("t") == before
+
+    def test_bad_declarations(self) -> None:
+        """version must be an int >= 1; migrations start from an older version and are callable."""
+        from jido.errors import DefinitionError
+
+        with pytest.raises(DefinitionError, match=r"^Bad: agent 'bad': version must be an int >= 1, got 0$"):
+
+            @agent(version=0)
+            class Bad:
+                n: int = 0
+
+        with pytest.raises(DefinitionError, match=r"a migration starts from a version in 1\.\.1, got 2$"):
+
+            @agent(version=2, migrations={2: lambda s: s})
+            class Worse:
+                n: int = 0
