@@ -117,8 +117,13 @@ class GatewayClient:
         offset: int = result["offset"]
         return offset
 
-    async def call(self, agent: str, signal: Signal, *, timeout: float = 5.0) -> dict[str, Any]:
+    async def call(
+        self, agent: str, signal: Signal, *, timeout: float = 5.0, idempotent: bool = False
+    ) -> dict[str, Any]:
         """Send ``signal`` to the agent ``agent`` and wait until it is handled.
+
+        With ``idempotent``, the signal's id is its idempotency key: sent again (after a timeout or a lost
+        connection), it is answered with the agent's state and not applied twice.
 
         Returns:
             ``{"agent": id, "state": {...}}``: the agent's state as committed after the signal, as JSON.
@@ -138,9 +143,12 @@ class GatewayClient:
             raise ValueError(
                 f"call: timeout must be a number of seconds in (0, {MAX_CALL_TIMEOUT:g}], got {timeout!r}"
             )
-        result: dict[str, Any] = await self._request(
-            "call", {"agent": agent, "signal": signal.to_dict(), "timeout": timeout}
-        )
+        if not isinstance(idempotent, bool):
+            raise TypeError(f"call: idempotent must be a bool, got {idempotent!r}")
+        fields: dict[str, Any] = {"agent": agent, "signal": signal.to_dict(), "timeout": timeout}
+        if idempotent:
+            fields["idempotent"] = True
+        result: dict[str, Any] = await self._request("call", fields)
         return result
 
     async def inspect(self) -> dict[str, Any]:

@@ -268,7 +268,7 @@ async def call_agent(conn: Connection, request: CallRequest) -> dict[str, Any]:
     if ref is None:
         raise FrameError("not_found", f"no agent with id {request.agent!r}", request_id=request.id)
     try:
-        agent = await ref.call(request.signal, timeout=request.timeout)
+        agent = await ref.call(request.signal, timeout=request.timeout, idempotent=request.idempotent)
     except CallTimeoutError as exc:
         raise FrameError("timeout", str(exc), request_id=request.id) from None
     except NoRouteError as exc:

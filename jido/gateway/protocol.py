@@ -191,6 +191,7 @@ class CallRequest:
     agent: str
     signal: Signal
     timeout: float = 5.0
+    idempotent: bool = False
 
 
 @attrs.frozen
@@ -228,7 +229,7 @@ _FIELDS: Final[dict[str, dict[str, bool]]] = {
     "unsubscribe": {"subscription": True},
     "ack": {"subscription": True, "offset": True},
     "publish": {"signal": True},
-    "call": {"agent": True, "signal": True, "timeout": False},
+    "call": {"agent": True, "signal": True, "timeout": False, "idempotent": False},
     "inspect": {},
     "restart": {"agent": True},
     "ping": {},
@@ -468,8 +469,15 @@ def _build(op: str, check: _Checker, request_id: str) -> Request | None:
                 )
             else:
                 timeout = float(value)
+        idempotent = False
+        if "idempotent" in present:
+            value = frame["idempotent"]
+            if isinstance(value, bool):
+                idempotent = value
+            else:
+                check.fail("idempotent", f"expected bool, got {_got(value)}")
         signal = _signal(check, request_id) if "signal" in frame else None
-        return None if signal is None else CallRequest(request_id, agent, signal, timeout)
+        return None if signal is None else CallRequest(request_id, agent, signal, timeout, idempotent)
     if op == "inspect":
         return InspectRequest(request_id)
     if op == "restart":

@@ -59,3 +59,20 @@ class TestRestart:
                     answer = await client.request({"op": "restart", "id": "1", "agent": "ghost"})
                     assert answer["code"] == "forbidden"
             await trio.testing.wait_all_tasks_blocked()
+
+
+class TestIdempotentCall:
+    async def test_resent_call_applied_once(self) -> None:
+        """A call frame with idempotent: true sent twice with one signal is applied once."""
+        async with open_runtime() as rt:
+            await rt.start_agent(Counter, id="counter")
+            async with serving(rt) as gateway, raw_client(gateway.url) as client:
+                frame = {"op": "call", "agent": "counter", "signal": signal_json("counter.add", by=2)}
+                first = await client.request({**frame, "id": "1", "idempotent": True})
+                again = await client.request({**frame, "id": "2", "idempotent": True})
+                assert first["result"]["state"] == again["result"]["state"] == {"count": 2}
+                bad = await client.request({**frame, "id": "3", "idempotent": "yes"})
+                assert (bad["code"], bad["message"]) == (
+                    "bad_frame",
+                    '$.idempotent: expected bool, got "yes"',
+                )
