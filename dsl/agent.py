@@ -36,7 +36,16 @@ T = TypeVar("T", bound=type)
 ROUTES_MARKER: Final = "__jido_routes__"
 """Routes declared by ``@route`` before ``@agent`` compiled the class; removed once it has."""
 
-_OPTIONS = ("name", "description", "strategy", "schedules", "subscribe", "version", "migrations")
+_OPTIONS = (
+    "name",
+    "description",
+    "strategy",
+    "schedules",
+    "subscribe",
+    "version",
+    "migrations",
+    "idle_timeout",
+)
 _RESERVED: Final = RESERVED_STATE_NAMES | {"new"}
 
 
@@ -106,6 +115,7 @@ def _compile(
     subscribe: tuple[str, ...],
     version: int,
     migrations: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]],
+    idle_timeout: float | None,
 ) -> type:
     if not isinstance(cls, type):
         raise DefinitionError(f"@agent decorates a class, got {cls!r}")
@@ -146,6 +156,7 @@ def _compile(
             subscriptions=subscribe,
             version=version,
             migrations=migrations,
+            idle_timeout=idle_timeout,
             **({"strategy": strategy} if strategy is not None else {}),
         )
     except DefinitionError as exc:
@@ -169,6 +180,7 @@ def agent(
     subscribe: Iterable[str] = (),
     version: int = 1,
     migrations: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
+    idle_timeout: float | None = None,
 ) -> Callable[[T], T]: ...
 
 
@@ -184,6 +196,7 @@ def agent(
     subscribe: Iterable[str] = (),
     version: int = 1,
     migrations: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
+    idle_timeout: float | None = None,
     **unknown: Never,
 ) -> Any:
     """Declare an agent: annotated fields with defaults are its state; ``@route`` maps signals to actions.
@@ -200,6 +213,7 @@ def agent(
         version: the state schema's version (stored with each state, with a state store).
         migrations: ``{from_version: function}`` taking a stored state (a JSON mapping) of that version to
             the next; stored states of older versions are taken through them when the agent is restored.
+        idle_timeout: seconds idle after which the runtime hibernates the agent (None: the runtime's default).
 
     Raises:
         DefinitionError: at class definition; problems across members are listed together.
@@ -224,6 +238,7 @@ def agent(
         "subscribe": patterns,
         "version": version,
         "migrations": dict(migrations or {}),
+        "idle_timeout": idle_timeout,
     }
     localns = caller_namespace(1)
     return bare_or_called(cls, lambda target: _compile(target, localns, **options))

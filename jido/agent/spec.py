@@ -124,6 +124,8 @@ class AgentSpec:
             changes in a way stored states must be migrated for.
         migrations: ``{from_version: function}``: each takes a stored state (a JSON mapping) of that version
             and returns it as of the next version; a stored state is taken through each in turn.
+        idle_timeout: seconds of an empty mailbox after which the runtime may hibernate the agent (its
+            task ends, its state is kept, its next message wakes it); None: the runtime's default.
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -137,6 +139,7 @@ class AgentSpec:
     migrations: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] = attrs.field(
         factory=dict, kw_only=True, eq=False, repr=False
     )
+    idle_timeout: float | None = attrs.field(default=None, kw_only=True)
     router: Router = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -155,6 +158,13 @@ class AgentSpec:
                     f"agent {self.name!r}: the migration from version {start} is not callable"
                 )
         object.__setattr__(self, "migrations", dict(self.migrations))
+        idle = self.idle_timeout
+        if idle is not None and (
+            isinstance(idle, bool) or not isinstance(idle, int | float) or not 0 < idle < float("inf")
+        ):
+            raise DefinitionError(
+                f"agent {self.name!r}: idle_timeout must be a positive number of seconds or None, got {idle!r}"
+            )
         router = Router()
         for route in self.routes:
             try:

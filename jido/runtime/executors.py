@@ -131,6 +131,14 @@ async def _run_workflow(ref: AgentRef, handled: Signal, directive: RunWorkflow) 
 
 
 async def _workflow_task(ref: AgentRef, trigger: Signal, directive: RunWorkflow) -> None:
+    ref._background += 1  # a run keeps its agent awake (it does not hibernate meanwhile)
+    try:
+        await _run_workflow_task(ref, trigger, directive)
+    finally:
+        ref._background -= 1
+
+
+async def _run_workflow_task(ref: AgentRef, trigger: Signal, directive: RunWorkflow) -> None:
     source = f"/jido/agent/{ref.id}/workflow/{directive.workflow}"
     base = {"workflow": directive.workflow, "run_id": directive.run_id}
     try:

@@ -34,6 +34,7 @@ from jido.errors import (
     StaleStateError,
     SupervisionError,
 )
+from jido.runtime.activation import Dormancy, VirtualAgent
 from jido.runtime.clock import Clock, SystemClock
 from jido.runtime.dead_letters import DeadLetter, DeadLetterStore, JournalDeadLetters
 from jido.runtime.persistence import Persistence
@@ -72,6 +73,8 @@ class RuntimeStatistics:
             ``dead_letter_bytes`` (oldest first).
         dead_letters_unsaved: dead letters that could not be written to the journal (a flood past the
             writer's queue, or a failing journal); they are still in memory.
+        hibernated: agents dormant now (idle: their task ended, their state kept); hibernations and
+            activations count how often agents went to sleep and were woken since the runtime opened.
         failed_children: trees and sensors of the root stopped as failed (past their restart budget), by
             name, with what they were and why; start them again with ``start_supervisor``/``start_sensor``.
         failed: agents stopped as failed (restart budget exhausted), each with its last exit, by agent id;
@@ -93,6 +96,9 @@ class RuntimeStatistics:
     failed: Mapping[str, str] = attrs.field(factory=dict)
     dead_letters_unsaved: int = 0
     failed_children: Mapping[str, str] = attrs.field(factory=dict)
+    hibernated: int = 0
+    hibernations: int = 0
+    activations: int = 0
 
 
 @attrs.frozen
@@ -121,12 +127,23 @@ _FAILED_KEPT = 10_000  # failed agents remembered for restart_agent; the oldest 
 
 
 class _AgentDelivery:
-    """The bus target of an agent's subscription: hand the signal to the agent and wait until it is handled."""
+    """The bus target of an agent's subscription: hand the signal to the agent and wait until it is handled.
 
-    __slots__ = ("ref",)
+    It finds the agent by id at each delivery: the agent may have restarted, or hibernated (the delivery
+    wakes it)."""
 
-    def __init__(self, ref: AgentRef) -> None:
-        self.ref = ref
+    __slots__ = ("agent_id", "runtime")
+
+    def __init__(self, runtime: Runtime, agent_id: str) -> None:
+        self.runtime = runtime
+        self.agent_id = agent_id
+
+    @property
+    def ref(self) -> AgentRef:
+        ref = self.runtime._registry.get(self.agent_id)
+        if ref is None:
+            raise ClosedError(f"agent {self.agent_id!r} is not running")
+        return ref
 
     async def deliver(self, signal: Signal) -> None:
         await self._deliver(signal, None)
@@ -137,9 +154,15 @@ class _AgentDelivery:
         await self._deliver(delivery.signal, (delivery.subscription, delivery.record.offset))
 
     async def _deliver(self, signal: Signal, origin: tuple[str, int] | None) -> None:
+        ref = self.runtime._registry.get(self.agent_id)
+        if ref is None:
+            if self.agent_id not in self.runtime._dormancy:
+                # Not handled: not acked, so the bus delivers it again (to the agent started next time).
+                raise ClosedError(f"agent {self.agent_id!r} is not running")
+            ref = await self.runtime._dormancy.activate(self.agent_id)  # it hibernated: this wakes it
         try:
             # Not stamped with trace context: this task may carry an unrelated span (telemetry.propagation).
-            await self.ref._call(signal, math.inf, origin=origin)
+            await ref._call(signal, math.inf, origin=origin)
         except (ClosedError, CallTimeoutError, BrokenError, StaleStateError):
             # Not handled (the agent stopped, or its new state was not stored): not acked, so the bus
             # delivers it again (to the agent started next time).
@@ -164,6 +187,11 @@ class Runtime:
     ) -> None:
         self.bus = bus
         self.persistence = Persistence(store) if store is not None else None
+        self.idle_timeout: float | None = (
+            None  # the default of agents that declare none (open_runtime sets it)
+        )
+        self._dormancy = Dormancy(self)
+        self._nursery: trio.Nursery | None = None
         self.clock = clock
         self.mailbox_size = mailbox_size
         self._dead_letters = dead_letters
@@ -231,6 +259,9 @@ class Runtime:
             value = spec.new(id, **dict(state or {}))
         if value.id in self._registry:
             raise AgentExistsError(value.id)
+        if value.id in self._dormancy:
+            # Hibernated: it exists, and resumes from its kept state (the options it started with apply).
+            return await self._dormancy.activate(value.id)
         slot = await self._root_supervisor().start_child(
             value.id,
             value.spec,
@@ -341,17 +372,47 @@ class Runtime:
         success, or with an error the runtime recorded as a dead letter), so a signal that was in the
         mailbox when the agent stopped comes again; a busy agent slows only its own subscription.
         """
+        name = f"agent:{ref.id}:{pattern}"
+        for kept in self._agent_subscriptions.get(ref.id, []):
+            if kept.name == name and not kept.closed:
+                return kept  # kept while the agent was dormant: it delivers to the agent by id
         sub = await self.bus.subscribe(
-            pattern, name=f"agent:{ref.id}:{pattern}", target=_AgentDelivery(ref), max_in_flight=1
+            pattern, name=name, target=_AgentDelivery(self, ref.id), max_in_flight=1
         )
         self._agent_subscriptions.setdefault(ref.id, []).append(sub)
         return sub
 
-    def unregister(self, ref: AgentRef) -> None:
+    def unregister(self, ref: AgentRef, *, keep_subscriptions: bool = False) -> None:
         if self._registry.get(ref.id) is ref:
             del self._registry[ref.id]
+        if keep_subscriptions:
+            return  # a hibernated agent's subscriptions stay open: a signal for it wakes it
         for sub in self._agent_subscriptions.pop(ref.id, []):
             self.bus.close_soon(sub)
+
+    def agent(self, agent: Any, agent_id: str) -> VirtualAgent:
+        """A virtual reference to the agent ``agent_id``: valid whether it runs, is hibernated, or was never
+        started; its first message starts it (from its stored state when there is one, else new, as
+        ``agent``, an ``@agent`` class or :class:`AgentSpec`).
+
+        Raises:
+            DefinitionError: ``agent`` is not an agent.
+            ValueError: ``agent_id`` is not a non-empty str.
+        """
+        spec = agent_spec_of(agent)
+        if spec is None:
+            raise DefinitionError(f"agent: {agent!r} is not an agent (an @agent class or AgentSpec)")
+        if not isinstance(agent_id, str) or not agent_id:
+            raise ValueError(f"agent id must be a non-empty str, got {agent_id!r}")
+        return VirtualAgent(self, spec, agent_id)
+
+    async def activate(self, agent_id: str) -> AgentRef:
+        """The live ref of ``agent_id``, waking it first if it is hibernated.
+
+        Raises:
+            AgentNotFoundError: no agent runs or sleeps under that id.
+        """
+        return await self._dormancy.activate(agent_id)
 
     def whereis(self, agent_id: str) -> AgentRef | None:
         """The ref of the agent registered as ``agent_id``, or None."""
@@ -470,6 +531,9 @@ class Runtime:
             failed={agent_id: f.reason for agent_id, f in failed.items()},
             dead_letters_unsaved=self._stored_dead_letters.unsaved,
             failed_children=dict(self._failed_children),
+            hibernated=len(self._dormancy),
+            hibernations=self._dormancy.hibernations,
+            activations=self._dormancy.activations,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -520,6 +584,7 @@ async def open_runtime(
     restart_backoff: float = 0.1,
     max_restart_backoff: float = 5.0,
     store: StateStore | None = None,
+    idle_timeout: float | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open a runtime; leaving the block stops every agent, supervisor and sensor, last started first.
 
@@ -546,6 +611,9 @@ async def open_runtime(
             is acknowledged (a call returns, a bus delivery is acked), with the bus offsets it applied, so
             that each accepted bus signal changes the state exactly once; an agent started with an id that
             has a stored state resumes from it. Closed when the runtime closes.
+        idle_timeout: seconds after which an idle agent of the root hibernates (its task ends, its state is
+            kept, its next message wakes it), for agents that declare no ``idle_timeout`` of their own; None
+            (the default): they stay in memory. See :mod:`jido.runtime.activation`.
     """
     if isinstance(mailbox_size, bool) or not isinstance(mailbox_size, int) or mailbox_size < 1:
         raise ValueError(f"mailbox_size must be an int >= 1, got {mailbox_size!r}")
@@ -565,6 +633,12 @@ async def open_runtime(
     if journal is None:
         journal = MemoryJournal(clock=clock)
         retention = retention or Retention(max_entries=100_000)
+    if idle_timeout is not None and (
+        isinstance(idle_timeout, bool)
+        or not isinstance(idle_timeout, int | float)
+        or not 0 < idle_timeout < math.inf
+    ):
+        raise ValueError(f"idle_timeout must be a positive number of seconds or None, got {idle_timeout!r}")
     if store is not None and not isinstance(store, StateStore):
         raise TypeError(f"store must be a StateStore (jido.store), got {type(store).__name__}")
     async with contextlib.AsyncExitStack() as stack:
@@ -578,6 +652,7 @@ async def open_runtime(
             dead_letters=DeadLetterStore(dead_letter_limit, max_bytes=dead_letter_bytes),
             store=store,
         )
+        runtime.idle_timeout = idle_timeout
         serve = partial(
             runtime._serve,
             max_restarts=max_restarts,
@@ -596,6 +671,7 @@ async def _serving(runtime: Runtime, serve: Callable[..., Awaitable[None]]) -> A
     body_error: BaseException | None = None
     try:
         async with trio.open_nursery() as nursery:
+            runtime._nursery = nursery  # activations of hibernated agents run here
             await nursery.start(runtime._stored_dead_letters.serve)
             await nursery.start(serve)
             try:

@@ -211,6 +211,10 @@ class Scheduler:
             self._nap.deadline = deadline
         return handle
 
+    def has_jobs(self) -> bool:
+        """Whether any cron job is registered."""
+        return bool(self._jobs)
+
     def pending(self) -> int:
         """How many one-shot timers have neither fired nor been cancelled."""
         return self._pending

@@ -64,7 +64,7 @@ __all__ = ["AgentRef", "AgentStatus", "ErrorPolicy", "StopAfter"]
 
 logger = logging.getLogger("jido.runtime")
 
-AgentStatus: TypeAlias = Literal["starting", "running", "restarting", "stopped", "failed"]
+AgentStatus: TypeAlias = Literal["starting", "running", "restarting", "stopped", "failed", "hibernated"]
 
 DEFAULT_MAILBOX_SIZE = 1024
 _FAIRNESS_BATCH = 64  # signals handled back to back before yielding to other tasks
@@ -181,6 +181,10 @@ class AgentRef:
         # Exactly-once bookkeeping (store revision, bus offsets applied, recent idempotency keys): set when the
         # runtime has a state store, or on the first idempotent send.
         self._durable: Durability | None = None
+        # Hibernation: seconds of an empty mailbox after which the agent may leave memory (None: never); set
+        # by its slot for agents of the root. Background work (a workflow run) keeps it awake.
+        self._idle_timeout: float | None = None
+        self._background = 0
         self._handled = 0
         self._exit_reason: str | None = None
         self.parent = parent
@@ -198,12 +202,16 @@ class AgentRef:
     @property
     def agent(self) -> Agent:
         """The last committed agent value (no round trip to the server)."""
+        if self._status == "hibernated":
+            live = self._runtime.whereis(self.id)  # woken since: the new incarnation's value
+            if live is not None and live is not self:
+                return live._agent
         return self._agent
 
     @property
     def state(self) -> Any:
         """The last committed state (no round trip to the server)."""
-        return self._agent.state
+        return self.agent.state
 
     @property
     def status(self) -> AgentStatus:
@@ -288,11 +296,42 @@ class AgentRef:
     def _check_signal(self, signal: object) -> Signal:
         if not isinstance(signal, Signal):
             raise TypeError(f"expected a jido.Signal, got {type(signal).__name__}")
-        if self._stopped.is_set():
+        if self._stopped.is_set() and self._status != "hibernated":
             if self._status == "failed":
                 raise AgentFailedError(self.id)
             raise ClosedError(f"agent {self.id!r} has stopped")
         return signal
+
+    def _hibernated(self) -> bool:
+        return self._status == "hibernated"
+
+    # Every send goes through these two: a hibernated agent's messages go to the runtime, which activates it.
+    def _enqueue_nowait(self, envelope: _Envelope) -> None:
+        if self._status == "hibernated":
+            self._runtime._dormancy.send_nowait(self.id, envelope)
+            return
+        if envelope.key is not None and self._durable is None:
+            self._durable = Durability()
+        try:
+            self._send.send_nowait(envelope)
+        except trio.WouldBlock:
+            raise MailboxFullError(self.id, self._mailbox_size) from None
+        except trio.ClosedResourceError:
+            raise ClosedError(f"agent {self.id!r} has stopped") from None
+
+    async def _enqueue(self, envelope: _Envelope) -> None:
+        if self._status == "hibernated":
+            await self._runtime._dormancy.send(self.id, envelope)
+            return
+        if envelope.key is not None and self._durable is None:
+            self._durable = Durability()
+        try:
+            await self._send.send(envelope)
+        except trio.ClosedResourceError:
+            if self._hibernated():  # went to sleep while this send waited
+                await self._runtime._dormancy.send(self.id, envelope)
+                return
+            raise ClosedError(f"agent {self.id!r} has stopped") from None
 
     async def cast(self, signal: Signal, *, idempotent: bool = False) -> None:
         """Put ``signal`` in the mailbox, waiting for room; it is handled later, in arrival order.
@@ -308,10 +347,7 @@ class AgentRef:
         signal = self._check_signal(signal)
         if _propagation._propagator is not None:
             signal = _propagation.inject(signal)
-        try:
-            await self._send.send(_Envelope(signal, key=self._key(signal, idempotent)))
-        except trio.ClosedResourceError:
-            raise ClosedError(f"agent {self.id!r} has stopped") from None
+        await self._enqueue(_Envelope(signal, key=self._key(signal, idempotent)))
 
     def cast_nowait(self, signal: Signal, *, idempotent: bool = False) -> None:
         """Put ``signal`` in the mailbox now (``idempotent`` as for :meth:`cast`).
@@ -328,19 +364,10 @@ class AgentRef:
     def _key(self, signal: Signal, idempotent: bool) -> str | None:
         if not isinstance(idempotent, bool):
             raise TypeError(f"idempotent must be a bool, got {idempotent!r}")
-        if not idempotent:
-            return None
-        if self._durable is None:
-            self._durable = Durability()  # a window of recent keys kept in memory (no store)
-        return signal.id
+        return signal.id if idempotent else None
 
     def _put_nowait(self, signal: Signal, key: str | None = None) -> None:
-        try:
-            self._send.send_nowait(_Envelope(signal, key=key))
-        except trio.WouldBlock:
-            raise MailboxFullError(self.id, self._mailbox_size) from None
-        except trio.ClosedResourceError:
-            raise ClosedError(f"agent {self.id!r} has stopped") from None
+        self._enqueue_nowait(_Envelope(signal, key=key))
 
     async def call(self, signal: Signal, *, timeout: float = 5.0, idempotent: bool = False) -> Agent:
         """Send ``signal`` and wait until it is handled; returns the agent as committed after it.
@@ -374,10 +401,7 @@ class AgentRef:
         signal = self._check_signal(signal)
         reply = _Reply()
         with trio.move_on_after(timeout) as scope:
-            try:
-                await self._send.send(_Envelope(signal, reply, origin, key))
-            except trio.ClosedResourceError:
-                raise ClosedError(f"agent {self.id!r} has stopped") from None
+            await self._enqueue(_Envelope(signal, reply, origin, key))
             await reply.event.wait()
         if scope.cancelled_caught:
             raise CallTimeoutError(self.id, signal.type, timeout)
@@ -388,6 +412,14 @@ class AgentRef:
 
     async def stop(self, reason: str = "normal") -> None:
         """Stop the agent after the signals already in its mailbox, and wait until it has stopped."""
+        if self._status == "hibernated":
+            live = self._runtime.whereis(self.id)
+            if live is not None and live is not self:
+                await live.stop(reason)
+            else:
+                await self._stopped.wait()
+                self._runtime._dormancy.forget(self.id)
+            return
         if self._stopped.is_set():
             return
         done = trio.Event()
@@ -453,16 +485,17 @@ class AgentRef:
         For what must not be lost to a busy agent (how a workflow run ended). Not stamped with trace context.
         """
         try:
-            await self._send.send(_Envelope(self._check_signal(signal)))
-        except (ClosedError, trio.ClosedResourceError) as exc:
-            error = exc if isinstance(exc, ClosedError) else ClosedError(f"agent {self.id!r} has stopped")
-            self._runtime.dead_letter(signal, error, self.id, "agent_stopped")
+            await self._enqueue(_Envelope(self._check_signal(signal)))
+        except ClosedError as exc:
+            self._runtime.dead_letter(signal, exc, self.id, "agent_stopped")
             return False
         return True
 
     def _finish(self, reason: str, *, failed: bool) -> None:
-        """The agent stopped for good: close the mailbox and answer or dead-letter what is still in it."""
-        self._status = "failed" if failed else "stopped"
+        """The agent stopped for good (or hibernated): close the mailbox and answer or dead-letter what is
+        still in it (nothing, for a hibernation: its mailbox was empty and sends go to the runtime since)."""
+        if self._status != "hibernated":
+            self._status = "failed" if failed else "stopped"
         self._exit_reason = reason
         self._send.close()
         closed = (
@@ -507,7 +540,20 @@ async def serve_agent(
     task_status.started()
     receive = ref._receive
     while True:
-        item = await receive.receive()
+        idle = ref._idle_timeout
+        if idle is None:
+            item = await receive.receive()
+        else:
+            with trio.move_on_after(idle):
+                item = await receive.receive()
+                idle = None
+            if idle is not None:
+                if _may_hibernate(ref):
+                    # Decided with the mailbox empty and no await since: from here on every send to this
+                    # ref goes to the runtime, which wakes the agent again; nothing can land in the old mailbox.
+                    ref._status = "hibernated"
+                    raise NormalExit("hibernated", final=True)
+                continue
         handled = 0
         while True:
             if _SIGNAL_EVENTS in _FAMILIES and isinstance(item, _Envelope):
@@ -521,6 +567,17 @@ async def serve_agent(
                 item = receive.receive_nowait()  # drain a burst without rescheduling per signal
             except trio.WouldBlock:
                 break
+
+
+def _may_hibernate(ref: AgentRef) -> bool:
+    """Whether the agent holds nothing that needs its task: no message, timer, cron job, child or background
+    run (those keep it awake; dormant agents have no timers yet)."""
+    if ref.mailbox_depth or ref._background or ref.child_tags:
+        return False
+    if ref.children is not None and ref.children.slots:
+        return False
+    scheduler = ref.scheduler
+    return scheduler is None or (scheduler.pending() == 0 and not scheduler.has_jobs())
 
 
 _WORKFLOW_PREFIX: Final = "jido.workflow."

@@ -171,7 +171,13 @@ class _Slot:
                 extra={"supervisor": self.supervisor.name, "child": self.name},
             )
         finally:
-            if self.ref is not None:
+            if self.ref is not None and self.ref._status == "hibernated":
+                ref = self.ref
+                ref._finish("hibernated", failed=False)
+                ref._close_ring()
+                runtime.unregister(ref, keep_subscriptions=True)  # they wake it when a signal comes
+                runtime._dormancy.hibernated(ref, self.restart, self._mailbox_size, self._error_policy)
+            elif self.ref is not None:
                 ref = self.ref
                 ref._finish(self._exit_reason, failed=self._failed)
                 if AGENT_STOPPED in _BY_NAME:
@@ -232,6 +238,9 @@ class _Slot:
             tag=self._tag,
         )
         ref._durable = durability
+        if self.supervisor is runtime._root and self._parent is None:
+            idle = ref.spec.idle_timeout if ref.spec.idle_timeout is not None else runtime.idle_timeout
+            ref._idle_timeout = idle
         runtime.register(ref)
         self.ref = ref
         for pattern in ref.spec.subscriptions:

@@ -42,8 +42,10 @@ __all__ = [
     "ACTION_RETRY",
     "ACTION_START",
     "ACTION_STOP",
+    "AGENT_ACTIVATED",
     "AGENT_CRASHED",
     "AGENT_FAILED",
+    "AGENT_HIBERNATED",
     "AGENT_RESTARTED",
     "AGENT_RESTORED",
     "AGENT_STARTED",
@@ -393,6 +395,20 @@ AGENT_RESTORED: Final = _core(
     _AGENT_ID,
     _AGENT_NAME,
     _field("revision", int, "the stored revision it resumed from"),
+)
+AGENT_HIBERNATED: Final = _core(
+    "jido.agent.hibernated",
+    "An idle agent left memory: its task ended, its state is kept (in the store, or as JSON text); its next "
+    "message activates it.",
+    _AGENT_ID,
+    _AGENT_NAME,
+)
+AGENT_ACTIVATED: Final = _core(
+    "jido.agent.activated",
+    "A dormant (or never started) agent was started again by a message to it.",
+    _AGENT_ID,
+    _AGENT_NAME,
+    _field("waiting", int, "messages sent to it while it started, handed to it first"),
 )
 SUPERVISOR_ESCALATED: Final = _core(
     "jido.supervisor.escalated",

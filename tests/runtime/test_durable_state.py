@@ -156,7 +156,7 @@ class TestExactlyOnce:
         """A record delivered again (stored but not acked before a crash) is recognised by its offset."""
         async with open_runtime(store=MemoryStateStore()) as rt:
             ref = await rt.start_agent(Counter, id="c")
-            target = _AgentDelivery(ref)
+            target = _AgentDelivery(rt, ref.id)
             await target.deliver_record(_delivery("agent:c:counter.*", 1, 5))
             await target.deliver_record(_delivery("agent:c:counter.*", 1, 5))
             await target.deliver_record(_delivery("agent:c:counter.*", 2, 1))
@@ -168,11 +168,11 @@ class TestExactlyOnce:
         path = tmp_path / "state.db"
         async with open_runtime(store=SQLiteStateStore(path)) as rt:
             ref = await rt.start_agent(Counter, id="c")
-            await _AgentDelivery(ref).deliver_record(_delivery("agent:c:counter.*", 7, 5))
+            await _AgentDelivery(rt, ref.id).deliver_record(_delivery("agent:c:counter.*", 7, 5))
         async with open_runtime(store=SQLiteStateStore(path)) as rt:
             ref = await rt.start_agent(Counter, id="c")
-            await _AgentDelivery(ref).deliver_record(_delivery("agent:c:counter.*", 7, 5))
-            await _AgentDelivery(ref).deliver_record(_delivery("agent:c:counter.*", 8, 1))
+            await _AgentDelivery(rt, ref.id).deliver_record(_delivery("agent:c:counter.*", 7, 5))
+            await _AgentDelivery(rt, ref.id).deliver_record(_delivery("agent:c:counter.*", 8, 1))
             assert (ref.state.count, ref.duplicates) == (6, 1)
 
     async def test_idempotent_call_applied_once(self, tmp_path: Path) -> None:

@@ -93,8 +93,11 @@ class TestGroupCommit:
         return blocker
 
     async def test_concurrent_saves_share_transactions(self, tmp_path: Path) -> None:
-        """200 tasks saving at once take at most 2 transactions (the first caller's, then everyone queued
-        behind it), and each gets its own states."""
+        """200 tasks saving at once take at most 2 transactions (what the writer took before it waited on the
+        lock, then everyone queued behind it), and each gets its own states.
+
+        How many calls the first transaction holds depends on when the writer thread woke (it may take the
+        first call alone, or several queued by then), so only the number of transactions is asserted."""
         path = tmp_path / "state.db"
         async with open_sqlite_state_store(path, synchronous="NORMAL") as store:
             blocker = await self.hold_write_lock(path)
@@ -111,21 +114,24 @@ class TestGroupCommit:
                 blocker.close()
             stats = store.statistics()
             assert stats.saves == 200 and stats.transactions <= 2
-            assert stats.largest_batch >= 199
             for i, (state,) in results.items():
                 assert (state.agent_id, state.data, state.revision) == (f"agent-{i:03d}", f'{{"i": {i}}}', 1)
             assert await store.count() == 200
 
     async def test_stale_caller_fails_alone(self, tmp_path: Path) -> None:
         """In a shared transaction, a caller whose compare-and-set fails gets StaleStateError alone; the
-        others commit."""
+        others commit.
+
+        Trio runs the 20 tasks in an order of its choosing (shuffled under pytest-trio), so the stale caller
+        expects a revision that "shared" never has whatever its place: the 19 others give it revisions 1..19.
+        """
         path = tmp_path / "state.db"
         async with open_sqlite_state_store(path, synchronous="NORMAL") as store:
             blocker = await self.hold_write_lock(path)
             outcomes: dict[int, object] = {}
 
             async def one(i: int) -> None:
-                writes = [StateWrite(f"a{i}", "x"), StateWrite("shared", str(i), 5 if i == 10 else None)]
+                writes = [StateWrite(f"a{i}", "x"), StateWrite("shared", str(i), 20 if i == 10 else None)]
                 try:
                     outcomes[i] = await store.save_many(writes)
                 except StaleStateError as exc:
@@ -137,7 +143,10 @@ class TestGroupCommit:
                 await trio.testing.wait_all_tasks_blocked()
                 blocker.execute("COMMIT")
                 blocker.close()
-            assert isinstance(outcomes.pop(10), StaleStateError)
+            stale = outcomes.pop(10)
+            assert isinstance(stale, StaleStateError)
+            # It saw the revisions of those that ran before it, however many they were.
+            assert (stale.agent_id, stale.expected) == ("shared", 20) and 0 <= stale.actual <= 19
             assert all(isinstance(o, list) for o in outcomes.values())
             assert await store.load("a10") is None
             shared = await store.load("shared")

@@ -1,0 +1,279 @@
+"""Hibernation and activation: an idle agent leaves memory and comes back on its next message.
+
+An agent started at the root (``start_agent``) with an ``idle_timeout`` (its own, or the runtime's default)
+hibernates when its mailbox has been empty that long and it holds nothing that needs its task (no pending
+timer or cron job, no child, no workflow run): its task ends and the runtime keeps a *dormant* entry of a few
+hundred bytes: an index into a table of agent kinds, and its state as JSON text when there is no state store
+(with a store, its state is there already: each commit was stored). A dormant entry holds no reference to any
+object the garbage collector tracks, so a million dormant agents add nothing to a full collection's pause.
+
+Any message to a dormant agent (a cast or call on a ref held from before, a bus delivery, a virtual agent's
+send) activates it: it starts again from its state, and the messages that arrived while it was starting are
+handed to it first, in arrival order. Bus subscriptions of a dormant agent stay open (they wake it).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import attrs
+import trio
+
+from jido.agent.spec import Agent, AgentSpec
+from jido.convert import structure, unstructure
+from jido.errors import AgentNotFoundError, ClosedError, MailboxFullError
+from jido.runtime.server import AgentRef, ErrorPolicy, _Envelope
+from jido.runtime.supervisor_spec import RestartKind
+from jido.signal import Signal
+from jido.telemetry.events import AGENT_ACTIVATED, AGENT_HIBERNATED
+from jido.telemetry.handlers import _BY_NAME, emit
+
+if TYPE_CHECKING:
+    from jido.runtime.runtime import Runtime
+
+__all__ = ["Dormancy", "VirtualAgent"]
+
+logger = logging.getLogger("jido.runtime")
+
+_Kind: TypeAlias = tuple[AgentSpec, RestartKind, int | None, ErrorPolicy]
+
+
+class _Waking:
+    """An activation under way: what was sent meanwhile, in arrival order, and when it is done."""
+
+    __slots__ = ("done", "error", "pending", "size")
+
+    def __init__(self, size: int) -> None:
+        self.pending: collections.deque[_Envelope] = collections.deque()
+        self.size = size
+        self.done = trio.Event()
+        self.error: BaseException | None = None
+
+
+class Dormancy:
+    """The runtime's dormant agents and their activations."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._kinds: list[_Kind] = []
+        self._kind_index: dict[_Kind, int] = {}
+        # id -> (kind index, state JSON or None): ints and strs only, so the garbage collector untracks it.
+        self._dormant: dict[str, tuple[int, str | None]] = {}
+        self._waking: dict[str, _Waking] = {}
+        self.hibernations = 0
+        self.activations = 0
+
+    def __len__(self) -> int:
+        return len(self._dormant)
+
+    def __contains__(self, agent_id: object) -> bool:
+        return agent_id in self._dormant
+
+    # -- hibernating ---------------------------------------------------------------------------------------
+    def hibernated(
+        self, ref: AgentRef, restart: RestartKind, mailbox_size: int | None, error_policy: ErrorPolicy
+    ) -> None:
+        """Keep ``ref``'s agent as a dormant entry (its task has ended)."""
+        kind: _Kind = (ref.spec, restart, mailbox_size, error_policy)
+        index = self._kind_index.get(kind)
+        if index is None:
+            index = len(self._kinds)
+            self._kinds.append(kind)
+            self._kind_index[kind] = index
+        persistence = self._runtime.persistence
+        data = (
+            None if persistence is not None else json.dumps(unstructure(ref._agent.state), ensure_ascii=False)
+        )
+        self._dormant[ref.id] = (index, data)
+        self.hibernations += 1
+        logger.debug("agent %r hibernated", ref.id, extra={"agent_id": ref.id})
+        if AGENT_HIBERNATED in _BY_NAME:
+            emit(AGENT_HIBERNATED, agent_id=ref.id, agent=ref.spec.name)
+
+    def forget(self, agent_id: str) -> bool:
+        """Drop a dormant agent for good (stopped while dormant)."""
+        return self._dormant.pop(agent_id, None) is not None
+
+    # -- sending to a dormant (or hibernating) agent ------------------------------------------------------
+    def _live(self, agent_id: str) -> AgentRef | None:
+        ref = self._runtime._registry.get(agent_id)
+        return ref if ref is not None and ref._status != "hibernated" else None
+
+    def _waking_for(self, agent_id: str, spec: AgentSpec | None) -> _Waking:
+        waking = self._waking.get(agent_id)
+        if waking is not None:
+            return waking
+        entry = self._dormant.get(agent_id)
+        hibernating = self._runtime._registry.get(agent_id)
+        if entry is None and hibernating is None and spec is None:
+            raise ClosedError(f"agent {agent_id!r} has stopped")
+        if entry is not None:
+            size = self._kinds[entry[0]][2] or self._runtime.mailbox_size
+        elif hibernating is not None:
+            size = hibernating.mailbox_size
+        else:
+            size = self._runtime.mailbox_size
+        waking = self._waking[agent_id] = _Waking(size)
+        nursery = self._runtime._nursery
+        if nursery is None:
+            raise ClosedError("the runtime is closed")
+        nursery.start_soon(self._wake, agent_id, spec, waking)
+        return waking
+
+    def send_nowait(self, agent_id: str, envelope: _Envelope, spec: AgentSpec | None = None) -> None:
+        """Queue ``envelope`` for ``agent_id`` now, activating it if it is dormant.
+
+        Raises:
+            MailboxFullError: as many signals as its mailbox holds are waiting for it to start.
+            ClosedError: it has stopped for good.
+        """
+        live = self._live(agent_id)
+        if live is not None:
+            live._enqueue_nowait(envelope)
+            return
+        waking = self._waking_for(agent_id, spec)
+        if len(waking.pending) >= waking.size:
+            raise MailboxFullError(agent_id, waking.size)
+        waking.pending.append(envelope)
+
+    async def send(self, agent_id: str, envelope: _Envelope, spec: AgentSpec | None = None) -> None:
+        """Queue ``envelope`` for ``agent_id``, activating it if it is dormant; waits for room."""
+        while True:
+            live = self._live(agent_id)
+            if live is not None:
+                await live._enqueue(envelope)
+                return
+            waking = self._waking_for(agent_id, spec)
+            if len(waking.pending) < waking.size:
+                waking.pending.append(envelope)
+                return
+            await waking.done.wait()  # full: wait for the agent, then send like anyone else
+            if waking.error is not None:
+                raise waking.error
+
+    async def activate(self, agent_id: str, spec: AgentSpec | None = None) -> AgentRef:
+        """The live ref of ``agent_id``, starting it if it is dormant (or, with ``spec``, never started).
+
+        Raises:
+            AgentNotFoundError: no such agent (and no ``spec`` to start it with).
+        """
+        live = self._live(agent_id)
+        if live is not None:
+            return live
+        try:
+            waking = self._waking_for(agent_id, spec)
+        except ClosedError:
+            raise AgentNotFoundError(agent_id) from None
+        await waking.done.wait()
+        if waking.error is not None:
+            raise waking.error
+        live = self._live(agent_id)
+        if live is None:
+            raise AgentNotFoundError(agent_id)
+        return live
+
+    async def _wake(self, agent_id: str, spec: AgentSpec | None, waking: _Waking) -> None:
+        runtime = self._runtime
+        try:
+            old = runtime._registry.get(agent_id)
+            if old is not None and old._status == "hibernated":
+                await old.wait_stopped()  # its slot is being torn down; the dormant entry comes with that
+            ref = await self._start(agent_id, spec)
+            self.activations += 1
+            if AGENT_ACTIVATED in _BY_NAME:
+                emit(AGENT_ACTIVATED, agent_id=agent_id, agent=ref.spec.name, waiting=len(waking.pending))
+            # What was sent while it started goes first, in arrival order (it fits: at most a mailbox).
+            while waking.pending:
+                ref._enqueue_nowait(waking.pending.popleft())
+        except BaseException as exc:
+            waking.error = exc if isinstance(exc, Exception) else ClosedError("the runtime is closing")
+            self._fail_pending(agent_id, waking, waking.error)
+            if not isinstance(exc, Exception):
+                raise
+            logger.warning("agent %r could not be activated: %s", agent_id, exc, extra={"agent_id": agent_id})
+        finally:
+            if self._waking.get(agent_id) is waking:
+                del self._waking[agent_id]
+            waking.done.set()
+
+    async def _start(self, agent_id: str, spec: AgentSpec | None) -> AgentRef:
+        runtime = self._runtime
+        entry = self._dormant.pop(agent_id, None)
+        if entry is not None:
+            kind_spec, restart, mailbox_size, error_policy = self._kinds[entry[0]]
+            value = kind_spec.new(agent_id) if entry[1] is None else _decode(kind_spec, agent_id, entry[1])
+            return await runtime.start_agent(
+                value, restart=restart, mailbox_size=mailbox_size, error_policy=error_policy
+            )
+        live = self._live(agent_id)
+        if live is not None:
+            return live
+        if spec is None:
+            raise AgentNotFoundError(agent_id)
+        return await runtime.start_agent(spec, id=agent_id)
+
+    def _fail_pending(self, agent_id: str, waking: _Waking, error: BaseException) -> None:
+        while waking.pending:
+            envelope = waking.pending.popleft()
+            if envelope.reply is not None:
+                envelope.reply.fail(error)
+            else:
+                self._runtime.dead_letter(envelope.signal, error, agent_id, "not_activated")
+
+
+def _decode(spec: AgentSpec, agent_id: str, data: str) -> Agent:
+    state: Any = structure(json.loads(data), spec.state, subject=f"{spec.name} state")
+    return Agent(id=agent_id, state=state, spec=spec)
+
+
+@attrs.frozen
+class VirtualAgent:
+    """A reference to an agent by id, valid whether it runs, is dormant, or was never started: the first
+    message activates it (from its stored state, or new). Obtain one with ``Runtime.agent``.
+
+    Attributes:
+        id: the agent's id.
+        spec: its spec (what it is started as, when it was never started).
+    """
+
+    _runtime: Runtime = attrs.field(repr=False, alias="runtime")
+    spec: AgentSpec = attrs.field(repr=lambda s: s.name)
+    id: str
+
+    async def ref(self) -> AgentRef:
+        """The live ref, activating the agent if needed."""
+        return await self._runtime._dormancy.activate(self.id, self.spec)
+
+    async def call(self, signal: Signal, *, timeout: float = 5.0, idempotent: bool = False) -> Agent:
+        """``AgentRef.call`` on the agent, activating it first if needed."""
+        ref = await self.ref()
+        return await ref.call(signal, timeout=timeout, idempotent=idempotent)
+
+    async def cast(self, signal: Signal, *, idempotent: bool = False) -> None:
+        """``AgentRef.cast`` on the agent, activating it first if needed (in arrival order)."""
+        ref = self._runtime._dormancy._live(self.id)
+        if ref is not None:
+            await ref.cast(signal, idempotent=idempotent)
+            return
+        envelope = _Envelope(signal, key=signal.id if idempotent else None)
+        await self._runtime._dormancy.send(self.id, envelope, self.spec)
+
+    def cast_nowait(self, signal: Signal, *, idempotent: bool = False) -> None:
+        """``AgentRef.cast_nowait`` on the agent; a dormant one is activated and gets it first thing."""
+        ref = self._runtime._dormancy._live(self.id)
+        if ref is not None:
+            ref.cast_nowait(signal, idempotent=idempotent)
+            return
+        envelope = _Envelope(signal, key=signal.id if idempotent else None)
+        self._runtime._dormancy.send_nowait(self.id, envelope, self.spec)
+
+    @property
+    def status(self) -> str:
+        """``running`` (or another live status), ``hibernated``, or ``unstarted``."""
+        ref = self._runtime._dormancy._live(self.id)
+        if ref is not None:
+            return ref.status
+        return "hibernated" if self.id in self._runtime._dormancy else "unstarted"
