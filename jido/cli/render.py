@@ -135,7 +135,9 @@ def inspect_tables(result: Mapping[str, Any]) -> Sequence[Table | Text]:
         if behind:
             name = max(behind, key=lambda key: behind[key])
             lagging += f" (most: {name} by {behind[name]})"
-    footer = Text(f"{offsets}{lagging} · dead letters {result.get('dead_letters', '?')}")
+    hibernated = result.get("hibernated") or 0
+    asleep = f" · {hibernated} hibernated" if hibernated else ""
+    footer = Text(f"{offsets}{lagging} · dead letters {result.get('dead_letters', '?')}{asleep}")
     return [table, footer]
 
 

@@ -372,4 +372,5 @@ async def inspect(conn: Connection) -> dict[str, Any]:
             },
         },
         "dead_letters": stats.dead_letters,
+        "hibernated": stats.hibernated if policy.call else 0,
     }

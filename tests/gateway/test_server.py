@@ -145,6 +145,7 @@ class TestRequests:
                 ],
                 "bus": {"first_offset": 1, "last_offset": 1, "subscription_lag": {}},
                 "dead_letters": 0,
+                "hibernated": 0,
             }
 
     async def test_from_before_retention(self) -> None:
