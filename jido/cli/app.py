@@ -159,6 +159,10 @@ def serve(config_path: pathlib.Path) -> None:
         raise CliError(f"config file {str(config_path)!r} not found", EXIT_USAGE) from None
     except OSError as exc:
         raise CliError(f"cannot read config file {str(config_path)!r}: {exc.strerror}", EXIT_USAGE) from None
+    except UnicodeDecodeError as exc:
+        raise CliError(
+            f"{config_path}: not UTF-8 text ({exc.reason} at byte {exc.start})", EXIT_USAGE
+        ) from None
     except ValidationError as exc:
         raise CliError(f"{config_path}: {one_line(exc)}", EXIT_USAGE) from None
     targets: list[Target] = []

@@ -72,10 +72,29 @@ def _check_agent(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def _check_token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value or any(c.isspace() or not c.isprintable() for c in value):
+        # It travels in an HTTP header: say so here rather than fail deep in the handshake.
+        raise click.BadParameter("a token must be non-empty, without whitespace or control characters")
+    return value
+
+
+def _check_timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if value != value:  # NaN passes FloatRange's comparisons
+        raise click.BadParameter("must be a number of seconds, not NaN")
+    return value
+
+
 def remote_options(fn: F) -> F:
     """``--url`` and ``--token`` (environment ``JIDO_URL`` and ``JIDO_TOKEN``)."""
     fn = click.option(
-        "--token", envvar="JIDO_TOKEN", default=None, help="Bearer token for the gateway (env JIDO_TOKEN)."
+        "--token",
+        envvar="JIDO_TOKEN",
+        default=None,
+        callback=_check_token,
+        help="Bearer token for the gateway (env JIDO_TOKEN).",
     )(fn)
     return click.option(
         "--url",
@@ -170,6 +189,7 @@ def timeout_option(help_text: str) -> Callable[[F], F]:
         default=DEFAULT_TIMEOUT,
         show_default=True,
         type=click.FloatRange(min=0, min_open=True, max=MAX_CALL_TIMEOUT),
+        callback=_check_timeout,
         help=help_text,
     )
 

@@ -69,7 +69,10 @@ def _reason(text: str) -> str:
 
 
 def _peer(ws: trio_websocket.WebSocketConnection) -> str:
-    remote = ws.remote
+    try:
+        remote = ws.remote
+    except OSError:  # the peer reset the connection right after the handshake: its address is gone
+        return "unknown peer"
     if isinstance(remote, trio_websocket.Endpoint):
         host = str(remote.address)
         return f"[{host}]:{remote.port}" if remote.address.version == 6 else f"{host}:{remote.port}"

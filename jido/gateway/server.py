@@ -237,6 +237,15 @@ class Gateway:
     async def _handle(self, request: trio_websocket.WebSocketRequest) -> None:
         """Serve one websocket connection; never raises (except Cancelled), so one bad peer cannot stop the
         server."""
+        try:
+            await self._handle_request(request)
+        except (trio_websocket.ConnectionClosed, OSError) as exc:
+            # The peer went away in the middle (a reset right after the handshake): its own problem.
+            logger.info("gateway connection dropped during its handshake: %r", exc)
+        except Exception:
+            logger.exception("gateway connection failed during its handshake")
+
+    async def _handle_request(self, request: trio_websocket.WebSocketRequest) -> None:
         if self._closing:
             with contextlib.suppress(trio_websocket.ConnectionClosed):
                 await request.reject(503, body=b"server going away\n")

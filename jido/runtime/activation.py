@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import weakref
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
@@ -25,6 +26,7 @@ import trio
 from jido.agent.spec import Agent, AgentSpec
 from jido.convert import structure, unstructure
 from jido.errors import AgentNotFoundError, ClosedError, MailboxFullError
+from jido.runtime.persistence import idempotency_key
 from jido.runtime.server import AgentRef, ErrorPolicy, _Envelope
 from jido.runtime.supervisor_spec import RestartKind
 from jido.signal import Signal
@@ -44,10 +46,11 @@ _Kind: TypeAlias = tuple[AgentSpec, RestartKind, int | None, ErrorPolicy]
 class _Waking:
     """An activation under way: what was sent meanwhile, in arrival order, and when it is done."""
 
-    __slots__ = ("done", "error", "pending", "size")
+    __slots__ = ("done", "error", "pending", "ref", "size")
 
     def __init__(self, size: int) -> None:
         self.pending: collections.deque[_Envelope] = collections.deque()
+        self.ref: AgentRef | None = None
         self.size = size
         self.done = trio.Event()
         self.error: BaseException | None = None
@@ -63,6 +66,9 @@ class Dormancy:
         # id -> (kind index, state JSON or None): ints and strs only, so the garbage collector untracks it.
         self._dormant: dict[str, tuple[int, str | None]] = {}
         self._waking: dict[str, _Waking] = {}
+        # The last incarnation of each dormant agent, while someone still holds its ref (weakly: nothing is
+        # kept for agents nobody holds): woken, it learns its successor, so the held ref reads the new state.
+        self._previous: weakref.WeakValueDictionary[str, AgentRef] = weakref.WeakValueDictionary()
         self.hibernations = 0
         self.activations = 0
 
@@ -88,6 +94,7 @@ class Dormancy:
             None if persistence is not None else json.dumps(unstructure(ref._agent.state), ensure_ascii=False)
         )
         self._dormant[ref.id] = (index, data)
+        self._previous[ref.id] = ref
         self.hibernations += 1
         logger.debug("agent %r hibernated", ref.id, extra={"agent_id": ref.id})
         if AGENT_HIBERNATED in _BY_NAME:
@@ -99,6 +106,10 @@ class Dormancy:
 
     # -- sending to a dormant (or hibernating) agent ------------------------------------------------------
     def _live(self, agent_id: str) -> AgentRef | None:
+        """The running incarnation, unless it is still waking: until what was sent meanwhile is handed to it,
+        later sends queue behind (arrival order)."""
+        if agent_id in self._waking:
+            return None
         ref = self._runtime._registry.get(agent_id)
         return ref if ref is not None and ref._status != "hibernated" else None
 
@@ -170,10 +181,12 @@ class Dormancy:
         await waking.done.wait()
         if waking.error is not None:
             raise waking.error
-        live = self._live(agent_id)
-        if live is None:
+        # The woken incarnation; with a very short idle_timeout it may be asleep again already, which is
+        # fine: a send to it wakes it again, and waking again here could go on for ever.
+        ref = self._runtime._registry.get(agent_id) or waking.ref
+        if ref is None:
             raise AgentNotFoundError(agent_id)
-        return live
+        return ref
 
     async def _wake(self, agent_id: str, spec: AgentSpec | None, waking: _Waking) -> None:
         runtime = self._runtime
@@ -182,6 +195,10 @@ class Dormancy:
             if old is not None and old._status == "hibernated":
                 await old.wait_stopped()  # its slot is being torn down; the dormant entry comes with that
             ref = await self._start(agent_id, spec)
+            waking.ref = ref
+            previous = self._previous.pop(agent_id, None)
+            if previous is not None and previous is not ref:
+                previous._successor = ref
             self.activations += 1
             if AGENT_ACTIVATED in _BY_NAME:
                 emit(AGENT_ACTIVATED, agent_id=agent_id, agent=ref.spec.name, waiting=len(waking.pending))
@@ -258,7 +275,7 @@ class VirtualAgent:
         if ref is not None:
             await ref.cast(signal, idempotent=idempotent)
             return
-        envelope = _Envelope(signal, key=signal.id if idempotent else None)
+        envelope = _Envelope(signal, key=idempotency_key(signal.id) if idempotent else None)
         await self._runtime._dormancy.send(self.id, envelope, self.spec)
 
     def cast_nowait(self, signal: Signal, *, idempotent: bool = False) -> None:
@@ -267,7 +284,7 @@ class VirtualAgent:
         if ref is not None:
             ref.cast_nowait(signal, idempotent=idempotent)
             return
-        envelope = _Envelope(signal, key=signal.id if idempotent else None)
+        envelope = _Envelope(signal, key=idempotency_key(signal.id) if idempotent else None)
         self._runtime._dormancy.send_nowait(self.id, envelope, self.spec)
 
     @property

@@ -23,6 +23,7 @@ migrations when it is restored, and one that cannot be is refused (BrokenError),
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -35,13 +36,24 @@ from jido.convert import structure, unstructure
 from jido.errors import BrokenError, ValidationError
 from jido.store.store import StateStore, StateWrite, StoredState
 
-__all__ = ["DEFAULT_RECENT_KEYS", "Durability", "Persistence"]
+__all__ = ["DEFAULT_RECENT_KEYS", "Durability", "Persistence", "idempotency_key"]
 
 logger = logging.getLogger("jido.runtime")
 
 FORMAT: Final = 1
 DEFAULT_RECENT_KEYS: Final = 256
 """Idempotency keys remembered per agent (the newest): a key sent again within them is not applied again."""
+
+
+_KEY_LIMIT: Final = 64
+
+
+def idempotency_key(signal_id: str) -> str:
+    """The key remembered for a signal id: the id itself, or for a long one its SHA-256, so that the window
+    of recent keys kept (in memory and with the state) is bounded in bytes whatever ids senders choose."""
+    if len(signal_id) <= _KEY_LIMIT:
+        return signal_id
+    return "sha256:" + hashlib.sha256(signal_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Durability:

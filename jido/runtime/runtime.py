@@ -155,8 +155,8 @@ class _AgentDelivery:
 
     async def _deliver(self, signal: Signal, origin: tuple[str, int] | None) -> None:
         ref = self.runtime._registry.get(self.agent_id)
-        if ref is None:
-            if self.agent_id not in self.runtime._dormancy:
+        if ref is None or self.agent_id in self.runtime._dormancy._waking:
+            if ref is None and self.agent_id not in self.runtime._dormancy:
                 # Not handled: not acked, so the bus delivers it again (to the agent started next time).
                 raise ClosedError(f"agent {self.agent_id!r} is not running")
             ref = await self.runtime._dormancy.activate(self.agent_id)  # it hibernated: this wakes it

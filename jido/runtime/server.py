@@ -41,7 +41,7 @@ from jido.errors import (
     StaleStateError,
     ValidationError,
 )
-from jido.runtime.persistence import Durability, Persistence
+from jido.runtime.persistence import Durability, Persistence, idempotency_key
 from jido.signal import Signal
 from jido.telemetry import propagation as _propagation
 from jido.telemetry.events import (
@@ -185,6 +185,7 @@ class AgentRef:
         # by its slot for agents of the root. Background work (a workflow run) keeps it awake.
         self._idle_timeout: float | None = None
         self._background = 0
+        self._successor: AgentRef | None = None  # the incarnation woken after this one hibernated
         self._handled = 0
         self._exit_reason: str | None = None
         self.parent = parent
@@ -201,12 +202,12 @@ class AgentRef:
     # -- reading -----------------------------------------------------------------------------------------
     @property
     def agent(self) -> Agent:
-        """The last committed agent value (no round trip to the server)."""
-        if self._status == "hibernated":
-            live = self._runtime.whereis(self.id)  # woken since: the new incarnation's value
-            if live is not None and live is not self:
-                return live._agent
-        return self._agent
+        """The last committed agent value (no round trip to the server); for a ref held across hibernations,
+        that of the latest incarnation."""
+        ref = self
+        while ref._status == "hibernated" and ref._successor is not None:
+            ref = ref._successor
+        return ref._agent
 
     @property
     def state(self) -> Any:
@@ -364,7 +365,7 @@ class AgentRef:
     def _key(self, signal: Signal, idempotent: bool) -> str | None:
         if not isinstance(idempotent, bool):
             raise TypeError(f"idempotent must be a bool, got {idempotent!r}")
-        return signal.id if idempotent else None
+        return idempotency_key(signal.id) if idempotent else None
 
     def _put_nowait(self, signal: Signal, key: str | None = None) -> None:
         self._enqueue_nowait(_Envelope(signal, key=key))
@@ -574,6 +575,8 @@ def _may_hibernate(ref: AgentRef) -> bool:
     run (those keep it awake; dormant agents have no timers yet)."""
     if ref.mailbox_depth or ref._background or ref.child_tags:
         return False
+    if ref.id in ref._runtime._dormancy._waking:
+        return False  # still being woken: what was sent meanwhile is about to be handed to it
     if ref.children is not None and ref.children.slots:
         return False
     scheduler = ref.scheduler

@@ -63,3 +63,28 @@ class TestConfigFile:
         result = invoke("serve", "--config", str(config))
         assert result.exit_code == EXIT_USAGE, result.output
         assert error_line(result) == f"Error: {config}: invalid config: $: invalid TOML: nested too deeply"
+
+
+class TestOptionValues:
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["inspect", "--timeout", "nan"], "must be a number of seconds, not NaN"),
+            (["call", "a", "b.c", "--timeout", "nan"], "must be a number of seconds, not NaN"),
+            (["inspect", "--token", ""], "a token must be non-empty"),
+            (["inspect", "--token", "a\nb"], "a token must be non-empty"),
+        ],
+    )
+    def test_bad_values_are_one_usage_line(self, args: list[str], message: str) -> None:
+        """NaN timeouts and tokens that cannot travel in a header are usage errors (exit 2), no traceback."""
+        result = CliRunner().invoke(cli, args, prog_name="jido")
+        assert result.exit_code == 2, result.output
+        assert message in result.stderr and "Traceback" not in result.stderr
+
+    def test_config_not_utf8(self, tmp_path: pathlib.Path) -> None:
+        """A config file that is not UTF-8 text is one error line, exit 2."""
+        path = tmp_path / "jido.toml"
+        path.write_bytes(b"port = 0\n\xff\xfe\n")
+        result = CliRunner().invoke(cli, ["serve", "--config", str(path)], prog_name="jido")
+        assert result.exit_code == 2, result.output
+        assert result.stderr.splitlines() == [f"Error: {path}: not UTF-8 text (invalid start byte at byte 9)"]

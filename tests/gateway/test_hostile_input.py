@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import struct
 from typing import Any
 
 import pytest
+import trio
+import trio.testing
 import trio_websocket
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -294,3 +298,28 @@ class TestRejectedCalls:
             )
             assert reply["result"]["state"] == {"count": 1}
         no_tracebacks(caplog)
+
+
+class TestResetPeers:
+    async def test_reset_right_after_the_handshake(self, runtime: Runtime) -> None:
+        """Clients that reset their TCP connection right after the websocket handshake leave the gateway
+        and the runtime serving."""
+        handshake = (
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        async with serving(runtime) as gateway:
+            for _ in range(10):
+                sock = trio.socket.socket()
+                await sock.connect(("127.0.0.1", gateway.port))
+                await sock.send(handshake)
+                await sock.recv(1)  # the first byte of the 101 answer: the server has accepted
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()  # RST, not FIN
+                await trio.testing.wait_all_tasks_blocked()
+            async with raw_client(gateway.url) as client:
+                assert (await client.request({"op": "ping", "id": "p"}))["op"] == "result"
+                called = await client.request(
+                    {"op": "call", "id": "c", "agent": "counter", "signal": signal_json("counter.add", by=1)}
+                )
+                assert called["result"]["state"] == {"count": 1}

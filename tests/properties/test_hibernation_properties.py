@@ -340,15 +340,10 @@ TestHibernation = HibernationMachine.TestCase
 TestHibernation.settings = STATEFUL
 
 
-# -- known bugs, found by the machine (each stays xfail until fixed) ------------------------------------------
+# -- regressions the machine found ---------------------------------------------------------------------------
 
 
-class TestKnownBugs:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug: once the woken incarnation is registered, sends go straight to its mailbox, ahead of "
-        "those queued while it woke (Dormancy._live ignores an activation under way)",
-    )
+class TestRegressions:
     async def test_casts_that_yield_stay_in_order(self, autojump_clock: trio.testing.MockClock) -> None:
         """Casts on a held ref to a sleeping agent, yielding between them, are applied in arrival order."""
         async with open_runtime() as rt:
@@ -361,11 +356,6 @@ class TestKnownBugs:
             state = await rt.get(ID).wait_state(lambda s: len(s.seen) == 10, timeout=60)
             assert state.seen == list(range(10))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug: a ref held from before reads its own last value once the agent sleeps a second time "
-        "(AgentRef.agent forwards to a live incarnation only)",
-    )
     async def test_held_ref_reads_the_last_commit(self, autojump_clock: trio.testing.MockClock) -> None:
         """A ref held from before reads the last committed state, also while the agent sleeps again."""
         async with open_runtime() as rt:

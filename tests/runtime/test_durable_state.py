@@ -324,3 +324,18 @@ class TestMigrations:
             @agent(version=2, migrations={2: lambda s: s})
             class Worse:
                 n: int = 0
+
+
+class TestKeyBytes:
+    async def test_long_ids_are_kept_as_digests(self) -> None:
+        """Idempotency keys of long signal ids are kept as SHA-256 digests: the window stays small in bytes,
+        and a resend is still recognised."""
+        store = MemoryStateStore()
+        async with open_runtime(store=store) as rt:
+            ref = await rt.start_agent(Counter, id="c")
+            signal = Signal(id="x" * 100_000, type="counter.add", source="/t", data={"by": 1})
+            await ref.call(signal, idempotent=True)
+            await ref.call(signal, idempotent=True)
+            assert (ref.state.count, ref.duplicates) == (1, 1)
+            stored = await store.load("c")
+            assert stored is not None and len(stored.data) < 1_000

@@ -218,3 +218,18 @@ class TestVirtualAgents:
         with pytest.raises(ValueError, match=r"^idle_timeout must be a positive number of seconds or None"):
             async with open_runtime(idle_timeout=0):
                 pass  # pragma: no cover
+
+
+@agent(idle_timeout=1e-6)
+@route("notes.add", Note)
+class Drowsy:
+    seen: list[int] = attrs.field(factory=list)
+
+
+class TestDrowsy:
+    async def test_asleep_again_before_the_caller_looks(self) -> None:
+        """An agent that goes back to sleep right after waking is woken again for its caller."""
+        async with open_runtime(store=MemoryStateStore()) as rt:
+            handle = rt.agent(Drowsy, "d")
+            for n in range(20):
+                assert (await handle.call(note(n))).state.seen == list(range(n + 1))
