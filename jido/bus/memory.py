@@ -37,6 +37,7 @@ from jido.bus.journal import DEFAULT_DEAD_LETTER_REASON, DeadLetterRecord, Durab
 from jido.errors import ClosedError
 from jido.runtime.clock import Clock, SystemClock
 from jido.signal import Signal
+from jido.signal.serialization import utf8_length
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -182,7 +183,7 @@ class MemoryJournal:
             return []
         appended_at = stamp(self._clock, self._last_at)
         records = [Record(self._last + 1 + i, signal, appended_at) for i, signal in enumerate(batch)]
-        sizes = [_text_bytes(signal.to_json()) for signal in batch]
+        sizes = [utf8_length(signal.to_json()) for signal in batch]
         self._records.extend(records)
         self._sizes.extend(sizes)
         self._bytes += sum(sizes)
@@ -331,7 +332,7 @@ class MemoryJournal:
         self._dead_letters[letter.id] = letter
         own = self._by_source.setdefault(subscription, {})
         own[letter.id] = None
-        size = _text_bytes(record.signal.to_json()) + _text_bytes(error)
+        size = utf8_length(record.signal.to_json()) + utf8_length(error)
         self._dead_letter_sizes[letter.id] = size
         self._dead_letter_bytes += size
         evicted = 0
@@ -432,11 +433,6 @@ class MemoryJournal:
     def _check_open(self) -> None:
         if self._closed:
             raise ClosedError("MemoryJournal is closed")
-
-
-def _text_bytes(text: str) -> int:
-    """The UTF-8 length of ``text`` (its length when it is ASCII, which CPython knows without a scan)."""
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _appended_at(record: Record) -> dt.datetime:

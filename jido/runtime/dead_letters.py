@@ -25,6 +25,7 @@ import trio
 from jido.bus.journal import Journal, Record
 from jido.errors import ClosedError
 from jido.signal import Signal
+from jido.signal.serialization import utf8_length
 
 __all__ = ["DeadLetter", "DeadLetterStore", "JournalDeadLetters"]
 
@@ -55,14 +56,9 @@ class DeadLetter:
     at: dt.datetime
 
 
-def text_bytes(text: str) -> int:
-    """The UTF-8 length of ``text`` (its length when it is ASCII, which CPython knows without a scan)."""
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-
-
 def letter_size(letter: DeadLetter) -> int:
     """About how much memory a dead letter holds: its signal's JSON and its error's text, in UTF-8 bytes."""
-    return text_bytes(letter.signal.to_json()) + text_bytes(str(letter.error))
+    return utf8_length(letter.signal.to_json()) + utf8_length(str(letter.error))
 
 
 class DeadLetterStore:
@@ -81,8 +77,9 @@ class DeadLetterStore:
         self.evicted = 0
         self.recorded = 0
 
-    def record(self, letter: DeadLetter) -> None:
-        size = letter_size(letter)
+    def record(self, letter: DeadLetter, size: int | None = None) -> None:
+        """Keep ``letter`` (``size``: its :func:`letter_size`, when the caller has it already)."""
+        size = letter_size(letter) if size is None else size
         self._entries.append((letter, size))
         self.bytes += size
         self.recorded += 1
@@ -130,9 +127,10 @@ class JournalDeadLetters:
         self._unsaved_logged = 0
         self._last_log = -math.inf
 
-    def offer(self, letter: DeadLetter) -> None:
-        """Queue ``letter`` for the journal (without waiting); past the bound it is counted as unsaved."""
-        size = letter_size(letter)
+    def offer(self, letter: DeadLetter, size: int | None = None) -> None:
+        """Queue ``letter`` for the journal (without waiting); past the bound it is counted as unsaved.
+        ``size``: its :func:`letter_size`, when the caller has it already."""
+        size = letter_size(letter) if size is None else size
         if self._closed:
             self.unsaved += 1  # the journal is closed: kept in memory only
             return

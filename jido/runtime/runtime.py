@@ -36,7 +36,7 @@ from jido.errors import (
 )
 from jido.runtime.activation import Dormancy, VirtualAgent
 from jido.runtime.clock import Clock, SystemClock
-from jido.runtime.dead_letters import DeadLetter, DeadLetterStore, JournalDeadLetters
+from jido.runtime.dead_letters import DeadLetter, DeadLetterStore, JournalDeadLetters, letter_size
 from jido.runtime.persistence import Persistence
 from jido.runtime.sensor_spec import sensor_spec_of
 from jido.runtime.server import DEFAULT_MAILBOX_SIZE, AgentRef, ErrorPolicy, check_error_policy
@@ -137,13 +137,6 @@ class _AgentDelivery:
     def __init__(self, runtime: Runtime, agent_id: str) -> None:
         self.runtime = runtime
         self.agent_id = agent_id
-
-    @property
-    def ref(self) -> AgentRef:
-        ref = self.runtime._registry.get(self.agent_id)
-        if ref is None:
-            raise ClosedError(f"agent {self.agent_id!r} is not running")
-        return ref
 
     async def deliver(self, signal: Signal) -> None:
         await self._deliver(signal, None)
@@ -468,8 +461,9 @@ class Runtime:
     # -- dead letters and statistics -------------------------------------------------------------------
     def dead_letter(self, signal: Signal, error: BaseException, agent_id: str | None, reason: str) -> None:
         letter = DeadLetter(signal, error, agent_id, reason, self.clock.now().astimezone(dt.UTC))
-        self._dead_letters.record(letter)
-        self._stored_dead_letters.offer(letter)
+        size = letter_size(letter)  # encodes the signal once for both bounds
+        self._dead_letters.record(letter, size)
+        self._stored_dead_letters.offer(letter, size)
         logger.warning(
             "dead letter (%s) for agent %r: %r (id %s): %s",
             reason,

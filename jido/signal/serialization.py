@@ -44,6 +44,7 @@ __all__ = [
     "json_value_problem",
     "loads",
     "parse_time",
+    "utf8_length",
 ]
 
 DEFAULT_MAX_BYTES: Final = 1024 * 1024
@@ -326,3 +327,9 @@ def decode_base64(text: str) -> bytes | None:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+def utf8_length(text: str) -> int:
+    """The UTF-8 length of ``text`` in bytes (its length when it is ASCII, which CPython knows without a scan);
+    a lone surrogate counts as the three bytes it would take."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))

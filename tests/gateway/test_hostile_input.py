@@ -41,8 +41,10 @@ def _frames() -> dict[str, dict[str, Any]]:
             "agent": "counter",
             "signal": {**sig, "data": {"by": 1}},
             "timeout": 1,
+            "idempotent": True,
         },
         "inspect": {"op": "inspect", "id": "1"},
+        "restart": {"op": "restart", "id": "1", "agent": "counter"},
         "ping": {"op": "ping", "id": "1"},
     }
 

@@ -339,3 +339,17 @@ class TestKeyBytes:
             assert (ref.state.count, ref.duplicates) == (1, 1)
             stored = await store.load("c")
             assert stored is not None and len(stored.data) < 1_000
+
+
+class TestKeyWindow:
+    async def test_window_keeps_the_last_256_keys(self) -> None:
+        """The idempotency window holds the newest 256 keys: a key pushed out of it applies again."""
+        async with open_runtime() as rt:
+            ref = await rt.start_agent(Counter, id="c")
+            first = sig("add", by=1)
+            await ref.call(first, idempotent=True)
+            for _ in range(255):
+                await ref.call(sig("add", by=0), idempotent=True)
+            assert (await ref.call(first, idempotent=True)).state.count == 1  # still in the window
+            await ref.call(sig("add", by=0), idempotent=True)  # pushes the first key out
+            assert (await ref.call(first, idempotent=True)).state.count == 2

@@ -4,6 +4,7 @@ its state, handling what was sent meanwhile in arrival order; virtual agents are
 from __future__ import annotations
 
 import gc
+import re
 from typing import Any
 
 import attrs
@@ -14,7 +15,7 @@ import trio.testing
 from dsl import action, agent, route
 from jido.action.spec import ActionContext
 from jido.agent.directives import Schedule
-from jido.errors import AgentNotFoundError, ClosedError
+from jido.errors import AgentNotFoundError, ClosedError, DefinitionError
 from jido.runtime.runtime import open_runtime
 from jido.signal import Signal
 from jido.store import MemoryStateStore
@@ -218,6 +219,18 @@ class TestVirtualAgents:
         with pytest.raises(ValueError, match=r"^idle_timeout must be a positive number of seconds or None"):
             async with open_runtime(idle_timeout=0):
                 pass  # pragma: no cover
+
+    @pytest.mark.parametrize("value", [0, -1.0, float("nan"), float("inf"), "5", True])
+    def test_bad_declared_idle_timeout(self, value: object) -> None:
+        """@agent(idle_timeout=...) refuses what is not a positive finite number of seconds, at definition."""
+        with pytest.raises(
+            DefinitionError,
+            match=rf"^Bad: agent 'bad': idle_timeout must be a positive number of seconds or None, got {re.escape(repr(value))}$",
+        ):
+
+            @agent(idle_timeout=value)  # type: ignore[arg-type]
+            class Bad:
+                n: int = 0
 
 
 @agent(idle_timeout=1e-6)
