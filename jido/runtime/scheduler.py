@@ -23,6 +23,10 @@ Semantics:
 - If ``deliver`` raises, the error is logged (logger ``jido.runtime.scheduler``, level ERROR, with the
   traceback) and the timer counts as fired; a cron job keeps its schedule. One bad delivery must not end a
   schedule; delivery problems (a full mailbox) are the owner's to handle inside ``deliver``.
+- :meth:`Scheduler.export` writes what is pending (timers with their deadlines and signals, cron jobs with their
+  next fire times, in order) as JSON text, and :meth:`Scheduler.restore` puts it back in a new scheduler of the
+  same process: a hibernated agent keeps its timers as a few bytes of text and gets them back exactly as they
+  were when it wakes (a timer that came due meanwhile fires at once; a cron tick planned meanwhile fires once).
 - :meth:`Scheduler.close` cancels everything; ``schedule()`` and ``cron()`` then raise
   :class:`~jido.errors.ClosedError`. An owner whose nursery is cancelled should close its scheduler too.
 
@@ -35,6 +39,7 @@ import datetime as dt
 import enum
 import heapq
 import itertools
+import json
 import logging
 import math
 from collections.abc import Callable
@@ -49,7 +54,7 @@ from jido.runtime.cron import CronExpr
 from jido.signal import Signal
 from jido.signal.ids import new_id
 
-__all__ = ["Scheduler", "TimerHandle"]
+__all__ = ["PendingWork", "Scheduler", "TimerHandle"]
 
 logger: Final = logging.getLogger("jido.runtime.scheduler")
 
@@ -111,6 +116,21 @@ class _CronJob:
 
     def key(self) -> tuple[dt.datetime, int]:
         return self.next_fire, self.order
+
+
+@attrs.frozen
+class PendingWork:
+    """A scheduler's pending timers and cron jobs, exported as text (see :meth:`Scheduler.export`).
+
+    Attributes:
+        text: the JSON text :meth:`Scheduler.restore` reads.
+        next_timer: the trio time of the earliest pending timer, or None.
+        next_cron: the earliest next fire time of a cron job (UTC), or None.
+    """
+
+    text: str
+    next_timer: float | None
+    next_cron: dt.datetime | None
 
 
 def _check_signal(signal: object) -> Signal:
@@ -332,6 +352,53 @@ class Scheduler:
             if self._cron_runner is scope:
                 self._cron_runner = None
 
+    # -- export and restore ---------------------------------------------------------------------------------
+
+    def export(self) -> PendingWork:
+        """What is pending now, as text for :meth:`restore`: timers in firing order with their trio deadlines
+        (trio time runs on across a hibernation in one process), cron jobs in registration order with their
+        next fire times."""
+        pending = [
+            (deadline, handle.signal)
+            for deadline, _, handle in sorted(self._heap, key=lambda entry: entry[:2])
+            if handle._state is _State.PENDING
+        ]
+        timers = [[deadline, signal.to_json()] for deadline, signal in pending]
+        jobs = sorted(self._jobs.values(), key=lambda job: job.order)
+        cron = [
+            [job.job_id, job.expr.text, job.expr.tz, job.signal.to_json(), job.next_fire.isoformat()]
+            for job in jobs
+        ]
+        text = json.dumps({"timers": timers, "cron": cron}, ensure_ascii=False, separators=(",", ":"))
+        return PendingWork(
+            text=text,
+            next_timer=pending[0][0] if pending else None,
+            next_cron=min((job.next_fire for job in jobs), default=None),
+        )
+
+    def restore(self, text: str) -> None:
+        """Make the pending work of :meth:`export`'s ``text`` this scheduler's: its timers are scheduled for
+        their deadlines (at once when past) in their order, and its cron jobs replace every job registered so
+        far (a job cancelled before the export stays cancelled), keeping their next fire times.
+
+        Raises:
+            ClosedError: the scheduler is closed.
+            ValidationError: ``text`` is not what :meth:`export` writes (``$.timers...``/``$.cron...``).
+        """
+        self._check_open()
+        timers, jobs = _read_pending(text)
+        now = trio.current_time()
+        for deadline, signal in timers:
+            self.schedule(max(0.0, deadline - now), signal)
+        self._jobs.clear()
+        for job_id, expr, signal, next_fire in jobs:
+            self._jobs[job_id] = _CronJob(job_id, expr, signal, next_fire, next(self._sequence))
+        if self._jobs and self._cron_runner is None:
+            scope = trio.CancelScope()
+            self._start(self._run_cron, scope, name="cron")
+            self._cron_runner = scope
+        self._jobs_changed()
+
     # -- shared -------------------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -373,3 +440,54 @@ class Scheduler:
             logger.exception(
                 "%s%s: delivering signal %s (type %r) failed", what, owner, signal.id, signal.type
             )
+
+
+def _read_pending(
+    text: str,
+) -> tuple[list[tuple[float, Signal]], list[tuple[str, CronExpr, Signal, dt.datetime]]]:
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError.at("$", f"expected the JSON text of Scheduler.export, got {exc}") from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("timers"), list)
+        or not isinstance(data.get("cron"), list)
+    ):
+        raise ValidationError.at("$", "expected an object with lists 'timers' and 'cron'")
+    timers: list[tuple[float, Signal]] = []
+    for index, item in enumerate(data["timers"]):
+        where = f"$.timers[{index}]"
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or isinstance(item[0], bool)
+            or not isinstance(item[0], int | float)
+            or not isinstance(item[1], str)
+        ):
+            raise ValidationError.at(where, "expected [deadline, signal JSON]")
+        timers.append((float(item[0]), _read_signal(item[1], where)))
+    jobs: list[tuple[str, CronExpr, Signal, dt.datetime]] = []
+    for index, item in enumerate(data["cron"]):
+        where = f"$.cron[{index}]"
+        if not isinstance(item, list) or len(item) != 5 or not all(isinstance(part, str) for part in item):
+            raise ValidationError.at(
+                where, "expected [job id, expression, time zone, signal JSON, next fire]"
+            )
+        job_id, expr_text, tz, signal_text, next_fire_text = item
+        try:
+            expr = CronExpr(expr_text, tz)
+            next_fire = dt.datetime.fromisoformat(next_fire_text)
+        except (ValidationError, ValueError) as exc:
+            raise ValidationError.at(where, str(exc)) from None
+        if next_fire.tzinfo is None:
+            raise ValidationError.at(where, f"next fire time {next_fire_text!r} has no time zone")
+        jobs.append((job_id, expr, _read_signal(signal_text, where), next_fire))
+    return timers, jobs
+
+
+def _read_signal(text: str, where: str) -> Signal:
+    try:
+        return Signal.from_json(text)
+    except Exception as exc:  # SignalError: name where, keep its message
+        raise ValidationError.at(where, f"bad signal: {exc}") from None

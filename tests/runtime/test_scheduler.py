@@ -507,3 +507,96 @@ class TestConstruction:
             scheduler.schedule(1, tick())
             scheduler.cron("beat", parse_cron("@daily"), tick())
             assert repr(scheduler) == "<Scheduler pending=1 jobs=1>"
+
+
+class TestExportRestore:
+    async def test_round_trip_keeps_timers_and_jobs(self, autojump_clock: trio.testing.MockClock) -> None:
+        """Exported pending work restored in a new scheduler fires what the old one would have, when it would
+        have: timers at their deadlines in order, cron jobs at their next fire times."""
+        clock = TrioClock(start=START)
+        a, b, c = tick("a"), tick("b"), tick("c")
+        async with open_scheduler(clock) as (first, _, _):
+            t0 = trio.current_time()
+            first.schedule(30, b)
+            first.schedule(10, a)
+            first.schedule(30, c)  # same deadline as b, scheduled after it
+            first.cron("every5", parse_cron("*/5 * * * *"), tick("cron"))
+            first.cron("gone", parse_cron("* * * * *"), tick("gone"))
+            first.cancel_cron("gone")
+            work = first.export()
+            first.close()
+        assert work.next_timer == t0 + 10
+        assert work.next_cron == utc(2026, 3, 8, 0, 0)
+        await trio.sleep(5)
+        inbox = Inbox(clock)
+        async with open_scheduler(clock, inbox) as (second, _, _):
+            second.cron("gone", parse_cron("* * * * *"), tick("gone"))  # declared again at start: replaced
+            second.restore(work.text)
+            assert second.pending() == 3 and set(second.jobs()) == {"every5"}
+            await trio.sleep(60 * 7)
+        timers = [(d.trio_time - t0, d.signal) for d in inbox.got if d.signal.type != "test.cron"]
+        assert timers == [(10, a), (30, b), (30, c)]
+        assert inbox.walls("test.cron") == [utc(2026, 3, 8, 0, 0), utc(2026, 3, 8, 0, 5)]
+
+    async def test_due_while_away_fires_at_once_and_once(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A timer whose deadline passed fires at once; a cron tick planned while away fires once, late."""
+        clock = TrioClock(start=START)
+        async with open_scheduler(clock) as (first, _, _):
+            first.schedule(1, tick("late"))
+            first.cron("minutely", parse_cron("* * * * *"), tick("cron"))
+            work = first.export()
+            first.close()
+        await trio.sleep(60 * 10)  # ten minutes away: ten planned ticks passed
+        inbox = Inbox(clock)
+        async with open_scheduler(clock, inbox) as (second, _, _):
+            back = clock.now()
+            second.restore(work.text)
+            await trio.sleep(0.5)
+            assert [d.signal.type for d in inbox.got] == ["test.late", "test.cron"]
+            assert all(d.wall == back for d in inbox.got)
+            assert inbox.got[1].signal.time == utc(2026, 3, 7, 23, 59)  # the planned time it was due for
+
+    async def test_empty(self, autojump_clock: trio.testing.MockClock) -> None:
+        async with open_scheduler() as (scheduler, _, _):
+            work = scheduler.export()
+            assert (work.next_timer, work.next_cron) == (None, None)
+            scheduler.restore(work.text)
+            assert scheduler.pending() == 0 and not scheduler.has_jobs()
+
+    @pytest.mark.parametrize(
+        ("text", "path"),
+        [
+            ("not json", "$"),
+            ("[]", "$"),
+            ('{"timers": [], "cron": {}}', "$"),
+            ('{"timers": [[true, "{}"]], "cron": []}', "$.timers[0]"),
+            ('{"timers": [[1.0, "{}"]], "cron": []}', "$.timers[0]"),
+            (
+                '{"timers": [], "cron": [["j", "bogus", "UTC", "{}", "2026-01-01T00:00:00+00:00"]]}',
+                "$.cron[0]",
+            ),
+            ('{"timers": [], "cron": [["j", "* * * * *", "Nowhere/City", "{}", "x"]]}', "$.cron[0]"),
+            ('{"timers": [], "cron": [["j", "* * * * *", "UTC", "{}", "2026-01-01T00:00:00"]]}', "$.cron[0]"),
+            (
+                '{"timers": [], "cron": [["j", "* * * * *", "UTC", 3, "2026-01-01T00:00:00+00:00"]]}',
+                "$.cron[0]",
+            ),
+        ],
+    )
+    async def test_bad_text(self, text: str, path: str, autojump_clock: trio.testing.MockClock) -> None:
+        """Text that export did not write is a ValidationError naming where; nothing is scheduled."""
+        async with open_scheduler() as (scheduler, _, _):
+            scheduler.cron("kept", parse_cron("@daily"), tick())
+            with pytest.raises(ValidationError) as caught:
+                scheduler.restore(text)
+            assert caught.value.errors[0].path == path
+            assert scheduler.pending() == 0 and set(scheduler.jobs()) == {"kept"}
+
+    async def test_restore_after_close(self, autojump_clock: trio.testing.MockClock) -> None:
+        async with open_scheduler() as (scheduler, _, _):
+            work = scheduler.export()
+            scheduler.close()
+            with pytest.raises(ClosedError):
+                scheduler.restore(work.text)
