@@ -18,11 +18,12 @@ import collections
 import json
 import logging
 import weakref
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias
 
 import attrs
 import trio
 
+from jido._typevars import S
 from jido.agent.spec import Agent, AgentSpec
 from jido.convert import structure, unstructure
 from jido.errors import AgentNotFoundError, ClosedError, MailboxFullError
@@ -247,7 +248,7 @@ def _decode(spec: AgentSpec, agent_id: str, data: str) -> Agent:
 
 
 @attrs.frozen
-class VirtualAgent:
+class VirtualAgent(Generic[S]):
     """A reference to an agent by id, valid whether it runs, is dormant, or was never started: the first
     message activates it (from its stored state, or new). Obtain one with ``Runtime.agent``.
 
@@ -257,14 +258,14 @@ class VirtualAgent:
     """
 
     _runtime: Runtime = attrs.field(repr=False, alias="runtime")
-    spec: AgentSpec = attrs.field(repr=lambda s: s.name)
+    spec: AgentSpec[S] = attrs.field(repr=lambda s: s.name)
     id: str
 
-    async def ref(self) -> AgentRef:
+    async def ref(self) -> AgentRef[S]:
         """The live ref, activating the agent if needed."""
         return await self._runtime._dormancy.activate(self.id, self.spec)
 
-    async def call(self, signal: Signal, *, timeout: float = 5.0, idempotent: bool = False) -> Agent:
+    async def call(self, signal: Signal, *, timeout: float = 5.0, idempotent: bool = False) -> Agent[S]:
         """``AgentRef.call`` on the agent, activating it first if needed."""
         ref = await self.ref()
         return await ref.call(signal, timeout=timeout, idempotent=idempotent)

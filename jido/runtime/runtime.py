@@ -18,7 +18,8 @@ from typing import Any
 import attrs
 import trio
 
-from jido.agent.spec import Agent, agent_spec_of
+from jido._typevars import S
+from jido.agent.spec import Agent, AgentSpec, agent_spec_of
 from jido.bus.bus import Bus, Retention, open_bus
 from jido.bus.journal import DeadLetterRecord, Journal
 from jido.bus.memory import MemoryJournal
@@ -208,14 +209,14 @@ class Runtime:
 
     async def start_agent(
         self,
-        agent: Any,
+        agent: type[S] | AgentSpec[S] | Agent[S],
         *,
         id: str | None = None,
         state: Mapping[str, Any] | None = None,
         restart: RestartKind = "transient",
         mailbox_size: int | None = None,
         error_policy: ErrorPolicy = "crash",
-    ) -> AgentRef:
+    ) -> AgentRef[S]:
         """Start an agent under the root supervisor; returns its ref once it is ready.
 
         Args:
@@ -383,7 +384,7 @@ class Runtime:
         for sub in self._agent_subscriptions.pop(ref.id, []):
             self.bus.close_soon(sub)
 
-    def agent(self, agent: Any, agent_id: str) -> VirtualAgent:
+    def agent(self, agent: type[S] | AgentSpec[S], agent_id: str) -> VirtualAgent[S]:
         """A virtual reference to the agent ``agent_id``: valid whether it runs, is hibernated, or was never
         started; its first message starts it (from its stored state when there is one, else new, as
         ``agent``, an ``@agent`` class or :class:`AgentSpec`).

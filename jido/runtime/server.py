@@ -21,11 +21,12 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias
 
 import attrs
 import trio
 
+from jido._typevars import S
 from jido.action.exec import validate_params
 from jido.action.instruction import Instruction
 from jido.agent.directives import Directive, Error, Stop
@@ -144,8 +145,10 @@ class NormalExit(Exception):  # a control-flow signal, not an error: it ends the
         self.final = final
 
 
-class AgentRef:
+class AgentRef(Generic[S]):
     """A handle on a running agent; valid across restarts, until the agent stops for good.
+
+    Generic in the agent's state class: ``await rt.start_agent(Counter)`` is an ``AgentRef[Counter]``.
 
     Attributes:
         id: the agent's id, unique in its runtime.
@@ -155,7 +158,7 @@ class AgentRef:
     def __init__(
         self,
         runtime: Runtime,
-        agent: Agent,
+        agent: Agent[S],
         *,
         mailbox_size: int = DEFAULT_MAILBOX_SIZE,
         error_policy: ErrorPolicy = "crash",
@@ -201,7 +204,7 @@ class AgentRef:
 
     # -- reading -----------------------------------------------------------------------------------------
     @property
-    def agent(self) -> Agent:
+    def agent(self) -> Agent[S]:
         """The last committed agent value (no round trip to the server); for a ref held across hibernations,
         that of the latest incarnation."""
         ref = self
@@ -210,7 +213,7 @@ class AgentRef:
         return ref._agent
 
     @property
-    def state(self) -> Any:
+    def state(self) -> S:
         """The last committed state (no round trip to the server)."""
         return self.agent.state
 
@@ -370,7 +373,7 @@ class AgentRef:
     def _put_nowait(self, signal: Signal, key: str | None = None) -> None:
         self._enqueue_nowait(_Envelope(signal, key=key))
 
-    async def call(self, signal: Signal, *, timeout: float = 5.0, idempotent: bool = False) -> Agent:
+    async def call(self, signal: Signal, *, timeout: float = 5.0, idempotent: bool = False) -> Agent[S]:
         """Send ``signal`` and wait until it is handled; returns the agent as committed after it.
 
         The timeout covers waiting for room in the mailbox and the handling. On timeout the signal stays
@@ -395,7 +398,7 @@ class AgentRef:
         *,
         origin: tuple[str, int] | None = None,
         key: str | None = None,
-    ) -> Agent:
+    ) -> Agent[S]:
         """``call`` without stamping trace context: for the runtime's own delivery tasks (bus subscriptions,
         which give their ``origin``), which may have inherited an unrelated span from the task that started
         them."""
