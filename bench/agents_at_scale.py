@@ -136,12 +136,13 @@ SLEEPER: AgentSpec = agent_spec_of(Sleeper)  # type: ignore[assignment]
 class StandIn:
     """What ``Dormancy.hibernated`` reads of an agent's ref: its id, spec and (without a store) agent value."""
 
-    __slots__ = ("_agent", "id", "spec")
+    __slots__ = ("_agent", "id", "scheduler", "spec")
 
     def __init__(self, spec: AgentSpec, value: Agent) -> None:
         self.spec = spec
         self._agent = value
         self.id = ""
+        self.scheduler: None = None
 
 
 def fill_dormant(rt: Runtime, n: int) -> float:

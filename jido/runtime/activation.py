@@ -1,11 +1,18 @@
 """Hibernation and activation: an idle agent leaves memory and comes back on its next message.
 
 An agent started at the root (``start_agent``) with an ``idle_timeout`` (its own, or the runtime's default)
-hibernates when its mailbox has been empty that long and it holds nothing that needs its task (no pending
-timer or cron job, no child, no workflow run): its task ends and the runtime keeps a *dormant* entry of a few
-hundred bytes: an index into a table of agent kinds, and its state as JSON text when there is no state store
-(with a store, its state is there already: each commit was stored). A dormant entry holds no reference to any
-object the garbage collector tracks, so a million dormant agents add nothing to a full collection's pause.
+hibernates when its mailbox has been empty that long and it holds nothing that needs its task (no child, no
+workflow run): its task ends and the runtime keeps a *dormant* entry of a few hundred bytes: an index into a
+table of agent kinds, its state as JSON text when there is no state store (with a store, its state is there
+already: each commit was stored), and its pending timers and cron jobs as JSON text
+(:meth:`~jido.runtime.scheduler.Scheduler.export`). A dormant entry holds no reference to any object the
+garbage collector tracks, so a million dormant agents add nothing to a full collection's pause.
+
+The runtime keeps one alarm for all dormant agents: a heap of (due time, agent id) served by one task. When a
+dormant agent's earliest timer or cron tick comes due, the alarm wakes it; woken (by the alarm or by a
+message), it gets its timers and cron jobs back as they were, so a timer that came due fires at once and a
+cron tick planned meanwhile fires once. Like the timers of a running agent, they live in the process: they do
+not outlive it (cron jobs declared by the agent's class are registered again when it starts).
 
 Any message to a dormant agent (a cast or call on a ref held from before, a bus delivery, a virtual agent's
 send) activates it: it starts again from its state, and the messages that arrived while it was starting are
@@ -15,10 +22,13 @@ handed to it first, in arrival order. Bus subscriptions of a dormant agent stay 
 from __future__ import annotations
 
 import collections
+import contextlib
+import heapq
 import json
 import logging
+import math
 import weakref
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias
 
 import attrs
 import trio
@@ -27,6 +37,7 @@ from jido._typevars import S
 from jido.agent.spec import Agent, AgentSpec
 from jido.convert import structure, unstructure
 from jido.errors import AgentNotFoundError, ClosedError, MailboxFullError
+from jido.runtime.clock import DEFAULT_MAX_NAP
 from jido.runtime.persistence import idempotency_key
 from jido.runtime.server import AgentRef, ErrorPolicy, _Envelope
 from jido.runtime.supervisor_spec import RestartKind
@@ -42,6 +53,13 @@ __all__ = ["Dormancy", "VirtualAgent"]
 logger = logging.getLogger("jido.runtime")
 
 _Kind: TypeAlias = tuple[AgentSpec, RestartKind, int | None, ErrorPolicy]
+# A dormant entry: (kind index, state JSON or None, pending timers/cron JSON or None, generation). Ints and strs
+# in a plain tuple, so the garbage collector untracks it. The generation tells a current alarm from one left
+# by an earlier sleep of the same agent.
+_Entry: TypeAlias = tuple[int, str | None, str | None, int]
+# Alarms whose agent woke before them stay in the heap until due; past this many, and past twice the live
+# ones, the heap is rebuilt without them, so an agent that sleeps and wakes often cannot grow it without bound.
+_COMPACT_AFTER: Final = 64
 
 
 class _Waking:
@@ -64,14 +82,20 @@ class Dormancy:
         self._runtime = runtime
         self._kinds: list[_Kind] = []
         self._kind_index: dict[_Kind, int] = {}
-        # id -> (kind index, state JSON or None): ints and strs only, so the garbage collector untracks it.
-        self._dormant: dict[str, tuple[int, str | None]] = {}
+        # id -> entry (see _Entry): ints and strs only, so the garbage collector untracks it.
+        self._dormant: dict[str, _Entry] = {}
         self._waking: dict[str, _Waking] = {}
         # The last incarnation of each dormant agent, while someone still holds its ref (weakly: nothing is
         # kept for agents nobody holds): woken, it learns its successor, so the held ref reads the new state.
         self._previous: weakref.WeakValueDictionary[str, AgentRef] = weakref.WeakValueDictionary()
         self.hibernations = 0
         self.activations = 0
+        # (trio time due, generation, id) of dormant agents' timers, and (POSIX time due, generation, id) of
+        # their cron ticks (wall clock); served by one task while either is non-empty.
+        self._alarms: list[tuple[float, int, str]] = []
+        self._wall_alarms: list[tuple[float, int, str]] = []
+        self._alarm_running = False
+        self._alarm_nap: trio.CancelScope | None = None
 
     def __len__(self) -> int:
         return len(self._dormant)
@@ -94,12 +118,79 @@ class Dormancy:
         data = (
             None if persistence is not None else json.dumps(unstructure(ref._agent.state), ensure_ascii=False)
         )
-        self._dormant[ref.id] = (index, data)
-        self._previous[ref.id] = ref
         self.hibernations += 1
+        generation = self.hibernations
+        pending: str | None = None
+        scheduler = ref.scheduler
+        # Exported when there is anything to keep, or the class declares cron jobs: a declared job cancelled
+        # before the sleep must stay cancelled, not come back when the agent starts again.
+        if scheduler is not None and (scheduler.pending() or scheduler.has_jobs() or ref.spec.schedules):
+            work = scheduler.export()
+            pending = work.text
+            if work.next_timer is not None:
+                self._set_alarm(self._alarms, work.next_timer, generation, ref.id)
+            if work.next_cron is not None:
+                self._set_alarm(self._wall_alarms, work.next_cron.timestamp(), generation, ref.id)
+        self._dormant[ref.id] = (index, data, pending, generation)
+        self._previous[ref.id] = ref
         logger.debug("agent %r hibernated", ref.id, extra={"agent_id": ref.id})
         if AGENT_HIBERNATED in _BY_NAME:
             emit(AGENT_HIBERNATED, agent_id=ref.id, agent=ref.spec.name)
+
+    # -- the alarm: waking dormant agents whose timers come due ------------------------------------------------
+    def _set_alarm(
+        self, heap: list[tuple[float, int, str]], due: float, generation: int, agent_id: str
+    ) -> None:
+        heapq.heappush(heap, (due, generation, agent_id))
+        if len(heap) > _COMPACT_AFTER and len(heap) > 2 * len(self._dormant):
+            heap[:] = [alarm for alarm in heap if self._current(alarm)]
+            heapq.heapify(heap)
+        nap = self._alarm_nap
+        if nap is not None:
+            nap.cancel()  # plan again: this one may be earlier than the one it sleeps for
+        elif not self._alarm_running:
+            nursery = self._runtime._nursery
+            if nursery is not None:
+                self._alarm_running = True
+                nursery.start_soon(self._ring_alarms, name="jido dormant agents' alarm")
+
+    def _current(self, alarm: tuple[float, int, str]) -> bool:
+        entry = self._dormant.get(alarm[2])
+        return entry is not None and entry[3] == alarm[1]
+
+    async def _ring_alarms(self) -> None:
+        clock = self._runtime.clock
+        try:
+            while self._alarms or self._wall_alarms:
+                now = trio.current_time()
+                deadline = self._alarms[0][0] if self._alarms else math.inf
+                if self._wall_alarms:
+                    # The wall clock may jump: sleep at most DEFAULT_MAX_NAP before looking at it again.
+                    wall_in = self._wall_alarms[0][0] - clock.now().timestamp()
+                    deadline = min(deadline, now + max(0.0, min(wall_in, DEFAULT_MAX_NAP)))
+                if deadline > now:
+                    with trio.CancelScope(deadline=deadline) as nap:
+                        self._alarm_nap = nap
+                        await trio.sleep_forever()
+                    self._alarm_nap = None
+                    continue
+                due: list[tuple[float, int, str]] = []
+                while self._alarms and self._alarms[0][0] <= now:
+                    due.append(heapq.heappop(self._alarms))
+                wall_now = clock.now().timestamp()
+                while self._wall_alarms and self._wall_alarms[0][0] <= wall_now:
+                    due.append(heapq.heappop(self._wall_alarms))
+                for alarm in due:
+                    if self._current(alarm) and alarm[2] not in self._waking:
+                        self._alarm_wake(alarm[2])
+                await trio.lowlevel.checkpoint()
+        finally:
+            self._alarm_nap = None
+            self._alarm_running = False
+
+    def _alarm_wake(self, agent_id: str) -> None:
+        with contextlib.suppress(ClosedError):  # the runtime is closing: nothing to wake it into
+            self._waking_for(agent_id, None)
 
     def forget(self, agent_id: str) -> bool:
         """Drop a dormant agent for good (stopped while dormant)."""
@@ -221,11 +312,16 @@ class Dormancy:
         runtime = self._runtime
         entry = self._dormant.pop(agent_id, None)
         if entry is not None:
-            kind_spec, restart, mailbox_size, error_policy = self._kinds[entry[0]]
-            value = kind_spec.new(agent_id) if entry[1] is None else _decode(kind_spec, agent_id, entry[1])
-            return await runtime.start_agent(
+            kind, state, pending, _ = entry
+            kind_spec, restart, mailbox_size, error_policy = self._kinds[kind]
+            value = kind_spec.new(agent_id) if state is None else _decode(kind_spec, agent_id, state)
+            ref = await runtime.start_agent(
                 value, restart=restart, mailbox_size=mailbox_size, error_policy=error_policy
             )
+            if pending is not None and ref.scheduler is not None:
+                # Started and not yet run anything (no await since): its timers are back before any message.
+                ref.scheduler.restore(pending)
+            return ref
         live = self._live(agent_id)
         if live is not None:
             return live

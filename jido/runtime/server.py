@@ -574,16 +574,13 @@ async def serve_agent(
 
 
 def _may_hibernate(ref: AgentRef) -> bool:
-    """Whether the agent holds nothing that needs its task: no message, timer, cron job, child or background
-    run (those keep it awake; dormant agents have no timers yet)."""
+    """Whether the agent holds nothing that needs its task: no message, child or background run (those keep it
+    awake; its timers and cron jobs sleep with it and wake it when due)."""
     if ref.mailbox_depth or ref._background or ref.child_tags:
         return False
     if ref.id in ref._runtime._dormancy._waking:
         return False  # still being woken: what was sent meanwhile is about to be handed to it
-    if ref.children is not None and ref.children.slots:
-        return False
-    scheduler = ref.scheduler
-    return scheduler is None or (scheduler.pending() == 0 and not scheduler.has_jobs())
+    return ref.children is None or not ref.children.slots
 
 
 _WORKFLOW_PREFIX: Final = "jido.workflow."

@@ -264,7 +264,7 @@ class HibernationMachine(RuntimeStateMachine):
             return (
                 [] if stored is None else list(json.loads(stored.data)["state"]["seen"])
             )  # None: no commit yet
-        _, data = self.rt._dormancy._dormant[
+        _, data, _, _ = self.rt._dormancy._dormant[
             ID
         ]  # the dormant entry's state (no public reader without a store)
         assert data is not None

@@ -129,14 +129,14 @@ class TestHibernate:
             assert rt._dormancy._dormant["nb"][1] is None
             assert (await ref.call(note(2))).state.seen == [1, 2]
 
-    async def test_pending_timer_keeps_it_awake(self, autojump_clock: trio.testing.MockClock) -> None:
-        """An agent with a pending Schedule does not hibernate before it fired."""
+    async def test_pending_timer_sleeps_with_it(self, autojump_clock: trio.testing.MockClock) -> None:
+        """An agent with a pending Schedule hibernates; the timer wakes it when due and fires then."""
         async with open_runtime() as rt:
             ref = await rt.start_agent(Notebook, id="nb")
             await ref.call(Signal(type="notes.later", source="/test"))
             await trio.sleep(20)
-            assert ref.status == "running"
-            await asleep(rt, "nb")
+            assert ref.status == "hibernated"
+            await trio.sleep(15)  # due at 30 s
             assert ref.state.seen == [-1]
 
     async def test_runtime_default_and_none(self, autojump_clock: trio.testing.MockClock) -> None:
