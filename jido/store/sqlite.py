@@ -7,10 +7,16 @@ taken out of the transaction with savepoints, and the others commit). A ``save_m
 state *and* whatever else it puts in the same batch (the offset of the delivery it applied, as another
 write), which is how one write makes a state change and its cause durable together.
 
-Reads. ``load``, ``load_many``, ``list_ids`` and ``count`` use a second connection on trio's worker threads,
-one at a time (a ``CapacityLimiter(1)``), never the trio thread. In WAL mode a reader never waits for the
-writer and sees every transaction committed before it began, so a ``load`` after a ``save_many`` returned
-sees what it saved; and a read does not queue behind a commit's fsync, as it would on the writer's thread.
+Reads. ``load_many``, ``list_ids`` and ``count`` use a second connection on trio's worker threads, one at a
+time (a ``CapacityLimiter(1)``). ``load`` (one row by its primary key: what waking an agent costs) runs on the
+trio thread itself by default (``inline_reads=True``), on a third connection that never waits for a lock:
+it takes tens of microseconds from the page cache, where a round trip to a worker thread takes a hundred or
+more and, on a busy machine, milliseconds at the tail. Should the file be busy (SQLite answers "locked"
+instead of waiting), that ``load`` goes to the worker thread like the others. In WAL mode a reader never waits
+for the writer and sees every transaction committed before it began, so a ``load`` after a ``save_many``
+returned sees what it saved; and a read does not queue behind a commit's fsync, as it would on the writer's
+thread. Pass ``inline_reads=False`` when the file sits on storage slow enough that one read could stall the
+event loop (a network file system).
 
 Durability. When a write returns, its transaction is committed. With ``synchronous="FULL"`` (the default)
 the WAL is fsynced at every commit, so the states survive a power loss; ``"NORMAL"`` survives a crash of the
@@ -83,6 +89,8 @@ class SQLiteStateStore:
         flush_interval: seconds the writer waits for more calls after the first before it writes (>= 0;
             0, the default, writes at once: batches then form from whatever queued meanwhile).
         table: the state table's name (an identifier; its meta table is ``<table>_meta``).
+        inline_reads: read single states (``load``) on the trio thread, falling back to a worker thread when
+            the file is busy (see the module docstring); False reads every state on a worker thread.
 
     Raises:
         TypeError, ValueError: a bad argument.
@@ -97,6 +105,7 @@ class SQLiteStateStore:
         batch_max: int = DEFAULT_BATCH_MAX,
         flush_interval: float = 0.0,
         table: str = DEFAULT_TABLE,
+        inline_reads: bool = True,
     ) -> None:
         if not isinstance(path, str | os.PathLike):
             raise TypeError(f"path must be a str or path-like, got {path!r}")
@@ -116,9 +125,13 @@ class SQLiteStateStore:
             raise ValueError(f"flush_interval must be >= 0 and finite, got {flush_interval!r}")
         self._flush_interval = float(flush_interval)
         self._table = check_table(table, _FORBIDDEN_TABLES)
+        if not isinstance(inline_reads, bool):
+            raise TypeError(f"inline_reads must be a bool, got {inline_reads!r}")
+        self._inline_reads = inline_reads
 
         self._writer: Writer | None = None
         self._reader: sqlite3.Connection | None = None
+        self._inline: sqlite3.Connection | None = None  # load() on the trio thread: never waits for a lock
         self._open_lock = trio.Lock()
         self._read_limiter = trio.CapacityLimiter(1)
         self._closed = False
@@ -181,6 +194,19 @@ class SQLiteStateStore:
         """
         self._check_open()
         check_agent_id(agent_id)
+        if self._inline_reads and self._writer is not None:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                found = self._load_sync(self._inline_reader(), agent_id)
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise BrokenError(f"state store {self._path!r}: load failed: {exc}") from exc
+                # Busy (another process's lock, a WAL being recovered): wait for it on a worker thread.
+            except sqlite3.Error as exc:
+                raise BrokenError(f"state store {self._path!r}: load failed: {exc}") from exc
+            else:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return found
         return await self._read("load", self._load_sync, agent_id)
 
     async def load_many(self, agent_ids: Iterable[str]) -> dict[str, StoredState]:
@@ -279,6 +305,9 @@ class SQLiteStateStore:
             if self._reader is not None:
                 reader, self._reader = self._reader, None
                 await trio.to_thread.run_sync(reader.close, limiter=self._read_limiter)
+            if self._inline is not None:
+                inline, self._inline = self._inline, None
+                inline.close()
         await trio.lowlevel.checkpoint()
 
     # -- plumbing --------------------------------------------------------------------------------------------
@@ -352,6 +381,14 @@ class SQLiteStateStore:
             self._reader = reader
         return fn(self._reader, *args)
 
+    def _inline_reader(self) -> sqlite3.Connection:
+        if self._inline is None:
+            # timeout=0: SQLite answers "locked" at once instead of blocking the event loop for up to 5 s.
+            inline = sqlite3.connect(self._path, isolation_level=None, timeout=0.0)
+            inline.execute("PRAGMA query_only = ON")
+            self._inline = inline
+        return self._inline
+
     def _load_sync(self, reader: sqlite3.Connection, agent_id: str) -> StoredState | None:
         row = reader.execute(self._sql["load"], (agent_id,)).fetchone()
         return None if row is None else decode(self._path, *row)
@@ -408,6 +445,7 @@ async def open_sqlite_state_store(
     batch_max: int = DEFAULT_BATCH_MAX,
     flush_interval: float = 0.0,
     table: str = DEFAULT_TABLE,
+    inline_reads: bool = True,
 ) -> AsyncIterator[SQLiteStateStore]:
     """Open a :class:`SQLiteStateStore` (creating the file and tables if new) and close it on exit.
 
@@ -424,6 +462,7 @@ async def open_sqlite_state_store(
         batch_max=batch_max,
         flush_interval=flush_interval,
         table=table,
+        inline_reads=inline_reads,
     )
     async with store:
         yield store
