@@ -136,7 +136,7 @@ SLEEPER: AgentSpec = agent_spec_of(Sleeper)  # type: ignore[assignment]
 class StandIn:
     """What ``Dormancy.hibernated`` reads of an agent's ref: its id, spec and (without a store) agent value."""
 
-    __slots__ = ("_agent", "id", "scheduler", "spec")
+    __slots__ = ("__weakref__", "_agent", "id", "scheduler", "spec")
 
     def __init__(self, spec: AgentSpec, value: Agent) -> None:
         self.spec = spec
