@@ -175,7 +175,9 @@ class AgentRef(Generic[S]):
         self._mailbox_size = mailbox_size
         self._error_policy = check_error_policy(error_policy)
         self._status: AgentStatus = "starting"
-        self._changed = trio.Event()
+        # Made when someone waits for a state (wait_state) and set by the next commit: most agents are never
+        # waited on, and a commit then allocates nothing for it.
+        self._changed: trio.Event | None = None
         self._stopped = trio.Event()
         self._restarts = 0
         self._errors = 0
@@ -444,6 +446,8 @@ class AgentRef(Generic[S]):
                 if self._stopped.is_set():
                     raise ClosedError(f"agent {self.id!r} stopped before its state matched")
                 changed = self._changed
+                if changed is None:
+                    changed = self._changed = trio.Event()
                 await changed.wait()
         return self._agent.state
 
@@ -466,8 +470,10 @@ class AgentRef(Generic[S]):
     # -- used by the server task and its supervisor --------------------------------------------------------
     def _commit(self, agent: Agent) -> None:
         self._agent = agent
-        self._changed.set()
-        self._changed = trio.Event()
+        changed = self._changed
+        if changed is not None:
+            self._changed = None
+            changed.set()
 
     def deliver_nowait(self, signal: Signal) -> bool:
         """Queue a signal from inside the runtime without waiting; a full or closed mailbox dead-letters it.
@@ -523,7 +529,8 @@ class AgentRef(Generic[S]):
             else:
                 self._runtime.dead_letter(item.signal, closed, self.id, code)
         self._stopped.set()
-        self._changed.set()
+        if self._changed is not None:
+            self._changed.set()
 
     def _close_ring(self) -> None:
         """Stop the debug ring recording (the agent stopped for good); what it holds stays readable."""
