@@ -5,6 +5,7 @@ Everything the DSL does can be written by hand with ``jido``'s specs; ``jido`` n
 """
 
 from dsl.action import action as action
+from dsl.agent import AgentState as AgentState
 from dsl.agent import agent as agent
 from dsl.agent import cron as cron
 from dsl.agent import route as route
@@ -15,6 +16,7 @@ from dsl.supervisor import child as child
 from dsl.supervisor import supervisor as supervisor
 
 __all__ = [
+    "AgentState",
     "NotDecoratedError",
     "action",
     "agent",

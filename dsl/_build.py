@@ -94,7 +94,9 @@ def rebuild(cls: type, *, bases: tuple[type, ...] = (), drop: Iterable[str] = ()
     dropped = {"__dict__", "__weakref__", *drop}
     namespace = {k: v for k, v in cls.__dict__.items() if k not in dropped}
     own_bases = tuple(b for b in cls.__bases__ if b is not object)
-    new_bases = (*own_bases, *(b for b in bases if b not in own_bases)) or (object,)
+    # A base the class already inherits (StateMapping through AgentState) is not added again.
+    extra = (b for b in bases if not any(issubclass(own, b) for own in own_bases))
+    new_bases = (*own_bases, *extra) or (object,)
     return type(cls)(cls.__name__, new_bases, namespace)
 
 

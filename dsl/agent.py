@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final, Never, TypeVar, dataclass_transform, overload
+from typing import Any, Final, Never, Self, TypeVar, dataclass_transform, overload
 
 import attrs
 
@@ -20,6 +20,7 @@ from dsl._build import (
     rebuild,
     snake_case,
 )
+from dsl.spec import NotDecoratedError
 from jido._spec_attr import SPEC_ATTR
 from jido.action.spec import action_spec_of
 from jido.agent.spec import Agent, AgentSpec, CronSchedule, RouteSpec
@@ -29,7 +30,7 @@ from jido.convert import is_json_type
 from jido.errors import DefinitionError, ValidationError
 from jido.signal.pattern import parse_pattern
 
-__all__ = ["agent", "cron", "route"]
+__all__ = ["AgentState", "agent", "cron", "route"]
 
 T = TypeVar("T", bound=type)
 
@@ -104,6 +105,38 @@ def _new(cls: type, /, id: str | None = None, **state: Any) -> Agent:
     return spec.new(id, **state)
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(attrs.field, attrs.Factory))
+class AgentState(StateMapping):
+    """An optional base for ``@agent`` classes: it changes nothing at run time and tells type checkers what
+    ``@agent`` adds, ``new()`` and the mapping interface.
+
+    A class decorator cannot add a method a type checker sees (mypy ignores what a class decorator returns),
+    so ``Counter.new()`` on a bare ``@agent`` class is an error to mypy and pyright though it works. Derive
+    from this class and ``Counter.new()`` is an ``Agent[Counter]``, so ``jido.cmd(Counter.new(), ...)`` keeps
+    the state's type::
+
+        @agent
+        class Counter(AgentState):
+            count: int = 0
+
+        counter, _ = jido.cmd(Counter.new(), Increment(by=2))
+        counter.state.count  # an int, to the checker too
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def new(cls, id: str | None = None, **state: Any) -> Agent[Self]:
+        """A new agent value of this class: its defaults overridden by ``state``, validated strictly.
+
+        Raises:
+            NotDecoratedError: the class is not an ``@agent`` class.
+            ValidationError: a value in ``state`` does not fit its field.
+        """
+        # @agent sets its own ``new`` on the class it builds; reaching this one means it never ran.
+        raise NotDecoratedError(f"{display_name(cls)} is not an @agent class: decorate it with @agent")
+
+
 def _compile(
     cls: type,
     localns: dict[str, Any],
@@ -162,7 +195,8 @@ def _compile(
     except DefinitionError as exc:
         raise DefinitionError(f"{display_name(cls)}: {exc}") from None
     attach(frozen, spec)
-    frozen.new = classmethod(_new)  # type: ignore[attr-defined]
+    # The class a checker sees is the one written (see AgentState): set through setattr, as it is invisible.
+    setattr(frozen, "new", classmethod(_new))  # noqa: B010
     return frozen
 
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsl import action, agent, route
-from jido.action.spec import ActionContext
-from jido.agent.cmd import cmd
+import jido
+from dsl import AgentState, action, agent, route
+from jido import ActionContext, cmd
 
 
 @action(description="Add `by` to the count")
 class Increment:
     by: int = 1
 
-    def run(self, ctx: ActionContext) -> dict[str, Any]:
+    def run(self, ctx: ActionContext[Counter]) -> dict[str, Any]:
         return {"count": ctx.state.count + self.by}
 
 
@@ -25,13 +25,13 @@ class Increment:
 class Decrement:
     by: int = 1
 
-    def run(self, ctx: ActionContext) -> dict[str, Any]:
+    def run(self, ctx: ActionContext[Counter]) -> dict[str, Any]:
         return {"count": ctx.state.count - self.by}
 
 
 @action(description="Set the count back to zero")
 class Reset:
-    def run(self, ctx: ActionContext) -> dict[str, Any]:
+    def run(self, ctx: ActionContext[Counter]) -> dict[str, Any]:
         return {"count": 0}
 
 
@@ -39,18 +39,20 @@ class Reset:
 @route("counter.increment", Increment)
 @route("counter.decrement", Decrement)
 @route("counter.reset", Reset)
-class Counter:
+class Counter(AgentState):
     count: int = 0
 
 
 def main() -> None:
-    counter = Counter.new(id="counter-1")  # type: ignore[attr-defined]
+    counter = Counter.new(id="counter-1")
     print(f"new: count={counter.state.count}")
     for instruction in (Increment(by=5), Decrement(), Increment(by=42), Reset()):
         counter, directives = cmd(counter, instruction)
         print(f"{instruction!r:>22} -> count={counter.state.count} directives={directives}")
     counter, directives = cmd(counter, (Increment, {"by": "not_a_number"}))
-    print(f"invalid by -> count={counter.state.count}, error:\n  {directives[0].error}")
+    [error] = directives
+    assert isinstance(error, jido.Error)
+    print(f"invalid by -> count={counter.state.count}, error:\n  {error.error}")
 
 
 if __name__ == "__main__":

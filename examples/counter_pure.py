@@ -62,10 +62,14 @@ def main() -> None:
 
     signal = jido.Signal(type="counter.announce", source="/examples", data={"by": 2})
     counter, directives = jido.handle(counter, signal)
-    print(f"signal {signal.type} -> count={counter.state.count}, emits {directives[0].signal.type!r}")
+    [emit] = directives
+    assert isinstance(emit, jido.Emit)
+    print(f"signal {signal.type} -> count={counter.state.count}, emits {emit.signal.type!r}")
 
     counter, directives = jido.cmd(counter, (Increment, {"by": "3"}))
-    print(f"by='3' (a string) -> count={counter.state.count} (unchanged), error:\n    {directives[0].error}")
+    [error] = directives
+    assert isinstance(error, jido.Error)
+    print(f"by='3' (a string) -> count={counter.state.count} (unchanged), error:\n    {error.error}")
 
     counter, _ = jido.cmd(counter, Reset)
     print(f"reset             -> count={counter.state.count}")

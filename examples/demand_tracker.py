@@ -43,7 +43,7 @@ import attrs
 import trio
 
 import jido
-from dsl import action, agent, cron, route
+from dsl import AgentState, action, agent, cron, route
 
 LISTING_ID: Final = "demo-listing"
 SOURCE: Final = "/demo/demand-tracker"
@@ -60,11 +60,11 @@ def _non_negative(_: object, attribute: attrs.Attribute[int], value: object) -> 
 
 
 def _change(
-    ctx: jido.ActionContext, target: int, reason: str, **extra: Any
+    ctx: jido.ActionContext[DemandTracker], target: int, reason: str, **extra: Any
 ) -> dict[str, Any] | tuple[dict[str, Any], jido.Emit]:
     """Move demand to ``target`` (clamped to 0..100); emit ``listing.demand.changed`` if it moved."""
     state = ctx.state
-    previous: int = state.demand
+    previous = state.demand
     current = max(MIN_DEMAND, min(MAX_DEMAND, target))
     if current == previous:
         return dict(extra)
@@ -85,7 +85,9 @@ def _change(
 class Boost:
     amount: int = attrs.field(default=10, validator=_non_negative)
 
-    def run(self, ctx: jido.ActionContext) -> dict[str, Any] | tuple[dict[str, Any], jido.Emit]:
+    def run(
+        self, ctx: jido.ActionContext[DemandTracker]
+    ) -> dict[str, Any] | tuple[dict[str, Any], jido.Emit]:
         return _change(ctx, ctx.state.demand + self.amount, "boost")
 
 
@@ -93,25 +95,31 @@ class Boost:
 class Cool:
     amount: int = attrs.field(default=10, validator=_non_negative)
 
-    def run(self, ctx: jido.ActionContext) -> dict[str, Any] | tuple[dict[str, Any], jido.Emit]:
+    def run(
+        self, ctx: jido.ActionContext[DemandTracker]
+    ) -> dict[str, Any] | tuple[dict[str, Any], jido.Emit]:
         return _change(ctx, ctx.state.demand - self.amount, "cool")
 
 
 @action(description="Let demand decay by 2 (floored at 0) and count the tick")
 class Decay:
-    def run(self, ctx: jido.ActionContext) -> dict[str, Any] | tuple[dict[str, Any], jido.Emit]:
+    def run(
+        self, ctx: jido.ActionContext[DemandTracker]
+    ) -> dict[str, Any] | tuple[dict[str, Any], jido.Emit]:
         return _change(ctx, ctx.state.demand - DECAY_STEP, "decay", ticks=ctx.state.ticks + 1)
 
 
 @action(description="The cron heartbeat: a decay")
 class Heartbeat:
-    def run(self, ctx: jido.ActionContext) -> dict[str, Any] | tuple[dict[str, Any], jido.Emit]:
+    def run(
+        self, ctx: jido.ActionContext[DemandTracker]
+    ) -> dict[str, Any] | tuple[dict[str, Any], jido.Emit]:
         return Decay().run(ctx)
 
 
 @action(description="Daily cleanup: reset the tick count")
 class Cleanup:
-    def run(self, ctx: jido.ActionContext) -> dict[str, Any]:
+    def run(self, ctx: jido.ActionContext[DemandTracker]) -> dict[str, Any]:
         return {"ticks": 0}
 
 
@@ -127,17 +135,16 @@ class Cleanup:
 @route("listing.demand.tick", Decay)
 @route("heartbeat.tick", Heartbeat)
 @route("cleanup.run", Cleanup)
-class DemandTracker:
+class DemandTracker(AgentState):
     listing_id: str = LISTING_ID
     demand: int = 50
     ticks: int = 0
     last_updated_at: str | None = None
 
 
-def new_tracker(id: str | None = None, **state: Any) -> jido.Agent:
+def new_tracker(id: str | None = None, **state: Any) -> jido.Agent[DemandTracker]:
     """A new Demand Tracker agent value (``state`` overrides the defaults, validated strictly)."""
-    tracker: jido.Agent = DemandTracker.new(id, **state)  # type: ignore[attr-defined]
-    return tracker
+    return DemandTracker.new(id, **state)
 
 
 def demand_signal(kind: str, **data: Any) -> jido.Signal:

@@ -111,7 +111,7 @@ class Worker:
     processed: list[str] = attrs.field(factory=list)
 
 
-def _agent_spec(cls: type) -> jido.AgentSpec:
+def _agent_spec(cls: type) -> jido.AgentSpec[Any]:
     spec = spec_of(cls)
     assert isinstance(spec, jido.AgentSpec)
     return spec

@@ -6,11 +6,12 @@ import inspect
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, Generic
 
 import attrs
 
 from jido._spec_attr import SPEC_ATTR
+from jido._typevars import S
 from jido.errors import DefinitionError
 
 __all__ = [
@@ -132,8 +133,12 @@ class ActionSpec:
 
 
 @attrs.frozen
-class ActionContext:
+class ActionContext(Generic[S]):
     """What an action sees besides its params. Frozen: an action changes nothing by mutating it.
+
+    Generic in the agent's state class: an action of a ``Counter`` agent takes ``ctx: ActionContext[Counter]``
+    and a type checker knows ``ctx.state.count``. The runtime does not check ``S``: an action run outside an
+    agent sees ``None``.
 
     Attributes:
         action: the running action's name.
@@ -145,7 +150,9 @@ class ActionContext:
     """
 
     action: str = ""
-    state: Any = None
+    # Typed S though it may be None (outside an agent): an action's author names the agent it serves, and
+    # making every ``ctx.state.count`` test for None first would cost each of them more than it catches.
+    state: S = attrs.field(default=None)
     agent_id: str | None = None
     signal: Any = None
     data: Mapping[str, Any] = attrs.field(factory=dict)

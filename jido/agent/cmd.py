@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from jido._typevars import S
 from jido.action.instruction import InstructionLike, normalize_instructions
 from jido.agent.directives import Directive
 from jido.agent.spec import Agent
@@ -18,13 +19,15 @@ if TYPE_CHECKING:
 __all__ = ["cmd", "cmd_async", "handle", "handle_async"]
 
 
-def _check_agent(agent: object) -> Agent:
+def _check_agent(agent: Agent[S]) -> Agent[S]:
     if not isinstance(agent, Agent):
         raise TypeError(f"cmd expects a jido Agent value, got {type(agent).__name__}")
     return agent
 
 
-def cmd(agent: Agent, instructions: InstructionLike, *, signal: Any = None) -> tuple[Agent, list[Directive]]:
+def cmd(
+    agent: Agent[S], instructions: InstructionLike, *, signal: Any = None
+) -> tuple[Agent[S], list[Directive]]:
     """Run ``instructions`` against ``agent`` and return the new agent and the directives, without effects.
 
     Each instruction's result is merged into the state and validated against the schema; a failed
@@ -51,14 +54,14 @@ def cmd(agent: Agent, instructions: InstructionLike, *, signal: Any = None) -> t
 
 
 async def cmd_async(
-    agent: Agent, instructions: InstructionLike, *, signal: Any = None
-) -> tuple[Agent, list[Directive]]:
+    agent: Agent[S], instructions: InstructionLike, *, signal: Any = None
+) -> tuple[Agent[S], list[Directive]]:
     """Like :func:`cmd`, under trio: actions may be async, and their timeouts are enforced."""
     agent = _check_agent(agent)
     return await agent.spec.strategy.run_async(agent, normalize_instructions(instructions), signal=signal)
 
 
-def handle(agent: Agent, signal: Signal) -> tuple[Agent, list[Directive]]:
+def handle(agent: Agent[S], signal: Signal) -> tuple[Agent[S], list[Directive]]:
     """Route ``signal`` through the agent's routes and :func:`cmd` the resulting instructions.
 
     Raises:
@@ -68,7 +71,7 @@ def handle(agent: Agent, signal: Signal) -> tuple[Agent, list[Directive]]:
     return cmd(agent, list(agent.spec.instructions_for(signal)), signal=signal)
 
 
-async def handle_async(agent: Agent, signal: Signal) -> tuple[Agent, list[Directive]]:
+async def handle_async(agent: Agent[S], signal: Signal) -> tuple[Agent[S], list[Directive]]:
     """Like :func:`handle`, under trio."""
     agent = _check_agent(agent)
     return await cmd_async(agent, list(agent.spec.instructions_for(signal)), signal=signal)

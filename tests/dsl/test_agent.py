@@ -9,9 +9,10 @@ from typing import Any
 import attrs
 import pytest
 
-from dsl import action, agent, cron, route, spec_of
+from dsl import AgentState, NotDecoratedError, action, agent, cron, route, spec_of
 from jido.action.spec import ActionContext, ActionSpec
 from jido.agent.spec import Agent, AgentSpec, CronSchedule, RouteSpec
+from jido.agent.state import StateMapping
 from jido.agent.strategy import Direct
 from jido.errors import DefinitionError
 
@@ -318,3 +319,40 @@ class TestAgentDefinitionErrors:
         """A class cannot be both an action and an agent."""
         with pytest.raises(DefinitionError, match=r"^Ping: a class cannot be both an @action and an @agent$"):
             agent(Ping)
+
+
+class TestAgentState:
+    def test_base_changes_nothing_at_run_time(self) -> None:
+        """A class deriving from AgentState compiles as a bare one: same fields, new(), mapping view."""
+
+        @agent
+        @route("a.ping", Ping)
+        class Typed(AgentState):
+            count: int = 0
+
+        value = Typed.new(id="t1", count=2)
+        assert isinstance(value, Agent)
+        assert value.id == "t1" and value.state == Typed(count=2)
+        assert dict(value.state) == {"count": 2}
+        assert [r.pattern for r in value.spec.routes] == ["a.ping"]
+
+    def test_state_mapping_is_not_mixed_in_twice(self) -> None:
+        """The compiled class keeps AgentState as its base, and StateMapping once in its MRO."""
+
+        @agent
+        class Typed(AgentState):
+            count: int = 0
+
+        assert Typed.__bases__ == (AgentState,)
+        assert Typed.__mro__.count(StateMapping) == 1
+
+    def test_new_without_the_decorator(self) -> None:
+        """new() on an AgentState class @agent never compiled says what is missing."""
+
+        class Plain(AgentState):
+            pass
+
+        with pytest.raises(
+            NotDecoratedError, match=r"^Plain is not an @agent class: decorate it with @agent$"
+        ):
+            Plain.new()

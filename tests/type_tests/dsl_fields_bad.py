@@ -1,4 +1,4 @@
-"""Misuse the type checker must report (each line with an error is listed in test_type_tests.py)."""
+"""Misuse the type checker must report: each line ending ``# expect: <code>`` (see test_type_tests.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Counter:
     count: int = 0
 
 
-Increment(by="3")
-Increment(step=1)
-Counter(count=1.5)
-Increment().by = 5
+Increment(by="3")  # expect: arg-type
+Increment(step=1)  # expect: call-arg
+Counter(count=1.5)  # expect: arg-type
+Increment().by = 5  # expect: misc
