@@ -49,6 +49,8 @@ from jido.agent.strategy import Direct as Direct
 from jido.agent.strategy import Strategy as Strategy
 from jido.agent.workflow import RunWorkflow as RunWorkflow
 from jido.agent.workflow import Workflow as Workflow
+from jido.clock import SystemClock as SystemClock
+from jido.clock import TrioClock as TrioClock
 from jido.errors import ActionError as ActionError
 from jido.errors import ActionTimeoutError as ActionTimeoutError
 from jido.errors import AgentExistsError as AgentExistsError
@@ -75,8 +77,6 @@ from jido.errors import SupervisionError as SupervisionError
 from jido.errors import TransitionError as TransitionError
 from jido.errors import ValidationError as ValidationError
 from jido.errors import WorkflowBusyError as WorkflowBusyError
-from jido.runtime.clock import SystemClock as SystemClock
-from jido.runtime.clock import TrioClock as TrioClock
 from jido.runtime.dead_letters import DeadLetter as DeadLetter
 from jido.runtime.runtime import Runtime as Runtime
 from jido.runtime.runtime import RuntimeStatistics as RuntimeStatistics

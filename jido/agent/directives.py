@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 import attrs
 
+from jido.cron import parse_cron
 from jido.errors import DefinitionError, ValidationError
 
 if TYPE_CHECKING:
@@ -103,8 +104,6 @@ def _check_tz(_: object, attribute: attrs.Attribute[str], value: str) -> None:
 
 
 def _check_cron_expr(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    from jido.runtime.cron import parse_cron  # a lazy import: the agent core must not load the runtime
-
     try:
         parse_cron(value)
     except ValidationError as exc:

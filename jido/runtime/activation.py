@@ -35,9 +35,9 @@ import trio
 
 from jido._typevars import S
 from jido.agent.spec import Agent, AgentSpec
+from jido.clock import DEFAULT_MAX_NAP
 from jido.convert import structure, unstructure
 from jido.errors import AgentNotFoundError, ClosedError, MailboxFullError
-from jido.runtime.clock import DEFAULT_MAX_NAP
 from jido.runtime.persistence import idempotency_key
 from jido.runtime.server import AgentRef, ErrorPolicy, _Envelope
 from jido.runtime.supervisor_spec import RestartKind

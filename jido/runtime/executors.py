@@ -14,8 +14,8 @@ from jido.action.plan import run_plan
 from jido.agent.directives import Cron, CronCancel, Directive, Emit, Schedule, SpawnAgent, StopChild
 from jido.agent.workflow import WORKFLOW_COMPLETED, WORKFLOW_FAILED, RunWorkflow, Workflow
 from jido.convert import unstructure
+from jido.cron import parse_cron
 from jido.errors import DefinitionError, InternalError
-from jido.runtime.cron import parse_cron
 from jido.runtime.server import AgentRef
 from jido.runtime.supervisor import Supervisor
 from jido.signal import Signal

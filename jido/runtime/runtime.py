@@ -24,6 +24,7 @@ from jido.bus.bus import Bus, Retention, open_bus
 from jido.bus.journal import DeadLetterRecord, Journal
 from jido.bus.memory import MemoryJournal
 from jido.bus.subscription import Delivery, Subscription
+from jido.clock import Clock, SystemClock
 from jido.errors import (
     AgentExistsError,
     AgentNotFoundError,
@@ -36,7 +37,6 @@ from jido.errors import (
     SupervisionError,
 )
 from jido.runtime.activation import Dormancy, VirtualAgent
-from jido.runtime.clock import Clock, SystemClock
 from jido.runtime.dead_letters import DeadLetter, DeadLetterStore, JournalDeadLetters, letter_size
 from jido.runtime.persistence import Persistence
 from jido.runtime.sensor_spec import sensor_spec_of
@@ -584,7 +584,7 @@ async def open_runtime(
     """Open a runtime; leaving the block stops every agent, supervisor and sensor, last started first.
 
     Args:
-        clock: wall clock for cron schedules (:class:`~jido.runtime.clock.TrioClock` in tests).
+        clock: wall clock for cron schedules (:class:`~jido.clock.TrioClock` in tests).
         mailbox_size: default mailbox bound of agents.
         max_restarts: the restart budget of each child of the root (an agent started with ``start_agent``, a
             tree, a sensor): past ``max_restarts`` crashes in a row, each within ``within`` seconds of its

@@ -11,7 +11,7 @@ Semantics:
   a thousand pending timers cost a thousand small records, not a thousand tasks, and timers due at the same
   time fire in the order they were scheduled.
 - Cron jobs are served by one task (started when needed, gone when no job is left), sleeping on the wall
-  clock (:class:`~jido.runtime.clock.Clock`) until the next fire time of any job, each in its own time zone.
+  clock (:class:`~jido.clock.Clock`) until the next fire time of any job, each in its own time zone.
   Each tick delivers a copy of the job's signal with a new id and ``time`` set to the planned fire time;
   ``data`` and the other attributes are unchanged. Jobs due at the same time fire in the order they were
   registered (a replaced job counts as registered when it was replaced), so runs are reproducible.
@@ -48,9 +48,9 @@ from typing import Final, final
 import attrs
 import trio
 
+from jido.clock import Clock, sleep_until_wall
+from jido.cron import CronExpr
 from jido.errors import ClosedError, ValidationError
-from jido.runtime.clock import Clock, sleep_until_wall
-from jido.runtime.cron import CronExpr
 from jido.signal import Signal
 from jido.signal.ids import new_id
 
@@ -147,8 +147,8 @@ class Scheduler:
         nursery: the owner's nursery; every timer runs as a task in it.
         deliver: called with each due signal, synchronously; it must not block. What it raises is logged and
             does not stop a cron job.
-        clock: the wall clock cron jobs follow (:class:`~jido.runtime.clock.SystemClock`, or
-            :class:`~jido.runtime.clock.TrioClock` in tests).
+        clock: the wall clock cron jobs follow (:class:`~jido.clock.SystemClock`, or
+            :class:`~jido.clock.TrioClock` in tests).
         owner: who owns it (an agent id), shown in logs, errors and the repr.
 
     Raises:

@@ -12,6 +12,7 @@ import attrs
 
 from jido._spec_attr import SPEC_ATTR
 from jido.agent.directives import _check_tz
+from jido.cron import parse_cron
 from jido.errors import DefinitionError
 
 __all__ = ["SensorSpec", "sensor_spec_of"]
@@ -74,8 +75,6 @@ class SensorSpec:
         elif (self.every is None) == (self.cron is None):
             raise DefinitionError(f"sensor {self.name!r}: sample needs exactly one of every or cron")
         if self.cron is not None:
-            from jido.runtime.cron import parse_cron  # lazy: kept off the import path of the specs
-
             try:
                 parse_cron(self.cron, self.tz)
             except ValueError as exc:

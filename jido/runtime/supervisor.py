@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from jido.agent.spec import Agent, AgentSpec
+from jido.clock import sleep_until_wall
+from jido.cron import parse_cron
 from jido.errors import SupervisionError
-from jido.runtime.clock import sleep_until_wall
-from jido.runtime.cron import parse_cron
 from jido.runtime.persistence import Durability
 from jido.runtime.scheduler import Scheduler
 from jido.runtime.sensor_spec import SensorSpec

@@ -17,7 +17,7 @@ MAX_REVISION: Final = 2**63 - 1
 
 @runtime_checkable
 class WallClock(Protocol):
-    """Says what the wall-clock time is (``jido.runtime.clock.Clock`` has this shape: any clock of it fits)."""
+    """Says what the wall-clock time is (``jido.clock.Clock`` has this shape: any clock of it fits)."""
 
     def now(self) -> dt.datetime:
         """The current time, timezone-aware."""

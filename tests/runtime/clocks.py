@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from jido.runtime.clock import Clock
+from jido.clock import Clock
 
 
 class ShiftedClock:

@@ -9,8 +9,8 @@ import pytest
 import trio
 import trio.testing
 
+from jido.clock import Clock, SystemClock, TrioClock, sleep_until_wall
 from jido.errors import ValidationError
-from jido.runtime.clock import Clock, SystemClock, TrioClock, sleep_until_wall
 from tests.runtime.clocks import ShiftedClock
 
 START = dt.datetime(2026, 3, 7, 23, 58, tzinfo=dt.UTC)

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from jido.agent.directives import Cron
 from jido.agent.spec import CronSchedule
+from jido.cron import NICKNAMES, CronExpr, parse_cron
 from jido.errors import FieldError, ValidationError
-from jido.runtime.cron import NICKNAMES, CronExpr, parse_cron
 from jido.signal import Signal
 
 UTC = dt.UTC

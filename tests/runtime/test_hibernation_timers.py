@@ -14,7 +14,7 @@ import trio.testing
 from dsl import action, agent, cron, route
 from jido.action.spec import ActionContext
 from jido.agent.directives import Cron, CronCancel, Schedule
-from jido.runtime.clock import TrioClock
+from jido.clock import TrioClock
 from jido.runtime.runtime import Runtime, open_runtime
 from jido.signal import Signal
 from jido.store import MemoryStateStore

@@ -12,9 +12,9 @@ import pytest
 import trio
 import trio.testing
 
+from jido.clock import Clock, TrioClock
+from jido.cron import parse_cron
 from jido.errors import ClosedError, ValidationError
-from jido.runtime.clock import Clock, TrioClock
-from jido.runtime.cron import parse_cron
 from jido.runtime.scheduler import Scheduler
 from jido.signal import Signal
 from tests.runtime.clocks import ShiftedClock
