@@ -10,35 +10,72 @@
 * Waits that never sleep on the wall clock: :func:`wait_for_state`, :func:`wait_until`, and a
   :class:`SignalRecorder`.
 
-It needs the ``test`` extra (Hypothesis, pytest, pytest-trio).
+The fixtures need pytest and pytest-trio; the property-testing helpers (``check_invariant``,
+``RuntimeStateMachine``, the strategies) need Hypothesis too: the ``test`` extra has all three. Names are
+imported when first used, so the plugin, which pytest loads in every session where jido is installed, costs
+next to nothing and works without Hypothesis.
 """
 
-from jido.testing.faults import CrashAgent as CrashAgent
-from jido.testing.faults import CutConnection as CutConnection
-from jido.testing.faults import DelayDelivery as DelayDelivery
-from jido.testing.faults import DropDelivery as DropDelivery
-from jido.testing.faults import FailAction as FailAction
-from jido.testing.faults import FailJournalWrite as FailJournalWrite
-from jido.testing.faults import Fault as Fault
-from jido.testing.faults import FaultInjector as FaultInjector
-from jido.testing.faults import FaultPlan as FaultPlan
-from jido.testing.faults import FaultRecord as FaultRecord
-from jido.testing.faults import InjectedCrash as InjectedCrash
-from jido.testing.faults import InjectedError as InjectedError
-from jido.testing.faults import InjectedTimeout as InjectedTimeout
-from jido.testing.faults import SlowAction as SlowAction
-from jido.testing.faults import TimeoutAction as TimeoutAction
-from jido.testing.faults import UnsupportedFaultError as UnsupportedFaultError
-from jido.testing.faults import inject_faults as inject_faults
-from jido.testing.helpers import TEST_START as TEST_START
-from jido.testing.helpers import SignalRecorder as SignalRecorder
-from jido.testing.helpers import open_test_runtime as open_test_runtime
-from jido.testing.helpers import wait_for_state as wait_for_state
-from jido.testing.helpers import wait_until as wait_until
-from jido.testing.invariants import InvariantViolation as InvariantViolation
-from jido.testing.invariants import Step as Step
-from jido.testing.invariants import check_invariant as check_invariant
-from jido.testing.stateful import RuntimeStateMachine as RuntimeStateMachine
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from jido.testing.faults import CrashAgent as CrashAgent
+    from jido.testing.faults import CutConnection as CutConnection
+    from jido.testing.faults import DelayDelivery as DelayDelivery
+    from jido.testing.faults import DropDelivery as DropDelivery
+    from jido.testing.faults import FailAction as FailAction
+    from jido.testing.faults import FailJournalWrite as FailJournalWrite
+    from jido.testing.faults import Fault as Fault
+    from jido.testing.faults import FaultInjector as FaultInjector
+    from jido.testing.faults import FaultPlan as FaultPlan
+    from jido.testing.faults import FaultRecord as FaultRecord
+    from jido.testing.faults import InjectedCrash as InjectedCrash
+    from jido.testing.faults import InjectedError as InjectedError
+    from jido.testing.faults import InjectedTimeout as InjectedTimeout
+    from jido.testing.faults import SlowAction as SlowAction
+    from jido.testing.faults import TimeoutAction as TimeoutAction
+    from jido.testing.faults import UnsupportedFaultError as UnsupportedFaultError
+    from jido.testing.faults import inject_faults as inject_faults
+    from jido.testing.helpers import TEST_START as TEST_START
+    from jido.testing.helpers import SignalRecorder as SignalRecorder
+    from jido.testing.helpers import open_test_runtime as open_test_runtime
+    from jido.testing.helpers import wait_for_state as wait_for_state
+    from jido.testing.helpers import wait_until as wait_until
+    from jido.testing.invariants import InvariantViolation as InvariantViolation
+    from jido.testing.invariants import Step as Step
+    from jido.testing.invariants import check_invariant as check_invariant
+    from jido.testing.stateful import RuntimeStateMachine as RuntimeStateMachine
+
+# Where each public name lives; imported on first use (see the module docstring).
+_HOMES: dict[str, str] = {
+    "CrashAgent": "jido.testing.faults",
+    "CutConnection": "jido.testing.faults",
+    "DelayDelivery": "jido.testing.faults",
+    "DropDelivery": "jido.testing.faults",
+    "FailAction": "jido.testing.faults",
+    "FailJournalWrite": "jido.testing.faults",
+    "Fault": "jido.testing.faults",
+    "FaultInjector": "jido.testing.faults",
+    "FaultPlan": "jido.testing.faults",
+    "FaultRecord": "jido.testing.faults",
+    "InjectedCrash": "jido.testing.faults",
+    "InjectedError": "jido.testing.faults",
+    "InjectedTimeout": "jido.testing.faults",
+    "SlowAction": "jido.testing.faults",
+    "TimeoutAction": "jido.testing.faults",
+    "UnsupportedFaultError": "jido.testing.faults",
+    "inject_faults": "jido.testing.faults",
+    "TEST_START": "jido.testing.helpers",
+    "SignalRecorder": "jido.testing.helpers",
+    "open_test_runtime": "jido.testing.helpers",
+    "wait_for_state": "jido.testing.helpers",
+    "wait_until": "jido.testing.helpers",
+    "InvariantViolation": "jido.testing.invariants",
+    "Step": "jido.testing.invariants",
+    "check_invariant": "jido.testing.invariants",
+    "RuntimeStateMachine": "jido.testing.stateful",
+}
 
 __all__ = [
     "TEST_START",
@@ -68,3 +105,16 @@ __all__ = [
     "wait_for_state",
     "wait_until",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'jido.testing' has no attribute {name!r}")
+    value: object = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # once imported, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

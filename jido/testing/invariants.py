@@ -21,6 +21,10 @@ step: what each step did to the state, or why it failed, and which faults fired.
 
 from __future__ import annotations
 
+# First, before Hypothesis: without it, this import says what to install.
+import jido.testing._needs_hypothesis  # noqa: F401
+
+# isort: split
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 

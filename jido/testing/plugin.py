@@ -25,16 +25,19 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
-import trio
-import trio.testing
 
-from jido.runtime.clock import Clock, TrioClock
-from jido.runtime.runtime import Runtime, open_runtime
-from jido.testing.faults import FaultInjector
-from jido.testing.helpers import TEST_START, SignalRecorder
+# pytest loads this module in every session of every project where jido is installed: it imports only pytest
+# at first, and the runtime when a test uses a fixture (so an unrelated test suite pays nothing for it).
+if TYPE_CHECKING:
+    import trio
+
+    from jido.runtime.clock import Clock, TrioClock
+    from jido.runtime.runtime import Runtime
+    from jido.testing.faults import FaultInjector
+    from jido.testing.helpers import SignalRecorder
 
 __all__ = [
     "jido_clock",
@@ -45,7 +48,7 @@ __all__ = [
     "signal_recorder",
 ]
 
-_FAULTS: Final = pytest.StashKey[FaultInjector]()
+_FAULTS: Final = pytest.StashKey["FaultInjector"]()
 _ASYNC_FIXTURES: Final = ("jido_runtime", "signal_recorder", "jido_faults", "jido_clock")
 
 
@@ -53,6 +56,9 @@ def run_with_autojump_clock(
     fn: Callable[[], Any], *, clock: trio.abc.Clock | None = None, instruments: Any = ()
 ) -> Any:
     """``trio.run`` on an autojump clock unless the test brings its own clock (pytest-trio's ``run=``)."""
+    import trio  # see the imports above
+    import trio.testing
+
     if clock is None:
         clock = trio.testing.MockClock(autojump_threshold=0)
     return trio.run(fn, clock=clock, instruments=instruments)
@@ -71,10 +77,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.trio(run=run_with_autojump_clock), append=False)
 
 
+_ASYNC_MARKERS: Final = ("trio", "anyio", "asyncio")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Refuse the jido fixtures to Hypothesis tests, at once and with what to do instead."""
+    """Refuse the jido fixtures to Hypothesis tests, and say how to run an async one, at once."""
     if not isinstance(item, pytest.Function) or not hasattr(item.obj, "hypothesis"):
         return
+    inner = getattr(item.obj.hypothesis, "inner_test", None)
+    if (
+        inspect.iscoroutinefunction(inner)
+        and item.config.pluginmanager.hasplugin("trio")
+        and not any(item.get_closest_marker(name) for name in _ASYNC_MARKERS)
+    ):
+        # Left alone, Hypothesis says it "doesn't know how to run async test functions", which sends users
+        # looking for an executor when one line of configuration is missing.
+        pytest.fail(
+            f"{item.name} is an async Hypothesis test and nothing runs it on trio: set `trio_mode = true` "
+            "under [tool.pytest.ini_options] (pytest-trio then runs every async test), or mark the test "
+            "with @pytest.mark.trio",
+            pytrace=False,
+        )
     used = [name for name in item.fixturenames if name in _ASYNC_FIXTURES]
     if used:
         pytest.fail(
@@ -100,6 +123,9 @@ def pytest_runtest_makereport(
 @pytest.fixture
 async def jido_clock() -> TrioClock:
     """The runtime's wall clock: trio's clock (virtual in tests) from :data:`~jido.testing.TEST_START`."""
+    from jido.runtime.clock import TrioClock  # see the imports above
+    from jido.testing.helpers import TEST_START
+
     return TrioClock(start=TEST_START)
 
 
@@ -112,6 +138,8 @@ def jido_runtime_options() -> Mapping[str, Any]:
 @pytest.fixture
 async def jido_faults(request: pytest.FixtureRequest) -> AsyncIterator[FaultInjector]:
     """The test's fault injector, with no faults until the test sets a plan."""
+    from jido.testing.faults import FaultInjector  # see the imports above
+
     injector = FaultInjector()
     request.node.stash[_FAULTS] = injector
     with injector.install():
@@ -123,6 +151,8 @@ async def jido_runtime(
     jido_faults: FaultInjector, jido_clock: Clock, jido_runtime_options: Mapping[str, Any]
 ) -> AsyncIterator[Runtime]:
     """A runtime for the test, on trio's autojump clock, closed after it."""
+    from jido.runtime.runtime import open_runtime  # see the imports above
+
     async with open_runtime(clock=jido_clock, **jido_runtime_options) as runtime:
         yield runtime
 
@@ -130,5 +160,7 @@ async def jido_runtime(
 @pytest.fixture
 async def signal_recorder(jido_runtime: Runtime) -> AsyncIterator[SignalRecorder]:
     """Every signal published on ``jido_runtime`` while the test runs."""
+    from jido.testing.helpers import SignalRecorder  # see the imports above
+
     async with SignalRecorder.open(jido_runtime) as recorder:
         yield recorder

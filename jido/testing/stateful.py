@@ -33,6 +33,10 @@ report of a failing example shows them step by step.
 
 from __future__ import annotations
 
+# First, before Hypothesis: without it, this import says what to install.
+import jido.testing._needs_hypothesis  # noqa: F401
+
+# isort: split
 import contextlib
 import functools
 import math

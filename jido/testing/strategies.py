@@ -13,6 +13,10 @@ Every strategy here shrinks toward small, readable values: short types, empty da
 
 from __future__ import annotations
 
+# First, before Hypothesis: without it, this import says what to install.
+import jido.testing._needs_hypothesis  # noqa: F401
+
+# isort: split
 import datetime as dt
 import enum
 import itertools

@@ -236,6 +236,42 @@ class TestInPytest:
             ]
         )
 
+    ASYNC_GIVEN = """
+        import pytest
+        import trio
+        from hypothesis import given, settings, strategies as st
+
+        @settings(max_examples=2, database=None)
+        @given(st.integers())
+        async def test_async_given(n):
+            await trio.sleep(0)
+    """
+
+    def test_async_hypothesis_test_without_trio_mode(self, pytester: pytest.Pytester) -> None:
+        """An async Hypothesis test nothing runs on trio fails with the line of configuration to add."""
+        pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+        pytester.makepyfile(textwrap.dedent(self.ASYNC_GIVEN))
+        result = pytester.runpytest_inprocess()
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*test_async_given is an async Hypothesis test and nothing runs it on trio: set "
+                "`trio_mode = true` under [[]tool.pytest.ini_options[]] (pytest-trio then runs every async "
+                "test), or mark the test with @pytest.mark.trio"
+            ]
+        )
+
+    @pytest.mark.parametrize("how", ["trio_mode", "marker"])
+    def test_async_hypothesis_test_on_trio(self, pytester: pytest.Pytester, how: str) -> None:
+        """With trio_mode, or marked for trio, the same test runs."""
+        ini = "trio_mode = true\n" if how == "trio_mode" else ""
+        pytester.makeini(f"[pytest]\n{ini}addopts = -p no:cacheprovider\n")
+        code = textwrap.dedent(self.ASYNC_GIVEN)
+        if how == "marker":
+            code = code.replace("@settings", "@pytest.mark.trio\n@settings")
+        pytester.makepyfile(code)
+        pytester.runpytest_inprocess().assert_outcomes(passed=1)
+
     def test_open_test_runtime_in_hypothesis(self, session: pytest.Pytester) -> None:
         """open_test_runtime gives each Hypothesis example its own runtime, faults and autojump clock included."""
         session.makepyfile(
