@@ -22,7 +22,7 @@ from jido.errors import ActionError, ValidationError
 if TYPE_CHECKING:
     from jido.agent.spec import Agent
 
-__all__ = ["Direct", "Fold", "Strategy"]
+__all__ = ["Direct", "Fold", "RecoversFromCrash", "Strategy"]
 
 
 @runtime_checkable
@@ -39,6 +39,28 @@ class Strategy(Protocol):
         self, agent: Agent, instructions: Sequence[Instruction], *, signal: Any = None
     ) -> tuple[Agent, list[Directive]]:
         """Run instructions (sync or async actions) under trio."""
+        ...
+
+
+@runtime_checkable
+class RecoversFromCrash(Protocol):
+    """A strategy with its own answer to a crash: when handling a signal crashed the agent under the
+    ``"crash"`` error policy (nothing of that signal committed; the agent restarts from its last committed
+    state), the runtime asks the strategy what the restarted agent should handle next.
+
+    This is how a strategy keeps its own bookkeeping whole (a workflow whose outcome could not be recorded
+    reports the run again, as failed) without the runtime knowing any strategy by name. Like ``run``, it is
+    pure: it returns a signal, and the runtime delivers it.
+    """
+
+    def after_crash(self, agent_id: str, signal: Any, error: BaseException) -> Any:
+        """A signal (``jido.Signal``) for the agent ``agent_id`` to handle after its restart, or None.
+
+        Args:
+            agent_id: the agent that crashed.
+            signal: the signal whose handling crashed it.
+            error: what it raised.
+        """
         ...
 
 

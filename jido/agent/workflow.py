@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -35,8 +36,10 @@ from jido.action.plan import Plan
 from jido.agent.directives import Directive, Error
 from jido.agent.strategy import Fold
 from jido.errors import DefinitionError, WorkflowBusyError
+from jido.signal import Signal
 from jido.signal.ids import new_id
 from jido.signal.pattern import parse_pattern
+from jido.telemetry.logs import log_context
 
 if TYPE_CHECKING:
     from jido.agent.spec import Agent
@@ -45,6 +48,7 @@ __all__ = ["WORKFLOW_COMPLETED", "WORKFLOW_FAILED", "RunWorkflow", "Workflow"]
 
 WORKFLOW_COMPLETED: Final = "jido.workflow.completed"
 WORKFLOW_FAILED: Final = "jido.workflow.failed"
+logger = logging.getLogger("jido.runtime")
 
 
 @attrs.frozen
@@ -145,3 +149,36 @@ class Workflow:
             ok = await fold.run_async(instruction) and ok
         self._after(fold, kind, signal, ok)
         return fold.agent, fold.directives
+
+    def after_crash(self, agent_id: str, signal: Any, error: BaseException) -> Signal | None:
+        """The agent crashed recording how one of this workflow's runs ended (under the ``"crash"`` policy
+        nothing of that signal committed, so its status still says ``"running"``): report the run again, as
+        failed, for the restarted agent to record.
+
+        Without this the agent would refuse every later run. Recording a failure that itself fails is not
+        reported again (no crash loop): it is logged, and the status stays as it is.
+        """
+        if not isinstance(signal, Signal) or signal.type not in (WORKFLOW_COMPLETED, WORKFLOW_FAILED):
+            return None
+        data = signal.data if isinstance(signal.data, Mapping) else {}
+        if data.get("workflow") != self.name:
+            return None
+        if signal.type == WORKFLOW_FAILED:
+            logger.error(
+                "agent %r could not record that workflow %r run %s failed: %s; its status is left as it is",
+                agent_id,
+                self.name,
+                data.get("run_id"),
+                error,
+                extra=log_context(signal, agent_id=agent_id, workflow=self.name),
+            )
+            return None
+        return Signal(
+            type=WORKFLOW_FAILED,
+            source=signal.source,
+            data={
+                "workflow": self.name,
+                "run_id": data.get("run_id"),
+                "error": f"recording the completed run failed: {type(error).__name__}: {error}",
+            },
+        ).caused_by(signal)

@@ -1,21 +1,20 @@
-"""Directive executors: how the runtime carries out each kind of directive an agent returns.
+"""The built-in directive executors (emit, schedule, cron, spawn and stop children, run a workflow), registered
+in :mod:`jido.runtime.effects` when this module is imported (the runtime imports it).
 
-A new kind of effect is a new :class:`~jido.agent.directives.Directive` subclass plus an executor registered
-here with :func:`register_executor`; the core never changes for it.
+``Executor``, ``execute_directive`` and ``register_executor`` live in :mod:`jido.runtime.effects`; they are
+re-exported here, where they were first.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
 
 from jido.action.plan import run_plan
-from jido.agent.directives import Cron, CronCancel, Directive, Emit, Schedule, SpawnAgent, StopChild
-from jido.agent.workflow import WORKFLOW_COMPLETED, WORKFLOW_FAILED, RunWorkflow, Workflow
+from jido.agent.directives import Cron, CronCancel, Emit, Schedule, SpawnAgent, StopChild
+from jido.agent.workflow import WORKFLOW_COMPLETED, WORKFLOW_FAILED, RunWorkflow
 from jido.convert import unstructure
 from jido.cron import parse_cron
-from jido.errors import DefinitionError, InternalError
+from jido.runtime.effects import Executor, execute_directive, register_executor
 from jido.runtime.server import AgentRef
 from jido.runtime.supervisor import Supervisor
 from jido.signal import Signal
@@ -24,31 +23,7 @@ from jido.telemetry.logs import log_context
 
 __all__ = ["Executor", "execute_directive", "register_executor"]
 
-D = TypeVar("D", bound=Directive)
-Executor = Callable[[AgentRef, Signal, Any], Awaitable[None]]
-"""``executor(ref, handled_signal, directive)``: carry ``directive`` out for the agent ``ref``."""
-
-_EXECUTORS: dict[type[Directive], Executor] = {}
 logger = logging.getLogger("jido.runtime")
-
-
-def register_executor(
-    directive_type: type[D], executor: Callable[[AgentRef, Signal, D], Awaitable[None]]
-) -> None:
-    """Register how the runtime carries out ``directive_type`` (replacing any executor it had)."""
-    if not (isinstance(directive_type, type) and issubclass(directive_type, Directive)):
-        raise DefinitionError(f"register_executor: {directive_type!r} is not a Directive subclass")
-    _EXECUTORS[directive_type] = executor
-
-
-async def execute_directive(ref: AgentRef, signal: Signal, directive: Directive) -> None:
-    """Carry out one directive for ``ref``, which is handling ``signal``."""
-    for cls in type(directive).__mro__:
-        executor = _EXECUTORS.get(cls)
-        if executor is not None:
-            await executor(ref, signal, directive)
-            return
-    raise InternalError(f"no executor registered for directive {type(directive).__name__}")
 
 
 async def _emit(ref: AgentRef, handled: Signal, directive: Emit) -> None:
@@ -164,42 +139,6 @@ async def _run_workflow_task(ref: AgentRef, trigger: Signal, directive: RunWorkf
     # Waits for room: an agent whose mailbox is full must still learn how the run ended, or its status would
     # stay "running" and refuse every later run.
     await ref.deliver(done.caused_by(trigger))
-
-
-def outcome_not_recorded(ref: AgentRef, outcome: Signal, error: BaseException) -> None:
-    """The agent crashed recording how one of its workflow runs ended (under the ``"crash"`` policy nothing of
-    that signal committed, so its status still says ``"running"``): report the run again, as failed.
-
-    Without this the agent would refuse every later run. The report waits for room in the mailbox and is
-    handled after the restart. Recording a failure that itself fails is not reported again (no crash loop):
-    it is logged, and the status stays as it is.
-    """
-    strategy = ref.spec.strategy
-    data = outcome.data if isinstance(outcome.data, Mapping) else {}
-    if not isinstance(strategy, Workflow) or data.get("workflow") != strategy.name:
-        return
-    if outcome.type == WORKFLOW_FAILED:
-        logger.error(
-            "agent %r could not record that workflow %r run %s failed: %s; its status is left as it is",
-            ref.id,
-            strategy.name,
-            data.get("run_id"),
-            error,
-            extra=log_context(outcome, agent_id=ref.id, workflow=strategy.name),
-        )
-        return
-    failed = Signal(
-        type=WORKFLOW_FAILED,
-        source=outcome.source,
-        data={
-            "workflow": strategy.name,
-            "run_id": data.get("run_id"),
-            "error": f"recording the completed run failed: {type(error).__name__}: {error}",
-        },
-    ).caused_by(outcome)
-    nursery = ref.slot_nursery
-    assert nursery is not None
-    nursery.start_soon(ref.deliver, failed)
 
 
 register_executor(Emit, _emit)

@@ -36,6 +36,9 @@ from jido.errors import (
     StaleStateError,
     SupervisionError,
 )
+
+# Imported for what importing it does: the built-in directive executors register themselves.
+from jido.runtime import executors as _builtin_executors  # noqa: F401
 from jido.runtime.activation import Dormancy, VirtualAgent
 from jido.runtime.dead_letters import DeadLetter, DeadLetterStore, JournalDeadLetters, letter_size
 from jido.runtime.persistence import Persistence

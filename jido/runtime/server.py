@@ -21,7 +21,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias
 
 import attrs
 import trio
@@ -31,6 +31,7 @@ from jido.action.exec import validate_params
 from jido.action.instruction import Instruction
 from jido.agent.directives import Directive, Error, Stop
 from jido.agent.spec import Agent, AgentSpec
+from jido.agent.strategy import RecoversFromCrash
 from jido.errors import (
     AgentFailedError,
     CallTimeoutError,
@@ -42,6 +43,8 @@ from jido.errors import (
     StaleStateError,
     ValidationError,
 )
+from jido.runtime.effects import execute_directive
+from jido.runtime.error_policy import ErrorPolicy, StopAfter, check_error_policy
 from jido.runtime.persistence import Durability, Persistence, idempotency_key
 from jido.signal import Signal
 from jido.telemetry import propagation as _propagation
@@ -61,7 +64,7 @@ if TYPE_CHECKING:
     from jido.runtime.scheduler import Scheduler
     from jido.runtime.supervisor import Supervisor
 
-__all__ = ["AgentRef", "AgentStatus", "ErrorPolicy", "StopAfter"]
+__all__ = ["AgentRef", "AgentStatus", "ErrorPolicy", "StopAfter", "check_error_policy"]
 
 logger = logging.getLogger("jido.runtime")
 
@@ -71,29 +74,6 @@ DEFAULT_MAILBOX_SIZE = 1024
 _FAIRNESS_BATCH = 64  # signals handled back to back before yielding to other tasks
 SYSTEM_PREFIX = "jido."
 _SIGNAL_EVENTS = "jido.signal"  # the telemetry family whose handlers make the server time each signal
-
-
-@attrs.frozen
-class StopAfter:
-    """Error policy: log errors and keep going, but stop the agent (normally) at the ``errors``-th one."""
-
-    errors: int
-
-    def __attrs_post_init__(self) -> None:
-        if isinstance(self.errors, bool) or not isinstance(self.errors, int) or self.errors < 1:
-            raise ValueError(f"StopAfter(errors=...) must be an int >= 1, got {self.errors!r}")
-
-
-ErrorPolicy: TypeAlias = Literal["crash", "log"] | StopAfter
-"""What an agent does when handling a signal produced an error: ``"crash"`` (the default: dead-letter the
-signal, fail the server task, let the supervisor restart it from the last committed state), ``"log"`` (log,
-commit what succeeded, keep going), or :class:`StopAfter` (log, and stop at the n-th error)."""
-
-
-def check_error_policy(policy: object) -> ErrorPolicy:
-    if policy in ("crash", "log") or isinstance(policy, StopAfter):
-        return policy
-    raise ValueError(f"error_policy must be 'crash', 'log' or StopAfter(n), got {policy!r}")
 
 
 class _Reply:
@@ -590,8 +570,6 @@ def _may_hibernate(ref: AgentRef) -> bool:
     return ref.children is None or not ref.children.slots
 
 
-_WORKFLOW_PREFIX: Final = "jido.workflow."
-
 _Outcome: TypeAlias = tuple[str, BaseException | None]
 _OK: _Outcome = ("ok", None)
 _IGNORED: _Outcome = ("ignored", None)
@@ -858,10 +836,7 @@ async def _on_errors(
     if policy == "crash":
         # Atomic: nothing of this signal is committed; it goes to the dead letters and the task fails.
         ref._runtime.dead_letter(signal, error, ref.id, "crash")
-        if signal.type.startswith(_WORKFLOW_PREFIX):
-            from jido.runtime.executors import outcome_not_recorded  # lazy: executors import this module
-
-            outcome_not_recorded(ref, signal, error)
+        _after_crash(ref, signal, error)
         if reply is not None:
             reply.fail(error)
         raise error
@@ -887,11 +862,37 @@ async def _on_errors(
     return ("error", error)
 
 
+def _after_crash(ref: AgentRef, signal: Signal, error: BaseException) -> None:
+    """Ask a strategy that has its own answer to a crash what the restarted agent should handle next, and
+    deliver it (waiting for room in the mailbox, after the restart). A hook that raises is logged."""
+    strategy = ref.spec.strategy
+    if not isinstance(strategy, RecoversFromCrash):
+        return
+    try:
+        follow_up = strategy.after_crash(ref.id, signal, error)
+    except Exception:
+        logger.exception(
+            "agent %r: the strategy's after_crash hook raised", ref.id, extra={"agent_id": ref.id}
+        )
+        return
+    if follow_up is None:
+        return
+    if not isinstance(follow_up, Signal):
+        logger.error(
+            "agent %r: the strategy's after_crash returned %r, not a Signal; ignored",
+            ref.id,
+            follow_up,
+            extra={"agent_id": ref.id},
+        )
+        return
+    nursery = ref.slot_nursery
+    if nursery is not None:
+        nursery.start_soon(ref.deliver, follow_up)
+
+
 async def _carry_out(ref: AgentRef, signal: Signal, directives: list[Directive]) -> None:
     if not directives:
         return
-    from jido.runtime.executors import execute_directive  # lazy: executors import this module
-
     for directive in directives:
         observed = DIRECTIVE_EXECUTED in _BY_NAME
         if isinstance(directive, Stop):

@@ -12,6 +12,7 @@ import attrs
 from jido._spec_attr import SPEC_ATTR
 from jido.agent.spec import AgentSpec
 from jido.errors import DefinitionError
+from jido.runtime.error_policy import check_error_policy
 from jido.runtime.sensor_spec import SensorSpec
 
 __all__ = [
@@ -68,8 +69,6 @@ class ChildSpec:
             )
         if self.state and not isinstance(self.target, AgentSpec):
             raise DefinitionError(f"child {self.name!r}: state applies to agent children only")
-        from jido.runtime.server import check_error_policy
-
         try:
             check_error_policy(self.error_policy)
         except ValueError as exc:
