@@ -7,6 +7,7 @@ imports it.
 
 import logging
 
+from jido._version import __version__ as __version__
 from jido.action.exec import run_action as run_action
 from jido.action.exec import run_action_sync as run_action_sync
 from jido.action.instruction import Instruction as Instruction
@@ -91,8 +92,6 @@ from jido.signal.router import Router as Router
 from jido.signal.signal import Signal as Signal
 from jido.signal.typed import SignalType as SignalType
 from jido.signal.typed import typed_signal as typed_signal
-
-__version__ = "0.1.0.dev0"
 
 # The library logs through "jido.*" loggers and never prints: applications decide where records go.
 logging.getLogger("jido").addHandler(logging.NullHandler())

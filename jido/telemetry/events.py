@@ -29,7 +29,7 @@ Libraries built on jido may add events of their own with :func:`define_event`.
 from __future__ import annotations
 
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -160,10 +160,14 @@ def define_event(name: str, doc: str, fields: Iterable[FieldSpec]) -> EventSpec:
         raise ValueError(f"event {name!r}: field names repeat: {names!r}")
     spec = EventSpec(name, doc, specs)
     _REGISTRY[name] = spec
-    from jido.telemetry.handlers import _rebuild  # a new name may match patterns attached before it existed
-
-    _rebuild()
+    for listener in _DEFINED_LISTENERS:
+        listener()  # the handler table: a new name may match patterns attached before it existed
     return spec
+
+
+_DEFINED_LISTENERS: list[Callable[[], None]] = []
+"""Called after each :func:`define_event`. :mod:`jido.telemetry.handlers` adds itself here, so this module (which
+it reads) does not import it back."""
 
 
 def event_spec(name: str) -> EventSpec:

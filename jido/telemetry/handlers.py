@@ -39,7 +39,7 @@ import attrs
 
 from jido.errors import ValidationError
 from jido.signal.pattern import matches, parse_pattern
-from jido.telemetry.events import CATALOGUE
+from jido.telemetry.events import _DEFINED_LISTENERS, CATALOGUE
 
 __all__ = ["Attachment", "Event", "Handler", "attach", "attachments", "detach_all", "emit", "enabled"]
 
@@ -125,6 +125,9 @@ def _rebuild() -> None:
         _FAMILIES.update(families)
         for attachment in _ATTACHMENTS:
             attachment.names = frozenset(n for n, found in wanted.items() if attachment in found)
+
+
+_DEFINED_LISTENERS.append(_rebuild)
 
 
 def _matches(pattern: str, name: str) -> bool:

@@ -56,6 +56,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "jido.telemetry.otel needs OpenTelemetry: pip install 'jido[otel]' (opentelemetry-api)"
     ) from exc
 
+from jido._version import __version__
 from jido.signal import Signal
 from jido.telemetry import propagation
 from jido.telemetry.events import (
@@ -127,8 +128,6 @@ class OTelBridge:
     """The installed bridge. Obtain it from :func:`install`; :meth:`uninstall` (or leave its ``with``) to stop."""
 
     def __init__(self, tracer_provider: TracerProvider | None) -> None:
-        from jido import __version__
-
         self.tracer = trace.get_tracer("jido", __version__, tracer_provider=tracer_provider)
         self._attachments: list[Attachment] = []
         self._previous_propagator: propagation.Propagator | None = None
