@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Final, Literal, final
+from typing import ClassVar, Final, Literal, Protocol, final, runtime_checkable
 
 import attrs
 
@@ -20,21 +20,37 @@ from jido.convert import describe_value
 from jido.errors import AgentNotFoundError, CallTimeoutError, ClosedError
 from jido.signal import Signal
 
-if TYPE_CHECKING:
-    from jido.runtime.runtime import Runtime
-
-__all__ = ["AgentAdapter"]
+__all__ = ["AgentAdapter", "AgentHost", "AgentTarget"]
 
 DELIVERY_MODES: Final = ("cast", "call")
 
 _CLASSIFY: Final = RetryPolicy()
 
 
-def _expect_runtime(value: object) -> str | None:
-    # Imported here: the runtime will own a bus, so importing it at module level would make a cycle.
-    from jido.runtime.runtime import Runtime
+class AgentTarget(Protocol):
+    """What the adapter does with an agent: cast a signal to it, or call it with one."""
 
-    return None if isinstance(value, Runtime) else f"expected a jido Runtime, got {describe_value(value)}"
+    async def cast(self, signal: Signal) -> None: ...
+
+    async def call(self, signal: Signal, *, timeout: float) -> object: ...
+
+
+@runtime_checkable
+class AgentHost(Protocol):
+    """Where the adapter finds agents by id: a jido ``Runtime`` is one. The bus sits below the runtime, so it
+    speaks to this protocol rather than importing the runtime."""
+
+    def get(self, agent_id: str) -> AgentTarget:
+        """The running agent ``agent_id``; raises ``AgentNotFoundError`` when there is none."""
+        ...
+
+    def whereis(self, agent_id: str) -> AgentTarget | None:
+        """The running agent ``agent_id``, or None."""
+        ...
+
+
+def _expect_runtime(value: object) -> str | None:
+    return None if isinstance(value, AgentHost) else f"expected a jido Runtime, got {describe_value(value)}"
 
 
 @final
@@ -58,7 +74,7 @@ class AgentAdapter(AdapterBase):
     name: ClassVar[str] = "agent"
 
     target: str = attrs.field(metadata=checked(expect_str))
-    runtime: Runtime = attrs.field(metadata=checked(_expect_runtime))
+    runtime: AgentHost = attrs.field(metadata=checked(_expect_runtime))
     delivery: Literal["cast", "call"] = attrs.field(
         default="cast", metadata=checked(expect_choice(DELIVERY_MODES))
     )
