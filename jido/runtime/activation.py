@@ -151,8 +151,11 @@ class Dormancy:
         elif not self._alarm_running:
             nursery = self._runtime._nursery
             if nursery is not None:
+                try:
+                    nursery.start_soon(self._ring_alarms, name="jido dormant agents' alarm")
+                except RuntimeError:  # the runtime is closing: there is nothing left to wake agents into
+                    return
                 self._alarm_running = True
-                nursery.start_soon(self._ring_alarms, name="jido dormant agents' alarm")
 
     def _current(self, alarm: tuple[float, int, str]) -> bool:
         entry = self._dormant.get(alarm[2])
