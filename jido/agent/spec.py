@@ -215,6 +215,14 @@ class Agent(Generic[S]):
     state: S
     spec: AgentSpec[S] = attrs.field(repr=lambda s: s.name)
 
+    def with_state(self, state: S) -> Agent[S]:
+        """This agent with ``state`` as its state (not validated: the caller has validated it).
+
+        Built directly: ``attrs.evolve`` costs three times this, on every commit. Tests pin the fields, so a
+        new one cannot be forgotten here.
+        """
+        return Agent(self.id, state, self.spec)
+
 
 def agent_spec_of(obj: object) -> AgentSpec | None:
     """The :class:`AgentSpec` behind ``obj`` (a spec, a decorated class, or an agent value), or None."""

@@ -122,6 +122,9 @@ def _apply_op(cls: type, data: dict[str, Any], op: StateOp) -> dict[str, Any]:
 
 
 _FIELDS: dict[type, dict[str, attrs.Attribute[Any]]] = {}
+_INIT: dict[
+    type, tuple[tuple[str, str], ...]
+] = {}  # per state class: (init argument, attribute) of each field
 
 
 def _shallow_update(state: S, changes: Mapping[str, Any]) -> S | None:
@@ -142,11 +145,17 @@ def _shallow_update(state: S, changes: Mapping[str, Any]) -> S | None:
         if field is None or field.type is None or isinstance(value, Mapping) or attrs.has(type(value)):
             return None
         try:
-            updates[key] = converter.structure(converter.unstructure(value), field.type)
+            updates[field.alias or key] = converter.structure(converter.unstructure(value), field.type)
         except Exception:  # invalid: let the full path report it
             return None
+    init = _INIT.get(cls)
+    if init is None:
+        init = _INIT[cls] = tuple((a.alias, a.name) for a in attrs.fields(cast(Any, cls)) if a.init)
+    for alias, name in init:  # what attrs.evolve does, with the field list looked up once per class
+        if alias not in updates:
+            updates[alias] = getattr(state, name)
     try:
-        return attrs.evolve(state, **updates)  # type: ignore[misc]
+        return cls(**updates)
     except Exception:  # a validator of the state class refused it: let the full path report it
         return None
 

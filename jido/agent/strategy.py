@@ -91,7 +91,7 @@ class Fold:
             self.fail(instruction, exc)
             return
         if state is not self.agent.state:
-            self.agent = attrs.evolve(self.agent, state=state)
+            self.agent = self.agent.with_state(state)
         self.directives.extend(e for e in result.effects if isinstance(e, Directive))
 
     def fail(self, instruction: Instruction, error: Exception) -> None:
@@ -122,7 +122,7 @@ class Fold:
     def set_field(self, field: str, value: Any) -> None:
         """Commit one state field (a strategy's own bookkeeping, such as an FSM's current state)."""
         state = apply_changes(self.agent.state, {field: value}, subject=f"{self.agent.spec.name} state")
-        self.agent = attrs.evolve(self.agent, state=state)
+        self.agent = self.agent.with_state(state)
 
 
 @attrs.frozen

@@ -774,7 +774,7 @@ def _validated(instructions: tuple[Instruction, ...]) -> tuple[Instruction, ...]
             raise exc.prefixed("$.data") from None
         if checked is None:
             checked = list(instructions)
-        checked[index] = attrs.evolve(instruction, params=params)
+        checked[index] = instruction.with_params(params)
     return instructions if checked is None else tuple(checked)
 
 
