@@ -56,8 +56,8 @@ from jido.bus.dispatch.http import (
     expect_ssl_context,
     expect_url,
 )
+from jido.clock import Clock, SystemClock
 from jido.convert import describe_value
-from jido.runtime.clock import Clock, SystemClock
 from jido.signal import Signal
 
 __all__ = [
