@@ -38,7 +38,7 @@ from jido.gateway.protocol import CLOSE_GOING_AWAY
 from jido.gateway.queue import frame_size
 from jido.runtime.runtime import Runtime
 
-__all__ = ["Gateway", "GatewayStatistics", "is_loopback", "serve_gateway"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "Gateway", "GatewayStatistics", "is_loopback", "serve_gateway"]
 
 logger = logging.getLogger("jido.gateway")
 
@@ -48,6 +48,7 @@ _WEBSOCKET_SLACK: Final = 4
 # signal; bounded in entries and in bytes (a few large signals must not pin a gigabyte).
 _ENCODED_CACHE: Final = 4096
 _ENCODED_CACHE_BYTES: Final = 16 << 20
+DEFAULT_MAX_CONNECTIONS: Final = 1024
 
 
 def _positive_seconds(name: str, value: object, *, allow_inf: bool = False) -> float:
@@ -84,6 +85,8 @@ class GatewayStatistics:
         accepted: connections accepted since the gateway started.
         rejected: handshakes refused: a bad ``Authorization`` header (HTTP 401), or a browser page from
             another host on a gateway without tokens (HTTP 403).
+        over_capacity: handshakes refused with HTTP 503 because ``max_connections`` connections were open
+            (or opening) already.
         auth_failures: connections closed with 4001 (no valid ``auth`` frame first).
         slow_consumers: connections closed with 4008 (send queue full for ``slow_consumer_timeout``).
         queued_frames: frames waiting in the send queues of all connections now.
@@ -112,6 +115,7 @@ class GatewayStatistics:
     frames_received: int
     frames_sent: int
     errors_sent: int
+    over_capacity: int = 0
 
 
 class Gateway:
@@ -135,6 +139,7 @@ class Gateway:
         slow_consumer_timeout: float,
         heartbeat_interval: float,
         auth_timeout: float,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         self.runtime = runtime
         self.host = host
@@ -146,7 +151,12 @@ class Gateway:
         self.slow_consumer_timeout = slow_consumer_timeout
         self.heartbeat_interval = heartbeat_interval
         self.auth_timeout = auth_timeout
+        self.max_connections = max_connections
         self._connections: set[Connection] = set()
+        # Places taken by connections and by handshakes still in progress (a burst of handshakes must not get
+        # past max_connections while each one waits for its accept).
+        self._places = 0
+        self._over_capacity = 0
         self._closing = False
         self._gone = trio.Event()
         self._durable: dict[str, tuple[Connection, str]] = {}
@@ -199,6 +209,7 @@ class Gateway:
             frames_received=self._frames_received,
             frames_sent=self._frames_sent,
             errors_sent=self._errors_sent,
+            over_capacity=self._over_capacity,
         )
 
     def authenticate(self, token: str) -> TokenPolicy | None:
@@ -250,6 +261,26 @@ class Gateway:
             with contextlib.suppress(trio_websocket.ConnectionClosed):
                 await request.reject(503, body=b"server going away\n")
             return
+        if self._places >= self.max_connections:
+            # Refused before anything is allocated for it: each connection may hold a send queue of
+            # send_queue_bytes, so the count of connections is what bounds the gateway's memory.
+            self._over_capacity += 1
+            logger.info("gateway refused a connection: %d open (max_connections)", self.max_connections)
+            with contextlib.suppress(trio_websocket.ConnectionClosed):
+                await request.reject(
+                    503,
+                    extra_headers=[(b"Retry-After", b"1")],
+                    body=b"too many connections\n",
+                )
+            return
+        self._places += 1
+        try:
+            await self._admit(request)
+        finally:
+            self._places -= 1
+
+    async def _admit(self, request: trio_websocket.WebSocketRequest) -> None:
+        """Authorize and accept a handshake that has a place, then serve its connection."""
         try:
             if self._tokens is None and not _local_origin(request.headers):
                 # Without tokens, any web page the user visits could open a socket to a local gateway
@@ -319,6 +350,7 @@ async def serve_gateway(
     slow_consumer_timeout: float = 10.0,
     heartbeat_interval: float = 20.0,
     auth_timeout: float = 10.0,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
     task_status: trio.TaskStatus[Gateway] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``runtime`` over websockets until cancelled; ``await nursery.start(serve_gateway, rt)`` gives
@@ -341,6 +373,9 @@ async def serve_gateway(
             (``math.inf``: no pings).
         auth_timeout: seconds a connection without an ``Authorization`` header has to send its ``auth``
             frame before it is closed with 4001.
+        max_connections: connections open at once (handshakes in progress count); one more is refused at
+            the handshake with HTTP 503 (``Retry-After: 1``, body ``too many connections``) and counted in
+            ``statistics().over_capacity``. Clients of :func:`jido.gateway.connect` retry with backoff.
 
     Raises:
         ValueError: an option is out of range, or ``tokens`` is None on a host that is not loopback.
@@ -368,6 +403,7 @@ async def serve_gateway(
         slow_consumer_timeout=_positive_seconds("slow_consumer_timeout", slow_consumer_timeout),
         heartbeat_interval=_positive_seconds("heartbeat_interval", heartbeat_interval, allow_inf=True),
         auth_timeout=_positive_seconds("auth_timeout", auth_timeout),
+        max_connections=_positive_int("max_connections", max_connections),
     )
     serve = partial(
         trio_websocket.serve_websocket,
