@@ -1,24 +1,24 @@
 """The SQLite journal: the embedded, durable journal, on one file in WAL mode (stdlib :mod:`sqlite3`).
 
-Threading. The journal owns one ``sqlite3`` connection and touches it only inside
-``trio.to_thread.run_sync(..., limiter=<the journal's own CapacityLimiter(1)>)``: one worker thread at a time,
-never the trio thread, so the event loop never blocks on the disk. The connection is made with
-``check_same_thread=False`` because trio may run successive calls on different pooled threads; the limiter
-guarantees they never overlap. Each worker call is one whole transaction (or one read), so calls queued on the
-limiter interleave safely.
+Threading. Every write (appends, checkpoints, bindings, dead letters, trims) goes to one dedicated writer
+thread (:class:`jido._sqlite_writer.SQLiteWriter`) that owns the write connection; reads use a second
+connection on trio's worker threads, one at a time (a ``CapacityLimiter(1)``). Neither ever runs on the trio
+thread, so the event loop never blocks on the disk. In WAL mode a reader never waits for the writer and sees
+every transaction committed before it began, so a read after an append returned sees what it appended, and a
+read does not queue behind a commit's fsync.
 
-Group commit. ``append`` puts its signals in a pending queue. If no append is leading, the caller leads: it
-(optionally waits ``flush_interval`` for more), takes pending appends from the front up to ``batch_max``
-signals, and writes them in ONE transaction (``executemany`` + ``COMMIT``), then wakes each append it
-carried with its records and hands the lead to the first append still pending. So while one transaction is on
-the disk, every append that arrives queues up behind it and goes into the next one: 50 tasks appending at once
-cost two commits, not fifty. One ``append`` of many signals is always one transaction, even past
-``batch_max`` (a batch is never split).
+Group commit. Calls queue up for the writer thread while it is busy; it takes all of them (up to
+``batch_max`` signals; one ``append`` is never split, whatever its size), runs them in ONE transaction,
+commits, and wakes their tasks with one callback. So 50 tasks appending at once cost a couple of commits, not
+fifty, and a call costs no thread round trip of its own. A call that fails inside the transaction (a
+checkpoint past the last offset, a constraint) fails alone: the transaction is run again with a savepoint per
+call and the others commit (:func:`jido._sqlite_writer.run_group`). With ``flush_interval`` the thread waits
+that long after the first call for more to join.
 
-Cancellation. An append whose signals were not yet taken into a transaction can be cancelled: it leaves
-nothing behind. Once taken, it cannot be interrupted (the commit is short); it returns its records and the
-cancellation arrives at the caller's next checkpoint. So ``Cancelled`` out of ``append`` means nothing was
-appended, and a return means everything was.
+Cancellation. A call whose request the writer has not taken yet can be cancelled: it leaves nothing behind.
+Once taken, it cannot be interrupted (the commit is short); it returns and the cancellation arrives at the
+caller's next checkpoint. So ``Cancelled`` out of ``append`` means nothing was appended, and a return means
+everything was.
 
 Durability. When ``append`` returns, the transaction is committed. With ``synchronous="FULL"`` (the default)
 the WAL is fsynced at every commit, so the records survive a power loss; group commit is what makes that
@@ -52,18 +52,19 @@ Use one ``SQLiteJournal`` per file at a time: it caches the first and last offse
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import os
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Final, Literal, TypeVar, overload
+from typing import Any, Final, Literal, TypeVar, cast
 
 import attrs
 import trio
 
+from jido._sqlite_writer import SQLiteWriter, WriteRequest, run_group
 from jido.bus.journal import DEFAULT_DEAD_LETTER_REASON, DeadLetterRecord, DurableBinding, Record
 from jido.bus.memory import (
     DEFAULT_MAX_DEAD_LETTERS,
@@ -90,6 +91,8 @@ __all__ = ["SQLiteJournal", "SQLiteJournalStatistics", "open_sqlite_journal"]
 SCHEMA_VERSION: Final = 2
 APPLICATION_ID: Final = 0x4A49444F  # "JIDO"
 DEFAULT_BATCH_MAX: Final = 1000
+_TAIL_RECORDS: Final = 4096
+_TAIL_BYTES: Final = 8 << 20
 
 _T = TypeVar("_T")
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -161,18 +164,101 @@ class SQLiteJournalStatistics:
     dead_letters_evicted: int = 0
 
 
-class _Append:
-    """One ``append`` call waiting for its transaction."""
+class _Write(WriteRequest):
+    """One write call waiting for its transaction: ``op(conn, *args)`` runs on the writer thread."""
 
-    __slots__ = ("done", "error", "records", "signals", "taken", "task")
+    __slots__ = ("args", "op")
 
-    def __init__(self, signals: list[Signal]) -> None:
-        self.signals = signals
-        self.task: trio.lowlevel.Task | None = None  # set while it waits to be woken
-        self.taken = False  # its signals are in a transaction: it can no longer be withdrawn
-        self.done = False
+    def __init__(self, op: Callable[..., object], args: tuple[Any, ...], size: int = 1) -> None:
+        super().__init__(size)
+        self.op = op
+        self.args = args
+
+
+class _Txn:
+    """What one transaction changes of the journal's cached state; taken over only once it committed."""
+
+    __slots__ = (
+        "appended",
+        "dead_letters",
+        "evicted",
+        "first",
+        "last",
+        "last_at",
+        "records",
+        "sizes",
+        "wrote",
+    )
+
+    def __init__(self, first: int, last: int, last_at: dt.datetime | None, dead_letters: int) -> None:
+        self.first = first
+        self.last = last
+        self.last_at = last_at
+        self.dead_letters = dead_letters
+        self.appended = 0
+        self.evicted: list[tuple[int, dt.datetime]] = []
+        self.records: list[Record] = []  # appended, for the tail once committed
+        self.sizes: list[int] = []  # their bodies' lengths
+        self.wrote = False  # a statement changed the file (a trim may find nothing to do)
+
+
+class _Tail:
+    """The newest committed records, as they were appended, bounded in count and in bytes.
+
+    Readers that keep up with the journal (live subscriptions, the gateway) read what was just appended. The
+    records are in this process already, committed: serving them from here spares each such read a thread
+    round trip, a query and the decoding of JSON that was encoded a moment ago. It is a window on the file,
+    never a substitute for it: it holds only committed records, drops what retention removes in the same
+    step as the offsets move (so a read gives exactly what the file holds), starts empty at every open, and a
+    read that starts below it goes to the file. Records carry the very signals their appender gave (as the
+    memory journal's do).
+    """
+
+    __slots__ = ("bytes", "head", "records", "sizes")
+
+    def __init__(self) -> None:
         self.records: list[Record] = []
-        self.error: Exception | None = None
+        self.sizes: list[int] = []
+        self.head = 0  # index of the first record kept; the dead prefix is compacted in amortized O(1)
+        self.bytes = 0
+
+    def extend(self, records: list[Record], sizes: list[int], first: int) -> None:
+        """Add committed ``records``; keep none below offset ``first`` (retention) and stay within bounds."""
+        if records:
+            if self.head < len(self.records) and self.records[-1].offset + 1 != records[0].offset:
+                self.clear()  # never a gap inside the window
+            self.records.extend(records)
+            self.sizes.extend(sizes)
+            self.bytes += sum(sizes)
+        head, end = self.head, len(self.records)
+        while head < end and (
+            self.records[head].offset < first
+            or end - head > _TAIL_RECORDS
+            or (self.bytes > _TAIL_BYTES and head < end - 1)
+        ):
+            self.bytes -= self.sizes[head]
+            head += 1
+        self.head = head
+        if head >= 1024 and head * 2 >= end:
+            del self.records[:head]
+            del self.sizes[:head]
+            self.head = 0
+
+    def clear(self) -> None:
+        self.records.clear()
+        self.sizes.clear()
+        self.head = 0
+        self.bytes = 0
+
+    def read(self, start: int, limit: int) -> list[Record] | None:
+        """Records from offset ``start`` (at most ``limit``), or None when ``start`` is below the window."""
+        if self.head >= len(self.records):
+            return None
+        index = start - self.records[self.head].offset
+        if index < 0:
+            return None
+        index += self.head
+        return self.records[index : index + limit]
 
 
 class SQLiteJournal:
@@ -234,8 +320,10 @@ class SQLiteJournal:
         self._max_dead_letters = check_int(max_dead_letters, "max_dead_letters", minimum=1)
         self._max_dead_letter_age = check_max_dead_letter_age(max_dead_letter_age)
 
-        self._limiter = trio.CapacityLimiter(1)
-        self._conn: sqlite3.Connection | None = None
+        self._writer: SQLiteWriter[_Write] | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._read_limiter = trio.CapacityLimiter(1)
+        self._open_lock = trio.Lock()
         self._closed = False
         # Cached from the file at open, kept up to date by our own transactions.
         self._first = 1
@@ -243,15 +331,17 @@ class SQLiteJournal:
         self._last_at: dt.datetime | None = None
         self._dead_letter_count = 0  # so that the bound costs no COUNT(*) per dead letter
         self._evictions = DeadLetterEvictions(f"journal {self._path!r}")
-        # Group commit.
-        self._pending: collections.deque[_Append] = collections.deque()
-        self._pending_count = 0
-        self._leading = False
+        # The newest records, as appended: what subscriptions that keep up read (see _Tail).
+        self._tail = _Tail()
+        self._tail_lock = threading.Lock()
+        # The latest appended_at handed out: queued appends are stamped in queue order, never decreasing.
+        self._stamped: dt.datetime | None = None
+        # The writer thread's transaction in progress (only that thread touches it).
+        self._txn = _Txn(1, 0, None, 0)
         # Calls in progress: aclose lets them finish first.
         self._active = 0
         self._idle = trio.Event()
         self._idle.set()
-        self._batch_full = trio.Event()
         # Statistics.
         self._transactions = 0
         self._append_transactions = 0
@@ -269,7 +359,7 @@ class SQLiteJournal:
         return self._synchronous
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open" if self._conn is not None else "not opened yet"
+        state = "closed" if self._closed else "open" if self._writer is not None else "not opened yet"
         return f"<SQLiteJournal {self._path!r} {state}>"
 
     def statistics(self) -> SQLiteJournalStatistics:
@@ -310,29 +400,23 @@ class SQLiteJournal:
         """
         self._check_open()
         batch = check_signals(signals)
+        if not batch:
+            await self._settle()
+            return []
         await trio.lowlevel.checkpoint_if_cancelled()
         self._begin()
         try:
-            await self._ensure_open()
-            return await self._append(batch) if batch else []
+            writer = self._writer if self._writer is not None else await self._ensure_open()
+            appended_at = stamp(self._clock, self._stamped)  # before queueing: a failing clock queues nothing
+            self._stamped = appended_at
+            request = _Write(self._append_sync, (batch, _to_us(appended_at)), len(batch))
+            await writer.submit(request)
         finally:
             self._end()
-
-    async def _append(self, batch: list[Signal]) -> list[Record]:
-        entry = _Append(batch)
-        self._pending.append(entry)
-        self._pending_count += len(batch)
-        if self._pending_count >= self._batch_max:
-            self._batch_full.set()
-        if self._leading:
-            await self._follow(entry)
-        else:
-            self._leading = True
-        if not entry.done:
-            await self._lead(entry)
-        if entry.error is not None:
-            raise BrokenError(f"journal {self._path!r}: append failed: {entry.error}") from entry.error
-        return entry.records
+        if request.error is not None:
+            raise BrokenError(f"journal {self._path!r}: append failed: {request.error}") from request.error
+        records: list[Record] = request.result  # type: ignore[assignment]
+        return records
 
     async def read(self, start: int = 1, *, limit: int = 1000) -> list[Record]:
         """Records with ``offset >= start``, in offset order, at most ``limit`` of them.
@@ -345,7 +429,15 @@ class SQLiteJournal:
         self._check_open()
         check_int(start, "start", minimum=1)
         check_int(limit, "limit", minimum=1)
-        return await self._call("read", self._read_sync, start, limit)
+        await self._settle()
+        with self._tail_lock:
+            start = max(start, self._first)
+            if start > self._last:
+                return []  # nothing there yet: a subscription that keeps up asks this often
+            records = self._tail.read(start, limit)
+        if records is not None:
+            return records
+        return await self._read("read", self._read_sync, start, limit)
 
     async def offset_at(self, moment: dt.datetime) -> int:
         """The offset of the first retained record appended at or after ``moment`` (``last_offset() + 1`` if none).
@@ -356,16 +448,16 @@ class SQLiteJournal:
         """
         self._check_open()
         check_aware(moment, "moment")
-        return await self._call("offset_at", self._offset_at_sync, _to_us(moment))
+        return await self._read("offset_at", self._offset_at_sync, _to_us(moment))
 
     async def first_offset(self) -> int:
         """The offset of the oldest retained record (``last_offset() + 1`` when none is retained)."""
-        await self._call("first_offset", None)
+        await self._settle()
         return self._first
 
     async def last_offset(self) -> int:
         """The offset of the newest record ever appended (0 for a new journal)."""
-        await self._call("last_offset", None)
+        await self._settle()
         return self._last
 
     async def get_checkpoint(self, name: str) -> int | None:
@@ -377,7 +469,7 @@ class SQLiteJournal:
         """
         self._check_open()
         check_name(name, "name")
-        return await self._call("get_checkpoint", self._get_checkpoint_sync, name)
+        return await self._read("get_checkpoint", self._get_checkpoint_sync, name)
 
     async def set_checkpoint(self, name: str, offset: int) -> int:
         """Store ``offset`` for ``name`` unless a higher one is stored; returns the stored offset.
@@ -390,7 +482,7 @@ class SQLiteJournal:
         self._check_open()
         check_name(name, "name")
         check_int(offset, "offset", minimum=0)
-        return await self._call("set_checkpoint", self._set_checkpoint_sync, name, offset)
+        return await self._write("set_checkpoint", self._set_checkpoint_sync, name, offset)
 
     async def bind_subscription(
         self, name: str, *, pattern: str, owner: str | None, offset: int
@@ -407,7 +499,7 @@ class SQLiteJournal:
         """
         self._check_open()
         check_binding(name, pattern, owner, offset)
-        return await self._call(
+        return await self._write(
             "bind_subscription", self._bind_subscription_sync, name, pattern, owner, offset
         )
 
@@ -432,7 +524,7 @@ class SQLiteJournal:
         self._check_open()
         check_dead_letter(subscription, record, error, attempts, reason)
         at = stamp(self._clock, None)
-        letter_id = await self._call(
+        letter_id = await self._write(
             "add_dead_letter", self._add_dead_letter_sync, subscription, record, error, attempts, reason, at
         )
         return DeadLetterRecord(
@@ -453,7 +545,7 @@ class SQLiteJournal:
         if subscription is not None:
             check_name(subscription, "subscription")
         check_int(limit, "limit", minimum=1)
-        return await self._call("dead_letters", self._dead_letters_sync, subscription, limit)
+        return await self._read("dead_letters", self._dead_letters_sync, subscription, limit)
 
     async def remove_dead_letter(self, dead_letter_id: int) -> bool:
         """Remove one dead letter; False if there was no such id.
@@ -464,7 +556,7 @@ class SQLiteJournal:
         """
         self._check_open()
         check_int(dead_letter_id, "dead_letter_id", minimum=1)
-        return await self._call("remove_dead_letter", self._remove_dead_letter_sync, dead_letter_id)
+        return await self._write("remove_dead_letter", self._remove_dead_letter_sync, dead_letter_id)
 
     async def trim(
         self, *, max_entries: int | None = None, max_age: dt.timedelta | None = None, now: dt.datetime
@@ -486,7 +578,7 @@ class SQLiteJournal:
         check_trim(max_entries, max_age, now)
         oldest = oldest_kept(now, max_age)
         cutoff = None if oldest is None else _to_us(oldest)
-        return await self._call("trim", self._trim_sync, max_entries, cutoff, now)
+        return await self._write("trim", self._trim_sync, max_entries, cutoff, now)
 
     async def aclose(self) -> None:
         """Let the calls in progress finish (appends commit), then close the file.
@@ -501,95 +593,13 @@ class SQLiteJournal:
         with trio.CancelScope(shield=True):
             while self._active:
                 await self._idle.wait()
-            if self._conn is not None:
-                await trio.to_thread.run_sync(self._close_sync, limiter=self._limiter)
+            if self._writer is not None:
+                self._writer.stop()
+                await trio.to_thread.run_sync(self._writer.join)
+            if self._reader is not None:
+                reader, self._reader = self._reader, None
+                await trio.to_thread.run_sync(reader.close, limiter=self._read_limiter)
         await trio.lowlevel.checkpoint()
-
-    # -- group commit ----------------------------------------------------------------------------------------
-
-    async def _follow(self, entry: _Append) -> None:
-        """Wait until a leader wrote ``entry`` or handed us the lead. Cancellable only until it is taken."""
-        entry.task = trio.lowlevel.current_task()
-
-        def abort(_: object) -> trio.lowlevel.Abort:
-            if entry.taken:
-                return trio.lowlevel.Abort.FAILED
-            entry.task = None
-            self._withdraw(entry)
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        await trio.lowlevel.wait_task_rescheduled(abort)
-
-    async def _lead(self, entry: _Append) -> None:
-        """Write pending appends, ours first, then hand the lead on."""
-        try:
-            if self._flush_interval > 0 and self._pending_count < self._batch_max:
-                if self._batch_full.is_set():
-                    self._batch_full = trio.Event()
-                with trio.move_on_after(self._flush_interval):
-                    await self._batch_full.wait()
-            with trio.CancelScope(shield=True):
-                while not entry.done:
-                    await self._write_batch()
-        finally:
-            if not entry.taken:  # cancelled (or the clock failed) before our signals were taken
-                self._withdraw(entry)
-            self._hand_off()
-
-    def _withdraw(self, entry: _Append) -> None:
-        self._pending.remove(entry)
-        self._pending_count -= len(entry.signals)
-
-    def _hand_off(self) -> None:
-        if self._pending:
-            successor = self._pending[0]
-            task, successor.task = successor.task, None
-            if task is None:
-                raise InternalError("a pending append has no task to hand the lead to")
-            trio.lowlevel.reschedule(task)
-        else:
-            self._leading = False
-
-    async def _write_batch(self) -> None:
-        appended_at = stamp(self._clock, self._last_at)  # before taking: a failing clock withdraws nothing
-        batch: list[_Append] = []
-        count = 0
-        while self._pending and (not batch or count + len(self._pending[0].signals) <= self._batch_max):
-            entry = self._pending.popleft()
-            entry.taken = True
-            batch.append(entry)
-            count += len(entry.signals)
-        self._pending_count -= count
-        signals = [signal for entry in batch for signal in entry.signals]
-        try:
-            first = await trio.to_thread.run_sync(
-                self._append_sync, signals, _to_us(appended_at), limiter=self._limiter
-            )
-        except Exception as exc:
-            for entry in batch:
-                entry.error = exc
-                self._finish(entry)
-            return
-        except BaseException:
-            for entry in batch:
-                entry.error = InternalError("the transaction was interrupted")
-                self._finish(entry)
-            raise
-        appended_at = _from_us(_to_us(appended_at))
-        offset = first
-        for entry in batch:
-            entry.records = [
-                Record(offset + i, signal, appended_at) for i, signal in enumerate(entry.signals)
-            ]
-            offset += len(entry.signals)
-            self._finish(entry)
-
-    @staticmethod
-    def _finish(entry: _Append) -> None:
-        entry.done = True
-        task, entry.task = entry.task, None
-        if task is not None:
-            trio.lowlevel.reschedule(task)
 
     # -- worker-thread side ----------------------------------------------------------------------------------
 
@@ -608,38 +618,74 @@ class SQLiteJournal:
         if not self._active:
             self._idle.set()
 
-    async def _ensure_open(self) -> None:
-        if self._conn is None:
-            await trio.to_thread.run_sync(self._open_sync, limiter=self._limiter)
+    async def _ensure_open(self) -> SQLiteWriter[_Write]:
+        async with self._open_lock:
+            if self._writer is None:
+                conn = await trio.to_thread.run_sync(self._open_sync)
+                writer = SQLiteWriter(
+                    conn,
+                    name=f"jido journal writer {self._path}",
+                    token=trio.lowlevel.current_trio_token(),
+                    transact=self._transact,
+                    batch_max=self._batch_max,
+                    flush_interval=self._flush_interval,
+                )
+                writer.start()
+                self._writer = writer
+            return self._writer
 
-    @overload
-    async def _call(self, what: str, fn: None) -> None: ...
-    @overload
-    async def _call(self, what: str, fn: Callable[..., _T], *args: object) -> _T: ...
-    async def _call(self, what: str, fn: Callable[..., _T] | None, *args: object) -> _T | None:
-        """Run ``fn(*args)`` on the worker thread (after opening the file if need be) as a call in progress."""
+    async def _settle(self) -> None:
+        """What a call that needs no I/O does: open the file if need be, and checkpoint, like any call."""
         self._check_open()
         await trio.lowlevel.checkpoint_if_cancelled()
         self._begin()
         try:
-            await self._ensure_open()
-            if fn is None:
-                await trio.lowlevel.cancel_shielded_checkpoint()
-                return None
-            return await trio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+            if self._writer is None:
+                await self._ensure_open()
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        finally:
+            self._end()
+
+    async def _write(self, what: str, op: Callable[..., _T], *args: object) -> _T:
+        """Run ``op(conn, *args)`` on the writer thread, in a transaction it may share with other calls."""
+        self._check_open()
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self._begin()
+        try:
+            writer = self._writer if self._writer is not None else await self._ensure_open()
+            request = _Write(op, args)
+            await writer.submit(request)
+        finally:
+            self._end()
+        error = request.error
+        if error is None:
+            return cast("_T", request.result)
+        if isinstance(error, sqlite3.Error):
+            raise BrokenError(f"journal {self._path!r}: {what} failed: {error}") from error
+        raise error
+
+    async def _read(self, what: str, fn: Callable[..., _T], *args: object) -> _T:
+        """Run ``fn(reader, *args)`` on a worker thread with the read connection."""
+        self._check_open()
+        await trio.lowlevel.checkpoint_if_cancelled()
+        self._begin()
+        try:
+            if self._writer is None:
+                await self._ensure_open()
+            return await trio.to_thread.run_sync(self._on_reader, fn, *args, limiter=self._read_limiter)
         except sqlite3.Error as exc:
             raise BrokenError(f"journal {self._path!r}: {what} failed: {exc}") from exc
         finally:
             self._end()
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise ClosedError(f"SQLiteJournal({self._path!r}) is closed")
-        return self._conn
+    def _on_reader(self, fn: Callable[..., _T], *args: object) -> _T:
+        if self._reader is None:
+            reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            reader.execute("PRAGMA query_only = ON")  # this connection only reads: say so to SQLite
+            self._reader = reader
+        return fn(self._reader, *args)
 
-    def _open_sync(self) -> None:
-        if self._conn is not None:
-            return
+    def _open_sync(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -649,7 +695,37 @@ class SQLiteJournal:
         except BaseException:
             conn.close()
             raise
-        self._conn = conn
+        self._stamped = self._last_at
+        return conn
+
+    # -- the writer thread's transactions --------------------------------------------------------------------
+
+    def _transact(self, conn: sqlite3.Connection, batch: list[_Write]) -> None:
+        applied = run_group(conn, batch, self._run_write, restart=self._restart)
+        if not applied:
+            return
+        txn = self._txn
+        with self._tail_lock:  # the trio thread reads the tail and the offsets together (read)
+            self._first, self._last, self._last_at = txn.first, txn.last, txn.last_at
+            self._tail.extend(txn.records, txn.sizes, txn.first)
+        self._dead_letter_count = txn.dead_letters
+        if txn.wrote:
+            self._transactions += 1
+        if txn.appended:
+            self._append_transactions += 1
+            self._appended += txn.appended
+            self._largest_batch = max(self._largest_batch, txn.appended)
+        for evicted, at in txn.evicted:
+            self._evicted(evicted, at)
+
+    def _run_write(self, conn: sqlite3.Connection, request: _Write) -> object:
+        result = request.op(conn, *request.args)
+        if request.op != self._trim_sync:  # a trim says itself whether it changed anything
+            self._txn.wrote = True
+        return result
+
+    def _restart(self) -> None:
+        self._txn = _Txn(self._first, self._last, self._last_at, self._dead_letter_count)
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         try:
@@ -716,110 +792,73 @@ class SQLiteJournal:
         last_at = meta.get("last_appended_at")
         self._last_at = None if last_at is None else self._time(last_at, "meta last_appended_at")
 
-    def _close_sync(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-    def _append_sync(self, signals: list[Signal], appended_at: int) -> int:
-        conn = self._connection()
-        first = self._last + 1
+    def _append_sync(self, conn: sqlite3.Connection, signals: list[Signal], appended_at: int) -> list[Record]:
+        txn = self._txn
+        first = txn.last + 1
         rows = [(first + i, signal.type, appended_at, signal.to_json()) for i, signal in enumerate(signals)]
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany(
-                'INSERT INTO records ("offset", type, appended_at, body) VALUES (?, ?, ?, ?)', rows
-            )
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'last_offset'", (first + len(rows) - 1,))
-            conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_appended_at', ?)", (appended_at,)
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        self._last = first + len(rows) - 1
-        self._last_at = _from_us(appended_at)
-        self._transactions += 1
-        self._append_transactions += 1
-        self._appended += len(rows)
-        self._largest_batch = max(self._largest_batch, len(rows))
-        return first
+        conn.executemany('INSERT INTO records ("offset", type, appended_at, body) VALUES (?, ?, ?, ?)', rows)
+        last = first + len(rows) - 1
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'last_offset'", (last,))
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_appended_at', ?)", (appended_at,)
+        )
+        at = _from_us(appended_at)
+        txn.last, txn.last_at, txn.appended = last, at, txn.appended + len(rows)
+        records = [Record(first + i, signal, at) for i, signal in enumerate(signals)]
+        txn.records.extend(records)
+        txn.sizes.extend(len(row[3]) for row in rows)
+        return records
 
-    def _read_sync(self, start: int, limit: int) -> list[Record]:
+    def _read_sync(self, conn: sqlite3.Connection, start: int, limit: int) -> list[Record]:
         if start > self._last:
             return []  # nothing there yet; also keeps a start past SQLite's integers out of the query
         limit = min(limit, _SQLITE_MAX_INT)
-        rows = (
-            self._connection()
-            .execute(
-                'SELECT "offset", appended_at, body FROM records WHERE "offset" >= ? ORDER BY "offset" LIMIT ?',
-                (start, limit),
-            )
-            .fetchall()
-        )
+        rows = conn.execute(
+            'SELECT "offset", appended_at, body FROM records WHERE "offset" >= ? ORDER BY "offset" LIMIT ?',
+            (start, limit),
+        ).fetchall()
         return [
             self._record(offset, appended_at, body, f"record at offset {offset}")
             for offset, appended_at, body in rows
         ]
 
-    def _offset_at_sync(self, moment: int) -> int:
+    def _offset_at_sync(self, conn: sqlite3.Connection, moment: int, last: int | None = None) -> int:
         # The index on appended_at orders equal times by rowid (the offset): the first entry is the answer.
-        row = (
-            self._connection()
-            .execute(
-                'SELECT "offset" FROM records WHERE appended_at >= ? ORDER BY appended_at LIMIT 1', (moment,)
-            )
-            .fetchone()
-        )
-        return self._last + 1 if row is None else int(row[0])
+        row = conn.execute(
+            'SELECT "offset" FROM records WHERE appended_at >= ? ORDER BY appended_at LIMIT 1', (moment,)
+        ).fetchone()
+        if row is None:
+            return (self._last if last is None else last) + 1
+        return int(row[0])
 
-    def _get_checkpoint_sync(self, name: str) -> int | None:
-        row = (
-            self._connection().execute('SELECT "offset" FROM checkpoints WHERE name = ?', (name,)).fetchone()
-        )
+    def _get_checkpoint_sync(self, conn: sqlite3.Connection, name: str) -> int | None:
+        row = conn.execute('SELECT "offset" FROM checkpoints WHERE name = ?', (name,)).fetchone()
         return None if row is None else int(row[0])
 
-    def _set_checkpoint_sync(self, name: str, offset: int) -> int:
-        check_checkpoint_offset(offset, self._last)
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(
-                'INSERT INTO checkpoints (name, "offset") VALUES (?, ?)'
-                ' ON CONFLICT (name) DO UPDATE SET "offset" = max("offset", excluded."offset")',
-                (name, offset),
-            )
-            (stored,) = conn.execute('SELECT "offset" FROM checkpoints WHERE name = ?', (name,)).fetchone()
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        self._transactions += 1
+    def _set_checkpoint_sync(self, conn: sqlite3.Connection, name: str, offset: int) -> int:
+        check_checkpoint_offset(offset, self._txn.last)
+        conn.execute(
+            'INSERT INTO checkpoints (name, "offset") VALUES (?, ?)'
+            ' ON CONFLICT (name) DO UPDATE SET "offset" = max("offset", excluded."offset")',
+            (name, offset),
+        )
+        (stored,) = conn.execute('SELECT "offset" FROM checkpoints WHERE name = ?', (name,)).fetchone()
         return int(stored)
 
     def _bind_subscription_sync(
-        self, name: str, pattern: str, owner: str | None, offset: int
+        self, conn: sqlite3.Connection, name: str, pattern: str, owner: str | None, offset: int
     ) -> DurableBinding:
-        check_checkpoint_offset(offset, self._last)
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            # Insert, or adopt on an unbound checkpoint; a bound row is left exactly as it is.
-            conn.execute(
-                'INSERT INTO checkpoints (name, "offset", pattern, owner) VALUES (?, ?, ?, ?)'
-                " ON CONFLICT (name) DO UPDATE SET pattern = excluded.pattern, owner = excluded.owner"
-                " WHERE checkpoints.pattern IS NULL",
-                (name, offset, pattern, owner),
-            )
-            row = conn.execute(
-                'SELECT "offset", pattern, owner FROM checkpoints WHERE name = ?', (name,)
-            ).fetchone()
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        self._transactions += 1
+        check_checkpoint_offset(offset, self._txn.last)
+        # Insert, or adopt on an unbound checkpoint; a bound row is left exactly as it is.
+        conn.execute(
+            'INSERT INTO checkpoints (name, "offset", pattern, owner) VALUES (?, ?, ?, ?)'
+            " ON CONFLICT (name) DO UPDATE SET pattern = excluded.pattern, owner = excluded.owner"
+            " WHERE checkpoints.pattern IS NULL",
+            (name, offset, pattern, owner),
+        )
+        row = conn.execute(
+            'SELECT "offset", pattern, owner FROM checkpoints WHERE name = ?', (name,)
+        ).fetchone()
         stored, bound_pattern, bound_owner = row
         if (
             type(stored) is not int
@@ -830,38 +869,38 @@ class SQLiteJournal:
         return DurableBinding(name, bound_pattern, bound_owner, stored)
 
     def _add_dead_letter_sync(
-        self, subscription: str, record: Record, error: str, attempts: int, reason: str, at: dt.datetime
+        self,
+        conn: sqlite3.Connection,
+        subscription: str,
+        record: Record,
+        error: str,
+        attempts: int,
+        reason: str,
+        at: dt.datetime,
     ) -> int:
-        conn = self._connection()
-        body = record.signal.to_json()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            cursor = conn.execute(
-                "INSERT INTO dead_letters (subscription, record_offset, record_appended_at, record_body,"
-                " error, attempts, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    subscription,
-                    record.offset,
-                    _to_us(record.appended_at),
-                    body,
-                    error,
-                    attempts,
-                    _to_us(at),
-                    reason,
-                ),
-            )
-            evicted = self._evict_dead_letters(
-                conn, at, count=self._dead_letter_count + 1, source=subscription, added=cursor.lastrowid
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        self._transactions += 1
-        self._dead_letter_count += 1 - evicted
-        self._evicted(evicted, at)
+        txn = self._txn
+        cursor = conn.execute(
+            "INSERT INTO dead_letters (subscription, record_offset, record_appended_at, record_body,"
+            " error, attempts, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                subscription,
+                record.offset,
+                _to_us(record.appended_at),
+                record.signal.to_json(),
+                error,
+                attempts,
+                _to_us(at),
+                reason,
+            ),
+        )
+        evicted = self._evict_dead_letters(
+            conn, at, count=txn.dead_letters + 1, source=subscription, added=cursor.lastrowid
+        )
         if cursor.lastrowid is None:
             raise InternalError("sqlite gave no id for a new dead letter")
+        txn.dead_letters += 1 - evicted
+        if evicted:
+            txn.evicted.append((evicted, at))
         return cursor.lastrowid
 
     def _evict_dead_letters(
@@ -909,8 +948,9 @@ class SQLiteJournal:
             )
             self._evictions.record(evicted, bound, now)
 
-    def _dead_letters_sync(self, subscription: str | None, limit: int) -> list[DeadLetterRecord]:
-        conn = self._connection()
+    def _dead_letters_sync(
+        self, conn: sqlite3.Connection, subscription: str | None, limit: int
+    ) -> list[DeadLetterRecord]:
         limit = min(limit, _SQLITE_MAX_INT)
         if subscription is None:
             rows = conn.execute(
@@ -932,46 +972,35 @@ class SQLiteJournal:
             )
         return letters
 
-    def _remove_dead_letter_sync(self, dead_letter_id: int) -> bool:
+    def _remove_dead_letter_sync(self, conn: sqlite3.Connection, dead_letter_id: int) -> bool:
         if dead_letter_id > _SQLITE_MAX_INT:
             return False  # no such id can exist
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            removed = conn.execute("DELETE FROM dead_letters WHERE id = ?", (dead_letter_id,)).rowcount
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        self._transactions += 1
-        self._dead_letter_count -= removed
+        removed: int = conn.execute("DELETE FROM dead_letters WHERE id = ?", (dead_letter_id,)).rowcount
+        self._txn.dead_letters -= removed
         return removed == 1
 
-    def _trim_sync(self, max_entries: int | None, cutoff: int | None, now: dt.datetime) -> int:
-        conn = self._connection()
-        cut = self._first  # the first offset to keep
+    def _trim_sync(
+        self, conn: sqlite3.Connection, max_entries: int | None, cutoff: int | None, now: dt.datetime
+    ) -> int:
+        txn = self._txn
+        cut = txn.first  # the first offset to keep
         if cutoff is not None:
-            cut = max(cut, self._offset_at_sync(cutoff))
+            cut = max(cut, self._offset_at_sync(conn, cutoff, txn.last))
         if max_entries is not None:
-            cut = max(cut, self._last + 1 - max_entries)
+            cut = max(cut, txn.last + 1 - max_entries)
+        removed = 0
+        if cut > txn.first:
+            removed = conn.execute('DELETE FROM records WHERE "offset" < ?', (cut,)).rowcount
+            txn.first = cut
+            txn.wrote = True
         # Only the age bound can have been crossed since the last dead letter was added (the count bound is
-        # kept at every add); skip the transaction when neither records nor dead letters have to go.
-        if cut <= self._first and self._max_dead_letter_age is None:
-            return 0
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            removed = 0
-            if cut > self._first:
-                removed = conn.execute('DELETE FROM records WHERE "offset" < ?', (cut,)).rowcount
-            evicted = self._evict_dead_letters(conn, now, count=self._dead_letter_count)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        self._first = max(cut, self._first)
-        self._dead_letter_count -= evicted
-        self._evicted(evicted, now)
-        self._transactions += 1
+        # kept at every add).
+        if self._max_dead_letter_age is not None:
+            evicted = self._evict_dead_letters(conn, now, count=txn.dead_letters)
+            txn.dead_letters -= evicted
+            txn.wrote = True
+            if evicted:
+                txn.evicted.append((evicted, now))
         return removed
 
     def _record(self, offset: int, appended_at: object, body: object, what: str) -> Record:

@@ -52,13 +52,12 @@ def raw(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
 
 
 async def pragma(journal: SQLiteJournal, name: str) -> object:
-    """A PRAGMA of the journal's own connection, read on its worker thread."""
+    """A PRAGMA of the journal's write connection, read on its writer thread."""
 
-    def query() -> object:
-        assert journal._conn is not None
-        return journal._conn.execute(f"PRAGMA {name}").fetchone()[0]
+    def query(conn: sqlite3.Connection) -> object:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
 
-    return await trio.to_thread.run_sync(query, limiter=journal._limiter)
+    return await journal._write("pragma", query)
 
 
 class TestOptions:
@@ -510,31 +509,28 @@ class TestCancellation:
             assert [(r.offset, r.signal) for r in await journal.read()] == [(1, b)]
             assert journal.statistics().append_transactions == 1
 
-    async def test_leader_cancelled_as_it_takes_the_batch(self, tmp_path: Path) -> None:
-        """A leader cancelled just as it takes its batch still commits it and returns, then sees the cancel."""
+    async def test_cancelled_as_it_reads_the_clock(self, tmp_path: Path) -> None:
+        """An append cancelled as it stamps its signals (before they are queued) appends nothing; the next
+        append gets the next offset."""
 
         class CancellingClock(ManualClock):
             scope: trio.CancelScope | None = None
 
             def now(self) -> dt.datetime:
-                if self.scope is not None:  # the leader reads the clock as it takes the batch
+                if self.scope is not None:
                     self.scope.cancel()
                 return super().now()
 
         clock = CancellingClock()
         async with open_sqlite_journal(tmp_path / "j.db", clock=clock) as journal:
             a, b = sig(0), sig(1)
-            seen: list[list[Record]] = []
-            async with trio.open_nursery() as nursery:
-                with trio.CancelScope() as scope:
-                    clock.scope = scope
-                    nursery.start_soon(journal.append, [b])  # queues behind us, goes in the next batch
-                    seen.append(await journal.append([a]))
-                    await trio.lowlevel.checkpoint()
-                clock.scope = None
+            with trio.CancelScope() as scope:
+                clock.scope = scope
+                await journal.append([a])
+            clock.scope = None
             assert scope.cancelled_caught
-            assert [[(r.offset, r.signal) for r in records] for records in seen] == [[(1, a)]]
-            assert [r.signal for r in await journal.read()] == [a, b]
+            assert [(r.offset, r.signal) for r in await journal.append([b])] == [(1, b)]
+            assert [r.signal for r in await journal.read()] == [b]
 
     async def test_taken_append_returns_despite_cancel(
         self, tmp_path: Path, mock_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
@@ -544,11 +540,12 @@ class TestCancellation:
             entered = trio.Event()
             release = threading.Event()
             write = journal._append_sync
+            token = trio.lowlevel.current_trio_token()
 
-            def held_write(signals: list[Signal], appended_at: int) -> int:
-                trio.from_thread.run_sync(entered.set)
+            def held_write(conn: sqlite3.Connection, signals: list[Signal], appended_at: int) -> list[Record]:
+                trio.from_thread.run_sync(entered.set, trio_token=token)
                 release.wait()
-                return write(signals, appended_at)
+                return write(conn, signals, appended_at)
 
             monkeypatch.setattr(journal, "_append_sync", held_write)
             a, b = sig(0), sig(1)
@@ -582,7 +579,7 @@ class TestWriteFailure:
     ) -> None:
         """When a transaction fails, each append in it raises BrokenError; nothing is appended; later ones work."""
         path = tmp_path / "j.db"
-        async with open_sqlite_journal(path, flush_interval=1) as journal:
+        async with open_sqlite_journal(path, flush_interval=0.25) as journal:
             await journal.append([sig(0)])
             raw(path, """INSERT INTO records ("offset", type, appended_at, body) VALUES (2, 'x', 0, '{}')""")
             errors: list[BaseException] = []
