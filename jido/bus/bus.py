@@ -116,13 +116,6 @@ def _positive(name: str, value: object, *, integer: bool = False) -> None:
         raise ValueError(f"{name} must be {shown}, got {value!r}")
 
 
-async def _call_target(target: Target, signal: Signal) -> None:
-    deliver = getattr(target, "deliver", None)
-    result = deliver(signal) if deliver is not None else target(signal)
-    if inspect.isawaitable(result):
-        await result
-
-
 class Bus:
     """A signal bus over a journal. Obtain one with :func:`open_bus` (or from ``open_runtime``)."""
 
@@ -323,16 +316,19 @@ class Bus:
         return sub
 
     async def _pump(self, sub: Subscription, target: Target) -> None:
+        # A target that takes the whole delivery (its offset, its subscription) gets it: the agent delivery
+        # uses the offset to recognise a record it applied already. Looked up once, not per delivery.
+        deliver_record = getattr(target, "deliver_record", None)
+        deliver = getattr(target, "deliver", None) or target
         try:
             async for delivery in sub:
                 try:
-                    # A target that takes the whole delivery (its offset, its subscription) gets it: the agent
-                    # delivery uses the offset to recognise a record it applied already.
-                    deliver_record = getattr(target, "deliver_record", None)
                     if deliver_record is not None:
                         await deliver_record(delivery)
                     else:
-                        await _call_target(target, delivery.signal)
+                        result = deliver(delivery.signal)
+                        if result is not None and inspect.isawaitable(result):
+                            await result
                 except Exception as exc:  # retried with backoff, then dead-lettered: never lost, never fatal
                     retry = getattr(exc, "retryable", True) is not False
                     if not sub.closed:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -165,11 +165,15 @@ class Subscription:
         self._journal = journal
         self._router = Router()
         self._router.add(pattern, True)
+        self._matches_all = pattern == "**"  # every type matches: no routing per record
         self._cursor = start
         self._checkpoint = checkpoint
         self._stored_checkpoint = checkpoint
         self._done = DoneOffsets(checkpoint)  # the checkpoint, and done ranges above it
-        self._buffer: list[Record] = []
+        # Records read ahead of the cursor: _buffer[_buffered:] are still to be handed out (an index rather
+        # than pop(0), which moves the whole rest of the list for every record).
+        self._buffer: Sequence[Record] = ()
+        self._buffered = 0
         self._in_flight: dict[int, _InFlight] = {}
         self._redrive: list[Record] = []
         self._max_in_flight = max_in_flight
@@ -180,10 +184,13 @@ class Subscription:
         self._checkpoint_interval = checkpoint_interval
         self._last_flush = -math.inf
         self._clock = clock
-        self._wakeup = trio.Event()
+        # Parking lots rather than events: a delivery wakes the reader and may advance the checkpoint, and
+        # an event would have to be made anew for every one of them even when nobody waits.
+        self._reader = trio.lowlevel.ParkingLot()  # where next() waits for news
+        self._news = False  # notify() was called since next() last looked
         self._closed = False
         self._stopping = False
-        self._advanced = trio.Event()
+        self._advanced = trio.lowlevel.ParkingLot()  # where wait_checkpoint waits
         self._delivered = 0
         self._acked = 0
         self._redelivered = 0
@@ -198,13 +205,13 @@ class Subscription:
     # -- driven by the bus -------------------------------------------------------------------------------
     def notify(self) -> None:
         """New records were appended (or something else changed): wake the reader."""
-        self._wakeup.set()
+        self._news = True
+        if self._reader:
+            self._reader.unpark_all()
 
-    def _wake_later(self) -> trio.Event:
-        event = self._wakeup
-        if event.is_set():
-            self._wakeup = trio.Event()
-        return self._wakeup
+    def _advance(self) -> None:
+        if self._advanced:
+            self._advanced.unpark_all()
 
     # -- iteration ---------------------------------------------------------------------------------------
     def __aiter__(self) -> Subscription:
@@ -225,7 +232,7 @@ class Subscription:
         while True:
             if self._closed or self._stopping:
                 raise ClosedError(f"subscription {self.name!r} is closed")
-            wakeup = self._wake_later()
+            self._news = False
             now = trio.current_time()
             due = self._due(now)
             if due is not None:
@@ -251,9 +258,10 @@ class Subscription:
                     if self._intercept is None or await self._handed_over(delivery):
                         return delivery
                     continue
-            deadline = min((f.due for f in self._in_flight.values()), default=math.inf)
-            with trio.move_on_at(deadline):
-                await wakeup.wait()
+            if not self._news:  # nothing happened since the loop's top: wait for news or a due redelivery
+                deadline = min((f.due for f in self._in_flight.values()), default=math.inf)
+                with trio.move_on_at(deadline):
+                    await self._reader.park()
 
     async def _handed_over(self, delivery: Delivery) -> bool:
         assert self._intercept is not None
@@ -290,16 +298,18 @@ class Subscription:
 
     async def _next_record(self) -> Record | None:
         while True:
-            if not self._buffer:
+            if self._buffered >= len(self._buffer):
                 records = await self._journal.read(self._cursor, limit=_READ_BATCH)
                 if not records:
                     return None
                 self._buffer = records
+                self._buffered = 0
                 if records[0].offset > self._cursor:
                     await self._skip(self._cursor, records[0].offset - 1)
-            record = self._buffer.pop(0)
+            record = self._buffer[self._buffered]
+            self._buffered += 1
             self._cursor = record.offset + 1
-            if self._router.route(record.signal):
+            if self._matches_all or self._router.route(record.signal):
                 return record
             await self._mark_done(record.offset)  # not ours: done as far as the checkpoint goes
 
@@ -413,8 +423,7 @@ class Subscription:
         advanced = self._done.add(first, last)
         self._checkpoint = self._done.checkpoint
         if advanced:
-            self._advanced.set()
-            self._advanced = trio.Event()
+            self._advance()
         if advanced and self.durable:
             now = trio.current_time()
             if now - self._last_flush >= self._checkpoint_interval:
@@ -455,7 +464,7 @@ class Subscription:
         if not self._closed:
             self._closed = True
             self.notify()
-            self._advanced.set()
+            self._advance()
             self._bus._forget(self)
 
     async def aclose(self) -> None:
@@ -464,7 +473,7 @@ class Subscription:
             return
         self._closed = True
         self.notify()
-        self._advanced.set()
+        self._advance()
         try:
             await self._store_checkpoint()
         finally:
@@ -480,7 +489,7 @@ class Subscription:
         while self._checkpoint < offset:
             if self._closed:
                 raise ClosedError(f"subscription {self.name!r} closed at checkpoint {self._checkpoint}")
-            await self._advanced.wait()
+            await self._advanced.park()
 
     @property
     def checkpoint(self) -> int:
