@@ -2,7 +2,8 @@
 
 The reader handles frames one at a time, in order (requests go to :mod:`jido.gateway.ops`; a ``call`` runs
 in a task of its own). Every subscription has a pump task reading the bus into the connection's bounded send
-queue, waiting for room; one writer task sends what is queued. A connection whose queue stays full for
+queue, waiting for room; one writer task sends what is queued, all that has queued up at once in one
+socket write (:mod:`jido.gateway.wire`). A connection whose queue stays full for
 ``slow_consumer_timeout`` seconds (its client stopped reading) is closed with 4008.
 """
 
@@ -33,6 +34,7 @@ from jido.gateway.protocol import (
     result_frame,
 )
 from jido.gateway.queue import SendQueue
+from jido.gateway.wire import MAX_BATCH_BYTES, MAX_BATCH_FRAMES, can_coalesce, send_messages
 from jido.signal.serialization import dumps
 from jido.telemetry.events import GATEWAY_CONNECTED, GATEWAY_DISCONNECTED, GATEWAY_LAGGING
 from jido.telemetry.handlers import emit
@@ -215,34 +217,46 @@ class Connection:
         await sub.bus_subscription.aclose()
 
     async def _write_loop(self) -> None:
+        coalesce = can_coalesce(self.ws)
         try:
             with self._writer_scope:
                 while True:
                     try:
-                        frame: str | None = await self.send_queue.get()
+                        first = await self.send_queue.get()
                     except trio.EndOfChannel:
                         return
-                    while frame is not None:
-                        if self._intercept is not None and self._intercept(self.id, frame):
-                            await self._cut()
-                            return
+                    # The get yielded already: take what queued up meanwhile too, and write it all at once.
+                    frames = [first]
+                    size = len(first)
+                    while len(frames) < MAX_BATCH_FRAMES and size < MAX_BATCH_BYTES:
+                        try:
+                            frame = self.send_queue.get_nowait()
+                        except (trio.WouldBlock, trio.EndOfChannel):
+                            break
+                        frames.append(frame)
+                        size += len(frame)
+                    cut = False
+                    if self._intercept is not None:
+                        for index, frame in enumerate(frames):
+                            if self._intercept(self.id, frame):
+                                frames, cut = frames[:index], True
+                                break
+                    if frames:
                         # A cancelled send would leave half a frame on the wire: a send always finishes
                         # (unless the connection is being abandoned, see _shutdown).
                         with trio.CancelScope(shield=True) as self._send_scope:
                             try:
-                                await self.ws.send_message(frame)
+                                await send_messages(self.ws, frames, coalesce=coalesce)
                             except trio_websocket.ConnectionClosed as exc:
                                 self._peer_closed_with(exc)
                                 return
                         self._send_scope = None
-                        self.gateway._frames_sent += 1
-                        if self._close is not None and not self._drain:
-                            return  # closing: what is still queued is dropped
-                        # The send yielded already: take what queued up meanwhile without another one.
-                        try:
-                            frame = self.send_queue.get_nowait()
-                        except (trio.WouldBlock, trio.EndOfChannel):
-                            frame = None
+                        self.gateway._frames_sent += len(frames)
+                    if cut:
+                        await self._cut()
+                        return
+                    if self._close is not None and not self._drain:
+                        return  # closing: what is still queued is dropped
         finally:
             self._writer_done.set()
 
