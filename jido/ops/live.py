@@ -1,0 +1,249 @@
+"""The dashboard's websocket: what the open page shows, pushed at each tick, and the live signal stream.
+
+The page says what it shows; the server answers at every tick with the header counts, the newest chart
+point and that page's data. Messages from the page (JSON objects, at most ``websocket_max_message_size``
+bytes, which the HTTP server enforces)::
+
+    {"op": "view", "view": "agents", "params": {"q": "", "status": "", "sort": "id", "desc": false,
+                                                "offset": 0, "limit": 100}}
+    {"op": "view", "view": "agent", "id": "counter-1"}          # also "tree", "dead_letters", "bus", "overview"
+    {"op": "stream", "pattern": "orders.**"}                     # start (or change) the signal stream
+    {"op": "stream", "pattern": null}                            # stop it (the page's pause)
+
+and from the server: ``{"kind": "hello", ...}`` once, ``{"kind": "tick", ...}``, ``{"kind": "signals",
+"signals": [...], "dropped": n}`` (the stream, batched per tick; past :data:`STREAM_BUFFER` waiting signals
+the newest are dropped and counted, so a slow browser never slows the bus), ``{"kind": "error", ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+import trio
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from jido.bus.subscription import Subscription
+from jido.errors import ValidationError
+from jido.ops import views
+from jido.signal import Signal
+from jido.signal.pattern import parse_pattern
+
+if TYPE_CHECKING:
+    from jido.ops.feed import Feed
+    from jido.runtime.runtime import Runtime
+
+__all__ = ["STREAM_BUFFER", "LiveClient"]
+
+logger = logging.getLogger("jido.ops")
+
+STREAM_BUFFER: Final = 500
+"""Signals of the stream waiting to be sent to one page; past it they are dropped (and counted)."""
+DEAD_LETTER_PAGE: Final = 200
+VIEWS: Final = frozenset({"overview", "agents", "agent", "tree", "dead_letters", "bus"})
+
+
+class LiveClient:
+    """One open dashboard page."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        runtime: Runtime,
+        feed: Feed,
+        tree: Callable[[], dict[str, Any]],
+    ) -> None:
+        self.websocket = websocket
+        self.runtime = runtime
+        self.feed = feed
+        self._tree = tree
+        self.view = "overview"
+        self.params: dict[str, Any] = {}
+        self.watching: str | None = None
+        self._stream: Subscription | None = None
+        self._pattern: str | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._dropped = 0
+        self._changed = trio.Event()  # the page asked for something: answer before the next tick
+        self._pending_subscribe: str | None = None  # a stream pattern to subscribe to (in the push task)
+
+    async def run(self) -> None:
+        await self._send({"kind": "hello", "interval": self.feed.interval, "chart": list(self.feed.points)})
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._push, nursery.cancel_scope)
+                await self._read()
+                nursery.cancel_scope.cancel()
+        finally:
+            self._stop_stream()
+            if self.watching is not None:
+                self.feed.unwatch(self.watching)
+                self.watching = None
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        await self.websocket.send_text(json.dumps(message, ensure_ascii=False, allow_nan=False, default=str))
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                text = await self.websocket.receive_text()
+            except (WebSocketDisconnect, KeyError, RuntimeError):
+                # KeyError/RuntimeError: a binary frame, or the socket closed under us; either way, done.
+                return
+            try:
+                message = json.loads(text)
+            except (ValueError, RecursionError):
+                await self._send({"kind": "error", "message": "expected a JSON object"})
+                continue
+            if not isinstance(message, dict):
+                await self._send({"kind": "error", "message": "expected a JSON object"})
+                continue
+            problem = self._apply(message)
+            if problem is not None:
+                await self._send({"kind": "error", "message": problem})
+            else:
+                self._changed.set()
+
+    def _apply(self, message: dict[str, Any]) -> str | None:
+        op = message.get("op")
+        if op == "view":
+            view = message.get("view")
+            if view not in VIEWS:
+                return f"unknown view {str(view)[:100]!r}"
+            params = message.get("params", {})
+            if not isinstance(params, dict):
+                return "params must be an object"
+            agent_id = message.get("id") if view == "agent" else None
+            if view == "agent" and (not isinstance(agent_id, str) or not agent_id or len(agent_id) > 1024):
+                return "view 'agent' needs an agent id"
+            if self.watching is not None and self.watching != agent_id:
+                self.feed.unwatch(self.watching)
+                self.watching = None
+            if agent_id is not None and self.watching is None:
+                self.feed.watch(agent_id)
+                self.watching = agent_id
+            self.view = str(view)
+            self.params = dict(list(params.items())[:20])
+            return None
+        if op == "stream":
+            pattern = message.get("pattern")
+            if pattern is None:
+                self._stop_stream()
+                return None
+            if not isinstance(pattern, str) or len(pattern) > 512:
+                return "pattern must be a string"
+            try:
+                parse_pattern(pattern)
+            except ValidationError as exc:
+                return f"invalid pattern: {exc.errors[0].message}"
+            self._start_stream(pattern)
+            return None
+        return f"unknown op {str(op)[:100]!r}"
+
+    # -- the signal stream ---------------------------------------------------------------------------------------
+    def _start_stream(self, pattern: str) -> None:
+        if self._stream is not None and self._pattern == pattern:
+            return
+        self._stop_stream()
+        self._pattern = pattern
+        self._pending_subscribe = pattern
+
+    def _stop_stream(self) -> None:
+        self._pattern = None
+        if self._stream is not None:
+            self._stream.close_nowait()
+            self._stream = None
+
+    async def _subscribe(self, pattern: str) -> None:
+        pending = self._pending
+
+        def take(signal: Signal) -> None:
+            if len(pending) >= STREAM_BUFFER:
+                self._dropped += 1
+                return
+            pending.append(views.signal_json(signal))
+
+        self._stream = await self.runtime.bus.subscribe(pattern, target=take, max_in_flight=STREAM_BUFFER)
+
+    # -- pushing -------------------------------------------------------------------------------------------------
+    async def _push(self, cancel_scope: trio.CancelScope) -> None:
+        while True:
+            with trio.move_on_after(self.feed.interval * 2):
+                async with trio.open_nursery() as waiters:
+
+                    async def wait(fn: Callable[[], Any]) -> None:
+                        await fn()
+                        waiters.cancel_scope.cancel()
+
+                    waiters.start_soon(wait, self.feed.next_tick)
+                    waiters.start_soon(wait, self._changed.wait)
+            self._changed = trio.Event()
+            wanted = self._pending_subscribe
+            if wanted is not None:
+                self._pending_subscribe = None
+                if self._pattern == wanted and self._stream is None:
+                    await self._subscribe(wanted)
+            try:
+                message = await self._tick_message()
+            except Exception:  # a view that fails must not end the page's connection: say so, go on
+                logger.exception("dashboard view %r failed", self.view)
+                message = {"kind": "error", "message": f"the {self.view} view failed; see the server log"}
+            try:
+                await self._send(message)
+                if self._pending or self._dropped:
+                    batch, self._pending[:] = list(self._pending), []
+                    dropped, self._dropped = self._dropped, 0
+                    await self._send({"kind": "signals", "signals": batch, "dropped": dropped})
+            except (
+                WebSocketDisconnect,
+                RuntimeError,
+                OSError,
+                trio.BrokenResourceError,
+                trio.ClosedResourceError,
+            ):
+                cancel_scope.cancel()
+                return
+
+    async def _tick_message(self) -> dict[str, Any]:
+        stats = self.runtime.statistics()
+        point = self.feed.points[-1] if self.feed.points else None
+        data = await self._view_data()
+        return {
+            "kind": "tick",
+            "overview": views.overview(stats),
+            "point": point,
+            "view": self.view,
+            "data": data,
+            "streaming": self._pattern,
+        }
+
+    async def _view_data(self) -> Any:
+        view = self.view
+        if view == "agents":
+            return views.agents_page(self.runtime, views.AgentQuery.parse(self.params))
+        if view == "agent":
+            assert self.watching is not None
+            self.feed.rewatch(self.watching)
+            ref = self.runtime.whereis(self.watching)
+            if ref is None:
+                failed = self.runtime.failed_agents().get(self.watching)
+                if failed is not None:
+                    return {
+                        "id": self.watching,
+                        "status": "failed",
+                        "reason": failed.reason,
+                        "missing": False,
+                    }
+                return {"id": self.watching, "missing": True}
+            return views.agent_detail(self.runtime, ref)
+        if view == "tree":
+            return self._tree()
+        if view == "dead_letters":
+            letters = await self.runtime.stored_dead_letters(limit=10_000)
+            newest = letters[-DEAD_LETTER_PAGE:][::-1]
+            return {"total": len(letters), "letters": [views.dead_letter_json(d) for d in newest]}
+        if view == "bus":
+            return await views.bus_view(self.runtime)
+        return {"chart": list(self.feed.points)[-60:]}
