@@ -25,33 +25,27 @@ from jido.agent.cmd import cmd as cmd
 from jido.agent.cmd import cmd_async as cmd_async
 from jido.agent.cmd import handle as handle
 from jido.agent.cmd import handle_async as handle_async
-from jido.agent.directives import Cron as Cron
-from jido.agent.directives import CronCancel as CronCancel
-from jido.agent.directives import Directive as Directive
-from jido.agent.directives import Emit as Emit
-from jido.agent.directives import Error as Error
-from jido.agent.directives import Schedule as Schedule
-from jido.agent.directives import SpawnAgent as SpawnAgent
-from jido.agent.directives import Stop as Stop
-from jido.agent.directives import StopChild as StopChild
 from jido.agent.fsm import FSM as FSM
 from jido.agent.spec import Agent as Agent
 from jido.agent.spec import AgentSpec as AgentSpec
 from jido.agent.spec import CronSchedule as CronSchedule
 from jido.agent.spec import RouteSpec as RouteSpec
 from jido.agent.state import StateMapping as StateMapping
-from jido.agent.state_ops import DeleteKeys as DeleteKeys
-from jido.agent.state_ops import DeletePath as DeletePath
-from jido.agent.state_ops import ReplaceState as ReplaceState
-from jido.agent.state_ops import SetPath as SetPath
-from jido.agent.state_ops import SetState as SetState
-from jido.agent.state_ops import StateOp as StateOp
 from jido.agent.strategy import Direct as Direct
 from jido.agent.strategy import Strategy as Strategy
 from jido.agent.workflow import RunWorkflow as RunWorkflow
 from jido.agent.workflow import Workflow as Workflow
 from jido.clock import SystemClock as SystemClock
 from jido.clock import TrioClock as TrioClock
+from jido.directives import Cron as Cron
+from jido.directives import CronCancel as CronCancel
+from jido.directives import Directive as Directive
+from jido.directives import Emit as Emit
+from jido.directives import Error as Error
+from jido.directives import Schedule as Schedule
+from jido.directives import SpawnAgent as SpawnAgent
+from jido.directives import Stop as Stop
+from jido.directives import StopChild as StopChild
 from jido.errors import ActionError as ActionError
 from jido.errors import ActionTimeoutError as ActionTimeoutError
 from jido.errors import AgentExistsError as AgentExistsError
@@ -92,6 +86,12 @@ from jido.signal.router import Router as Router
 from jido.signal.signal import Signal as Signal
 from jido.signal.typed import SignalType as SignalType
 from jido.signal.typed import typed_signal as typed_signal
+from jido.state_ops import DeleteKeys as DeleteKeys
+from jido.state_ops import DeletePath as DeletePath
+from jido.state_ops import ReplaceState as ReplaceState
+from jido.state_ops import SetPath as SetPath
+from jido.state_ops import SetState as SetState
+from jido.state_ops import StateOp as StateOp
 
 # The library logs through "jido.*" loggers and never prints: applications decide where records go.
 logging.getLogger("jido").addHandler(logging.NullHandler())

@@ -4,7 +4,7 @@
 
 * ``None``: no state change, no effects;
 * a mapping: state changes, deep-merged into the agent's state;
-* a :class:`~jido.agent.directives.Directive` or :class:`~jido.agent.state_ops.StateOp`, or a list of them;
+* a :class:`~jido.directives.Directive` or :class:`~jido.state_ops.StateOp`, or a list of them;
 * a tuple ``(mapping_or_None, effect_or_list_of_effects)``.
 """
 
@@ -15,9 +15,9 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from jido.agent.directives import Directive
-from jido.agent.state_ops import StateOp
+from jido.directives import Directive
 from jido.errors import ActionError
+from jido.state_ops import StateOp
 
 __all__ = ["ActionResult", "Effect", "normalize_result"]
 

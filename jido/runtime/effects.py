@@ -2,7 +2,7 @@
 
 The agent server (:mod:`jido.runtime.server`) calls :func:`execute_directive`; the built-in executors
 (:mod:`jido.runtime.executors`) and users' own register here with :func:`register_executor`. A new kind of
-effect is a new :class:`~jido.agent.directives.Directive` subclass plus an executor; the core never changes
+effect is a new :class:`~jido.directives.Directive` subclass plus an executor; the core never changes
 for it.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-from jido.agent.directives import Directive
+from jido.directives import Directive
 from jido.errors import DefinitionError, InternalError
 from jido.signal import Signal
 

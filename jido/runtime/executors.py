@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 
 from jido.action.plan import run_plan
-from jido.agent.directives import Cron, CronCancel, Emit, Schedule, SpawnAgent, StopChild
 from jido.agent.workflow import WORKFLOW_COMPLETED, WORKFLOW_FAILED, RunWorkflow
 from jido.convert import unstructure
 from jido.cron import parse_cron
+from jido.directives import Cron, CronCancel, Emit, Schedule, SpawnAgent, StopChild
 from jido.runtime.effects import Executor, execute_directive, register_executor
 from jido.runtime.server import AgentRef
 from jido.runtime.supervisor import Supervisor

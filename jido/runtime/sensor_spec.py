@@ -11,8 +11,8 @@ from typing import Any
 import attrs
 
 from jido._spec_attr import SPEC_ATTR
-from jido.agent.directives import _check_tz
 from jido.cron import parse_cron
+from jido.directives import _check_tz
 from jido.errors import DefinitionError
 
 __all__ = ["SensorSpec", "sensor_spec_of"]

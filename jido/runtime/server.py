@@ -29,9 +29,9 @@ import trio
 from jido._typevars import S
 from jido.action.exec import validate_params
 from jido.action.instruction import Instruction
-from jido.agent.directives import Directive, Error, Stop
 from jido.agent.spec import Agent, AgentSpec
 from jido.agent.strategy import RecoversFromCrash
+from jido.directives import Directive, Error, Stop
 from jido.errors import (
     AgentFailedError,
     CallTimeoutError,
