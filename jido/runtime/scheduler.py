@@ -219,7 +219,9 @@ class Scheduler:
         if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay < math.inf:
             raise ValidationError.at("$.delay", f"expected a finite number of seconds >= 0, got {delay!r}")
         _check_signal(signal)
-        deadline = trio.current_time() + delay
+        return self._schedule_at(trio.current_time() + delay, signal)
+
+    def _schedule_at(self, deadline: float, signal: Signal) -> TimerHandle:
         if self._runner is None:
             scope = trio.CancelScope()
             self._start(self._run_timers, scope, name="timers")
@@ -387,9 +389,9 @@ class Scheduler:
         """
         self._check_open()
         timers, jobs = _read_pending(text)
-        now = trio.current_time()
         for deadline, signal in timers:
-            self.schedule(max(0.0, deadline - now), signal)
+            # The deadline itself, not now + (deadline - now): floats would move it by a rounding error.
+            self._schedule_at(deadline, signal)
         self._jobs.clear()
         for job_id, expr, signal, next_fire in jobs:
             self._jobs[job_id] = _CronJob(job_id, expr, signal, next_fire, next(self._sequence))
