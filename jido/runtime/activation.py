@@ -317,10 +317,17 @@ class Dormancy:
         if entry is not None:
             kind, state, pending, _ = entry
             kind_spec, restart, mailbox_size, error_policy = self._kinds[kind]
-            value = kind_spec.new(agent_id) if state is None else _decode(kind_spec, agent_id, state)
-            ref = await runtime.start_agent(
-                value, restart=restart, mailbox_size=mailbox_size, error_policy=error_policy
-            )
+            try:
+                value = kind_spec.new(agent_id) if state is None else _decode(kind_spec, agent_id, state)
+                ref = await runtime.start_agent(
+                    value, restart=restart, mailbox_size=mailbox_size, error_policy=error_policy
+                )
+            except BaseException:
+                # It could not start (its stored state cannot be read, the runtime is closing): it stays
+                # asleep, with its state and timers, and the next message tries again. Its alarm is not set
+                # again, or a state that can never be read would be retried in a loop.
+                self._dormant.setdefault(agent_id, entry)
+                raise
             if pending is not None and ref.scheduler is not None:
                 # Started and not yet run anything (no await since): its timers are back before any message.
                 ref.scheduler.restore(pending)
