@@ -61,6 +61,11 @@ DEFAULT_MAX_DEAD_LETTER_BYTES: Final = 64 << 20
 EVICTION_LOG_INTERVAL: Final = dt.timedelta(minutes=1)
 """While dead letters keep being evicted, one log line at most this often (by the journal's clock)."""
 
+_TEXTS: Final = 1024
+_TEXT_CHARS: Final = 4 << 20
+"""The newest records' JSON texts kept for encoded(): at most this many, and this many characters (the
+newest is always kept)."""
+
 _COMPACT_AT: Final = 1024
 """Compact the record list once this many trimmed slots (and at least half of the list) are dead."""
 
@@ -123,6 +128,9 @@ class MemoryJournal:
         self._dead_letter_bytes = 0
         self._record_evictions = DeadLetterEvictions("MemoryJournal", what="records")
         self._records: list[Record] = []
+        # The JSON of the newest records (measured for the byte bound anyway), bounded: see encoded().
+        self._texts: dict[int, str] = {}
+        self._text_chars = 0
         self._head = 0  # index in _records of the first retained record
         self._last = 0
         self._last_at: dt.datetime | None = None
@@ -183,7 +191,9 @@ class MemoryJournal:
             return []
         appended_at = stamp(self._clock, self._last_at)
         records = [Record(self._last + 1 + i, signal, appended_at) for i, signal in enumerate(batch)]
-        sizes = [utf8_length(signal.to_json()) for signal in batch]
+        texts = [signal.to_json() for signal in batch]
+        sizes = [utf8_length(text) for text in texts]
+        self._keep_texts(records[0].offset, texts)
         self._records.extend(records)
         self._sizes.extend(sizes)
         self._bytes += sum(sizes)
@@ -192,6 +202,19 @@ class MemoryJournal:
         if self._bytes > self._max_bytes:
             self._evict_records(appended_at)
         return records
+
+    def _keep_texts(self, first: int, texts: list[str]) -> None:
+        for offset, text in enumerate(texts, first):
+            self._texts[offset] = text
+            self._text_chars += len(text)
+        while len(self._texts) > _TEXTS or (self._text_chars > _TEXT_CHARS and len(self._texts) > 1):
+            self._text_chars -= len(self._texts.pop(next(iter(self._texts))))
+
+    def encoded(self, offset: int) -> str | None:
+        """The JSON text of the record at ``offset``, if it is among the newest (whose JSON the journal
+        measured when they were appended and keeps a while); None otherwise (``record.signal.to_json()``
+        gives the same text). The gateway frames what it pushes with this: a signal is encoded once."""
+        return self._texts.get(offset)
 
     def _evict_records(self, now: dt.datetime) -> None:
         """Evict the oldest records until the rest fit ``max_bytes`` (the newest one always stays)."""

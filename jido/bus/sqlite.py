@@ -186,7 +186,7 @@ class _Txn:
         "last",
         "last_at",
         "records",
-        "sizes",
+        "texts",
         "wrote",
     )
 
@@ -198,7 +198,7 @@ class _Txn:
         self.appended = 0
         self.evicted: list[tuple[int, dt.datetime]] = []
         self.records: list[Record] = []  # appended, for the tail once committed
-        self.sizes: list[int] = []  # their bodies' lengths
+        self.texts: list[str] = []  # their bodies (JSON)
         self.wrote = False  # a statement changed the file (a trim may find nothing to do)
 
 
@@ -207,48 +207,58 @@ class _Tail:
 
     Readers that keep up with the journal (live subscriptions, the gateway) read what was just appended. The
     records are in this process already, committed: serving them from here spares each such read a thread
-    round trip, a query and the decoding of JSON that was encoded a moment ago. It is a window on the file,
+    round trip, a query and the decoding of JSON that was encoded a moment ago; and the JSON itself is kept
+    for whoever sends the record on as text (:meth:`SQLiteJournal.encoded`). It is a window on the file,
     never a substitute for it: it holds only committed records, drops what retention removes in the same
     step as the offsets move (so a read gives exactly what the file holds), starts empty at every open, and a
     read that starts below it goes to the file. Records carry the very signals their appender gave (as the
     memory journal's do).
     """
 
-    __slots__ = ("bytes", "head", "records", "sizes")
+    __slots__ = ("bytes", "head", "records", "texts")
 
     def __init__(self) -> None:
         self.records: list[Record] = []
-        self.sizes: list[int] = []
+        self.texts: list[str] = []  # each record's JSON, as written to the file
         self.head = 0  # index of the first record kept; the dead prefix is compacted in amortized O(1)
         self.bytes = 0
 
-    def extend(self, records: list[Record], sizes: list[int], first: int) -> None:
+    def extend(self, records: list[Record], texts: list[str], first: int) -> None:
         """Add committed ``records``; keep none below offset ``first`` (retention) and stay within bounds."""
         if records:
             if self.head < len(self.records) and self.records[-1].offset + 1 != records[0].offset:
                 self.clear()  # never a gap inside the window
             self.records.extend(records)
-            self.sizes.extend(sizes)
-            self.bytes += sum(sizes)
+            self.texts.extend(texts)
+            self.bytes += sum(map(len, texts))
         head, end = self.head, len(self.records)
         while head < end and (
             self.records[head].offset < first
             or end - head > _TAIL_RECORDS
             or (self.bytes > _TAIL_BYTES and head < end - 1)
         ):
-            self.bytes -= self.sizes[head]
+            self.bytes -= len(self.texts[head])
             head += 1
         self.head = head
         if head >= 1024 and head * 2 >= end:
             del self.records[:head]
-            del self.sizes[:head]
+            del self.texts[:head]
             self.head = 0
 
     def clear(self) -> None:
         self.records.clear()
-        self.sizes.clear()
+        self.texts.clear()
         self.head = 0
         self.bytes = 0
+
+    def text(self, offset: int) -> str | None:
+        """The JSON of the record at ``offset``, if it is in the window."""
+        if self.head >= len(self.records):
+            return None
+        index = offset - self.records[self.head].offset + self.head
+        if self.head <= index < len(self.records):
+            return self.texts[index]
+        return None
 
     def read(self, start: int, limit: int) -> list[Record] | None:
         """Records from offset ``start`` (at most ``limit``), or None when ``start`` is below the window."""
@@ -438,6 +448,16 @@ class SQLiteJournal:
         if records is not None:
             return records
         return await self._read("read", self._read_sync, start, limit)
+
+    def encoded(self, offset: int) -> str | None:
+        """The JSON text of the record at ``offset`` as it was written, if it is among the newest records kept
+        in memory; None otherwise (``record.signal.to_json()`` gives the same text).
+
+        The gateway frames what it pushes with this, so a signal published and pushed at once is encoded
+        once, when it is appended, not again for the socket.
+        """
+        with self._tail_lock:
+            return self._tail.text(offset)
 
     async def offset_at(self, moment: dt.datetime) -> int:
         """The offset of the first retained record appended at or after ``moment`` (``last_offset() + 1`` if none).
@@ -707,7 +727,7 @@ class SQLiteJournal:
         txn = self._txn
         with self._tail_lock:  # the trio thread reads the tail and the offsets together (read)
             self._first, self._last, self._last_at = txn.first, txn.last, txn.last_at
-            self._tail.extend(txn.records, txn.sizes, txn.first)
+            self._tail.extend(txn.records, txn.texts, txn.first)
         self._dead_letter_count = txn.dead_letters
         if txn.wrote:
             self._transactions += 1
@@ -806,7 +826,7 @@ class SQLiteJournal:
         txn.last, txn.last_at, txn.appended = last, at, txn.appended + len(rows)
         records = [Record(first + i, signal, at) for i, signal in enumerate(signals)]
         txn.records.extend(records)
-        txn.sizes.extend(len(row[3]) for row in rows)
+        txn.texts.extend(row[3] for row in rows)
         return records
 
     def _read_sync(self, conn: sqlite3.Connection, start: int, limit: int) -> list[Record]:

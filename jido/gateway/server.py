@@ -23,7 +23,7 @@ import itertools
 import logging
 import math
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Final
 
@@ -162,6 +162,9 @@ class Gateway:
         self._durable: dict[str, tuple[Connection, str]] = {}
         self._encoded: dict[int, str] = {}
         self._encoded_bytes = 0
+        # The journal's own JSON of its newest records (the memory and SQLite journals keep it): a signal
+        # published and pushed at once goes to the socket as the text it was appended as, not encoded again.
+        self._journal_text: Callable[[int], str | None] | None = getattr(runtime.bus.journal, "encoded", None)
         self._peak_queued_bytes = 0
         self._ids = itertools.count(1)
         self._accepted = 0
@@ -220,6 +223,8 @@ class Gateway:
     def signal_frame(self, subscription_json: str, record: Record) -> str:
         """The ``signal`` frame for ``record``; a record's JSON is encoded once for every connection."""
         encoded = self._encoded.get(record.offset)
+        if encoded is None and self._journal_text is not None:
+            encoded = self._journal_text(record.offset)
         if encoded is None:
             encoded = record.signal.to_json()
             size = frame_size(encoded)

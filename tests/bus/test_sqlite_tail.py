@@ -85,3 +85,24 @@ class TestWindow:
             await journal.append([sig(0)])
         with pytest.raises(Exception, match=r"is closed$"):
             await journal.read()
+
+
+class TestEncoded:
+    async def test_text_as_written(self, tmp_path: Path) -> None:
+        """The JSON of a record in the window is the text the file holds, which is the signal's to_json()."""
+        path = tmp_path / "j.db"
+        async with open_sqlite_journal(path) as journal:
+            records = await journal.append([sig(i) for i in range(3)])
+            for record in records:
+                assert journal.encoded(record.offset) == record.signal.to_json()
+            assert journal.encoded(0) is None
+            assert journal.encoded(4) is None
+        async with open_sqlite_journal(path) as reopened:
+            assert reopened.encoded(1) is None  # not appended by this one: read from the file when needed
+
+    async def test_gone_with_the_window(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A record that left the window has no text kept (it is encoded again by whoever needs it)."""
+        monkeypatch.setattr(sqlite_journal, "_TAIL_RECORDS", 2)
+        async with open_sqlite_journal(tmp_path / "j.db") as journal:
+            records = await journal.append([sig(i) for i in range(4)])
+            assert [journal.encoded(r.offset) is not None for r in records] == [False, False, True, True]
