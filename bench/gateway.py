@@ -12,7 +12,10 @@ What is measured (server and clients in this one process, on one trio loop, as i
 - raw push: a trio-websocket server handler sends N frames of the same size (a signal frame) to a bare
   client that counts them: the ceiling of the transport for the gateway's direction.
 - raw echo: a client sends N frames while receiving their echoes (server ``get_message`` / ``send_message``):
-  messages/s round trip, the baseline the issue names.
+  messages/s round trip.
+- raw push, coalesced: raw push with the server writing 128 frames per socket write, as the gateway writes
+  what is queued for a connection (``jido.gateway.wire``): the ceiling of the transport for the gateway's
+  way of writing; the client side (trio-websocket reading one message at a time) is the same.
 
 Rates are the best of REPEATS rounds, gateway and raw interleaved within each round. Ratios are gateway over
 raw push (same direction, same frame size) and over raw echo.
@@ -29,6 +32,7 @@ import trio
 import trio_websocket
 
 from jido.gateway import Gateway, connect, serve_gateway
+from jido.gateway.wire import MAX_BATCH_FRAMES, send_messages
 from jido.runtime.runtime import Runtime, open_runtime
 from jido.signal import Signal
 
@@ -121,6 +125,31 @@ async def raw_push(frame: str, n: int) -> float:
     return elapsed
 
 
+async def raw_push_coalesced(frame: str, n: int) -> float:
+    """As raw_push, but the server writes its frames 128 at a time with one socket write each (the way the
+    gateway writes what is queued): the transport's ceiling for this direction."""
+
+    async def handler(request: trio_websocket.WebSocketRequest) -> None:
+        ws = await request.accept()
+        await ws.get_message()
+        for start in range(0, n, MAX_BATCH_FRAMES):
+            await send_messages(ws, [frame] * min(MAX_BATCH_FRAMES, n - start), coalesce=True)
+        await ws.get_message()
+
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(trio_websocket.serve_websocket, handler, "127.0.0.1", 0, None)
+        url = f"ws://127.0.0.1:{server.port}/"
+        async with trio_websocket.open_websocket_url(url, message_queue_size=64) as ws:
+            started = time.perf_counter()
+            await ws.send_message("go")
+            for _ in range(n):
+                await ws.get_message()
+            elapsed = time.perf_counter() - started
+            await ws.send_message("bye")
+        nursery.cancel_scope.cancel()
+    return elapsed
+
+
 async def raw_echo(frame: str, n: int) -> float:
     async def handler(request: trio_websocket.WebSocketRequest) -> None:
         ws = await request.accept()
@@ -158,6 +187,25 @@ async def with_gateway(work: Callable[[Gateway, Runtime], Awaitable[float]]) -> 
 
 
 async def main(repeats: int, n: int, fan_n: int) -> None:
+    best, frame, reconnects = await measure(repeats, n, fan_n)
+    push, echo = best["raw push"], best["raw echo"]
+    print(f"signal frame: {len(frame)} bytes; best of {repeats} rounds; reconnects (4008) seen: {reconnects}")
+    print(f"{'case':<28}{'per second':>14}{'/ raw push':>12}{'/ raw echo':>12}")
+    for name in (
+        "raw push",
+        "raw echo",
+        "raw push, coalesced",
+        "gateway, 1 raw subscriber",
+        "gateway, 1 jido client",
+        "gateway, 10 jido clients",
+    ):
+        rate = best[name]
+        unit = "deliveries" if "10" in name else "signals" if "gateway" in name else "messages"
+        print(f"{name:<28}{rate:>14,.0f}{rate / push:>12.2f}{rate / echo:>12.2f}  {unit}")
+
+
+async def measure(repeats: int, n: int, fan_n: int) -> tuple[dict[str, float], str, int]:
+    """The best rate of every case over ``repeats`` interleaved rounds, the signal frame, reconnects seen."""
     signals = make_signals(n)
     fan_signals = make_signals(fan_n)
     frame = f'{{"op":"signal","subscription":"s1","offset":123456,"signal":{signals[0].to_json()}}}'
@@ -170,6 +218,7 @@ async def main(repeats: int, n: int, fan_n: int) -> None:
     for _ in range(repeats):
         record("raw push", n, await raw_push(frame, n))
         record("raw echo", n, await raw_echo(frame, n))
+        record("raw push, coalesced", n, await raw_push_coalesced(frame, n))
 
         async def one(gateway: Gateway, runtime: Runtime) -> float:
             nonlocal reconnects
@@ -187,19 +236,7 @@ async def main(repeats: int, n: int, fan_n: int) -> None:
         record("gateway, 1 raw subscriber", n, await with_gateway(partial(gateway_raw, signals=signals)))
         record("gateway, 10 jido clients", fan_n * 10, await with_gateway(ten))
 
-    push, echo = best["raw push"], best["raw echo"]
-    print(f"signal frame: {len(frame)} bytes; best of {repeats} rounds; reconnects (4008) seen: {reconnects}")
-    print(f"{'case':<28}{'per second':>14}{'/ raw push':>12}{'/ raw echo':>12}")
-    for name in (
-        "raw push",
-        "raw echo",
-        "gateway, 1 raw subscriber",
-        "gateway, 1 jido client",
-        "gateway, 10 jido clients",
-    ):
-        rate = best[name]
-        unit = "deliveries" if "10" in name else "signals" if "gateway" in name else "messages"
-        print(f"{name:<28}{rate:>14,.0f}{rate / push:>12.2f}{rate / echo:>12.2f}  {unit}")
+    return best, frame, reconnects
 
 
 if __name__ == "__main__":
