@@ -1,4 +1,4 @@
-"""The journal contract: every promise of jido.bus.journal, checked on each backend (memory and SQLite)."""
+"""The journal contract: every promise of jido.bus.journal, checked on each backend (memory, SQLite, Redis)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from tests.bus.journal_support import T0, JournalFactory, ManualClock, sig
 from tests.bus.journal_support import clock as clock
 from tests.bus.journal_support import journal as journal
 from tests.bus.journal_support import make_journal as make_journal
+from tests.redis.server import redis_namespace as redis_namespace
+from tests.redis.server import redis_server as redis_server
 
 HOUR = dt.timedelta(hours=1)
 PROTOCOL_METHODS = [
@@ -850,7 +852,9 @@ class TestClose:
         """Every call on a closed journal raises ClosedError."""
         await journal.append([sig()])
         await journal.aclose()
-        with pytest.raises(ClosedError, match=r"^(MemoryJournal|SQLiteJournal\('.*'\)) is closed$"):
+        with pytest.raises(
+            ClosedError, match=r"^(MemoryJournal|SQLiteJournal\('.*'\)|RedisJournal\('.*'\)) is closed$"
+        ):
             await CALLS[call](journal)
 
     @pytest.mark.parametrize("call", sorted(CALLS))

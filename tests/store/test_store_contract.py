@@ -1,4 +1,4 @@
-"""The state store contract: every promise of jido.store.store, checked on each backend (memory and SQLite)."""
+"""The state store contract: every promise of jido.store.store, checked on each backend (memory, SQLite, Redis)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import trio
 
 from jido.errors import ClosedError, JidoError
 from jido.store.store import MAX_REVISION, StaleStateError, StateStore, StateWrite, StoredState
+from tests.redis.server import redis_namespace as redis_namespace
+from tests.redis.server import redis_server as redis_server
 from tests.store.store_support import T0, ManualClock, StoreFactory, save
 
 # Fixtures, imported by name so that pytest finds them in this module (`X as X` marks the re-export).
