@@ -1,0 +1,166 @@
+"""One node of a cluster: its membership, leases, inbox and fenced state store on one Redis client.
+
+:func:`open_cluster_node` is what a runtime process opens to take part in a cluster. It joins (a heartbeat
+every ``node_ttl / 3``), renews the leases it holds (every ``lease_ttl / 3``), and on the way out releases its
+leases and leaves, so that the other nodes can take its agents at once instead of after the TTLs.
+
+The runtime is meant to use it this way (the wiring is not in the runtime yet, see ``docs/scaling.md``):
+
+* its state store is :attr:`ClusterNode.store` (every write carries this node's lease token for the agent);
+* before it activates a virtual agent it calls :meth:`ClusterNode.claim`, which acquires the lease, raises the
+  store's fence to the new token, and says whether this node now owns the agent;
+* it sends casts and calls for agents it does not own to :meth:`ClusterNode.home_of` through the inbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import attrs
+import trio
+
+from jido._redis import (
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT,
+    RedisClient,
+    RedisUnavailableError,
+    open_redis,
+    unwrap,
+)
+from jido.cluster.inbox import Inbox
+from jido.cluster.leases import DEFAULT_LEASE_TTL, Lease, Leases
+from jido.cluster.membership import DEFAULT_NODE_TTL, Membership
+from jido.cluster.placement import place
+from jido.errors import BrokenError
+from jido.store.redis import FencedRedisStore, RedisStore
+
+__all__ = ["ClusterNode", "open_cluster_node"]
+
+logger = logging.getLogger("jido.cluster")
+
+
+@attrs.define(eq=False)
+class ClusterNode:
+    """A node of a cluster, as :func:`open_cluster_node` gives it.
+
+    Attributes:
+        node_id: this node's id.
+        client: the Redis client everything below shares.
+        membership: this node's heartbeat and the live nodes.
+        leases: the leases this node holds.
+        inbox: this node's inbox, and sends to the others'.
+        raw_store: the state store, unfenced (reads; tools).
+        store: the state store as the runtime should use it: writes carry this node's lease tokens.
+    """
+
+    node_id: str
+    client: RedisClient
+    membership: Membership
+    leases: Leases
+    inbox: Inbox
+    raw_store: RedisStore
+    store: FencedRedisStore
+
+    def __repr__(self) -> str:
+        return f"<ClusterNode {self.node_id!r}: {len(self.leases.held())} leases>"
+
+    async def live_nodes(self) -> list[str]:
+        """The ids of the live nodes (this one included while it is a member)."""
+        return await self.membership.live_nodes()
+
+    async def home_of(self, agent_id: str) -> str | None:
+        """The live node a virtual agent belongs on (rendezvous hashing), or None when no node is live."""
+        return place(agent_id, await self.live_nodes())
+
+    async def claim(self, agent_id: str) -> Lease | None:
+        """Make this node the owner of ``agent_id`` if no other node holds it: acquire the lease, then raise
+        the store's fence to its token (so the former owner can no longer write) before the caller loads the
+        state. Returns this node's lease, or None when another node holds it."""
+        lease = await self.leases.acquire(agent_id)
+        if lease.node_id != self.node_id:
+            return None
+        fence = await self.raw_store.raise_fence(agent_id, lease.token)
+        if fence > lease.token:  # a newer owner came and went between our acquire and now
+            await self.leases.release(lease)
+            return None
+        return lease
+
+    async def serve_leases(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Renew every held lease each ``lease_ttl / 3`` until cancelled; Redis being unreachable is logged
+        once per outage and the loop goes on (leases that expired meanwhile are found lost and dropped)."""
+        task_status.started()
+        down = False
+        while True:
+            await trio.sleep(self.leases.ttl / 3)
+            try:
+                await self.leases.renew_all()
+                down = False
+            except RedisUnavailableError as exc:
+                if not down:
+                    logger.warning("node %r cannot renew its leases: %s", self.node_id, exc)
+                down = True
+
+
+@contextlib.asynccontextmanager
+async def open_cluster_node(
+    url: str,
+    *,
+    node_id: str,
+    namespace: str = "jido",
+    node_ttl: float = DEFAULT_NODE_TTL,
+    lease_ttl: float = DEFAULT_LEASE_TTL,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+) -> AsyncIterator[ClusterNode]:
+    """Join the cluster on Redis at ``url`` as ``node_id``; leave (releasing every lease) on the way out.
+
+    Raises:
+        RedisUnavailableError: the server could not be reached (named by its URL, without a password).
+        TypeError, ValueError: a bad node id, namespace or TTL.
+    """
+    async with open_redis(url, connect_timeout=connect_timeout) as client:
+        raw_store = RedisStore(client, namespace=namespace, url=url, command_timeout=command_timeout)
+        leases = Leases(
+            client,
+            node_id=node_id,
+            namespace=namespace,
+            ttl=lease_ttl,
+            url=url,
+            command_timeout=command_timeout,
+        )
+        membership = Membership(
+            client,
+            node_id=node_id,
+            namespace=namespace,
+            ttl=node_ttl,
+            url=url,
+            command_timeout=command_timeout,
+        )
+        inbox = Inbox(client, node_id=node_id, namespace=namespace, url=url, command_timeout=command_timeout)
+        node = ClusterNode(
+            node_id, client, membership, leases, inbox, raw_store, raw_store.fenced(leases.token)
+        )
+        inner: BaseException | None = None
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(membership.serve)
+                await nursery.start(node.serve_leases)
+                try:
+                    yield node
+                finally:
+                    nursery.cancel_scope.cancel()
+                    with (
+                        trio.CancelScope(shield=True),
+                        trio.move_on_after(command_timeout),
+                        contextlib.suppress(RedisUnavailableError, BrokenError),
+                    ):
+                        await leases.release_all()
+        except BaseExceptionGroup as group:
+            # The caller's own error comes back as itself, not wrapped by the nursery of our two loops.
+            inner = unwrap(group)
+            if inner is group:
+                raise
+        if inner is not None:
+            raise inner
