@@ -129,7 +129,8 @@ class MemoryJournal:
         self._record_evictions = DeadLetterEvictions("MemoryJournal", what="records")
         self._records: list[Record] = []
         # The JSON of the newest records (measured for the byte bound anyway), bounded: see encoded().
-        self._texts: dict[int, str] = {}
+        self._texts: collections.deque[str] = collections.deque()
+        self._texts_first = 1  # the offset of _texts[0]
         self._text_chars = 0
         self._head = 0  # index in _records of the first retained record
         self._last = 0
@@ -204,17 +205,21 @@ class MemoryJournal:
         return records
 
     def _keep_texts(self, first: int, texts: list[str]) -> None:
-        for offset, text in enumerate(texts, first):
-            self._texts[offset] = text
-            self._text_chars += len(text)
-        while len(self._texts) > _TEXTS or (self._text_chars > _TEXT_CHARS and len(self._texts) > 1):
-            self._text_chars -= len(self._texts.pop(next(iter(self._texts))))
+        kept = self._texts
+        if not kept:
+            self._texts_first = first
+        kept.extend(texts)  # offsets are consecutive: the text of offset o is kept[o - _texts_first]
+        self._text_chars += sum(map(len, texts))
+        while len(kept) > _TEXTS or (self._text_chars > _TEXT_CHARS and len(kept) > 1):
+            self._text_chars -= len(kept.popleft())
+            self._texts_first += 1
 
     def encoded(self, offset: int) -> str | None:
         """The JSON text of the record at ``offset``, if it is among the newest (whose JSON the journal
         measured when they were appended and keeps a while); None otherwise (``record.signal.to_json()``
         gives the same text). The gateway frames what it pushes with this: a signal is encoded once."""
-        return self._texts.get(offset)
+        index = offset - self._texts_first
+        return self._texts[index] if 0 <= index < len(self._texts) else None
 
     def _evict_records(self, now: dt.datetime) -> None:
         """Evict the oldest records until the rest fit ``max_bytes`` (the newest one always stays)."""

@@ -241,7 +241,12 @@ class Subscription:
                     return delivery
                 continue
             if len(self._in_flight) < self._max_in_flight:
-                record = self._redrive.pop(0) if self._redrive else await self._next_record()
+                if self._redrive:
+                    record: Record | None = self._redrive.pop(0)
+                else:
+                    record = self._next_buffered()
+                    if record is None:
+                        record = await self._next_record()
                 if record is not None:
                     self._in_flight[record.offset] = _InFlight(record, 1, now + self._ack_timeout)
                     self._delivered += 1
@@ -295,6 +300,18 @@ class Subscription:
                 error=flight.error,
             )
         return Delivery(flight.record, flight.attempt, self.name)
+
+    def _next_buffered(self) -> Record | None:
+        """The next record read ahead, if it is ours: taken without a coroutine of its own. None when the
+        buffer is used up or the next record is not ours (_next_record handles both)."""
+        index = self._buffered
+        if index < len(self._buffer):
+            record = self._buffer[index]
+            if self._matches_all or self._router.route(record.signal):
+                self._buffered = index + 1
+                self._cursor = record.offset + 1
+                return record
+        return None
 
     async def _next_record(self) -> Record | None:
         while True:
@@ -350,7 +367,8 @@ class Subscription:
         self._take(offset)
         del self._in_flight[offset]
         self._acked += 1
-        await self._mark_done(offset)
+        if self._done_now(offset):
+            await self._store_checkpoint()
         self.notify()
 
     async def nack(self, offset: int, error: BaseException | str, *, retry: bool = True) -> None:
@@ -420,14 +438,18 @@ class Subscription:
         await self._mark_done(flight.record.offset)
 
     async def _mark_done(self, first: int, last: int | None = None) -> None:
+        if self._done_now(first, last):
+            await self._store_checkpoint()
+
+    def _done_now(self, first: int, last: int | None = None) -> bool:
+        """Mark ``first..last`` done; True when the checkpoint is due to be stored (the caller awaits that, so
+        that an ack that stores nothing costs no coroutine of its own)."""
         advanced = self._done.add(first, last)
         self._checkpoint = self._done.checkpoint
-        if advanced:
-            self._advance()
-        if advanced and self.durable:
-            now = trio.current_time()
-            if now - self._last_flush >= self._checkpoint_interval:
-                await self._store_checkpoint()
+        if not advanced:
+            return False
+        self._advance()
+        return self.durable and trio.current_time() - self._last_flush >= self._checkpoint_interval
 
     async def _store_checkpoint(self) -> None:
         try:

@@ -17,6 +17,7 @@ and the journal serves the gap.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ipaddress
 import itertools
@@ -160,7 +161,9 @@ class Gateway:
         self._closing = False
         self._gone = trio.Event()
         self._durable: dict[str, tuple[Connection, str]] = {}
-        self._encoded: dict[int, str] = {}
+        # Oldest first. An OrderedDict, as popping the first key of a plain dict again and again walks over
+        # the holes the earlier pops left until the next resize.
+        self._encoded: collections.OrderedDict[int, str] = collections.OrderedDict()
         self._encoded_bytes = 0
         # The journal's own JSON of its newest records (the memory and SQLite journals keep it): a signal
         # published and pushed at once goes to the socket as the text it was appended as, not encoded again.
@@ -232,7 +235,7 @@ class Gateway:
                 while self._encoded and (
                     len(self._encoded) >= _ENCODED_CACHE or self._encoded_bytes + size > _ENCODED_CACHE_BYTES
                 ):
-                    self._encoded_bytes -= frame_size(self._encoded.pop(next(iter(self._encoded))))
+                    self._encoded_bytes -= frame_size(self._encoded.popitem(last=False)[1])
                 self._encoded[record.offset] = encoded
                 self._encoded_bytes += size
         return (
