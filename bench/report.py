@@ -162,6 +162,12 @@ def bus_rows() -> list[Row]:
     signals = bus.make_signals(5_000)
     with tempfile.TemporaryDirectory() as tmp:
         ours, raw = bus.sqlite_rates(pathlib.Path(tmp), signals, 100, "FULL", 5)
+        normal, raw_normal = bus.sqlite_rates(pathlib.Path(tmp), signals, 100, "NORMAL", 3)
+    NOTES.append(
+        f"SQLite at `synchronous=NORMAL` (no fsync per commit), batches of 100: {normal:,.0f}/s against raw"
+        f" {raw_normal:,.0f}/s ({normal / raw_normal:.2f}): without an fsync to hide behind, the Python cost"
+        " of encoding, delivering and acking each signal is what remains."
+    )
     return [
         Row.rate(
             "SQLite publish + deliver, batches of 100 (FULL)",
@@ -176,6 +182,12 @@ def bus_rows() -> list[Row]:
 
 def gateway_rows() -> list[Row]:
     best, _, _ = trio.run(gateway.measure, 3, 3_000, 600)
+    ours, ceiling = best["gateway, 1 jido client"], best["raw push, coalesced"]
+    NOTES.append(
+        f"Against a raw server that writes 128 frames per socket write as the gateway does, {ceiling:,.0f}/s,"
+        f" the gateway's {ours:,.0f}/s is {ours / ceiling:.2f}: the rest is the bus, the subscription and"
+        " the jido client's checking of every signal it receives."
+    )
     return [
         Row.rate(
             "bus → one jido gateway client",
@@ -240,7 +252,22 @@ def render(rows: list[Row], facts: list[tuple[str, str]], when: dt.datetime, sec
         "- The gateway writes the frames queued for a connection with one socket write; the raw push sends",
         "  one message per write, as a plain trio-websocket server does. `python bench/gateway.py` shows the",
         "  server side alone and ten clients.",
-        "- The machine is shared and noisy: a spread of 10-40 % between runs is common; compare ratios.",
+        "- The machine is shared and noisy: a spread of 10-40 % between runs is common; compare ratios, and",
+        "  look at the load average above: other work on the machine slows both sides, fsyncs most of all.",
+        "",
+        "## Levers",
+        "",
+        "- Many live agents: call `gc.freeze()` once the population is up (see the gc note above). Objects",
+        "  alive then are skipped by every later collection; the cost is that reference cycles among them",
+        "  are never collected until `gc.unfreeze()`.",
+        '- SQLite journal: `synchronous="NORMAL"` trades the fsync per commit (durability through a power',
+        "  loss) for several times the rate; concurrent publishers share commits on their own (group",
+        "  commit on the journal's writer thread), and `flush_interval` makes the writer wait for more.",
+        "  Subscribers that keep up read the newest records from memory; a subscriber catching up reads",
+        "  the file in batches of 256 (`python bench/bus.py` shows both).",
+        "- Gateway: frames queued for a connection go out in one socket write; a burst to one client costs",
+        "  a few writes, not one per signal. `serve_gateway(max_connections=...)` bounds connections",
+        "  (1,024 by default) and with them the memory of their send queues.",
         "",
     ]
     return "\n".join(lines)
