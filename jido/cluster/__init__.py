@@ -15,6 +15,8 @@ from jido.cluster.leases import LeaseStatistics as LeaseStatistics
 from jido.cluster.membership import DEFAULT_NODE_TTL as DEFAULT_NODE_TTL
 from jido.cluster.membership import Membership as Membership
 from jido.cluster.membership import MembershipStatistics as MembershipStatistics
+from jido.cluster.node import ClusterNode as ClusterNode
+from jido.cluster.node import open_cluster_node as open_cluster_node
 from jido.cluster.placement import place as place
 from jido.cluster.placement import rank as rank
 from jido.cluster.placement import weight as weight
@@ -22,6 +24,7 @@ from jido.cluster.placement import weight as weight
 __all__ = [
     "DEFAULT_LEASE_TTL",
     "DEFAULT_NODE_TTL",
+    "ClusterNode",
     "Inbox",
     "InboxFullError",
     "InboxMessage",
@@ -30,6 +33,7 @@ __all__ = [
     "Leases",
     "Membership",
     "MembershipStatistics",
+    "open_cluster_node",
     "place",
     "rank",
     "weight",
