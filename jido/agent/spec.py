@@ -11,61 +11,21 @@ import attrs
 from jido._spec_attr import SPEC_ATTR
 from jido._typevars import S
 from jido.action.instruction import Instruction
-from jido.action.spec import ActionSpec
-from jido.agent.directives import _check_cron_expr, _check_tz
-from jido.convert import is_json_type, structure
+from jido.agent.plugin import PluginSpec, mount_plugins
+from jido.agent.routes import CronSchedule, RouteSpec
+from jido.agent.state import check_state_schema
+from jido.agent.strategy import Direct, Strategy
+from jido.convert import structure
 from jido.errors import DefinitionError, NoRouteError, ValidationError
 from jido.signal.ids import new_id
 from jido.signal.router import Router
 
 if TYPE_CHECKING:
-    from jido.agent.strategy import Strategy
     from jido.signal import Signal
 
 __all__ = ["Agent", "AgentSpec", "CronSchedule", "RouteSpec", "agent_spec_of"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
-
-
-@attrs.frozen
-class RouteSpec:
-    """Signals whose type matches ``pattern`` run ``action``.
-
-    Attributes:
-        pattern: a router pattern (``"counter.*"``, ``"audit.**"``).
-        action: the action to run.
-        priority: -100..100; higher runs first among matching routes.
-        params: fixed params merged over the signal's data (they win: a route's author fixed them), or a
-            function of the signal returning the params.
-        when: an optional predicate on the signal; the route applies only where it returns True.
-    """
-
-    pattern: str
-    action: ActionSpec
-    priority: int = 0
-    params: Mapping[str, Any] | Callable[[Signal], Mapping[str, Any]] | None = None
-    when: Callable[[Signal], bool] | None = None
-
-    def instruction_for(self, signal: Signal) -> Instruction:
-        """The instruction this route makes of ``signal``."""
-        if callable(self.params):
-            params: Any = self.params(signal)
-        else:
-            data = signal.data
-            if data is None:
-                data = {}
-            params = {**data, **self.params} if self.params and isinstance(data, Mapping) else data
-        return Instruction(self.action, params)
-
-
-@attrs.frozen
-class CronSchedule:
-    """A signal of type ``signal_type`` delivered to the agent on a cron schedule, declared with the agent."""
-
-    expr: str = attrs.field(validator=_check_cron_expr)
-    signal_type: str
-    job_id: str
-    tz: str = attrs.field(default="UTC", validator=_check_tz)
 
 
 def _check_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -74,21 +34,7 @@ def _check_name(_: object, attribute: attrs.Attribute[str], value: str) -> None:
 
 
 def _check_state_schema(_: object, attribute: attrs.Attribute[type[Any]], cls: type[Any]) -> None:
-    if not (isinstance(cls, type) and attrs.has(cls)):
-        raise DefinitionError(f"agent state schema must be an attrs class, got {cls!r}")
-    try:
-        # String annotations (``from __future__ import annotations``) are resolved in the class's module.
-        attrs.resolve_types(cls)
-    except NameError as exc:
-        raise DefinitionError(f"{cls.__qualname__}: cannot resolve a state field annotation: {exc}") from None
-    for field in attrs.fields(cls):
-        where = f"{cls.__qualname__}.{field.name}"
-        if field.default is attrs.NOTHING:
-            raise DefinitionError(f"{where}: state field has no default: every state field needs one")
-        if field.type is None:
-            raise DefinitionError(f"{where}: state field needs a type annotation")
-        if not is_json_type(field.type):
-            raise DefinitionError(f"{where}: type {field.type!r} cannot be serialized to JSON")
+    check_state_schema(cls, "agent state schema")
 
 
 def _routes(value: Iterable[RouteSpec]) -> tuple[RouteSpec, ...]:
@@ -104,9 +50,13 @@ def _patterns(value: Iterable[str]) -> tuple[str, ...]:
 
 
 def _default_strategy() -> Strategy:
-    from jido.agent.strategy import Direct  # a lazy import: strategy imports this module
-
     return Direct()
+
+
+def _plugins(value: Iterable[PluginSpec[Any, Any]]) -> tuple[PluginSpec[Any, Any], ...]:
+    if isinstance(value, PluginSpec):
+        raise DefinitionError("plugins must be a list of plugins, got a single plugin: wrap it in [...]")
+    return tuple(value)
 
 
 @attrs.frozen
@@ -129,6 +79,9 @@ class AgentSpec(Generic[S]):
             and returns it as of the next version; a stored state is taken through each in turn.
         idle_timeout: seconds of an empty mailbox after which the runtime may hibernate the agent (its
             task ends, its state is kept, its next message wakes it); None: the runtime's default.
+        plugins: plugins mounted into the agent (see :mod:`jido.agent.plugin`). Once mounted, ``state`` is
+            the agent's state class with one field per plugin slice, and ``routes``, ``schedules``,
+            ``subscriptions`` include the plugins' (a route's ``plugin`` names where it comes from).
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -143,7 +96,11 @@ class AgentSpec(Generic[S]):
         factory=dict, kw_only=True, eq=False, repr=False
     )
     idle_timeout: float | None = attrs.field(default=None, kw_only=True)
+    plugins: tuple[PluginSpec[Any, Any], ...] = attrs.field(default=(), converter=_plugins, kw_only=True)
     router: Router = attrs.field(init=False, eq=False, repr=False)
+    # Set only when a mounted plugin has the hook, so an agent without plugins pays nothing per signal.
+    route_gate: Callable[[Signal], Signal] | None = attrs.field(init=False, eq=False, repr=False)
+    on_new: Callable[[S], S] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
@@ -168,6 +125,7 @@ class AgentSpec(Generic[S]):
             raise DefinitionError(
                 f"agent {self.name!r}: idle_timeout must be a positive number of seconds or None, got {idle!r}"
             )
+        self._mount()
         router = Router()
         for route in self.routes:
             try:
@@ -176,6 +134,37 @@ class AgentSpec(Generic[S]):
                 raise DefinitionError(f"agent {self.name!r}: route {route.pattern!r}: {exc}") from None
         object.__setattr__(self, "router", router)
 
+    def _mount(self) -> None:
+        mounting = mount_plugins(
+            self.name,
+            self.state,
+            self.routes,
+            self.schedules,
+            self.subscriptions,
+            self.strategy,
+            self.plugins,
+        )
+        set_field = object.__setattr__  # frozen: mounting is part of building the spec
+        set_field(self, "state", mounting.state)
+        set_field(self, "routes", mounting.routes)
+        set_field(self, "schedules", mounting.schedules)
+        set_field(self, "subscriptions", mounting.subscriptions)
+        set_field(self, "strategy", mounting.strategy)
+        set_field(self, "route_gate", mounting.gate)
+        set_field(self, "on_new", mounting.on_new)
+
+    def plugin(self, key: str) -> PluginSpec[Any, Any]:
+        """The plugin mounted under the state key ``key``.
+
+        Raises:
+            LookupError: no plugin is mounted under that key.
+        """
+        for plugin in self.plugins:
+            if plugin.key == key:
+                return plugin
+        mounted = ", ".join(repr(p.key) for p in self.plugins) or "none"
+        raise LookupError(f"agent {self.name!r} has no plugin mounted under {key!r} (mounted: {mounted})")
+
     def new(self, id: str | None = None, **state: Any) -> Agent[S]:
         """A new agent value: schema defaults overridden by ``state``, validated strictly.
 
@@ -183,6 +172,8 @@ class AgentSpec(Generic[S]):
             ValidationError: a given state value does not fit the schema.
         """
         value: S = structure(state, self.state, subject=f"{self.name} state")
+        if self.on_new is not None:
+            value = self.on_new(value)
         return Agent(id=id if id is not None else new_id(), state=value, spec=self)
 
     def instructions_for(self, signal: Signal) -> tuple[Instruction, ...]:
@@ -191,7 +182,11 @@ class AgentSpec(Generic[S]):
         Raises:
             NoRouteError: no route matches the signal's type.
             RoutePredicateError: a route's ``when`` raised.
+            PluginRejectedError: a plugin's ``before_route`` hook refused the signal.
         """
+        gate = self.route_gate
+        if gate is not None:
+            signal = gate(signal)
         routes = self.router.route(signal)
         if not routes:
             raise NoRouteError(signal.type, where=f"agent {self.name!r}")

@@ -14,10 +14,10 @@ from typing import Any, ClassVar, TypeVar, cast
 import attrs
 
 from jido.agent.state_ops import DeleteKeys, DeletePath, ReplaceState, SetPath, SetState, StateOp
-from jido.convert import converter, structure, unstructure
-from jido.errors import ValidationError
+from jido.convert import converter, is_json_type, structure, unstructure
+from jido.errors import DefinitionError, ValidationError
 
-__all__ = ["RESERVED_STATE_NAMES", "StateMapping", "apply_changes", "deep_merge"]
+__all__ = ["RESERVED_STATE_NAMES", "StateMapping", "apply_changes", "check_state_schema", "deep_merge"]
 
 S = TypeVar("S")
 
@@ -62,6 +62,33 @@ RESERVED_STATE_NAMES: frozenset[str] = frozenset(
     {name for name in dir(StateMapping) if not name.startswith("__")} | {"id", "spec", "state"}
 )
 """Names a state field may not take: they would shadow the mapping interface or the agent's own attributes."""
+
+
+def check_state_schema(cls: object, what: str) -> None:
+    """Check that ``cls`` can be a state schema: an attrs class whose fields all have a default and a type
+    that survives JSON (state is stored and sent as JSON).
+
+    Args:
+        what: names the owner in messages (``"agent state schema"``, ``"plugin 'thread' state"``).
+
+    Raises:
+        DefinitionError: naming ``Class.field`` and the rule broken.
+    """
+    if not (isinstance(cls, type) and attrs.has(cls)):
+        raise DefinitionError(f"{what} must be an attrs class, got {cls!r}")
+    try:
+        # String annotations (``from __future__ import annotations``) are resolved in the class's module.
+        attrs.resolve_types(cls)
+    except NameError as exc:
+        raise DefinitionError(f"{cls.__qualname__}: cannot resolve a state field annotation: {exc}") from None
+    for field in attrs.fields(cls):
+        where = f"{cls.__qualname__}.{field.name}"
+        if field.default is attrs.NOTHING:
+            raise DefinitionError(f"{where}: state field has no default: every state field needs one")
+        if field.type is None:
+            raise DefinitionError(f"{where}: state field needs a type annotation")
+        if not is_json_type(field.type):
+            raise DefinitionError(f"{where}: type {field.type!r} cannot be serialized to JSON")
 
 
 def deep_merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
