@@ -74,16 +74,32 @@ async def test_review_alarm_survives_heap_compaction(autojump_clock: trio.testin
 )
 async def test_review_stop_while_waking_stops_it(autojump_clock: trio.testing.MockClock) -> None:
     """A last message to a sleeping agent, then stop(): stop() returns while the wake that message started is
-    still under way (the dormant entry already taken, the new incarnation not registered yet), forgets
-    nothing, and the agent comes back running after it was stopped."""
-    async with open_runtime() as rt:
+    still under way (the dormant entry already taken, the new incarnation not registered yet: here its state
+    read is slow), forgets nothing, and the agent comes back running after it was stopped."""
+    from jido.store import MemoryStateStore
+
+    class Gated(MemoryStateStore):
+        armed = False
+        held = False
+
+        async def load(self, agent_id: str) -> Any:
+            if self.armed:
+                self.armed, self.held = False, True
+                await trio.sleep(5)  # a slow disk
+            return await super().load(agent_id)
+
+    store = Gated()
+    async with open_runtime(store=store) as rt:
         ref = await rt.start_agent(Napper, id="n")
         await ref.call(command("set.later", delay=1000.0))
         await trio.sleep(11)
         assert ref.status == "hibernated"
+        store.armed = True
         ref.cast_nowait(command("ping"))  # wakes it
+        while not store.held:
+            await trio.lowlevel.checkpoint()
         await ref.stop()
-        await trio.sleep(1)
+        await trio.sleep(6)
         live = rt.whereis("n")
         assert live is None or live.status in ("stopped", "failed"), f"stop() returned, yet {live!r}"
 
