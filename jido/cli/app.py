@@ -13,13 +13,14 @@ import trio
 import jido
 from jido.bus.sqlite import open_sqlite_journal
 from jido.errors import JidoError, SupervisionError, ValidationError
-from jido.gateway import TokenPolicy, serve_gateway
+from jido.gateway import Gateway, TokenPolicy, serve_gateway
 from jido.store import SQLiteStateStore
 
 from ._trio import run_command
-from .config import JournalConfig, ServeConfig, StoreConfig, is_loopback, load_config
+from .config import DashboardConfig, JournalConfig, ServeConfig, StoreConfig, is_loopback, load_config
 from .errors import EXIT_FAILURE, EXIT_USAGE, CliError, one_line, single_error
 from .loading import Target, load_target
+from .logs import log_level_option
 
 __all__ = ["run", "serve"]
 
@@ -46,6 +47,42 @@ async def _start(rt: jido.Runtime, target: Target, agent_id: str | None) -> None
         raise CliError(f"cannot start {target.ref}: {one_line(exc)}", EXIT_FAILURE) from None
 
 
+async def _serve_dashboard(
+    nursery: trio.Nursery,
+    rt: jido.Runtime,
+    gateway: Gateway,
+    gateway_port: int,
+    dashboard: DashboardConfig,
+    tokens: Mapping[str, TokenPolicy] | None,
+    admins: frozenset[str],
+) -> None:
+    try:
+        # jido[ops] is an optional extra: without it the runtime serves on, without a dashboard.
+        from jido.ops import OpsToken, serve_ops
+    except ImportError as exc:
+        _say(f"dashboard off: {exc.name} is not installed (pip install 'jido[ops]')")
+        return
+    ops_tokens = (
+        {token: OpsToken(admin=token in admins, name=policy.name) for token, policy in tokens.items()}
+        if tokens
+        else None
+    )
+    port = dashboard.port_for(gateway_port)
+    try:
+        server = await nursery.start(
+            partial(serve_ops, rt, dashboard.host, port, tokens=ops_tokens, gateway=gateway)
+        )
+    except (OSError, BaseExceptionGroup) as exc:
+        error = single_error(exc)
+        if not isinstance(error, OSError):
+            raise
+        raise CliError(
+            f"cannot listen on {dashboard.host}:{port} for the dashboard: {error.strerror or error} "
+            "(--dashboard-port, or --no-dashboard)"
+        ) from None
+    _say(f"dashboard on {server.url}")
+
+
 async def _serve(
     targets: Sequence[Target],
     *,
@@ -55,6 +92,8 @@ async def _serve(
     journal: JournalConfig | None = None,
     state: StoreConfig | None = None,
     agent_id: str | None = None,
+    dashboard: DashboardConfig | None = None,
+    admins: frozenset[str] = frozenset(),
 ) -> None:
     """Open the runtime, start the targets, serve the gateway until cancelled (Ctrl-C)."""
     serving = False
@@ -87,8 +126,10 @@ async def _serve(
                     raise CliError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
                 auth = f"{len(tokens)} token(s)" if tokens else "no auth, loopback only"
                 _say(f"gateway listening on {gateway.url} ({auth})")
-                _say("press Ctrl-C to stop")
                 serving = True
+                if dashboard is not None and dashboard.enabled:
+                    await _serve_dashboard(nursery, rt, gateway, port, dashboard, tokens, admins)
+                _say("press Ctrl-C to stop")
                 await trio.sleep_forever()
     except SupervisionError as exc:
         raise CliError(f"runtime failed: {one_line(exc)}", EXIT_FAILURE) from None
@@ -110,7 +151,32 @@ async def _serve(
     help="Bearer token clients must present (env JIDO_TOKEN); required off loopback.",
 )
 @click.option("--id", "agent_id", default=None, help="Id of the agent (default: its name). Agents only.")
-def run(target: str, host: str, port: int, token: str | None, agent_id: str | None) -> None:
+@click.option(
+    "--dashboard/--no-dashboard",
+    default=True,
+    show_default=True,
+    help="Serve the dashboard, /metrics, /healthz and /readyz (needs jido[ops]).",
+)
+@click.option(
+    "--dashboard-host", default=DEFAULT_HOST, show_default=True, help="Address the dashboard listens on."
+)
+@click.option(
+    "--dashboard-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port of the dashboard (default: the gateway's port + 1; 0: a free port).",
+)
+@log_level_option
+def run(
+    target: str,
+    host: str,
+    port: int,
+    token: str | None,
+    agent_id: str | None,
+    dashboard: bool,
+    dashboard_host: str,
+    dashboard_port: int | None,
+) -> None:
     """Run an agent, supervisor or sensor with the gateway, until Ctrl-C.
 
     MODULE:OBJECT names an @agent class or AgentSpec, a @supervisor class or a @sensor class, such as
@@ -123,9 +189,25 @@ def run(target: str, host: str, port: int, token: str | None, agent_id: str | No
         raise CliError(
             f"--token is required when --host is not a loopback address (got {host!r})", EXIT_USAGE
         )
+    if dashboard and not token and not is_loopback(dashboard_host):
+        raise CliError(
+            f"--token is required when --dashboard-host is not a loopback address (got {dashboard_host!r})",
+            EXIT_USAGE,
+        )
     tokens = {token: TokenPolicy()} if token else None
+    # The one token of `jido run` is its operator's: it may change things from the dashboard too.
+    board = DashboardConfig(enabled=dashboard, host=dashboard_host, port=dashboard_port)
     run_command(
-        partial(_serve, [loaded], host=host, port=port, tokens=tokens, agent_id=agent_id),
+        partial(
+            _serve,
+            [loaded],
+            host=host,
+            port=port,
+            tokens=tokens,
+            agent_id=agent_id,
+            dashboard=board,
+            admins=frozenset(tokens or ()),
+        ),
         until_interrupted=True,
     )
 
@@ -149,8 +231,9 @@ def _policies(config: ServeConfig) -> dict[str, TokenPolicy] | None:
     default="jido.toml",
     show_default=True,
     type=click.Path(dir_okay=False, path_type=pathlib.Path),
-    help="TOML file: host, port, tokens, start, journal (see docs/cli.md).",
+    help="TOML file: host, port, tokens, start, journal, store, dashboard (see docs/cli.md).",
 )
+@log_level_option
 def serve(config_path: pathlib.Path) -> None:
     """Serve the gateway over a runtime described by a config file, until Ctrl-C."""
     try:
@@ -180,6 +263,8 @@ def serve(config_path: pathlib.Path) -> None:
             tokens=_policies(config),
             journal=config.journal,
             state=config.store,
+            dashboard=config.dashboard,
+            admins=frozenset(entry.token for entry in config.tokens if entry.admin and entry.token),
         ),
         until_interrupted=True,
     )

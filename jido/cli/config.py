@@ -20,6 +20,12 @@
     subscribe = ["**"]          # patterns this token may subscribe to (default ["**"])
     publish = ["orders.*"]      # patterns it may publish (default ["**"])
     call = true                 # whether it may call agents (default true)
+    admin = false               # whether it may change things from the dashboard (redrive, discard, restart)
+
+    [dashboard]                 # optional; the dashboard, /metrics, /healthz, /readyz (needs jido[ops])
+    enabled = true              # default true
+    host = "127.0.0.1"          # default; any other address needs at least one token
+    port = 8766                 # default: the gateway's port + 1 (0 when the gateway's port is 0)
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from jido.gateway.server import is_loopback
 from jido.signal.pattern import parse_pattern
 
 __all__ = [
+    "DashboardConfig",
     "JournalConfig",
     "ServeConfig",
     "StoreConfig",
@@ -61,6 +68,24 @@ class TokenConfig:
     subscribe: tuple[str, ...] = ("**",)
     publish: tuple[str, ...] = ("**",)
     call: bool = True
+    admin: bool = False
+
+
+@attrs.frozen
+class DashboardConfig:
+    """The ``[dashboard]`` table: whether to serve the operations surface, and where.
+
+    ``port`` None means the gateway's port + 1 (0, a free port, when the gateway's port is 0).
+    """
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int | None = None
+
+    def port_for(self, gateway_port: int) -> int:
+        if self.port is not None:
+            return self.port
+        return 0 if gateway_port == 0 else (gateway_port + 1 if gateway_port < 65535 else 0)
 
 
 @attrs.frozen
@@ -89,6 +114,7 @@ class ServeConfig:
     tokens: tuple[TokenConfig, ...] = ()
     journal: JournalConfig | None = None
     store: StoreConfig | None = None
+    dashboard: DashboardConfig = DashboardConfig()
 
 
 def _check_patterns(patterns: tuple[str, ...], path: str, errors: list[FieldError]) -> None:
@@ -169,6 +195,18 @@ def parse_config(data: object, *, base: pathlib.Path, env: Mapping[str, str] | N
         errors.append(
             FieldError("$.tokens", f"required when host is not a loopback address (host is {config.host!r})")
         )
+    dashboard = config.dashboard
+    if not dashboard.host:
+        errors.append(FieldError("$.dashboard.host", "must not be empty"))
+    elif dashboard.enabled and not config.tokens and not is_loopback(dashboard.host):
+        errors.append(
+            FieldError(
+                "$.tokens",
+                f"required when the dashboard's host is not a loopback address (it is {dashboard.host!r})",
+            )
+        )
+    if dashboard.port is not None and not 0 <= dashboard.port <= 65535:
+        errors.append(FieldError("$.dashboard.port", f"must be between 0 and 65535, got {dashboard.port}"))
     journal = config.journal
     if journal is not None:
         if not journal.sqlite:

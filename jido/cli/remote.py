@@ -264,6 +264,27 @@ def _check_pattern(ctx: click.Context, param: click.Parameter, value: str) -> st
     return value
 
 
+RECONNECT_CHECK: Final = 0.25
+"""Seconds between two looks at the client's connection for ``jido tail``'s reconnect notices."""
+
+
+async def _say_reconnects(client: GatewayClient, url: str) -> None:
+    """Say on stderr when the connection drops and when it is back (the client reconnects by itself)."""
+    # The client keeps these counts but offers no notification; reading them a few times a second costs
+    # nothing next to the connection itself.
+    closes = client.last_close
+    reconnects = client.reconnects
+    while True:
+        await trio.sleep(RECONNECT_CHECK)
+        if client.last_close is not closes:
+            closes = client.last_close
+            code, reason = closes or (None, None)
+            click.echo(f"connection to {url} lost ({code}: {reason or 'no reason'}); reconnecting", err=True)
+        if client.reconnects != reconnects:
+            reconnects = client.reconnects
+            click.echo(f"reconnected to {url}; resuming after the last offset seen", err=True)
+
+
 @click.command(short_help="Stream signals as they arrive.")
 @click.argument("pattern", default="**", callback=_check_pattern)
 @click.option(
@@ -278,7 +299,7 @@ def tail(
     """Stream the signals matching PATTERN (default '**') as they arrive, until Ctrl-C.
 
     Each signal is one line: offset, time (UTC), type, source, shortened data; with --json, its CloudEvents
-    JSON. A lost connection is resumed from the last offset seen.
+    JSON. A lost connection is resumed from the last offset seen, saying so on stderr.
     """
     console = make_console()
 
@@ -290,14 +311,17 @@ def tail(
         ):
             if not as_json:
                 click.echo(f"tailing {pattern!r} on {url} (Ctrl-C to stop)", err=True)
-            async for item in stream:
-                if as_json:
-                    click.echo(item.signal.to_json())
-                else:
-                    console.print(signal_line(item.offset, item.signal))
-                seen += 1
-                if count is not None and seen >= count:
-                    return
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_say_reconnects, client, url)
+                async for item in stream:
+                    if as_json:
+                        click.echo(item.signal.to_json())
+                    else:
+                        console.print(signal_line(item.offset, item.signal))
+                    seen += 1
+                    if count is not None and seen >= count:
+                        break
+                nursery.cancel_scope.cancel()
 
     run_command(body, until_interrupted=True)
 

@@ -13,7 +13,7 @@ from jido.cli.errors import EXIT_USAGE
 from jido.cli.render import ordered_routes
 from tests.cli.apps import Counter
 
-COMMANDS = ["run", "serve", "send", "tail", "call", "inspect", "restart", "routes", "demo"]
+COMMANDS = ["run", "serve", "send", "tail", "call", "inspect", "restart", "routes", "demo", "dead-letters", "tree"]
 
 
 def invoke(*args: str) -> Result:
@@ -39,7 +39,7 @@ class TestCommandLine:
         """`jido --help` lists every command."""
         result = invoke("--help")
         assert result.exit_code == 0
-        listed = re.findall(r"^  (\w+)", result.stdout.split("Commands:")[1], re.MULTILINE)
+        listed = re.findall(r"^  ([\w-]+)", result.stdout.split("Commands:")[1], re.MULTILINE)
         assert sorted(listed) == sorted(COMMANDS)
 
     def test_version(self) -> None:
