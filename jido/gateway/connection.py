@@ -384,8 +384,12 @@ class Connection:
                     delivery = await bus_sub.next()
                 except ClosedError:
                     return
-                if not await self.queue(self.gateway.signal_frame(subscription_json, delivery.record)):
-                    return
+                frame = self.gateway.signal_frame(subscription_json, delivery.record)
+                try:
+                    self.send_queue.put_nowait(frame)  # the usual case, without a coroutine per frame
+                except (trio.WouldBlock, trio.ClosedResourceError):
+                    if not await self.queue(frame):
+                        return
                 if auto_ack:
                     await bus_sub.ack(delivery.offset)
                 queued += 1
