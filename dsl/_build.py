@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import re
 import sys
+import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -68,10 +70,45 @@ class Problems:
             )
 
 
-def caller_namespace(depth: int) -> dict[str, Any]:
+def user_frame() -> types.FrameType | None:
+    """The innermost frame outside the ``dsl`` package: where the user wrote the decorator being applied."""
+    frame: types.FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "dsl":
+        frame = frame.f_back
+    return frame
+
+
+def caller_namespace() -> dict[str, Any]:
     """The local names where the decorated class was written, to resolve its string annotations."""
-    frame = sys._getframe(depth + 1)
-    return dict(frame.f_locals)
+    frame = user_frame()
+    return dict(frame.f_locals) if frame is not None else {}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_user_site(decorator: F) -> F:
+    """Make a public decorator's DefinitionError end at the user's code.
+
+    Without it, a definition error's traceback runs through several frames of this package, and the user's
+    file and line (where the bad definition is) sit a screen up, easy to miss. With it, the traceback is the
+    user's line and then one frame of ours, whose shown source line says so. (The message itself names the
+    class and member; the file and line are not added to it, as a note would change what ``pytest.raises(...,
+    match=...)`` sees.) The decorator a called form returns (``@agent(...)``, ``@route(...)``) is wrapped the
+    same way.
+    """
+
+    @functools.wraps(decorator)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = decorator(*args, **kwargs)
+        except DefinitionError as exc:
+            raise exc.with_traceback(None) from None  # the definition in the frame above is what is wrong
+        if callable(result) and not isinstance(result, type):
+            return reports_user_site(result)
+        return result
+
+    return cast(F, wrapper)
 
 
 def resolve_annotation(cls: type, annotation: Any, localns: Mapping[str, Any]) -> Any:

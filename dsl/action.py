@@ -19,6 +19,7 @@ from dsl._build import (
     display_name,
     make_frozen,
     own_annotations,
+    reports_user_site,
     resolve_annotation,
     snake_case,
 )
@@ -196,6 +197,7 @@ def action(
 ) -> Callable[[T], T]: ...
 
 
+@reports_user_site
 @dataclass_transform(frozen_default=True, field_specifiers=(attrs.field, attrs.Factory))
 def action(
     cls: Any = None,
@@ -255,5 +257,5 @@ def action(
         "category": category,
         "tags": tags,
     }
-    localns = caller_namespace(1)
+    localns = caller_namespace()
     return bare_or_called(cls, lambda target: _compile(target, localns, **options))

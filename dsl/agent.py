@@ -18,6 +18,7 @@ from dsl._build import (
     make_frozen,
     own_annotations,
     rebuild,
+    reports_user_site,
     snake_case,
 )
 from dsl.spec import NotDecoratedError
@@ -50,6 +51,7 @@ _OPTIONS = (
 _RESERVED: Final = RESERVED_STATE_NAMES | {"new"}
 
 
+@reports_user_site
 def cron(expr: str, signal_type: str, *, job_id: str | None = None, tz: str = "UTC") -> CronSchedule:
     """A cron schedule for ``@agent(schedules=[...])``: a ``signal_type`` signal on ``expr`` in ``tz``.
 
@@ -218,6 +220,7 @@ def agent(
 ) -> Callable[[T], T]: ...
 
 
+@reports_user_site
 @dataclass_transform(frozen_default=True, field_specifiers=(attrs.field, attrs.Factory))
 def agent(
     cls: Any = None,
@@ -274,10 +277,11 @@ def agent(
         "migrations": dict(migrations or {}),
         "idle_timeout": idle_timeout,
     }
-    localns = caller_namespace(1)
+    localns = caller_namespace()
     return bare_or_called(cls, lambda target: _compile(target, localns, **options))
 
 
+@reports_user_site
 def route(
     pattern: str,
     target: Any,

@@ -18,6 +18,7 @@ from dsl._build import (
     display_name,
     make_frozen,
     own_annotations,
+    reports_user_site,
     snake_case,
 )
 from jido.errors import DefinitionError
@@ -103,6 +104,7 @@ def sensor(
 ) -> Callable[[T], T]: ...
 
 
+@reports_user_site
 @dataclass_transform(frozen_default=True, field_specifiers=(attrs.field, attrs.Factory))
 def sensor(
     cls: Any = None,
@@ -134,5 +136,5 @@ def sensor(
         "cron": cron,
         "tz": tz,
     }
-    localns = caller_namespace(1)
+    localns = caller_namespace()
     return bare_or_called(cls, lambda target: _compile(target, localns, **options))

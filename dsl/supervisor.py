@@ -14,6 +14,7 @@ from dsl._build import (
     check_unknown_options,
     display_name,
     own_annotations,
+    reports_user_site,
     snake_case,
 )
 from jido.agent.spec import agent_spec_of
@@ -48,6 +49,7 @@ class ChildDecl:
     mailbox_size: int | None
 
 
+@reports_user_site
 def child(
     target: Any,
     /,
@@ -139,6 +141,7 @@ def _compile(
     return cls
 
 
+@reports_user_site
 def supervisor(
     cls: Any = None,
     /,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 INSTALL_HINT = (
     "jido.testing's property-testing helpers (check_invariant, RuntimeStateMachine, jido.testing.strategies) "
-    "need Hypothesis, which is not installed: pip install hypothesis (or pip install 'jido[test]')"
+    "need Hypothesis, which is not installed: pip install hypothesis"
 )
 
 try:

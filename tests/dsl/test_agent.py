@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+import pathlib
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
+from unittest import mock
 
 import attrs
 import pytest
@@ -356,3 +360,56 @@ class TestAgentState:
             NotDecoratedError, match=r"^Plain is not an @agent class: decorate it with @agent$"
         ):
             Plain.new()
+
+
+def _frames_from(exc: BaseException, test_file: str) -> list[tuple[str, int]]:
+    """(file name, line) of the traceback's frames from the first one in ``test_file`` on."""
+    frames = [(pathlib.Path(f.filename).name, f.lineno or 0) for f in traceback.extract_tb(exc.__traceback__)]
+    first = next(i for i, (name, _) in enumerate(frames) if name == pathlib.Path(test_file).name)
+    return frames[first:]
+
+
+class TestDefinitionErrorTraceback:
+    """A definition error's traceback ends at the user's line, then one frame of ours."""
+
+    def test_bare_decorator(self) -> None:
+        """@agent on a bad class: the decorator's line, then the frame that re-raised it."""
+        line = inspect.currentframe().f_lineno + 3  # type: ignore[union-attr]  # the @agent line
+        with pytest.raises(DefinitionError) as caught:
+
+            @agent
+            class Broken:
+                count: int
+
+        assert _frames_from(caught.value, __file__)[0] == ("test_agent.py", line)
+        assert [name for name, _ in _frames_from(caught.value, __file__)] == ["test_agent.py", "_build.py"]
+
+    def test_called_decorator_and_route(self) -> None:
+        """@agent(...) and @route(...) errors end the same way, at the line of the decorator that failed."""
+        line = inspect.currentframe().f_lineno + 4  # type: ignore[union-attr]  # the @route line
+        with pytest.raises(DefinitionError) as caught:
+
+            @agent(description="x")
+            @route("a.b", Ping, priority=500)
+            class Broken:
+                count: int = 0
+
+        assert _frames_from(caught.value, __file__) == [("test_agent.py", line), ("_build.py", mock.ANY)]
+        with pytest.raises(DefinitionError) as caught:
+
+            @agent(description="x")
+            class AlsoBroken:
+                count: int
+
+        assert [name for name, _ in _frames_from(caught.value, __file__)] == ["test_agent.py", "_build.py"]
+
+    def test_messages_unchanged(self) -> None:
+        """The message is the one the rule gives; nothing is appended to it."""
+        with pytest.raises(DefinitionError) as caught:
+
+            @agent
+            class Broken:
+                count: int
+
+        assert str(caught.value) == "Broken.count: state field has no default: every state field needs one"
+        assert not getattr(caught.value, "__notes__", None)

@@ -144,6 +144,7 @@ class TestCounterexamples:
         namespace: dict[str, Any] = {"__name__": "docs_testing"}
         # Only the blocks these outputs need (tests/test_docs.py runs them all): definitions and the demos.
         needed = (
+            "class DemandTracker",
             "def demand_in_range",
             "crash_and_resume",
             "lost_and_refused",
