@@ -1,5 +1,5 @@
-"""The decorator DSL: classes declared with ``@action``, ``@agent``, ``@route``, ``@sensor`` and ``@supervisor``
-compile, when they are defined, into the frozen specs that :mod:`jido` runs.
+"""The decorator DSL: classes declared with ``@action``, ``@agent``, ``@route``, ``@sensor``, ``@supervisor`` and
+``@plugin`` compile, when they are defined, into the frozen specs that :mod:`jido` runs.
 
 Everything the DSL does can be written by hand with ``jido``'s specs; ``jido`` never imports ``dsl``.
 """
@@ -9,6 +9,8 @@ from dsl.agent import AgentState as AgentState
 from dsl.agent import agent as agent
 from dsl.agent import cron as cron
 from dsl.agent import route as route
+from dsl.plugin import plugin as plugin
+from dsl.plugin import plugin_spec as plugin_spec
 from dsl.sensor import sensor as sensor
 from dsl.spec import NotDecoratedError as NotDecoratedError
 from dsl.spec import spec_of as spec_of
@@ -22,6 +24,8 @@ __all__ = [
     "agent",
     "child",
     "cron",
+    "plugin",
+    "plugin_spec",
     "route",
     "sensor",
     "spec_of",

@@ -21,9 +21,11 @@ from dsl._build import (
     reports_user_site,
     snake_case,
 )
+from dsl.plugin import plugin_specs
 from dsl.spec import NotDecoratedError
 from jido._spec_attr import SPEC_ATTR
 from jido.action.spec import action_spec_of
+from jido.agent.plugin import PluginSpec
 from jido.agent.spec import Agent, AgentSpec, CronSchedule, RouteSpec
 from jido.agent.state import RESERVED_STATE_NAMES, StateMapping
 from jido.agent.strategy import Strategy
@@ -47,6 +49,7 @@ _OPTIONS = (
     "version",
     "migrations",
     "idle_timeout",
+    "plugins",
 )
 _RESERVED: Final = RESERVED_STATE_NAMES | {"new"}
 
@@ -151,6 +154,7 @@ def _compile(
     version: int,
     migrations: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]],
     idle_timeout: float | None,
+    plugins: tuple[PluginSpec[Any, Any], ...],
 ) -> type:
     if not isinstance(cls, type):
         raise DefinitionError(f"@agent decorates a class, got {cls!r}")
@@ -192,6 +196,7 @@ def _compile(
             version=version,
             migrations=migrations,
             idle_timeout=idle_timeout,
+            plugins=plugins,
             **({"strategy": strategy} if strategy is not None else {}),
         )
     except DefinitionError as exc:
@@ -217,6 +222,7 @@ def agent(
     version: int = 1,
     migrations: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
     idle_timeout: float | None = None,
+    plugins: Iterable[object] = (),
 ) -> Callable[[T], T]: ...
 
 
@@ -234,6 +240,7 @@ def agent(
     version: int = 1,
     migrations: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
     idle_timeout: float | None = None,
+    plugins: Iterable[object] = (),
     **unknown: Never,
 ) -> Any:
     """Declare an agent: annotated fields with defaults are its state; ``@route`` maps signals to actions.
@@ -251,6 +258,8 @@ def agent(
         migrations: ``{from_version: function}`` taking a stored state (a JSON mapping) of that version to
             the next; stored states of older versions are taken through them when the agent is restored.
         idle_timeout: seconds idle after which the runtime hibernates the agent (None: the runtime's default).
+        plugins: plugins to mount: ``@plugin`` classes (their default config) or instances (that config),
+            or :class:`jido.agent.plugin.PluginSpec` s; their state slices become fields of the state.
 
     Raises:
         DefinitionError: at class definition; problems across members are listed together.
@@ -276,6 +285,7 @@ def agent(
         "version": version,
         "migrations": dict(migrations or {}),
         "idle_timeout": idle_timeout,
+        "plugins": plugin_specs(plugins, "@agent(plugins=...)"),
     }
     localns = caller_namespace()
     return bare_or_called(cls, lambda target: _compile(target, localns, **options))

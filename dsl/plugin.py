@@ -45,7 +45,7 @@ from jido.agent.plugin import PluginSpec, SignalHook
 from jido.agent.routes import CronSchedule, RouteSpec
 from jido.errors import DefinitionError, ValidationError
 
-__all__ = ["plugin", "plugin_spec"]
+__all__ = ["plugin", "plugin_spec", "plugin_specs"]
 
 T = TypeVar("T", bound=type)
 
@@ -205,6 +205,23 @@ def plugin_spec(obj: object) -> PluginSpec[Any, Any]:
             )
         return compiled
     return template.spec(obj)
+
+
+def plugin_specs(items: object, where: str) -> tuple[PluginSpec[Any, Any], ...]:
+    """:func:`plugin_spec` of each item of a list of plugins (``@agent(plugins=[Thread(limit=5), Audit])``).
+
+    Raises:
+        DefinitionError: ``items`` is not a list, or an item is not a plugin, naming ``where`` and its index.
+    """
+    if isinstance(items, str | bytes | Mapping | type | PluginSpec) or not isinstance(items, Iterable):
+        raise DefinitionError(f"{where}: expected a list of plugins, got {items!r}")
+    specs = []
+    for index, item in enumerate(items):
+        try:
+            specs.append(plugin_spec(item))
+        except DefinitionError as exc:
+            raise DefinitionError(f"{where}[{index}]: {exc}") from None
+    return tuple(specs)
 
 
 @overload

@@ -56,6 +56,8 @@ def _default_strategy() -> Strategy:
 def _plugins(value: Iterable[PluginSpec[Any, Any]]) -> tuple[PluginSpec[Any, Any], ...]:
     if isinstance(value, PluginSpec):
         raise DefinitionError("plugins must be a list of plugins, got a single plugin: wrap it in [...]")
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
+        raise DefinitionError(f"plugins must be a list of plugins, got {value!r}")
     return tuple(value)
 
 
@@ -152,6 +154,14 @@ class AgentSpec(Generic[S]):
         set_field(self, "strategy", mounting.strategy)
         set_field(self, "route_gate", mounting.gate)
         set_field(self, "on_new", mounting.on_new)
+
+    def with_plugins(self, *plugins: PluginSpec[Any, Any]) -> AgentSpec[S]:
+        """This agent with ``plugins`` mounted after the ones it has (the agent itself is left as it is).
+
+        Raises:
+            DefinitionError: a conflict with the agent or its plugins, naming both sides.
+        """
+        return attrs.evolve(self, plugins=(*self.plugins, *plugins))
 
     def plugin(self, key: str) -> PluginSpec[Any, Any]:
         """The plugin mounted under the state key ``key``.

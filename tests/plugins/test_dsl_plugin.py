@@ -117,6 +117,52 @@ class TestCompiled:
         assert plugin_spec(Quiet).state is None
 
 
+class TestAgentOption:
+    def test_agent_mounts_plugins(self) -> None:
+        """@agent(plugins=[...]) takes @plugin classes (default config) and instances (their config)."""
+
+        @plugin
+        class Tally:
+            step: int = 1
+
+        @agent(plugins=[Log(limit=1), Tally])
+        @route("c.inc", Inc)
+        class Chat:
+            count: int = 0
+
+        spec = spec_of(Chat)
+        assert isinstance(spec, AgentSpec)
+        assert [(p.key, p.config) for p in spec.plugins] == [("log", Log(limit=1)), ("tally", Tally())]
+        agent_value, _ = jido.handle(spec.new(), sig("log.write", {"text": "x"}))
+        assert agent_value.state.log.lines == ("x",)  # type: ignore[attr-defined]
+
+    def test_not_a_plugin(self) -> None:
+        """An item that is not a plugin is named by its index."""
+        with pytest.raises(DefinitionError, match=r"^@agent\(plugins=\.\.\.\)\[1\]: C is not a plugin"):
+
+            @agent(plugins=[Log, C])
+            class Chat:
+                count: int = 0
+
+    def test_not_a_list(self) -> None:
+        """plugins= takes a list."""
+        with pytest.raises(DefinitionError, match=r"^@agent\(plugins=\.\.\.\): expected a list of plugins"):
+
+            @agent(plugins=Log)
+            class Chat:
+                count: int = 0
+
+    def test_conflict_names_the_class(self) -> None:
+        """A conflict found when mounting names the agent class, the agent and both sides."""
+        with pytest.raises(
+            DefinitionError, match=r"^Chat: agent 'chat': plugin 'log' claims the state key 'log'"
+        ):
+
+            @agent(plugins=[Log])
+            class Chat:
+                log: int = 0
+
+
 class TestConfig:
     def test_wrong_type(self) -> None:
         """A config value of the wrong type is a definition error naming the plugin and the field."""

@@ -246,7 +246,7 @@ class TestConflicts:
     def test_single_plugin_not_in_a_list(self) -> None:
         """plugins=Thread (not a list) says so."""
         with pytest.raises(DefinitionError, match=r"wrap it in \[\.\.\.\]"):
-            AgentSpec("c", Counter, plugins=notes())  # type: ignore[arg-type]
+            AgentSpec("c", Counter, plugins=notes())
 
 
 class TestMount:
@@ -289,6 +289,14 @@ class TestMount:
         assert again.state is spec.state
         assert [r.pattern for r in again.routes] == [r.pattern for r in spec.routes]
         assert isinstance(again.strategy, PluginStrategy) and isinstance(again.strategy.inner, Direct)
+
+    def test_with_plugins(self) -> None:
+        """with_plugins mounts more plugins after the spec's own, leaving the spec as it was."""
+        base = counter(notes())
+        more = base.with_plugins(PluginSpec("tally", after_cmd=counting_after))
+        assert [p.key for p in more.plugins] == ["notes", "tally"] and [p.key for p in base.plugins] == [
+            "notes"
+        ]
 
     def test_unmounting(self) -> None:
         """Evolving to no plugins gives back the agent's own state class, routes and strategy."""
