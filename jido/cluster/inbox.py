@@ -12,8 +12,9 @@ Inboxes are bounded: a send to an inbox holding ``max_pending`` messages raises 
 
 Layout, under namespace ``ns``::
 
-    {ns}:cluster:inbox:<node>   stream  fields s = the signal's JSON, r = the node to answer to ("" if none),
-                                        c = the correlation id of a call ("" if none); group "jido"
+    {ns}:cluster:inbox:<node>   stream  fields s = the signal's JSON, a = the agent it is for ("" if none),
+                                        r = the node to answer to ("" if none), c = the correlation id of a
+                                        call ("" if none); group "jido"
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ GROUP: Final = "jido"
 DEFAULT_MAX_PENDING: Final = 100_000
 """Messages an inbox holds (unread and unacked) before sends to it are refused."""
 
-# KEYS: inbox. ARGV: max, signal JSON, reply-to, correlation. Returns {'OK', id} or {'FULL', length}.
+# KEYS: inbox. ARGV: max, signal JSON, reply-to, correlation, agent id. Returns {'OK', id} or {'FULL', length}.
 _SEND: Final = """
 local kind = redis.call('TYPE', KEYS[1]).ok
 if kind ~= 'none' and kind ~= 'stream' then return {'BROKEN', KEYS[1], 'holds a ' .. kind .. ', not a stream'} end
 local length = redis.call('XLEN', KEYS[1])
 if length >= tonumber(ARGV[1]) then return {'FULL', length} end
 if kind == 'none' then redis.call('XGROUP', 'CREATE', KEYS[1], 'jido', '0', 'MKSTREAM') end
-return {'OK', redis.call('XADD', KEYS[1], '*', 's', ARGV[2], 'r', ARGV[3], 'c', ARGV[4])}
+return {'OK', redis.call('XADD', KEYS[1], '*', 's', ARGV[2], 'r', ARGV[3], 'c', ARGV[4], 'a', ARGV[5])}
 """
 
 # KEYS: inbox. ARGV: ids. Acks and deletes them; returns how many were acked.
@@ -108,6 +109,7 @@ class InboxMessage:
         id: its stream entry id (what :meth:`Inbox.ack` takes).
         inbox: the node whose inbox it was read from (another node's, when claimed from it).
         signal: the signal.
+        agent_id: the agent it is for, or None for the node itself.
         reply_to: the node to send the answer to, or None for a cast or a delivery.
         correlation: the call's correlation id, or None.
     """
@@ -115,6 +117,7 @@ class InboxMessage:
     id: str
     inbox: str
     signal: Signal
+    agent_id: str | None
     reply_to: str | None
     correlation: str | None
 
@@ -147,7 +150,7 @@ class Inbox:
             raise ValueError(f"max_pending must be an int >= 1, got {max_pending!r}")
         self.node_id = node_id
         self._namespace = check_namespace(namespace)
-        self._max_pending = max_pending
+        self.max_pending = max_pending
         self._client = client
         self._url = redact_url(url)
         self._guard = Guard(self._url, command_timeout)
@@ -172,9 +175,15 @@ class Inbox:
             )
 
     async def send(
-        self, node_id: str, signal: Signal, *, reply_to: str | None = None, correlation: str | None = None
+        self,
+        node_id: str,
+        signal: Signal,
+        *,
+        agent_id: str | None = None,
+        reply_to: str | None = None,
+        correlation: str | None = None,
     ) -> str:
-        """Put ``signal`` in ``node_id``'s inbox; returns its entry id.
+        """Put ``signal`` for ``agent_id`` in ``node_id``'s inbox; returns its entry id.
 
         Raises:
             InboxFullError: that inbox holds ``max_pending`` messages; nothing was sent.
@@ -186,7 +195,13 @@ class Inbox:
         reply: list[Any] = await self._guard(
             self._send(
                 keys=[self.key(node_id)],
-                args=[str(self._max_pending), signal.to_json().encode(), reply_to or "", correlation or ""],
+                args=[
+                    str(self.max_pending),
+                    signal.to_json().encode(),
+                    reply_to or "",
+                    correlation or "",
+                    (agent_id or "").encode(),
+                ],
             )
         )
         self._broken(reply)
@@ -211,7 +226,8 @@ class Inbox:
             raise BrokenError(f"Redis key {where} is not a readable inbox message") from None
         reply_to = fields.get(b"r", b"").decode("utf-8", "replace") or None
         correlation = fields.get(b"c", b"").decode("utf-8", "replace") or None
-        return InboxMessage(ident.decode("ascii"), inbox, signal, reply_to, correlation)
+        agent_id = fields.get(b"a", b"").decode("utf-8", "replace") or None
+        return InboxMessage(ident.decode("ascii"), inbox, signal, agent_id, reply_to, correlation)
 
     async def receive(self, *, count: int = 100, timeout: float = 1.0) -> list[InboxMessage]:
         """Up to ``count`` new messages of this node's inbox, waiting up to ``timeout`` seconds for the first.

@@ -87,6 +87,44 @@ class ClusterNode:
             return None
         return lease
 
+    async def reroute_from(self, dead_node_id: str, *, batch: int = 100) -> int:
+        """Take over a dead node's inbox: send each message it had not acked, or not read, to the live home of
+        its agent (this node included), then ack it there. Returns how many messages were moved.
+
+        At least once: if this node dies between a send and its ack, the message is sent again by whoever
+        reroutes next; the receiving runtime drops the duplicate by the signal's id (idempotent sends).
+        Messages for no agent (node-level) are dropped with a warning: their node is gone.
+        """
+        if dead_node_id == self.node_id:
+            raise ValueError("a node cannot take over its own inbox")
+        moved = 0
+        live = await self.live_nodes()
+        # Bounded: each round acks what it claimed, and the dead node's inbox holds at most max_pending.
+        for _ in range(self.inbox.max_pending // batch + 2):
+            messages = await self.inbox.claim_from(dead_node_id, count=batch)
+            if not messages:
+                break
+            for message in messages:
+                home = None if message.agent_id is None else place(message.agent_id, live)
+                if home is None:
+                    logger.warning(
+                        "node %r dropped message %s of dead node %r: no agent, or no live node",
+                        self.node_id,
+                        message.id,
+                        dead_node_id,
+                    )
+                    continue
+                await self.inbox.send(
+                    home,
+                    message.signal,
+                    agent_id=message.agent_id,
+                    reply_to=message.reply_to,
+                    correlation=message.correlation,
+                )
+                moved += 1
+            await self.inbox.ack(messages)
+        return moved
+
     async def serve_leases(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Renew every held lease each ``lease_ttl / 3`` until cancelled; Redis being unreachable is logged
         once per outage and the loop goes on (leases that expired meanwhile are found lost and dropped)."""

@@ -599,6 +599,14 @@ class FencedRedisStore:
     def __init__(self, store: RedisStore, tokens: Callable[[str], int | None]) -> None:
         self._store = store
         self._tokens = tokens
+        self._closed = False
+
+    def _check_open(self) -> None:
+        # The view closes on its own: a runtime closing the store it was given must not close the store
+        # the node shares with its other users (raise_fence, tools).
+        if self._closed:
+            raise ClosedError(f"fenced RedisStore({self._store.namespace!r}) is closed")
+        self._store._check_open()
 
     def __repr__(self) -> str:
         return f"<FencedRedisStore of {self._store!r}>"
@@ -609,35 +617,40 @@ class FencedRedisStore:
 
     async def load(self, agent_id: str) -> StoredState | None:
         """See :meth:`RedisStore.load`."""
+        self._check_open()
         return await self._store.load(agent_id)
 
     async def load_many(self, agent_ids: Iterable[str]) -> dict[str, StoredState]:
         """See :meth:`RedisStore.load_many`."""
+        self._check_open()
         return await self._store.load_many(agent_ids)
 
     async def save_many(self, writes: Sequence[StateWrite]) -> list[StoredState]:
         """See :meth:`RedisStore.save_many`; also raises :class:`FencedWriteError`."""
-        self._store._check_open()
+        self._check_open()
         return await self._store._save(check_writes(writes), self._tokens)
 
     async def delete(self, agent_id: str, *, expected_revision: int | None = None) -> bool:
         """See :meth:`RedisStore.delete`; also raises :class:`FencedWriteError`."""
-        self._store._check_open()
+        self._check_open()
         check_agent_id(agent_id)
         check_expected_revision(expected_revision, minimum=1)
         return await self._store._delete(agent_id, expected_revision, _check_token(self._tokens(agent_id)))
 
     async def list_ids(self, *, after: str | None = None, limit: int = 1000) -> list[str]:
         """See :meth:`RedisStore.list_ids`."""
+        self._check_open()
         return await self._store.list_ids(after=after, limit=limit)
 
     async def count(self) -> int:
         """See :meth:`RedisStore.count`."""
+        self._check_open()
         return await self._store.count()
 
     async def aclose(self) -> None:
-        """Close the underlying store."""
-        await self._store.aclose()
+        """Close this view (later calls on it raise ClosedError); the underlying store stays open."""
+        self._closed = True
+        await trio.lowlevel.checkpoint()
 
 
 @contextlib.asynccontextmanager

@@ -7,6 +7,7 @@ import pytest
 import trio.testing
 
 from jido.cluster.node import open_cluster_node
+from jido.signal import Signal
 from jido.store.redis import FencedWriteError
 from jido.store.store import StateWrite
 from tests.redis.server import RedisServer
@@ -54,3 +55,30 @@ async def test_callers_error_unwrapped(redis_server: RedisServer, redis_namespac
     with pytest.raises(KeyError, match="mine"):
         async with open_cluster_node(redis_server.url, node_id="a", namespace=redis_namespace):
             raise KeyError("mine")
+
+
+async def test_reroute_from_dead_node(redis_server: RedisServer, redis_namespace: str) -> None:
+    """A dead node's unacked and unread messages go to their agents' live homes, each once, keeping who to
+    answer; messages for no agent are dropped."""
+    async with (
+        open_cluster_node(redis_server.url, node_id="a", namespace=redis_namespace) as a,
+        open_cluster_node(redis_server.url, node_id="b", namespace=redis_namespace) as b,
+    ):
+        agents = [f"agent-{i}" for i in range(10)]
+        for i, agent in enumerate(agents):
+            await a.inbox.send(
+                "dead",
+                Signal(type="counter.add", source="/t", data={"by": i}),
+                agent_id=agent,
+                reply_to="a",
+                correlation=f"c{i}",
+            )
+        await a.inbox.send("dead", Signal(type="node.ping", source="/t"))
+        assert await b.reroute_from("dead") == 10
+        assert await b.reroute_from("dead") == 0
+        got = [*await a.inbox.receive(timeout=0.001), *await b.inbox.receive(timeout=0.001)]
+        assert sorted(m.agent_id or "" for m in got) == sorted(agents)
+        for message in got:
+            assert message.inbox == await a.home_of(message.agent_id or "")
+            assert (message.reply_to, message.correlation) == ("a", f"c{message.signal.data['by']}")  # type: ignore[index]
+        assert await a.inbox.pending("dead") == 0

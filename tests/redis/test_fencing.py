@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from jido._redis import RedisClient
-from jido.errors import StaleStateError
+from jido.errors import ClosedError, StaleStateError
 from jido.store.redis import FencedWriteError, RedisStore
 from jido.store.store import StateStore, StateWrite
 from tests.redis.server import redis_client as redis_client
@@ -88,3 +88,13 @@ class TestFencedWrites:
         """fenced() takes a function from agent id to token."""
         with pytest.raises(TypeError, match=r"^tokens must be callable, got \{\}$"):
             store.fenced({})  # type: ignore[arg-type]
+
+    async def test_closing_the_view_keeps_the_store(self, store: RedisStore) -> None:
+        """A runtime closing the fenced view it was given leaves the shared store open; the view refuses."""
+        view = store.fenced({"a": 1}.get)
+        await view.aclose()
+        with pytest.raises(ClosedError, match=r"^fenced RedisStore\('.*'\) is closed$"):
+            await view.load("a")
+        with pytest.raises(ClosedError):
+            await view.save_many([StateWrite("a", "1")])
+        assert await store.count() == 0
