@@ -171,3 +171,17 @@ async def test_review_restored_timer_keeps_its_exact_deadline(autojump_clock: tr
             state = (await rt.activate("n")).state
             fired.append(next(t for kind, t in state.log if kind == "clock.timer") - deadline)
     assert fired == [0.0]
+
+
+async def test_review_timer_due_as_it_falls_asleep(autojump_clock: trio.testing.MockClock) -> None:
+    """A timer due at the very moment the idle timeout ends (both at t+10): whichever task trio runs first,
+    the timer is handled exactly once, at its deadline; sampled over several runtimes (trio's scheduling order
+    is random)."""
+    for _ in range(20):
+        async with open_runtime() as rt:
+            ref = await rt.start_agent(Napper, id="n")
+            t0 = trio.current_time()
+            await ref.call(command("set.later", delay=10.0))
+            await trio.sleep(100)
+            state = (await rt.activate("n")).state
+            assert [(kind, t - t0) for kind, t in state.log] == [("clock.timer", 10.0)]
