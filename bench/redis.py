@@ -16,6 +16,10 @@ same commands written by hand, not what Redis costs:
   ``HSET`` + ``HINCRBY`` pipeline of the same ~200-byte state.
 * "save 1 x16 tasks": the same from 16 trio tasks at once on one client.
 * "load 1": ``load`` (one script) against a raw ``HMGET``.
+* "inbox round trip": node a sends a signal to node b's inbox (``Inbox.send``), b's task receives it
+  (``XREADGROUP BLOCK``), answers into a's inbox and acks, and a receives the answer and acks: the path a
+  cross-node ``call`` will take. Raw: request/reply over two streams with ``XADD`` and ``XREAD BLOCK``, no
+  group, no acks, bytes only. Round trips per second, one caller.
 
 Each case runs for BUDGET seconds; ours and raw alternate, REPEATS times, and the table shows medians.
 """
@@ -35,6 +39,7 @@ import trio
 
 from jido._redis import RedisClient, open_redis
 from jido.bus.redis import RedisJournal
+from jido.cluster.inbox import Inbox
 from jido.signal import Signal
 from jido.store.redis import RedisStore
 from jido.store.store import StateWrite
@@ -79,7 +84,8 @@ async def concurrent_rate(step: Callable[[int], Awaitable[int]], budget: float, 
         nonlocal done
         i = w
         while time.perf_counter() - start < budget:
-            done += await step(i)
+            count = await step(i)  # not `done += await ...`: that reads `done` before the await
+            done += count
             i += tasks
 
     async with trio.open_nursery() as nursery:
@@ -166,6 +172,80 @@ async def one_round(
         return 1
 
     note("load 1", await rate(ours_load, budget), await rate(raw_load, budget))
+    note(
+        "inbox round trip",
+        await inbox_round_trips(client, url, base, budget),
+        await raw_round_trips(client, base, budget),
+    )
+
+
+async def inbox_round_trips(client: RedisClient, url: str, base: str, budget: float) -> float:
+    """Round trips/s through two nodes' inboxes: send, receive, answer, ack, receive, ack."""
+    namespace = f"{base}-inbox"
+    a = Inbox(client, node_id="a", namespace=namespace, url=url)
+    b = Inbox(client, node_id="b", namespace=namespace, url=url)
+    request = signal(1)
+
+    async def serve_b() -> None:
+        while True:
+            messages = await b.receive(timeout=0.5)
+            for message in messages:
+                await b.send(
+                    message.reply_to or "a",
+                    message.signal,
+                    correlation=message.correlation,
+                    agent_id="caller",
+                )
+            if messages:
+                await b.ack(messages)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve_b)
+
+        async def one(i: int) -> int:
+            await a.send("b", request, agent_id="agent-1", reply_to="a", correlation=str(i))
+            answers: list[object] = []
+            while not answers:  # bounded by the budget of rate(): b answers each request
+                answers = list(await a.receive(count=1, timeout=1.0))
+            await a.ack(answers)  # type: ignore[arg-type]
+            return 1
+
+        result = await rate(one, budget)
+        nursery.cancel_scope.cancel()
+    return result
+
+
+async def raw_round_trips(client: RedisClient, base: str, budget: float) -> float:
+    """Round trips/s of raw request/reply over two streams: XADD, XREAD BLOCK on each side."""
+    requests, replies = f"{{{base}-rr}}:req", f"{{{base}-rr}}:rep"
+    payload = signal(1).to_json()
+
+    async def serve() -> None:
+        last = "0-0"
+        while True:
+            got = await client.xread({requests: last}, count=100, block=500)
+            if not got:
+                continue
+            for entry in next(iter(got.values())):
+                last = entry.identifier
+                await client.xadd(replies, {"s": payload})
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve)
+        seen = "0-0"  # both streams are new: read from their start, no race with the responder
+
+        async def one(i: int) -> int:
+            nonlocal seen
+            await client.xadd(requests, {"s": payload})
+            while True:  # bounded by the budget of rate(): the responder answers each request
+                got = await client.xread({replies: seen}, count=1, block=1000)
+                if got:
+                    seen = next(iter(got.values()))[0].identifier
+                    return 1
+
+        result = await rate(one, budget)
+        nursery.cancel_scope.cancel()
+    return result
 
 
 async def cases(client: RedisClient, url: str, base: str, budget: float) -> list[tuple[str, float, float]]:
