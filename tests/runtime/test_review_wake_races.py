@@ -11,7 +11,7 @@ import trio.testing
 
 from dsl import action, agent, route
 from jido.action.spec import ActionContext
-from jido.agent.directives import Schedule
+from jido import Schedule
 from jido.runtime.runtime import open_runtime
 from jido.signal import Signal
 from jido.store import MemoryStateStore
