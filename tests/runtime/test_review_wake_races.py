@@ -12,6 +12,7 @@ import trio.testing
 from dsl import action, agent, route
 from jido.action.spec import ActionContext
 from jido import Schedule
+from jido.errors import AgentNotFoundError
 from jido.runtime.runtime import open_runtime
 from jido.signal import Signal
 from jido.store import MemoryStateStore
@@ -88,3 +89,32 @@ async def test_review_start_agent_during_a_wake_keeps_the_timers(
         state = (await rt.activate("k")).state
         assert rt.dead_letters() == []
         assert state.log == ["ping", "clock.timer"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a wake that loses the start race puts the dormant entry back beside the running agent: "
+    "stopped, the agent comes back from that stale entry",
+)
+async def test_review_stopped_agent_is_not_revived_by_a_stale_entry(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The same race: start_agent wins, the wake fails with AgentExistsError, and Dormancy._start puts the entry
+    it took back (setdefault) although the agent is running. The running agent is then stopped for good; the
+    stale entry makes it activatable again (rt.activate answers with a new incarnation, and its old timer)."""
+    store = GatedStore()
+    async with open_runtime(store=store) as rt:
+        ref = await rt.start_agent(Keeper, id="k")
+        await ref.call(command("set.later", delay=60.0))
+        await trio.sleep(11)
+        store.armed = True
+        ref.cast_nowait(command("ping"))
+        while not store.held:
+            await trio.lowlevel.checkpoint()
+        live = await rt.start_agent(Keeper, id="k")
+        store.release.set()
+        await trio.sleep(1)
+        await live.stop()
+        assert live.status == "stopped"
+        with pytest.raises(AgentNotFoundError):
+            await rt.activate("k")  # revived from the stale entry: a running agent
