@@ -8,8 +8,10 @@ that can never succeed fails at once, in clock time ``timeout`` seconds later, n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, nullcontext
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Final
 
 import trio
@@ -65,9 +67,59 @@ async def open_test_runtime(
         options: more keyword arguments for :func:`~jido.open_runtime`.
     """
     injector = FaultInjector(faults) if isinstance(faults, FaultPlan) else faults
-    with injector.install() if injector is not None else nullcontext():
+    with _example_logs(), injector.install() if injector is not None else nullcontext():
         async with open_runtime(clock=clock or TrioClock(start=TEST_START), **options) as runtime:
             yield runtime
+
+
+class _Held(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # One line each, without the traceback: the message names the error, and a crash's traceback is
+        # that of a fault the plan injected on purpose.
+        self.lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+
+
+_EXAMPLE_LOGS: Final = 50
+"""The most log lines of one example attached to its failure (the last ones are kept)."""
+
+
+@contextmanager
+def _example_logs() -> Iterator[None]:
+    """Inside a Hypothesis example, hold jido's log records back, and attach them to the example's failure.
+
+    Otherwise pytest's log capture collects the records of every example Hypothesis ran (the tracebacks of
+    faults injected in examples that passed, well over a hundred lines), and shows them all under the one
+    that failed. Outside Hypothesis nothing changes.
+    """
+    control = sys.modules.get("hypothesis.control")  # not imported: not in a Hypothesis test either
+    if control is None or not control.currently_in_test_context():
+        yield
+        return
+    logger = logging.getLogger("jido")
+    held = _Held()
+    propagate = logger.propagate
+    logger.addHandler(held)
+    logger.propagate = False
+    try:
+        yield
+    except BaseException as exc:
+        if held.lines:
+            shown = held.lines[-_EXAMPLE_LOGS:]
+            cut = len(held.lines) - len(shown)
+            exc.add_note(
+                "jido log of this example"
+                + (f" (its last {len(shown)} lines)" if cut else "")
+                + ":\n"
+                + "\n".join(f"  {line}" for line in shown)
+            )
+        raise
+    finally:
+        logger.removeHandler(held)
+        logger.propagate = propagate
 
 
 def _check_timeout(timeout: object) -> float:
@@ -89,6 +141,7 @@ async def wait_for_state(
     Raises:
         AssertionError: not within ``timeout``, or the agent stopped first; the message shows the last state.
     """
+    __tracebackhide__ = True  # a failed wait is the test's failure: pytest shows the test's line, not ours
     timeout = _check_timeout(timeout)
     try:
         return await ref.wait_state(predicate, timeout=timeout)
@@ -119,6 +172,7 @@ async def wait_until(
     Raises:
         AssertionError: not within ``timeout``.
     """
+    __tracebackhide__ = True  # see wait_for_state
     timeout = _check_timeout(timeout)
     virtual = isinstance(trio.lowlevel.current_clock(), trio.testing.MockClock)
     with trio.move_on_after(timeout):
@@ -199,6 +253,7 @@ class SignalRecorder:
         Raises:
             AssertionError: not within ``timeout`` seconds of trio's clock; the message lists what was recorded.
         """
+        __tracebackhide__ = True  # see wait_for_state
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"count must be an int >= 1, got {count!r}")
         timeout = _check_timeout(timeout)

@@ -159,6 +159,7 @@ def _holds(invariant: Callable[[Any], object], state: Any) -> str | None:
 
 
 async def _play(agent: Agent, invariant: Callable[[Any], object], name: str, played: Sequence[Step]) -> None:
+    __tracebackhide__ = True  # a violation is reported by its message: pytest shows none of our frames
     lines: list[str] = [f"  start: {agent.state!r}"]
     injector = FaultInjector()
 
@@ -234,6 +235,7 @@ def check_invariant(
         InvariantViolation: for the smallest failing sequence found (Hypothesis notes the drawn steps too).
         DefinitionError: ``agent`` is not an agent, or names an action it does not route.
     """
+    __tracebackhide__ = True  # see _play
     spec = _agent_spec(agent)
     if isinstance(agent, Agent) and initial is not None:
         raise ValueError("give the initial state either in the Agent value or as initial=, not both")
@@ -249,12 +251,15 @@ def check_invariant(
         base = spec.new("invariant-check", **dict(initial))
 
     def play(agent: Agent, steps: list[Step]) -> None:
+        __tracebackhide__ = True
         trio.run(_play, agent, invariant, label, steps, clock=trio.testing.MockClock(autojump_threshold=0))
 
     def run_steps(steps: list[Step]) -> None:
+        __tracebackhide__ = True
         play(base, steps)
 
     def run_steps_from(start: Any, steps: list[Step]) -> None:
+        __tracebackhide__ = True
         # A drawn start the invariant does not hold for is no place to start from.
         hypothesis.assume(_holds(invariant, start) is None)
         play(attrs.evolve(base, state=start), steps)
@@ -266,4 +271,9 @@ def check_invariant(
     chosen = hypothesis.settings(
         chosen, phases=[p for p in chosen.phases if p is not hypothesis.Phase.explain]
     )
-    chosen(hypothesis.given(**drawn)(test))()
+    try:
+        chosen(hypothesis.given(**drawn)(test))()
+    except InvariantViolation as exc:
+        # Its message tells the whole story; the frames it came through (Hypothesis's and ours, one of them
+        # in a module Hypothesis generates, which __tracebackhide__ cannot mark) would only bury it.
+        raise exc.with_traceback(None) from None

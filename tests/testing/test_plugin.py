@@ -321,3 +321,109 @@ class TestInPytest:
             )
         )
         session.runpytest_inprocess().assert_outcomes(passed=2)
+
+
+class TestFailureReports:
+    """What a failing test shows: the user's lines and the story, not our frames or other examples' logs."""
+
+    @pytest.fixture
+    def session(self, pytester: pytest.Pytester) -> pytest.Pytester:
+        pytester.makeini("[pytest]\ntrio_mode = true\naddopts = -p no:cacheprovider -p no:randomly\n")
+        return pytester
+
+    def test_check_invariant_failure_shows_no_frame_of_ours(self, session: pytest.Pytester) -> None:
+        """A violated invariant is reported at the test's line, with its message, and no jido source."""
+        session.makepyfile(
+            textwrap.dedent(
+                """
+                from typing import Any
+                from hypothesis import settings
+                from jido.action.spec import ActionSpec
+                from jido.agent.spec import AgentSpec, RouteSpec
+                from jido.agent.state import StateMapping
+                from jido.testing import check_invariant
+                import attrs
+
+                @attrs.frozen
+                class State(StateMapping):
+                    n: int = 5
+
+                DOWN = ActionSpec(name="down", run=lambda params, ctx: {"n": ctx.state.n - 3})
+                THING = AgentSpec(name="thing", state=State, routes=[RouteSpec("down", DOWN)])
+
+                def test_positive():
+                    check_invariant(THING, lambda state: state.n >= 0, name="positive", faults=(),
+                                    settings=settings(derandomize=True, database=None))
+                """
+            )
+        )
+        result = session.runpytest_inprocess()
+        result.assert_outcomes(failed=1)
+        output = result.stdout.str()
+        assert "invariant 'positive' violated after step 2 of 2: returned False" in output
+        assert "jido/testing" not in output and "hypothesis/core.py" not in output, output
+
+    def test_failed_wait_shows_no_frame_of_ours(self, session: pytest.Pytester) -> None:
+        """A wait that times out fails at the test's await, with the last state."""
+        session.makepyfile(
+            textwrap.dedent(
+                """
+                from jido.testing import wait_until
+
+                async def test_wait(jido_runtime):
+                    await wait_until(lambda: False, timeout=5, message="nothing")
+                """
+            )
+        )
+        result = session.runpytest_inprocess()
+        result.assert_outcomes(failed=1)
+        output = result.stdout.str()
+        assert "AssertionError: nothing not met within 5s" in output
+        assert "helpers.py" not in output, output
+
+    def test_property_failure_shows_only_its_own_example_logs(self, session: pytest.Pytester) -> None:
+        """Logs of the examples that passed are dropped; the failing one's are attached to its failure."""
+        session.makepyfile(
+            textwrap.dedent(
+                """
+                import attrs
+                import trio
+                import trio.testing
+                from hypothesis import given, settings, strategies as st
+
+                import jido
+                from jido.action.spec import ActionSpec
+                from jido.agent.spec import AgentSpec, RouteSpec
+                from jido.agent.state import StateMapping
+                from jido.testing import CrashAgent, FaultPlan, open_test_runtime
+
+                @attrs.frozen
+                class State(StateMapping):
+                    n: int = 0
+
+                ADD = ActionSpec(name="add", run=lambda params, ctx: {"n": ctx.state.n + 1})
+                THING = AgentSpec(name="thing", state=State, routes=[RouteSpec("add", ADD)])
+
+                @settings(max_examples=20, derandomize=True, database=None)
+                @given(st.integers(0, 10))
+                def test_crashes(k):
+                    async def scenario():
+                        async with open_test_runtime(faults=FaultPlan([CrashAgent("thing", on={1})])) as rt:
+                            ref = await rt.start_agent(THING, id="thing")
+                            try:
+                                await ref.call(jido.Signal(type="add", source="/t"))
+                            except jido.ActionError:
+                                pass
+                            assert k < 5, k
+
+                    trio.run(scenario, clock=trio.testing.MockClock(autojump_threshold=0))
+                """
+            )
+        )
+        result = session.runpytest_inprocess()
+        result.assert_outcomes(failed=1)
+        output = result.stdout.str()
+        assert "Captured log" not in output, output
+        assert output.count("injected crash of agent 'thing' on its signal 1") >= 1
+        assert "jido log of this example:" in output
+        assert output.count("Traceback (most recent call last)") == 0, output
