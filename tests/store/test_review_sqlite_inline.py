@@ -59,3 +59,26 @@ async def test_review_busy_recovery_falls_back_to_the_thread(tmp_path: Path) -> 
         finally:
             store._inline = conn
         assert state is not None and state.data == '{"n": 1}'
+
+
+async def test_review_inline_load_beside_an_open_write(tmp_path: Path) -> None:
+    """Another connection holds a write transaction open (an update not committed yet): the inline load
+    neither waits for it nor sees it; once committed, the next load sees it. Store closed: ClosedError."""
+    from jido.errors import ClosedError
+
+    path = tmp_path / "state.db"
+    async with open_sqlite_state_store(path, clock=ManualClock()) as store:
+        await store.save_many([StateWrite("a", '{"n": 1}')])
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute(f"UPDATE {store.table} SET data = '{{\"n\": 2}}' WHERE agent_id = 'a'")
+            seen = await store.load("a")
+            assert seen is not None and seen.data == '{"n": 1}'
+            other.execute("COMMIT")
+            seen = await store.load("a")
+            assert seen is not None and seen.data == '{"n": 2}'
+        finally:
+            other.close()
+    with pytest.raises(ClosedError):
+        await store.load("a")
