@@ -23,7 +23,6 @@ Hook methods, each optional: ``on_mount(self, state)``, ``before_route(self, sig
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Never, TypeVar, dataclass_transform, overload
 
@@ -32,11 +31,13 @@ import attrs
 from dsl._build import (
     Problems,
     bare_or_called,
+    caller_namespace,
     check_defaults,
     check_unknown_options,
     display_name,
     make_frozen,
     own_annotations,
+    reports_user_site,
     snake_case,
 )
 from dsl.action import _check_signature, _scalar_validators
@@ -72,16 +73,6 @@ class _Template:
 
     def spec(self, config: object) -> PluginSpec[Any, Any]:
         return PluginSpec(config_schema=self.cls, config=config, **self.fields)
-
-
-def _user_locals() -> dict[str, Any]:
-    """The local names where the decorated class was written (outside this package), for string annotations.
-
-    Kept here, not shared, while the package's own helper for it is changing."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "dsl":
-        frame = frame.f_back  # type: ignore[assignment]
-    return dict(frame.f_locals) if frame is not None else {}
 
 
 def _route(label: str, item: object) -> RouteSpec:
@@ -241,6 +232,7 @@ def plugin(
 ) -> Callable[[T], T]: ...
 
 
+@reports_user_site
 @dataclass_transform(frozen_default=True, field_specifiers=(attrs.field, attrs.Factory))
 def plugin(
     cls: Any = None,
@@ -283,5 +275,5 @@ def plugin(
         "subscribe": tuple(subscribe),
         "schedules": tuple(schedules),
     }
-    localns = _user_locals()
+    localns = caller_namespace()
     return bare_or_called(cls, lambda target: _compile(target, localns, **options))

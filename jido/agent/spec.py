@@ -11,7 +11,8 @@ import attrs
 from jido._spec_attr import SPEC_ATTR
 from jido._typevars import S
 from jido.action.instruction import Instruction
-from jido.agent.plugin import PluginSpec, mount_plugins
+from jido.agent.mount import mount_plugins
+from jido.agent.plugin import PluginSpec
 from jido.agent.routes import CronSchedule, RouteSpec
 from jido.agent.state import check_state_schema
 from jido.agent.strategy import Direct, Strategy

@@ -8,7 +8,14 @@ from typing import Any
 
 import attrs
 
+from jido.errors import ValidationError
+
 __all__ = ["bounded_float", "bounded_int", "bounded_str"]
+
+
+def _invalid(attribute: attrs.Attribute[Any], message: str) -> ValidationError:
+    # Raised inside attrs validators; the strict converter keeps the $.path line as it is.
+    return ValidationError.at(f"$.{attribute.name}", message)
 
 
 def bounded_int(low: int, high: int) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
@@ -16,7 +23,7 @@ def bounded_int(low: int, high: int) -> Callable[[Any, attrs.Attribute[Any], Any
 
     def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"{attribute.name} must be an int within {low}..{high}, got {value!r}")
+            raise _invalid(attribute, f"expected an int within {low}..{high}, got {value!r}")
 
     return check
 
@@ -47,9 +54,9 @@ def bounded_str(high: int, *, empty: bool = False) -> Callable[[Any, attrs.Attri
 
     def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, str):
-            # ValueError like the other checks: the converter reports it as a $.path validation line.
-            raise ValueError(f"{attribute.name} must be a string, got {type(value).__name__}")  # noqa: TRY004
+            raise _invalid(attribute, f"expected a string, got {type(value).__name__}")
         if len(value) > high or (not empty and not value):
-            raise ValueError(f"{attribute.name} must be 1..{high} characters, got {len(value)}")
+            low = 0 if empty else 1
+            raise _invalid(attribute, f"expected {low}..{high} characters, got {len(value)}")
 
     return check

@@ -14,7 +14,10 @@ The memory holds at most ``max_keys`` keys: writing a new key into a full memory
 one (counted in ``evicted``). Keys are 1..256 characters.
 
 Pending expiries are timers of the agent: they survive its crashes and restarts (they belong to its slot) and
-its hibernation (they wake it). The value of each entry is committed with the rest of the agent's state.
+its hibernation (they wake it). They are not stored with the state, though: an entry whose expiry was pending
+when the whole runtime stopped is not expired by a runtime that restores the agent from its store; it stays
+until it is written again (with a TTL), deleted or cleared. The entries themselves are committed and stored
+with the rest of the agent's state.
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ class TestAgentOption:
         assert isinstance(spec, AgentSpec)
         assert [(p.key, p.config) for p in spec.plugins] == [("log", Log(limit=1)), ("tally", Tally())]
         agent_value, _ = jido.handle(spec.new(), sig("log.write", {"text": "x"}))
-        assert agent_value.state.log.lines == ("x",)  # type: ignore[attr-defined]
+        assert agent_value.state.log.lines == ("x",)
 
     def test_not_a_plugin(self) -> None:
         """An item that is not a plugin is named by its index."""
@@ -148,7 +148,7 @@ class TestAgentOption:
         """plugins= takes a list."""
         with pytest.raises(DefinitionError, match=r"^@agent\(plugins=\.\.\.\): expected a list of plugins"):
 
-            @agent(plugins=Log)
+            @agent(plugins=Log)  # type: ignore[call-overload]
             class Chat:
                 count: int = 0
 

@@ -11,13 +11,13 @@ import pytest
 import jido
 from jido.action.spec import ActionContext, ActionSpec
 from jido.agent.directives import Emit, Error, Stop
+from jido.agent.mount import PluginStrategy
 from jido.agent.plugin import (
     CmdOutcome,
     PluginContext,
     PluginHookError,
     PluginRejectedError,
     PluginSpec,
-    PluginStrategy,
     SignalHook,
 )
 from jido.agent.routes import CronSchedule, RouteSpec
@@ -246,7 +246,7 @@ class TestConflicts:
     def test_single_plugin_not_in_a_list(self) -> None:
         """plugins=Thread (not a list) says so."""
         with pytest.raises(DefinitionError, match=r"wrap it in \[\.\.\.\]"):
-            AgentSpec("c", Counter, plugins=notes())
+            AgentSpec("c", Counter, plugins=notes())  # type: ignore[arg-type]
 
 
 class TestMount:
