@@ -153,7 +153,9 @@ local function first_at_or_after(stream, meta, moment)
   while lo < hi do
     local mid = math.floor((lo + hi) / 2)
     local entry = redis.call('XRANGE', stream, mid .. '-0', mid .. '-0')[1]
+    if entry == nil then return nil end
     local t = tonumber(entry[2][4])
+    if t == nil then return nil end
     if t < moment then lo = mid + 1 else hi = mid end
   end
   return lo
@@ -167,7 +169,9 @@ _OFFSET_AT: Final = (
     + """
 local err = check_all(KEYS[1], ARGV[1], {KEYS[2]}, {'stream'})
 if err then return err end
-return {'OK', first_at_or_after(KEYS[2], KEYS[1], tonumber(ARGV[2]))}
+local found = first_at_or_after(KEYS[2], KEYS[1], tonumber(ARGV[2]))
+if found == nil then return {'BROKEN', KEYS[2], 'has a gap or an unreadable entry among its offsets'} end
+return {'OK', found}
 """
 )
 
@@ -182,6 +186,7 @@ local last = last_offset(KEYS[1])
 local cut = last + 1 - redis.call('XLEN', KEYS[2])
 if ARGV[3] ~= '' then
   local by_age = first_at_or_after(KEYS[2], KEYS[1], tonumber(ARGV[3]))
+  if by_age == nil then return {'BROKEN', KEYS[2], 'has a gap or an unreadable entry among its offsets'} end
   if by_age > cut then cut = by_age end
 end
 if ARGV[2] ~= '' then
@@ -414,7 +419,11 @@ class RedisJournal:
     ) -> list[Any]:
         await trio.lowlevel.checkpoint()  # a call cancelled before it starts sends nothing
         self._check_open()
-        reply = await self._guard(script(keys=keys, args=args))
+        try:
+            reply = await self._guard(script(keys=keys, args=args))
+        except coredis.exceptions.ResponseError as exc:
+            # Out of memory (maxmemory), scripting disabled, a read-only replica: the server said no.
+            raise BrokenError(f"Redis at {self._url} refused a journal command: {exc}") from None
         if not isinstance(reply, list | tuple) or not reply:
             raise BrokenError(f"Redis at {self._url} answered a journal script with {reply!r}")
         if reply[0] == b"BROKEN":

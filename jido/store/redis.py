@@ -371,7 +371,11 @@ class RedisStore:
     ) -> list[Any]:
         await trio.lowlevel.checkpoint()  # a call cancelled before it starts sends nothing
         self._check_open()
-        reply = await self._guard(script(keys=keys, args=args))
+        try:
+            reply = await self._guard(script(keys=keys, args=args))
+        except coredis.exceptions.ResponseError as exc:
+            # Out of memory (maxmemory), scripting disabled, a read-only replica: the server said no.
+            raise BrokenError(f"Redis at {self._url} refused a store command: {exc}") from None
         if not isinstance(reply, list | tuple) or not reply:
             raise BrokenError(f"Redis at {self._url} answered a store script with {reply!r}")
         status = reply[0]

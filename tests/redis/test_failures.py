@@ -3,6 +3,7 @@ running, keys of ours holding another type, corrupt records, a foreign or newer 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -264,3 +265,34 @@ class TestNamespace:
         jb = RedisJournal(redis_client, namespace=redis_namespace + "-b")
         await ja.append([sig()])
         assert await jb.last_offset() == 0
+
+
+class TestServerSaysNo:
+    async def test_out_of_memory(self, private_redis: RedisServer) -> None:
+        """A server past its maxmemory refuses writes: the store and the journal raise BrokenError saying
+        so, and reads still work."""
+        async with open_redis(private_redis.url) as client:
+            store = RedisStore(client, url=private_redis.url)
+            journal = RedisJournal(client, url=private_redis.url)
+            await store.save_many([StateWrite("a", "1")])
+            await journal.append([sig(0)])
+            await client.config_set({"maxmemory": "1"})
+            with pytest.raises(
+                BrokenError, match=r"^Redis at redis://127\.0\.0\.1:\d+/0 refused a store command: OOM"
+            ):
+                await store.save_many([StateWrite("b", "1")])
+            with pytest.raises(BrokenError, match=r"refused a journal command: OOM"):
+                await journal.append([sig(1)])
+            assert (await store.load("a")) is not None and await store.load("b") is None
+            assert [r.offset for r in await journal.read()] == [1]
+
+    async def test_gap_in_the_stream(self, redis_client: RedisClient, redis_namespace: str) -> None:
+        """A stream with an entry deleted by someone else: a time lookup says the stream is broken, by key."""
+        journal = RedisJournal(redis_client, namespace=redis_namespace)
+        await journal.append([sig(i) for i in range(5)])
+        key = f"{{{redis_namespace}}}:journal:stream"
+        await redis_client.xdel(key, ["3-0"])
+        with pytest.raises(
+            BrokenError, match=rf"^Redis key {re.escape(repr(key))} has a gap or an unreadable entry"
+        ):
+            await journal.offset_at(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
