@@ -81,7 +81,7 @@ class Recorder:
     """Counts the handled signals of one runtime's agents while attached (a context manager)."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+        self._whereis = runtime.whereis  # bound once: the handler runs for every signal handled
         self._handled = 0
         self._errors = 0
         self._buckets = [0] * (len(BUCKETS) + 1)
@@ -100,7 +100,7 @@ class Recorder:
     def _on_handled(self, event: Event) -> None:
         fields = event.fields
         # Telemetry is process-wide; another runtime in the same process has agents this one does not know.
-        if self._runtime.whereis(fields["agent_id"]) is None:
+        if self._whereis(fields["agent_id"]) is None:
             return
         outcome = fields["outcome"]
         if outcome == "ignored":
