@@ -228,3 +228,31 @@ class TestTailReconnects:
             "connection to ws://x/ lost (1006: no reason); reconnecting",
             "reconnected to ws://x/; resuming after the last offset seen",
         ]
+
+
+class TestServeProcess:
+    async def test_dashboard_with_admin_tokens(self, tmp_path: pathlib.Path) -> None:
+        """`jido serve` with [dashboard] and tokens: the dashboard needs a token, and only an admin one may
+        change things."""
+        config = tmp_path / "jido.toml"
+        config.write_text(
+            'port = 0\nstart = ["tests.ops.helpers:Counter"]\n'
+            "[dashboard]\nport = 0\n"
+            '[[tokens]]\ntoken = "adm1n"\nadmin = true\nname = "ops"\n'
+            '[[tokens]]\ntoken = "v1ewer"\n'
+        )
+        with trio.fail_after(DEADLINE):
+            async with jido_process("serve", "--config", str(config)) as child:
+                board = (await child.line_matching(DASHBOARD))[1]
+                async with httpx.AsyncClient(base_url=board) as http:
+                    assert (await http.get("/api/agents")).status_code == 401
+                    viewer = {"authorization": "Bearer v1ewer"}
+                    agents = (await http.get("/api/agents", headers=viewer)).json()
+                    assert [a["id"] for a in agents["rows"]] == ["counter"]
+                    assert (await http.post("/api/dead-letters/1/discard", headers=viewer)).status_code == 403
+                    admin = {"authorization": "Bearer adm1n"}
+                    missing = await http.post("/api/dead-letters/1/discard", headers=admin)
+                    assert missing.status_code == 404  # allowed; there is no such letter
+                code, _, err = await child.interrupt()
+        assert code == 0, err
+        assert "ops: discard 1 by ops: refused (no such dead letter)" in err
