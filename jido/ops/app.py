@@ -47,7 +47,7 @@ from starlette.websockets import WebSocket
 from jido.errors import JidoError
 from jido.ops import actions, views
 from jido.ops.access import COOKIE, CSRF_HEADER, Access, Principal, host_is_loopback
-from jido.ops.feed import Feed
+from jido.ops.feed import MAX_PAGES, Feed
 from jido.ops.live import LiveClient
 from jido.ops.metrics import CONTENT_TYPE, Metrics, Snapshot
 
@@ -392,9 +392,17 @@ def build_app(state: OpsState) -> Starlette:
         if principal(websocket) is None:
             await websocket.close(code=4401)
             return
+        feed = state.feed
         await websocket.accept()
-        client = LiveClient(websocket, runtime, state.feed, lambda: views.supervision_tree(_root(runtime)))
-        await client.run()
+        if feed.pages >= MAX_PAGES:
+            await websocket.close(code=1013, reason="too many dashboard pages open")
+            return
+        feed.pages += 1
+        try:
+            client = LiveClient(websocket, runtime, feed, lambda: views.supervision_tree(_root(runtime)))
+            await client.run()
+        finally:
+            feed.pages -= 1
 
     def get(path: str, handler: Callable[[Request, Principal], Awaitable[Response]], **kw: bool) -> Route:
         return Route(path, guarded(handler, **kw), methods=["GET"])

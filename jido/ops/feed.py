@@ -18,10 +18,12 @@ from jido.ops.recorder import Recorder, Totals
 if TYPE_CHECKING:
     from jido.runtime.runtime import Runtime
 
-__all__ = ["HISTORY", "Feed"]
+__all__ = ["HISTORY", "MAX_PAGES", "Feed"]
 
 HISTORY: Final = 300
 """Chart points kept (five minutes at the default interval of one second)."""
+MAX_PAGES: Final = 64
+"""Live pages served at once: each costs a computation per tick, so more are refused (close code 1013)."""
 
 
 class Feed:
@@ -40,6 +42,7 @@ class Feed:
         self.interval = float(interval)
         self.points: collections.deque[dict[str, Any]] = collections.deque(maxlen=HISTORY)
         self.ticks = 0
+        self.pages = 0  # live pages open now (bounded by MAX_PAGES)
         self._tick = trio.Event()
         self._watchers: dict[str, int] = {}
         self._debug_enabled: set[str] = set()

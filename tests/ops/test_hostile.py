@@ -301,3 +301,36 @@ class TestWebsocket:
             bearer = [(b"authorization", f"Bearer {VIEWER}".encode())]
             async with trio_websocket.open_websocket_url(url, extra_headers=bearer) as ws:
                 assert json.loads(await ws.get_message())["kind"] == "hello"
+
+
+class TestLimits:
+    async def test_live_pages_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Past the bound of live pages, another is closed with 1013 and the open ones go on."""
+        monkeypatch.setattr("jido.ops.app.MAX_PAGES", 2)
+        async with served() as (_, server, _letter):
+            url = server.url.replace("http", "ws") + "api/live"
+            origin = [(b"origin", server.url.rstrip("/").encode())]
+            async with (
+                trio_websocket.open_websocket_url(url, extra_headers=origin) as one,
+                trio_websocket.open_websocket_url(url, extra_headers=origin) as two,
+            ):
+                assert json.loads(await one.get_message())["kind"] == "hello"
+                assert json.loads(await two.get_message())["kind"] == "hello"
+                # The third on a raw socket: it is accepted, then closed at once with 1013.
+                stream = await trio.open_tcp_stream("127.0.0.1", server.port)
+                async with stream:
+                    ws = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+                    request = wsproto.events.Request(
+                        host=f"127.0.0.1:{server.port}", target="/api/live", extra_headers=origin
+                    )
+                    await stream.send_all(ws.send(request))
+                    closed = None
+                    for _ in range(1000):  # bounded: frames until the close
+                        data = await stream.receive_some(65536)
+                        ws.receive_data(data or None)
+                        found = [e for e in ws.events() if isinstance(e, wsproto.events.CloseConnection)]
+                        if found or not data:
+                            closed = found[0] if found else None
+                            break
+                    assert closed is not None and closed.code == 1013
+                assert json.loads(await one.get_message())["kind"] == "tick"
