@@ -78,6 +78,7 @@ def live_runtime(
     *,
     tokens: dict[str, OpsToken] | None = None,
     interval: float = 0.2,
+    **runtime_options: Any,
 ) -> Iterator[Live]:
     """Serve a runtime (``setup`` starts its agents) in a thread, for the block."""
     ready: queue.Queue[Live | BaseException] = queue.Queue()
@@ -86,7 +87,7 @@ def live_runtime(
 
     async def main() -> None:
         try:
-            async with jido.open_runtime() as rt, trio.open_nursery() as nursery:
+            async with jido.open_runtime(**runtime_options) as rt, trio.open_nursery() as nursery:
                 await setup(rt)
                 gateway_tokens = None
                 if tokens is not None:

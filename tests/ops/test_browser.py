@@ -3,6 +3,7 @@ send``, see a crash become a dead letter, redrive it as admin, be refused withou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 import re
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+import jido
 from jido.cli import cli
 from jido.runtime.runtime import Runtime
 
@@ -161,3 +163,31 @@ def test_dashboard_end_to_end(live: Live, browser: Any, tmp_path: pathlib.Path) 
     page.screenshot(path=str(shots / "overview.png"))
     viewer.close()
     page.close()
+
+
+async def _failing(rt: Runtime) -> None:
+    ref = await rt.start_agent(Counter, id="fragile")
+    await ref.call(jido.Signal(type="counter.add", source="/t", data={"by": 1}))
+    with contextlib.suppress(jido.ActionError):
+        await ref.call(jido.Signal(type="counter.picky", source="/t"))  # odd: crashes, past a budget of 0
+
+
+def test_restart_failed_agent(browser: Any) -> None:
+    """A failed agent is listed as failed; an admin restarts it from its page and it runs again."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    chromium_path()
+    with live_runtime(_failing, max_restarts=0) as live:
+        page = browser.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(live.server.url + "#/agents")
+        page.select_option("#agents-status", "failed")
+        expect(page.locator("#agents-range")).to_have_text("1-1 of 1")
+        page.click("#agents-table a")
+        expect(page.locator("#agent-status")).to_contain_text("failed")
+        page.click("#restart-agent")
+        expect(page.locator("#toast")).to_contain_text("restarted")
+        expect(page.locator("#agent-status")).to_have_text("running")
+        expect(page.locator("#agent-state")).to_contain_text('"count": 1')
+        page.close()
