@@ -111,7 +111,7 @@ NOTES: list[str] = []  # lines under the table, gathered while measuring
 def population_rows(n: int) -> list[Row]:
     # Bounded, so that the whole report stays within a few minutes on a busy machine: past the limit the
     # rows say how many agents were alive when they were measured.
-    settings = attrs.evolve(runtime.QUICK, spawn_limit=40.0, shutdown_limit=15.0)
+    settings = attrs.evolve(runtime.QUICK, spawn_limit=30.0, shutdown_limit=10.0)
     ours = runtime.spawn_child("jido", n, settings)
     raw = runtime.spawn_child("raw", n, settings)
     size = f"{n // 1000}k" if n >= 1000 else str(n)
