@@ -20,6 +20,9 @@ same commands written by hand, not what Redis costs:
   (``XREADGROUP BLOCK``), answers into a's inbox and acks, and a receives the answer and acks: the path a
   cross-node ``call`` will take. Raw: request/reply over two streams with ``XADD`` and ``XREAD BLOCK``, no
   group, no acks, bytes only. Round trips per second, one caller.
+* "cross-node call": ``RemoteAgents.call`` from node a to a counter agent whose home is node b (two nodes and
+  two runtimes in this process): the inbox round trip plus the agent's ``call`` on b and the state's JSON.
+  Raw: the same request/reply over two streams as above.
 
 Each case runs for BUDGET seconds; ours and raw alternate, REPEATS times, and the table shows medians.
 """
@@ -37,9 +40,14 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
+from dsl import action, agent, route
 from jido._redis import RedisClient, open_redis
+from jido.action.spec import ActionContext
 from jido.bus.redis import RedisJournal
 from jido.cluster.inbox import Inbox
+from jido.cluster.node import open_cluster_node
+from jido.cluster.remote import RemoteAgents
+from jido.runtime.runtime import open_runtime
 from jido.signal import Signal
 from jido.store.redis import RedisStore
 from jido.store.store import StateWrite
@@ -175,8 +183,57 @@ async def one_round(
     note(
         "inbox round trip",
         await inbox_round_trips(client, url, base, budget),
-        await raw_round_trips(client, base, budget),
+        await raw_round_trips(client, f"{base}-1", budget),
     )
+    note(
+        "cross-node call",
+        await cross_node_calls(url, base, budget),
+        await raw_round_trips(client, f"{base}-2", budget),
+    )
+
+
+@action
+class Add:
+    by: int = 1
+
+    def run(self, ctx: ActionContext) -> dict[str, int]:
+        return {"count": ctx.state.count + self.by}
+
+
+@agent
+@route("counter.add", Add)
+class Counter:
+    count: int = 0
+
+
+async def cross_node_calls(url: str, base: str, budget: float) -> float:
+    """Calls/s from node a to an agent living on node b, through RemoteAgents."""
+    namespace = f"{base}-call"
+    async with (
+        open_cluster_node(url, node_id="a", namespace=namespace) as a,
+        open_cluster_node(url, node_id="b", namespace=namespace) as b,
+        open_runtime() as rt_a,
+        open_runtime() as rt_b,
+        trio.open_nursery() as nursery,
+    ):
+        on_a = RemoteAgents(a, rt_a, lambda _: Counter)
+        on_b = RemoteAgents(b, rt_b, lambda _: Counter)
+        await nursery.start(on_a.serve)
+        await nursery.start(on_b.serve)
+        target = ""
+        for i in range(100):
+            if await a.home_of(f"counter-{i}") == "b":
+                target = f"counter-{i}"
+                break
+        request = Signal(type="counter.add", source="/bench", data={"by": 1})
+
+        async def one(i: int) -> int:
+            await on_a.call(target, request)
+            return 1
+
+        result = await rate(one, budget)
+        nursery.cancel_scope.cancel()
+    return result
 
 
 async def inbox_round_trips(client: RedisClient, url: str, base: str, budget: float) -> float:

@@ -2,7 +2,8 @@
 
 What is here: membership (heartbeat keys with server-side TTLs), leases on agent ids with fencing tokens (the
 Redis state store refuses a former owner's late writes), rendezvous placement of virtual agents over the live
-nodes, and node inboxes (a stream per node, read through a consumer group, claimable when a node dies). See ``docs/scaling.md``. Needs the ``redis`` extra (``pip install 'jido[redis]'``).
+nodes, node inboxes (a stream per node, read through a consumer group, claimable when a node dies), and a
+first cut of cross-node calls to virtual agents over the inboxes (``RemoteAgents``). See ``docs/scaling.md``. Needs the ``redis`` extra (``pip install 'jido[redis]'``).
 """
 
 from jido.cluster.inbox import Inbox as Inbox
@@ -20,10 +21,14 @@ from jido.cluster.node import open_cluster_node as open_cluster_node
 from jido.cluster.placement import place as place
 from jido.cluster.placement import rank as rank
 from jido.cluster.placement import weight as weight
+from jido.cluster.remote import REPLY_TYPE as REPLY_TYPE
+from jido.cluster.remote import RemoteAgents as RemoteAgents
+from jido.cluster.remote import RemoteCallError as RemoteCallError
 
 __all__ = [
     "DEFAULT_LEASE_TTL",
     "DEFAULT_NODE_TTL",
+    "REPLY_TYPE",
     "ClusterNode",
     "Inbox",
     "InboxFullError",
@@ -33,6 +38,8 @@ __all__ = [
     "Leases",
     "Membership",
     "MembershipStatistics",
+    "RemoteAgents",
+    "RemoteCallError",
     "open_cluster_node",
     "place",
     "rank",
