@@ -107,7 +107,14 @@ __all__ = [
 ]
 
 
+# Public submodules: ``import jido.testing`` then ``jido.testing.strategies`` worked when the package imported
+# everything at once, and still does.
+_SUBMODULES = frozenset({"faults", "strategies"})
+
+
 def __getattr__(name: str) -> object:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"jido.testing.{name}")
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'jido.testing' has no attribute {name!r}")

@@ -43,3 +43,17 @@ def test_testing_does_not_import_dsl() -> None:
         "assert not any(n == 'dsl' or n.startswith('dsl.') for n in sys.modules), 'dsl was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_names_are_imported_on_first_use() -> None:
+    """Importing jido.testing imports none of its modules; a name or public submodule imports its own."""
+    code = (
+        "import sys, jido.testing\n"
+        "loaded = lambda: {m for m in sys.modules if m.startswith('jido.testing.')}\n"
+        "assert loaded() == set(), loaded()\n"
+        "assert jido.testing.FaultPlan.__module__.startswith('jido.testing.faults')\n"
+        "assert 'jido.testing.invariants' not in sys.modules\n"
+        "assert jido.testing.strategies.signals is not None\n"
+        "assert sorted(set(dir(jido.testing)) & set(jido.testing.__all__)) == sorted(jido.testing.__all__)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
