@@ -283,8 +283,9 @@ class SQLiteJournal:
             ``appended_at`` never decreases, not even across a reopen: if the clock steps back, records get
             the last time given.
         batch_max: the most signals one transaction carries when it gathers several appends (>= 1).
-        flush_interval: seconds a leading append waits for others to join its transaction before it writes
-            (>= 0; 0, the default, writes at once: batches then form from whatever queued meanwhile).
+        flush_interval: seconds the writer thread waits, after the first call it takes, for others to join
+            its transaction (>= 0; 0, the default, writes at once: batches then form from whatever queued
+            meanwhile). Wall-clock seconds, as the thread counts them: a trio test clock does not move them.
         synchronous: ``"FULL"`` (fsync at every commit: durable through a power loss) or ``"NORMAL"`` (durable
             through a process crash only).
         max_dead_letters: the most dead letters kept (an int >= 1, 10,000 by default). Adding one past it
