@@ -12,6 +12,7 @@ it), which makes them fail. The shared server at 127.0.0.1:6379 is never used.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 import os
 import selectors
@@ -19,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import IO, Final
@@ -28,6 +30,7 @@ import pytest
 from jido._redis import RedisClient, open_redis
 
 READY: Final = b"Ready to accept connections"
+_PR_SET_PDEATHSIG: Final = 1
 _STARTUP_READS: Final = 500  # redis-server prints a few dozen lines before it is ready
 _READ_WAIT: Final = 30.0  # seconds for more start-up output: a safety net, never an assertion
 
@@ -48,6 +51,17 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+# Looked up once here, not in the forked child (which must not dlopen: another thread may hold its lock).
+_prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None) if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGKILL the server when the test process dies, so that a
+    test run killed from outside (a timeout, Ctrl-C twice) leaves no server behind."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _drain(stream: IO[bytes]) -> None:
@@ -96,6 +110,8 @@ class RedisServer:
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            # Only a prctl call runs in the child between fork and exec (no allocation, no lock).
+            preexec_fn=_die_with_parent if _prctl is not None else None,
         )
         assert process.stdout is not None
         # Raw reads, not readline(): a buffered reader may hold the "ready" line in its buffer while
