@@ -60,6 +60,7 @@ _Entry: TypeAlias = tuple[int, str | None, str | None, int]
 # Alarms whose agent woke before them stay in the heap until due; past this many, and past twice the live
 # ones, the heap is rebuilt without them, so an agent that sleeps and wakes often cannot grow it without bound.
 _COMPACT_AFTER: Final = 64
+_MAX_WAKE_BACKOFF: Final = 60.0  # seconds: the longest wait before the alarm tries a failed wake again
 
 
 class _Waking:
@@ -96,6 +97,11 @@ class Dormancy:
         self._wall_alarms: list[tuple[float, int, str]] = []
         self._alarm_running = False
         self._alarm_nap: trio.CancelScope | None = None
+        # Agents whose last wakes failed in a row (their stored state unreadable, ...): the count sets the
+        # backoff of the next try by the alarm, so their timers are not lost and a broken one is not retried
+        # in a loop.
+        self._wake_failures: dict[str, int] = {}
+        self._woken: dict[str, trio.Event] = {}  # agent id -> set when it is awake again, or gone
 
     def __len__(self) -> int:
         return len(self._dormant)
@@ -124,15 +130,18 @@ class Dormancy:
         scheduler = ref.scheduler
         # Exported when there is anything to keep, or the class declares cron jobs: a declared job cancelled
         # before the sleep must stay cancelled, not come back when the agent starts again.
+        work = None
         if scheduler is not None and (scheduler.pending() or scheduler.has_jobs() or ref.spec.schedules):
             work = scheduler.export()
             pending = work.text
+        # The entry first: setting an alarm may compact the heaps, which keep only alarms of dormant entries.
+        self._dormant[ref.id] = (index, data, pending, generation)
+        self._previous[ref.id] = ref
+        if work is not None:
             if work.next_timer is not None:
                 self._set_alarm(self._alarms, work.next_timer, generation, ref.id)
             if work.next_cron is not None:
                 self._set_alarm(self._wall_alarms, work.next_cron.timestamp(), generation, ref.id)
-        self._dormant[ref.id] = (index, data, pending, generation)
-        self._previous[ref.id] = ref
         logger.debug("agent %r hibernated", ref.id, extra={"agent_id": ref.id})
         if AGENT_HIBERNATED in _BY_NAME:
             emit(AGENT_HIBERNATED, agent_id=ref.id, agent=ref.spec.name)
@@ -197,7 +206,33 @@ class Dormancy:
 
     def forget(self, agent_id: str) -> bool:
         """Drop a dormant agent for good (stopped while dormant)."""
-        return self._dormant.pop(agent_id, None) is not None
+        self._wake_failures.pop(agent_id, None)
+        found = self._dormant.pop(agent_id, None) is not None
+        self._settled(agent_id)
+        return found
+
+    def _settled(self, agent_id: str) -> None:
+        """``agent_id`` is awake again, or gone: let those waiting for that see it."""
+        event = self._woken.pop(agent_id, None)
+        if event is not None:
+            event.set()
+
+    def sleeping(self, agent_id: str) -> bool:
+        """Whether ``agent_id`` is dormant, being woken, or on its way to sleep (its task ending)."""
+        if agent_id in self._dormant or agent_id in self._waking:
+            return True
+        ref = self._runtime._registry.get(agent_id)
+        return ref is not None and ref._status == "hibernated"
+
+    async def wait_awake(self, agent_id: str) -> AgentRef | None:
+        """Until ``agent_id`` is awake (its live ref) or gone for good (None); returns at once if neither
+        dormant nor waking."""
+        while self.sleeping(agent_id):
+            event = self._woken.get(agent_id)
+            if event is None:
+                event = self._woken[agent_id] = trio.Event()
+            await event.wait()
+        return self._live(agent_id)
 
     # -- sending to a dormant (or hibernating) agent ------------------------------------------------------
     def _live(self, agent_id: str) -> AgentRef | None:
@@ -310,6 +345,7 @@ class Dormancy:
             if self._waking.get(agent_id) is waking:
                 del self._waking[agent_id]
             waking.done.set()
+            self._settled(agent_id)
 
     async def _start(self, agent_id: str, spec: AgentSpec | None) -> AgentRef:
         runtime = self._runtime
@@ -319,15 +355,20 @@ class Dormancy:
             kind_spec, restart, mailbox_size, error_policy = self._kinds[kind]
             try:
                 value = kind_spec.new(agent_id) if state is None else _decode(kind_spec, agent_id, state)
-                ref = await runtime.start_agent(
-                    value, restart=restart, mailbox_size=mailbox_size, error_policy=error_policy
-                )
-            except BaseException:
+                ref = await runtime._start_at_root(value, restart, mailbox_size, error_policy)
+            except BaseException as exc:
                 # It could not start (its stored state cannot be read, the runtime is closing): it stays
-                # asleep, with its state and timers, and the next message tries again. Its alarm is not set
-                # again, or a state that can never be read would be retried in a loop.
-                self._dormant.setdefault(agent_id, entry)
+                # asleep, with its state and timers, and the next message tries again (unless another agent
+                # took its id meanwhile). With timers, the alarm tries again too, backing off up to a minute,
+                # so they are not lost and a state that can never be read is not retried in a loop.
+                if agent_id not in runtime._registry and agent_id not in self._dormant:
+                    self._dormant[agent_id] = entry
+                    if pending is not None and isinstance(exc, Exception):
+                        failures = self._wake_failures[agent_id] = self._wake_failures.get(agent_id, 0) + 1
+                        retry = trio.current_time() + min(2.0**failures, _MAX_WAKE_BACKOFF)
+                        self._set_alarm(self._alarms, retry, entry[3], agent_id)
                 raise
+            self._wake_failures.pop(agent_id, None)
             if pending is not None and ref.scheduler is not None:
                 # Started and not yet run anything (no await since): its timers are back before any message.
                 ref.scheduler.restore(pending)
@@ -337,7 +378,7 @@ class Dormancy:
             return live
         if spec is None:
             raise AgentNotFoundError(agent_id)
-        return await runtime.start_agent(spec, id=agent_id)
+        return await runtime._start_at_root(spec.new(agent_id), "transient", None, "crash")
 
     def _fail_pending(self, agent_id: str, waking: _Waking, error: BaseException) -> None:
         while waking.pending:

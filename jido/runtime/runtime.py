@@ -256,9 +256,16 @@ class Runtime:
             value = spec.new(id, **dict(state or {}))
         if value.id in self._registry:
             raise AgentExistsError(value.id)
-        if value.id in self._dormancy:
-            # Hibernated: it exists, and resumes from its kept state (the options it started with apply).
+        if value.id in self._dormancy or value.id in self._dormancy._waking:
+            # Hibernated (or being woken): it exists, and resumes from its kept state (the options it started
+            # with apply).
             return await self._dormancy.activate(value.id)
+        return await self._start_at_root(value, restart, mailbox_size, error_policy)
+
+    async def _start_at_root(
+        self, value: Agent, restart: RestartKind, mailbox_size: int | None, error_policy: ErrorPolicy
+    ) -> AgentRef:
+        """Start ``value`` under the root supervisor (checked by the caller; activation's way in)."""
         slot = await self._root_supervisor().start_child(
             value.id,
             value.spec,

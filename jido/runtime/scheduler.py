@@ -466,8 +466,9 @@ def _read_pending(
             or isinstance(item[0], bool)
             or not isinstance(item[0], int | float)
             or not isinstance(item[1], str)
+            or not math.isfinite(item[0])
         ):
-            raise ValidationError.at(where, "expected [deadline, signal JSON]")
+            raise ValidationError.at(where, "expected [finite deadline, signal JSON]")
         timers.append((float(item[0]), _read_signal(item[1], where)))
     jobs: list[tuple[str, CronExpr, Signal, dt.datetime]] = []
     for index, item in enumerate(data["cron"]):

@@ -399,13 +399,20 @@ class AgentRef(Generic[S]):
     async def stop(self, reason: str = "normal") -> None:
         """Stop the agent after the signals already in its mailbox, and wait until it has stopped."""
         if self._status == "hibernated":
-            live = self._runtime.whereis(self.id)
-            if live is not None and live is not self:
-                await live.stop(reason)
-            else:
+            dormancy = self._runtime._dormancy
+            while True:
+                waking = dormancy._waking.get(self.id)
+                if waking is not None:
+                    await waking.done.wait()  # a wake under way: stop what it wakes
+                    continue
+                live = self._runtime.whereis(self.id)
+                if live is not None and live is not self:
+                    await live.stop(reason)
+                    return
                 await self._stopped.wait()
-                self._runtime._dormancy.forget(self.id)
-            return
+                if self.id not in dormancy._waking:  # none started while its task was ending
+                    dormancy.forget(self.id)
+                    return
         if self._stopped.is_set():
             return
         done = trio.Event()
@@ -422,14 +429,24 @@ class AgentRef(Generic[S]):
             ClosedError: the agent stopped first.
         """
         with trio.fail_after(timeout):
-            while not predicate(self._agent.state):
-                if self._stopped.is_set():
-                    raise ClosedError(f"agent {self.id!r} stopped before its state matched")
-                changed = self._changed
+            while True:
+                ref = self
+                while ref._successor is not None:  # the latest incarnation, across hibernations
+                    ref = ref._successor
+                state = ref._agent.state
+                if predicate(state):
+                    return state
+                if ref._stopped.is_set():
+                    if ref._status != "hibernated":
+                        raise ClosedError(f"agent {self.id!r} stopped before its state matched")
+                    # Asleep: its state changes only once it is woken (by a message or a timer).
+                    if await self._runtime._dormancy.wait_awake(self.id) is None:
+                        raise ClosedError(f"agent {self.id!r} stopped before its state matched")
+                    continue
+                changed = ref._changed
                 if changed is None:
-                    changed = self._changed = trio.Event()
+                    changed = ref._changed = trio.Event()
                 await changed.wait()
-        return self._agent.state
 
     async def await_completion(
         self,

@@ -199,7 +199,8 @@ class SQLiteStateStore:
             try:
                 found = self._load_sync(self._inline_reader(), agent_id)
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                # The primary code (low byte): SQLITE_BUSY_RECOVERY, SQLITE_BUSY_SNAPSHOT... are busy too.
+                if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                     raise BrokenError(f"state store {self._path!r}: load failed: {exc}") from exc
                 # Busy (another process's lock, a WAL being recovered): wait for it on a worker thread.
             except sqlite3.Error as exc:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-import pytest
 import trio
 import trio.testing
 
 from dsl import action, agent, route
-from jido.action.spec import ActionContext
 from jido import Schedule
+from jido.action.spec import ActionContext
 from jido.runtime.runtime import open_runtime
 from jido.signal import Signal
 
@@ -44,10 +43,6 @@ def command(kind: str, **data: Any) -> Signal:
     return Signal(type=kind, source="/review", data=data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Dormancy._set_alarm compacts the heap before the new dormant entry exists, dropping the new alarm",
-)
 async def test_review_alarm_survives_heap_compaction(autojump_clock: trio.testing.MockClock) -> None:
     """An agent with a timer far ahead sleeps and is woken by messages 64 times: each sleep leaves an alarm
     that goes stale when a message wakes it. Once the heap passes 64 stale alarms it is compacted while the
@@ -68,10 +63,6 @@ async def test_review_alarm_survives_heap_compaction(autojump_clock: trio.testin
         assert fired == [1000.0]  # fired at its deadline, woken by the alarm
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AgentRef.stop on a hibernated ref does not see a wake under way: the agent runs on after stop()",
-)
 async def test_review_stop_while_waking_stops_it(autojump_clock: trio.testing.MockClock) -> None:
     """A last message to a sleeping agent, then stop(): stop() returns while the wake that message started is
     still under way (the dormant entry already taken, the new incarnation not registered yet: here its state
@@ -104,10 +95,6 @@ async def test_review_stop_while_waking_stops_it(autojump_clock: trio.testing.Mo
         assert live is None or live.status in ("stopped", "failed"), f"stop() returned, yet {live!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wait_state on a ref raises ClosedError when the agent merely hibernates with a pending timer",
-)
 async def test_review_wait_state_across_a_timer_sleep(autojump_clock: trio.testing.MockClock) -> None:
     """Since agents with pending timers hibernate (200e22b), waiting for the state a timer will produce fails:
     the agent is not stopped, only asleep until its timer wakes it."""
@@ -180,10 +167,6 @@ async def test_review_timer_due_as_it_falls_asleep(autojump_clock: trio.testing.
             assert [(kind, t - t0) for kind, t in state.log] == [("clock.timer", 10.0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Dormancy._start puts a failed wake's entry back without its alarm: the timer waits for a message",
-)
 async def test_review_timer_fires_after_a_failed_alarm_wake(autojump_clock: trio.testing.MockClock) -> None:
     """The alarm's wake at the timer's deadline fails once (a transient store error). The entry is kept, but
     no alarm is set again: with no message coming, the timer (accepted by the runtime) never fires. A retry

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 import attrs
-import pytest
 import trio
 import trio.testing
 
@@ -54,7 +53,9 @@ async def test_review_clock_forward_while_dormant(autojump_clock: trio.testing.M
             await trio.sleep_until(t0 + 89)  # 12:59:59
             assert len(ticks) == 1 and ticks[0][0] - t0 <= 10 + 60  # the alarm looks every 60 s at most
             assert ticks[0][1] == dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
-            await trio.sleep_until(t0 + 689)  # 13:09:59: ticks at 13:00 and 13:05 only (no catch-up, no repeat)
+            await trio.sleep_until(
+                t0 + 689
+            )  # 13:09:59: ticks at 13:00 and 13:05 only (no catch-up, no repeat)
             assert [t for _, t in ticks] == [
                 dt.datetime(2026, 3, 1, h, m, tzinfo=dt.UTC) for h, m in ((12, 0), (13, 0), (13, 5))
             ]
@@ -95,10 +96,6 @@ class Hourly:
     log: list[str] = attrs.field(factory=list)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Dormancy._set_alarm compacts _wall_alarms before the new dormant entry exists, dropping its alarm",
-)
 async def test_review_cron_alarm_survives_heap_compaction(autojump_clock: trio.testing.MockClock) -> None:
     """The cron twin of the timer case: an hourly job, the agent poked awake 64 times in the hour; the 65th
     sleep's wall alarm is pushed as the heap passes 64 stale alarms, and the compaction drops it with them:

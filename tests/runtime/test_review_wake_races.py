@@ -10,8 +10,8 @@ import trio
 import trio.testing
 
 from dsl import action, agent, route
-from jido.action.spec import ActionContext
 from jido import Schedule
+from jido.action.spec import ActionContext
 from jido.errors import AgentNotFoundError
 from jido.runtime.runtime import open_runtime
 from jido.signal import Signal
@@ -61,10 +61,6 @@ class GatedStore(MemoryStateStore):
         return await super().load(agent_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Runtime.start_agent ignores a wake under way (entry popped, not yet registered): timers and message lost",
-)
 async def test_review_start_agent_during_a_wake_keeps_the_timers(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -83,19 +79,22 @@ async def test_review_start_agent_during_a_wake_keeps_the_timers(
         while not store.held:
             await trio.lowlevel.checkpoint()
         assert rt.whereis("k") is None  # the wake is under way: entry taken, not registered yet
-        await rt.start_agent(Keeper, id="k")
-        store.release.set()
+        started: list[Any] = []
+
+        async def start() -> None:
+            started.append(await rt.start_agent(Keeper, id="k"))  # waits for the wake under way
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(start)
+            await trio.testing.wait_all_tasks_blocked()
+            assert started == []
+            store.release.set()
         await trio.sleep(100)
         state = (await rt.activate("k")).state
         assert rt.dead_letters() == []
         assert state.log == ["ping", "clock.timer"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a wake that loses the start race puts the dormant entry back beside the running agent: "
-    "stopped, the agent comes back from that stale entry",
-)
 async def test_review_stopped_agent_is_not_revived_by_a_stale_entry(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -111,8 +110,16 @@ async def test_review_stopped_agent_is_not_revived_by_a_stale_entry(
         ref.cast_nowait(command("ping"))
         while not store.held:
             await trio.lowlevel.checkpoint()
-        live = await rt.start_agent(Keeper, id="k")
-        store.release.set()
+        started: list[Any] = []
+
+        async def start() -> None:
+            started.append(await rt.start_agent(Keeper, id="k"))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(start)
+            await trio.testing.wait_all_tasks_blocked()
+            store.release.set()
+        (live,) = started
         await trio.sleep(1)
         await live.stop()
         assert live.status == "stopped"

@@ -40,11 +40,6 @@ def test_review_sqlite3_reports_extended_codes() -> None:
     assert caught.value.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_UNIQUE != sqlite3.SQLITE_CONSTRAINT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQLiteStateStore.load compares the extended sqlite_errorcode with SQLITE_BUSY/LOCKED: "
-    "SQLITE_BUSY_RECOVERY is taken for a broken file",
-)
 async def test_review_busy_recovery_falls_back_to_the_thread(tmp_path: Path) -> None:
     """Another process recovering the WAL (after a crash) makes a reader that may not wait answer
     SQLITE_BUSY_RECOVERY (261), the very case the fallback's comment names ("a WAL being recovered"). The
