@@ -40,8 +40,8 @@ import trio
 
 from jido.bus.journal import DeadLetterRecord, Journal, Record
 from jido.bus.subscription import Delivery, Subscription, SubscriptionStatistics
+from jido.clock import Clock, SystemClock
 from jido.errors import ClosedError, ForbiddenError, SubscriptionConflictError, ValidationError
-from jido.runtime.clock import Clock, SystemClock
 from jido.signal import Signal
 from jido.signal.pattern import parse_pattern
 from jido.signal.router import Router

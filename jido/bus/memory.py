@@ -34,8 +34,8 @@ import attrs
 import trio
 
 from jido.bus.journal import DEFAULT_DEAD_LETTER_REASON, DeadLetterRecord, DurableBinding, Record
+from jido.clock import Clock, SystemClock
 from jido.errors import ClosedError
-from jido.runtime.clock import Clock, SystemClock
 from jido.signal import Signal
 from jido.signal.serialization import utf8_length
 

@@ -66,8 +66,8 @@ from jido.bus.memory import (
     check_trim,
     oldest_kept,
 )
+from jido.clock import Clock
 from jido.errors import BrokenError, ClosedError, SignalError
-from jido.runtime.clock import Clock
 from jido.signal import Signal
 
 __all__ = [

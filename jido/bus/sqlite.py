@@ -82,8 +82,8 @@ from jido.bus.memory import (
     oldest_kept,
     stamp,
 )
+from jido.clock import Clock
 from jido.errors import BrokenError, ClosedError, InternalError, SignalError
-from jido.runtime.clock import Clock
 from jido.signal import Signal
 
 __all__ = ["SQLiteJournal", "SQLiteJournalStatistics", "open_sqlite_journal"]

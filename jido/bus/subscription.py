@@ -34,7 +34,7 @@ from jido.telemetry.handlers import _BY_NAME, emit
 from jido.telemetry.logs import log_context
 
 if TYPE_CHECKING:
-    from jido.runtime.clock import Clock
+    from jido.clock import Clock
 
 __all__ = [
     "Delivery",

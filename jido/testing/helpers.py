@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Final
 import trio
 import trio.testing
 
+from jido.clock import Clock, TrioClock
 from jido.errors import ClosedError
-from jido.runtime.clock import Clock, TrioClock
 from jido.runtime.runtime import Runtime, open_runtime
 from jido.signal.pattern import matches, parse_pattern
 from jido.signal.signal import Signal

@@ -34,7 +34,7 @@ import pytest
 if TYPE_CHECKING:
     import trio
 
-    from jido.runtime.clock import Clock, TrioClock
+    from jido.clock import Clock, TrioClock
     from jido.runtime.runtime import Runtime
     from jido.testing.faults import FaultInjector
     from jido.testing.helpers import SignalRecorder
@@ -123,7 +123,7 @@ def pytest_runtest_makereport(
 @pytest.fixture
 async def jido_clock() -> TrioClock:
     """The runtime's wall clock: trio's clock (virtual in tests) from :data:`~jido.testing.TEST_START`."""
-    from jido.runtime.clock import TrioClock  # see the imports above
+    from jido.clock import TrioClock  # see the imports above
     from jido.testing.helpers import TEST_START
 
     return TrioClock(start=TEST_START)

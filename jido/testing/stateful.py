@@ -51,8 +51,8 @@ from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import RuleBasedStateMachine
 
 from jido.agent.spec import Agent
+from jido.clock import TrioClock
 from jido.errors import ClosedError
-from jido.runtime.clock import TrioClock
 from jido.runtime.runtime import Runtime, open_runtime
 from jido.runtime.server import AgentRef
 from jido.signal.signal import Signal
