@@ -16,8 +16,7 @@ once taken, the request runs to its end (a transaction is short) and the cancell
 next checkpoint. The thread and trio share the queue and each request's ``taken``/``withdrawn`` flags under
 one lock, which the thread never holds while it talks to SQLite.
 
-The journal (:mod:`jido.bus.sqlite`) uses it; the state store's own writer (``jido.store._sqlite_writer``)
-has the same shape and can move onto it.
+The journal (:mod:`jido.bus.sqlite`) and the state store (:mod:`jido.store._sqlite_writer`) use it.
 """
 
 from __future__ import annotations

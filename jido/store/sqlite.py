@@ -346,7 +346,7 @@ class SQLiteStateStore:
                 self._writer = writer
             return self._writer
 
-    async def _write(self, what: str, request: Request) -> list[StoredState] | bool | None:
+    async def _write(self, what: str, request: Request) -> object:
         self._begin()
         try:
             writer = self._writer if self._writer is not None else await self._ensure_open()
