@@ -87,9 +87,24 @@ async def dispatch(conn: Connection, request: Request) -> None:
         await conn.reply(request.id, OPEN_POLICY.to_json())
 
 
+RESERVED_PREFIX = "jido."
+"""Signal types the runtime sends itself (workflow outcomes, lifecycle notices): a client may not send them,
+or it could end a workflow run it did not run or fake a child's exit."""
+
+
+def check_not_reserved(signal_type: str, request_id: str) -> None:
+    if signal_type.startswith(RESERVED_PREFIX):
+        raise FrameError(
+            "forbidden",
+            f"signal type {signal_type!r} is reserved: types under {RESERVED_PREFIX!r} are the runtime's own",
+            request_id=request_id,
+        )
+
+
 async def publish(conn: Connection, request: PublishRequest) -> None:
     policy = conn.token_policy
     signal = request.signal
+    check_not_reserved(signal.type, request.id)
     if not policy.may_publish(signal.type):
         allowed = ", ".join(map(repr, policy.publish)) or "none"
         raise FrameError(
@@ -235,6 +250,7 @@ async def ack(conn: Connection, request: AckRequest) -> None:
 async def start_call(conn: Connection, request: CallRequest) -> None:
     if not conn.token_policy.call:
         raise FrameError("forbidden", "calls are not allowed for this token", request_id=request.id)
+    check_not_reserved(request.signal.type, request.id)
     await conn.calls.acquire()
     assert conn.tasks is not None
     conn.tasks.start_soon(call, conn, request)
