@@ -16,15 +16,17 @@ ADMIN = "admin-token"
 @pytest.mark.parametrize("signal_type", ["jido.workflow.completed", "jido.agent.child.exit", "jido.x"])
 async def test_reserved_types_are_refused(runtime: Runtime, signal_type: str) -> None:
     counter = runtime.get("counter")
-    async with serving(runtime, tokens={ADMIN: TokenPolicy(name="admin")}) as gateway:
-        async with raw_client(gateway.url, token=ADMIN) as client:
-            signal = signal_json(signal_type, workflow="w", run_id="r")
-            published = await client.request({"op": "publish", "id": "p", "signal": signal})
-            called = await client.request({"op": "call", "id": "c", "agent": "counter", "signal": signal})
-            for answer in (published, called):
-                assert answer["code"] == "forbidden" and "reserved" in answer["message"], answer
-            fine = await client.request(
-                {"op": "call", "id": "ok", "agent": "counter", "signal": signal_json("counter.add", by=2)}
-            )
-            assert fine["result"]["state"] == {"count": 2}
+    async with (
+        serving(runtime, tokens={ADMIN: TokenPolicy(name="admin")}) as gateway,
+        raw_client(gateway.url, token=ADMIN) as client,
+    ):
+        signal = signal_json(signal_type, workflow="w", run_id="r")
+        published = await client.request({"op": "publish", "id": "p", "signal": signal})
+        called = await client.request({"op": "call", "id": "c", "agent": "counter", "signal": signal})
+        for answer in (published, called):
+            assert answer["code"] == "forbidden" and "reserved" in answer["message"], answer
+        fine = await client.request(
+            {"op": "call", "id": "ok", "agent": "counter", "signal": signal_json("counter.add", by=2)}
+        )
+        assert fine["result"]["state"] == {"count": 2}
     assert (counter.status, counter.restarts, counter.rejected) == ("running", 0, 0)
