@@ -13,7 +13,19 @@ from jido.cli.errors import EXIT_USAGE
 from jido.cli.render import ordered_routes
 from tests.cli.apps import Counter
 
-COMMANDS = ["run", "serve", "send", "tail", "call", "inspect", "restart", "routes", "demo", "dead-letters", "tree"]
+COMMANDS = [
+    "run",
+    "serve",
+    "send",
+    "tail",
+    "call",
+    "inspect",
+    "restart",
+    "routes",
+    "demo",
+    "dead-letters",
+    "tree",
+]
 
 
 def invoke(*args: str) -> Result:
