@@ -28,6 +28,7 @@ from jido.agent.plugin import (
     SignalHook,
 )
 from jido.agent.routes import CronSchedule, RouteSpec
+from jido.agent.state import ReplaceField
 from jido.agent.state_ops import DeleteKeys, DeletePath, ReplaceState, SetPath, SetState, StateOp
 from jido.convert import structure, unstructure
 from jido.errors import ActionError, DefinitionError, ValidationError
@@ -65,8 +66,8 @@ def _rescoped_ops(plugin: PluginSpec[Any, Any], op: StateOp) -> list[StateOp]:
     raise TypeError(f"unknown state operation {type(op).__name__}")
 
 
-def _rescope(plugin: PluginSpec[Any, Any], action: ActionSpec, returned: object) -> ActionResult:
-    """What a plugin action returned, as changes to its slice of the agent state."""
+def _rescope(plugin: PluginSpec[Any, Any], action: ActionSpec, returned: object, before: Any) -> ActionResult:
+    """What a plugin action returned, as changes to its slice (``before``) of the agent state."""
     result = normalize_result(returned, action.name)
     value = dict(result.value)
     if action.output is not None:
@@ -77,18 +78,112 @@ def _rescope(plugin: PluginSpec[Any, Any], action: ActionSpec, returned: object)
             raise ActionError(
                 f"output of action {action.name!r} does not fit its schema:\n{lines}", action=action.name
             ) from exc
-    has_ops = any(isinstance(e, StateOp) for e in result.effects)
-    if plugin.state is None and (value or has_ops):
+    ops = [e for e in result.effects if isinstance(e, StateOp)]
+    if plugin.state is None and (value or ops):
         raise ActionError(
             f"action {action.name!r} of {plugin.label} changed state, but the plugin has none",
             action=action.name,
         )
-    if not has_ops:
-        return ActionResult({plugin.key: value} if value else {}, result.effects)
+    if not value and not ops:
+        return result
+    new = _new_slice(plugin, before, value, ops)
+    if new is not None:
+        directives = tuple(e for e in result.effects if not isinstance(e, StateOp))
+        return ActionResult({}, directives if new is before else (ReplaceField(plugin.key, new), *directives))
+    # Anything the quick path does not take goes through the whole state, with its complete messages.
+    if not ops:
+        return ActionResult({plugin.key: value}, result.effects)
     effects: list[Any] = []
     for effect in result.effects:
         effects.extend(_rescoped_ops(plugin, effect) if isinstance(effect, StateOp) else [effect])
     return ActionResult({plugin.key: value} if value else {}, tuple(effects))
+
+
+class _Unsure(Exception):
+    """The quick path does not handle this change: the whole state's path will."""
+
+
+def _merged(old: Any, change: Any) -> Any:
+    """``change`` deep-merged over ``old`` where both are plain mappings, else ``change`` (as the converter's
+    path merges them).
+
+    Raises:
+        _Unsure: a mapping to merge into an attrs value (the converter merges its fields; left to it).
+    """
+    if isinstance(change, Mapping):
+        if attrs.has(type(old)):
+            raise _Unsure
+        if isinstance(old, Mapping):
+            merged = dict(old)
+            for key, value in change.items():
+                merged[key] = _merged(merged[key], value) if key in merged else value
+            return merged
+    return change
+
+
+def _new_slice(
+    plugin: PluginSpec[Any, Any], before: Any, value: Mapping[str, Any], ops: list[StateOp]
+) -> Any:
+    """The slice after ``value`` and ``ops``, validated field by field (items of a log or a dict left as they
+    were are not validated again); None when the change is not one this path handles, or does not fit."""
+    cls = plugin.state
+    if cls is None or type(before) is not cls:
+        return None
+    try:
+        data = _slice_changes(cls, before, value, ops)
+        changes: dict[str, Any] = {}
+        subject = f"{plugin.label} state"
+        for name, new in data.items():
+            field = attrs.fields_dict(cls)[name]
+            old = getattr(before, name)
+            if new is not old:
+                changes[field.alias or name] = _checked_field(field, new, old, subject)
+        return attrs.evolve(before, **changes) if changes else before
+    except (_Unsure, ValidationError, TypeError, ValueError):
+        return None
+
+
+def _slice_changes(cls: type, before: Any, value: Mapping[str, Any], ops: list[StateOp]) -> dict[str, Any]:
+    """The new value of each field ``value`` and ``ops`` change (not validated yet).
+
+    Raises:
+        _Unsure: a change this path leaves to the converter (nested attrs values, resets, deep paths).
+    """
+    fields = attrs.fields_dict(cls)
+    data: dict[str, Any] = {}
+
+    def current(name: str) -> Any:
+        return data[name] if name in data else getattr(before, name)
+
+    def merge(changes: Mapping[str, Any]) -> None:
+        for name, change in changes.items():
+            if name not in fields:
+                raise _Unsure
+            data[name] = _merged(current(name), change)
+
+    merge(value)
+    for op in ops:
+        if isinstance(op, SetState):
+            merge(op.values)
+            continue
+        if not (isinstance(op, SetPath | DeletePath) and op.path[0] in fields and len(op.path) <= 2):
+            raise _Unsure
+        name = op.path[0]
+        if len(op.path) == 1:
+            if isinstance(op, DeletePath):
+                raise _Unsure  # a reset to the default: the converter knows defaults best
+            data[name] = op.value
+            continue
+        held = current(name)
+        if not isinstance(held, Mapping) or attrs.has(type(held)):
+            raise _Unsure
+        updated = dict(held)
+        if isinstance(op, SetPath):
+            updated[op.path[1]] = op.value
+        else:
+            updated.pop(op.path[1], None)
+        data[name] = updated
+    return data
 
 
 def _scoped_context(plugin: PluginSpec[Any, Any], ctx: ActionContext[Any]) -> PluginContext[Any, Any]:
@@ -105,13 +200,15 @@ def scoped_action(plugin: PluginSpec[Any, Any], action: ActionSpec) -> ActionSpe
     if inspect.iscoroutinefunction(inner):
 
         async def run_async(params: Any, ctx: ActionContext[Any]) -> ActionResult:
-            return _rescope(plugin, action, await inner(params, _scoped_context(plugin, ctx)))
+            scoped = _scoped_context(plugin, ctx)
+            return _rescope(plugin, action, await inner(params, scoped), scoped.state)
 
         run = run_async
     else:
 
         def run_sync(params: Any, ctx: ActionContext[Any]) -> ActionResult:
-            return _rescope(plugin, action, inner(params, _scoped_context(plugin, ctx)))
+            scoped = _scoped_context(plugin, ctx)
+            return _rescope(plugin, action, inner(params, scoped), scoped.state)
 
         run = run_sync
     if compensate is not None:
@@ -216,6 +313,8 @@ def _checked_field(field: attrs.Attribute[Any], value: Any, before: Any, subject
     one item's validation, not the whole log's."""
     tp, path = field.type, f"$.{field.name}"
     origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is dict and len(args) == 2 and isinstance(value, Mapping) and isinstance(before, Mapping):
+        return _checked_dict(value, before, args, path, subject)
     homogeneous = (origin is tuple and len(args) == 2 and args[1] is Ellipsis) or (
         origin is list and len(args) == 1
     )
@@ -230,6 +329,27 @@ def _checked_field(field: attrs.Attribute[Any], value: Any, before: Any, subject
         return value
     container: type[Any] = tuple if origin is tuple else list
     return container([*value[:kept], *fresh])
+
+
+def _checked_dict(
+    value: Mapping[Any, Any], before: Mapping[Any, Any], args: tuple[Any, ...], path: str, subject: str
+) -> Any:
+    """A dict field: the values also in ``before`` under the same key (the same objects) are not validated
+    again, so writing one key of a large mapping costs that key."""
+    if args[0] is not str:
+        return _check_value(value, dict[args[0], args[1]], path, subject)  # type: ignore[valid-type]
+    checked: dict[str, Any] = {}
+    same = type(value) is dict
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise ValidationError.at(path, f"expected string keys, got {type(key).__name__}", subject=subject)
+        if key in before and before[key] is item:
+            checked[key] = item
+            continue
+        new = _check_value(item, args[1], f"{path}.{key}", subject)
+        same = same and new is item
+        checked[key] = new
+    return value if same else checked
 
 
 def _checked_slice(cls: type, before: Any, value: Any, subject: str) -> Any:
@@ -263,7 +383,7 @@ def _signal_hook_action(plugin: PluginSpec[Any, Any], hook: SignalHook) -> Actio
                 f"{plugin.label}: {hook.name} raised {type(exc).__name__}: {exc}", plugin=key, hook=hook.name
             ) from exc
         value, directives = _hook_result(plugin, hook.name, current, returned, [])
-        ops: list[Any] = [] if value is current else [SetPath((key,), value)]
+        ops: list[Any] = [] if value is current else [ReplaceField(key, value)]
         return ActionResult({}, (*ops, *directives))
 
     return ActionSpec(name=f"{key}.{hook.name}", run=run, description=f"{plugin.label}: {hook.name}")

@@ -17,7 +17,14 @@ from jido.agent.state_ops import DeleteKeys, DeletePath, ReplaceState, SetPath, 
 from jido.convert import converter, is_json_type, structure, unstructure
 from jido.errors import DefinitionError, ValidationError
 
-__all__ = ["RESERVED_STATE_NAMES", "StateMapping", "apply_changes", "check_state_schema", "deep_merge"]
+__all__ = [
+    "RESERVED_STATE_NAMES",
+    "ReplaceField",
+    "StateMapping",
+    "apply_changes",
+    "check_state_schema",
+    "deep_merge",
+]
 
 S = TypeVar("S")
 
@@ -62,6 +69,19 @@ RESERVED_STATE_NAMES: frozenset[str] = frozenset(
     {name for name in dir(StateMapping) if not name.startswith("__")} | {"id", "spec", "state"}
 )
 """Names a state field may not take: they would shadow the mapping interface or the agent's own attributes."""
+
+
+@attrs.frozen
+class ReplaceField(StateOp):
+    """Set the top-level field ``name`` to ``value``, a value its maker has validated against the field's type.
+
+    Alone in a change, it is committed without taking the whole state through the converter: a plugin's slice,
+    validated field by field when the plugin's action or hook made it, is set in the agent's state in
+    constant time. Beside other changes it is applied like any other (and validated with them).
+    """
+
+    name: str
+    value: Any
 
 
 def check_state_schema(cls: object, what: str) -> None:
@@ -145,6 +165,9 @@ def _apply_op(cls: type, data: dict[str, Any], op: StateOp) -> dict[str, Any]:
     if isinstance(op, DeletePath):
         _check_fields(cls, op.path[:1], "DeletePath")
         return _delete_path(data, op.path)
+    if isinstance(op, ReplaceField):
+        _check_fields(cls, (op.name,), "ReplaceField")
+        return {**data, op.name: unstructure(op.value)}
     raise TypeError(f"unknown state operation {type(op).__name__}")
 
 
@@ -202,6 +225,11 @@ def apply_changes(state: S, changes: Mapping[str, Any], ops: Iterable[StateOp] =
     ops = tuple(ops)
     if not changes and not ops:
         return state
+    if not changes and len(ops) == 1 and isinstance(ops[0], ReplaceField):
+        only = ops[0]
+        field = attrs.fields_dict(cast(Any, type(state))).get(only.name)
+        if field is not None and field.init:
+            return cast(S, attrs.evolve(cast(Any, state), **{field.alias or only.name: only.value}))
     if not ops:
         shallow = _shallow_update(state, changes)
         if shallow is not None:

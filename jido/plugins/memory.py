@@ -11,7 +11,9 @@ Signals it routes:
   is still the version that scheduled it, so a value written again since is not expired by an older TTL.
 
 The memory holds at most ``max_keys`` keys: writing a new key into a full memory evicts the oldest written
-one (counted in ``evicted``). Keys are 1..256 characters.
+one (counted in ``evicted``). Keys are 1..256 characters; a value is at most ``max_value_bytes`` as JSON (a
+larger one fails the put, naming the key: like any failed action, under the ``"crash"`` policy the signal goes
+to the dead letters and the memory stays as it was), so the memory is bounded in bytes as well as in keys.
 
 Pending expiries are timers of the agent: they survive its crashes and restarts (they belong to its slot) and
 its hibernation (they wake it). They are not stored with the state, though: an entry whose expiry was pending
@@ -22,6 +24,7 @@ with the rest of the agent's state.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 import attrs
@@ -65,11 +68,13 @@ class MemoryConfig:
 
     Attributes:
         max_keys: keys kept (1..100,000); a new key past it evicts the oldest written.
+        max_value_bytes: the largest value, as JSON (1 B..16 MiB); 64 KiB by default.
         max_ttl: the longest TTL, in seconds (up to 365 days); longer ones are capped.
         default_ttl: the TTL of a put that gives none; None: such entries do not expire.
     """
 
     max_keys: int = attrs.field(default=1_000, validator=bounded_int(1, 100_000))
+    max_value_bytes: int = attrs.field(default=64 * 1024, validator=bounded_int(1, 16 * 1024 * 1024))
     max_ttl: float = attrs.field(default=30 * _DAY, validator=bounded_float(0.0, 365 * _DAY))
     default_ttl: float | None = attrs.field(
         default=None, validator=bounded_float(0.0, 365 * _DAY, optional=True)
@@ -105,6 +110,11 @@ Ctx = PluginContext[MemoryState, MemoryConfig]
 
 def _put(params: PutParams, ctx: Ctx) -> list[Any]:
     state, config = ctx.state, ctx.config
+    size = len(json.dumps(params.value, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > config.max_value_bytes:
+        raise ValueError(
+            f"memory value for {params.key!r} is {size} bytes as JSON, over max_value_bytes={config.max_value_bytes}"
+        )
     version = state.next_version
     ttl = params.ttl if params.ttl is not None else config.default_ttl
     if ttl is not None:

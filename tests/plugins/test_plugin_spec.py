@@ -505,6 +505,19 @@ class TestAfterCmd:
         )
         assert seen == [1]
 
+    def test_wrapper_keeps_crash_recovery(self) -> None:
+        """A strategy with its own crash recovery (Workflow) keeps it when an after_cmd hook wraps it."""
+        from tests.agent.test_strategies import plan
+
+        workflow = jido.Workflow(plan(), trigger="calc.run", name="calc")
+        spec = counter(notes(after_cmd=counting_after), strategy=workflow)
+        assert isinstance(spec.strategy, PluginStrategy) and isinstance(spec.strategy, RecoversFromCrash)
+        signal = sig("jido.workflow.completed", {"workflow": "calc", "run_id": "r1"})
+        error = RuntimeError("x")
+        ours, theirs = spec.strategy.after_crash("a", signal, error), workflow.after_crash("a", signal, error)
+        assert ours is not None and theirs is not None
+        assert (ours.type, ours.data) == (theirs.type, theirs.data)
+
     def test_wrapper_delegates(self) -> None:
         """The wrapped strategy answers for the inner one's attributes; crash recovery stays the inner one's."""
         spec = counter(notes(after_cmd=counting_after))
@@ -645,3 +658,60 @@ def test_counter_unchanged_without_plugins() -> None:
     """The kit's counter without plugins works as before."""
     agent, _ = jido.handle(counter().new(), sig("counter.inc", {"by": 3}))
     assert agent.state == Counter(count=3)
+
+
+class TestReplaceField:
+    def test_alone_it_sets_the_field_as_given(self) -> None:
+        """Alone, ReplaceField sets the (already validated) value without a round trip: the same object."""
+        from jido.agent.state import ReplaceField, apply_changes
+
+        state = counter(notes()).new().state
+        slice_ = Notes(items=("a",))
+        new = apply_changes(state, {}, [ReplaceField("notes", slice_)], subject="s")
+        assert new.notes is slice_ and new.count == 0  # type: ignore[attr-defined]
+
+    def test_with_other_changes_it_is_validated(self) -> None:
+        """Beside other changes it goes through the converter like any change, and an unknown field fails."""
+        from jido.agent.state import ReplaceField, apply_changes
+        from jido.errors import ValidationError
+
+        state = counter(notes()).new().state
+        new = apply_changes(state, {"count": 2}, [ReplaceField("notes", Notes(after=1))], subject="s")
+        assert new.notes == Notes(after=1) and new.count == 2  # type: ignore[attr-defined]
+        with pytest.raises(ValidationError, match=r"ReplaceField: unknown field\(s\): nope"):
+            apply_changes(state, {"count": 2}, [ReplaceField("nope", 1)], subject="s")
+
+
+class TestQuickSlicePath:
+    def test_dict_field_set_and_delete(self) -> None:
+        """Setting and deleting one key of a dict slice field keeps the other values as they were."""
+        from jido.plugins import Memory
+
+        agent = counter(Memory).new()
+        for index in range(3):
+            agent, _ = jido.handle(agent, sig("memory.put", {"key": f"k{index}", "value": [index]}))
+        before = Memory.state_of(agent).entries
+        agent, _ = jido.handle(agent, sig("memory.delete", {"key": "k1"}))
+        after = Memory.state_of(agent).entries
+        assert sorted(after) == ["k0", "k2"] and after["k0"] is before["k0"]
+
+    def test_invalid_change_reports_like_the_full_path(self) -> None:
+        """A change that does not fit falls back to the whole state's path and its messages."""
+        bad = ActionSpec("bad", lambda p, ctx: {"after": "x"})
+        _, [error] = jido.handle(counter(notes(routes=[RouteSpec("notes.bad", bad)])).new(), sig("notes.bad"))
+        assert isinstance(error, Error) and "$.notes.after: expected int" in str(error.error)
+
+
+def test_partial_change_of_a_nested_value_merges() -> None:
+    """A mapping returned for a dict entry holding an attrs value merges into it (as the converter's path
+    does), not replaces it: the entry keeps the fields the change leaves out."""
+    from jido.plugins import Memory
+
+    spec = counter(Memory)
+    agent, _ = jido.handle(spec.new(), sig("memory.put", {"key": "k", "value": 1, "ttl": 5}))
+    touch = ActionSpec("touch", lambda p, ctx: {"entries": {"k": {"value": 2}}})
+    plugin = spec.plugin("memory")
+    [route] = counter(attrs.evolve(plugin, routes=[RouteSpec("memory.touch", touch)])).routes[-1:]
+    agent, _ = jido.cmd(agent, (route.action, {}))
+    entry = Memory.state_of(agent).entries["k"]
+    assert (entry.value, entry.version, entry.ttl) == (2, 1, 5.0)

@@ -12,7 +12,7 @@ import trio
 import trio.testing
 
 from jido.agent.plugin import PluginHookError, PluginRejectedError, PluginSpec
-from jido.errors import ActionError
+from jido.errors import ActionError, BrokenError
 from jido.plugins import Audit, Memory, Thread
 from jido.runtime.runtime import open_runtime
 from jido.store import MemoryStateStore, SQLiteStateStore
@@ -138,3 +138,27 @@ class TestDurable:
             assert [m.text for m in Thread.state_of(agent).messages] == ["one", "two"]
             assert Memory.state_of(agent).entries["k"].value == {"deep": [1]}
             assert types(agent) == ["thread.append", "memory.put", "thread.append"]
+
+
+class TestMountingOverStoredStates:
+    async def test_adding_and_removing_a_plugin(self, tmp_path: Path) -> None:
+        """A plugin mounted into an agent with stored states starts from its defaults; unmounting one needs a
+        migration that drops its key (a stored state with a key the schema lacks is refused, not trimmed)."""
+        path = tmp_path / "state.db"
+        async with open_runtime(store=SQLiteStateStore(path)) as rt:
+            ref = await rt.start_agent(counter(), id="a")
+            await ref.call(sig("counter.inc"))
+        async with open_runtime(store=SQLiteStateStore(path)) as rt:
+            ref = await rt.start_agent(counter(Audit), id="a")
+            agent = await ref.call(sig("counter.inc"))
+            assert agent.state.count == 2 and types(agent) == ["counter.inc"]
+        with pytest.raises(BrokenError, match=r"does not fit the 'counter' state schema"):
+            async with open_runtime(store=SQLiteStateStore(path)) as rt:
+                await rt.start_agent(counter(), id="a")
+
+        def drop_audit(state: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in state.items() if k != "audit"}
+
+        async with open_runtime(store=SQLiteStateStore(path)) as rt:
+            ref = await rt.start_agent(counter(version=2, migrations={1: drop_audit}), id="a")
+            assert ref.state.count == 2 and not hasattr(ref.state, "audit")

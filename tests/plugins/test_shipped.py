@@ -149,6 +149,15 @@ class TestMemory:
         agent, [error] = run(counter(Memory).new(), sig("memory.put", data))
         assert isinstance(error, Error) and Memory.state_of(agent).entries == {}
 
+    def test_value_bytes_bounded(self) -> None:
+        """A value over max_value_bytes as JSON fails the put, naming the key; the memory stays as it was."""
+        agent, [error] = run(
+            counter(Memory.configure(max_value_bytes=10)).new(),
+            sig("memory.put", {"key": "big", "value": "x" * 20}),
+        )
+        assert isinstance(error, Error) and "memory value for 'big' is 22 bytes as JSON" in str(error.error)
+        assert Memory.state_of(agent).entries == {}
+
     @pytest.mark.parametrize("ttl", [math.inf, math.nan, -math.inf])
     def test_non_finite_ttl_refused(self, ttl: float) -> None:
         """Non-finite TTLs (which no signal can carry, but code can) are refused as params too."""
@@ -209,6 +218,8 @@ class TestAudit:
         (Thread, {"limit": None}),
         (Thread, {"max_chars": 0}),
         (Memory, {"max_keys": 0}),
+        (Memory, {"max_value_bytes": 0}),
+        (Memory, {"max_value_bytes": 2**40}),
         (Memory, {"max_ttl": math.inf}),
         (Memory, {"max_ttl": math.nan}),
         (Memory, {"max_ttl": -5.0}),
