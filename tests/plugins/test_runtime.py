@@ -12,6 +12,7 @@ import trio
 import trio.testing
 
 from jido.agent.plugin import PluginHookError, PluginRejectedError, PluginSpec
+from jido.agent.routes import RouteSpec
 from jido.errors import ActionError, BrokenError
 from jido.plugins import Audit, Memory, Thread
 from jido.runtime.runtime import open_runtime
@@ -162,3 +163,29 @@ class TestMountingOverStoredStates:
         async with open_runtime(store=SQLiteStateStore(path)) as rt:
             ref = await rt.start_agent(counter(version=2, migrations={1: drop_audit}), id="a")
             assert ref.state.count == 2 and not hasattr(ref.state, "audit")
+
+
+class TestMergedIntoTheSpec:
+    async def test_plugin_subscription_and_cron(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A plugin's bus subscription and cron schedule reach the agent through the runtime as it is: the
+        published signal and the ticks are routed to the plugin's actions (job ids prefixed with its key)."""
+        import datetime as dt
+
+        from jido.agent.routes import CronSchedule
+        from jido.clock import TrioClock
+
+        from .kit import NOTE, notes
+
+        plugin = notes(
+            routes=[RouteSpec("notes.add", NOTE), RouteSpec("notes.tick", NOTE, params={"text": "tick"})],
+            subscriptions=["notes.*"],
+            schedules=[CronSchedule("* * * * *", "notes.tick", "tick")],
+        ).configure(limit=10)
+        spec = counter(plugin)
+        assert [s.job_id for s in spec.schedules] == ["notes.tick"]
+        clock = TrioClock(start=dt.datetime(2026, 3, 7, 12, 0, 30, tzinfo=dt.UTC))
+        async with open_runtime(clock=clock) as rt:
+            ref = await rt.start_agent(spec, id="n")
+            await rt.publish(sig("notes.add", {"text": "from the bus"}))
+            state = await ref.wait_state(lambda s: len(s.notes.items) >= 3, timeout=3600)
+            assert state.notes.items[0] == "from the bus" and set(state.notes.items[1:]) == {"tick"}
