@@ -54,7 +54,7 @@ PLUGIN_ATTR: Final = "__jido_plugin__"
 """Where ``@plugin`` keeps the plugin's template (a PluginSpec with the default config, or none if the config
 has required fields)."""
 
-_OPTIONS = ("name", "key", "state", "description", "routes", "subscribe", "schedules")
+_OPTIONS = ("name", "key", "state", "description", "routes", "subscribe", "schedules", "on_signals")
 _HOOKS: Final = {
     "on_mount": ("self", "state"),
     "before_route": ("self", "signal"),
@@ -106,6 +106,7 @@ def _compile(
     routes: tuple[RouteSpec, ...],
     subscribe: tuple[str, ...],
     schedules: tuple[CronSchedule, ...],
+    on_signals: tuple[tuple[str, str], ...],
 ) -> type:
     if not isinstance(cls, type):
         raise DefinitionError(f"@plugin decorates a class, got {cls!r}")
@@ -120,6 +121,14 @@ def _compile(
         method = cls.__dict__.get(member)
         if method is not None:
             _check_signature(problems, member, method, expected)
+    for pattern, member in on_signals:
+        method = cls.__dict__.get(member)
+        if method is None or member in annotations:
+            problems.add(
+                member, f"on_signals[{pattern!r}] names {member!r}, which is not a method of the class"
+            )
+        elif member not in _HOOKS:
+            _check_signature(problems, member, method, ("self", "state", "signal"))
     problems.raise_if_any()
     frozen = make_frozen(cls, localns, problems, field_transformer=_scalar_validators(localns))
     problems.raise_if_any()
@@ -139,7 +148,10 @@ def _compile(
         "on_mount": frozen.__dict__.get("on_mount"),
         "before_route": frozen.__dict__.get("before_route"),
         "after_cmd": frozen.__dict__.get("after_cmd"),
-        "signal_hooks": [SignalHook(_CHILD_PATTERN, on_child, name="on_child")] if on_child else [],
+        "signal_hooks": [
+            *([SignalHook(_CHILD_PATTERN, on_child, name="on_child")] if on_child else []),
+            *(SignalHook(pattern, frozen.__dict__[member], name=member) for pattern, member in on_signals),
+        ],
     }
     _config_errors_name_the_plugin(frozen, fields["name"])
     template = _Template(frozen, fields)
@@ -215,6 +227,16 @@ def plugin_specs(items: object, where: str) -> tuple[PluginSpec[Any, Any], ...]:
     return tuple(specs)
 
 
+def _on_signals(value: object) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise DefinitionError(f"@plugin(on_signals=...): expected {{pattern: method name}}, got {value!r}")
+    return tuple(value.items())
+
+
 @overload
 def plugin(cls: T, /) -> T: ...
 
@@ -229,6 +251,7 @@ def plugin(
     routes: Iterable[tuple[str, Any] | tuple[str, Any, int] | RouteSpec] = (),
     subscribe: Iterable[str] = (),
     schedules: Iterable[CronSchedule] = (),
+    on_signals: Mapping[str, str] | None = None,
 ) -> Callable[[T], T]: ...
 
 
@@ -245,6 +268,7 @@ def plugin(
     routes: Iterable[tuple[str, Any] | tuple[str, Any, int] | RouteSpec] = (),
     subscribe: Iterable[str] = (),
     schedules: Iterable[CronSchedule] = (),
+    on_signals: Mapping[str, str] | None = None,
     **unknown: Never,
 ) -> Any:
     """Declare a plugin: annotated fields are its config, methods named after hooks are its hooks.
@@ -258,6 +282,8 @@ def plugin(
             ``ctx.state`` and the config as ``ctx.config`` (:class:`jido.agent.plugin.PluginContext`).
         subscribe: bus patterns the runtime subscribes the agent to.
         schedules: cron schedules (``dsl.cron(...)``); their job ids are prefixed with the key.
+        on_signals: ``{pattern: method name}``: more signal hooks like ``on_child``, each a method taking
+            ``(self, state, signal)`` (the runtime's ``jido.workflow.*`` outcomes, your own lifecycle signals).
 
     Raises:
         DefinitionError: at class definition, naming ``Class.member`` and the rule broken.
@@ -274,6 +300,7 @@ def plugin(
         "routes": tuple(_route(f"@plugin(routes=[{i}])", r) for i, r in enumerate(routes)),
         "subscribe": tuple(subscribe),
         "schedules": tuple(schedules),
+        "on_signals": _on_signals(on_signals),
     }
     localns = caller_namespace()
     return bare_or_called(cls, lambda target: _compile(target, localns, **options))

@@ -163,6 +163,42 @@ class TestAgentOption:
                 log: int = 0
 
 
+class TestOnSignals:
+    def test_methods_hook_patterns(self) -> None:
+        """on_signals maps patterns to methods taking (self, state, signal), run as the plugin's routes."""
+
+        @plugin(state=LogState, on_signals={"jido.workflow.*": "on_workflow"})
+        class Outcomes:
+            def on_workflow(self, state: LogState, signal: Signal) -> LogState:
+                return attrs.evolve(state, lines=(*state.lines, signal.type))
+
+        agent_value, _ = jido.handle(mounted(Outcomes).new(), sig("jido.workflow.completed"))
+        assert agent_value.state.outcomes.lines == ("jido.workflow.completed",)
+
+    def test_bad_method(self) -> None:
+        """A missing method or one with the wrong parameters is named."""
+        with pytest.raises(
+            DefinitionError, match=r"^Bad\.nope: on_signals\['a\.b'\] names 'nope', which is not a method"
+        ):
+
+            @plugin(on_signals={"a.b": "nope"})
+            class Bad:
+                pass
+
+        with pytest.raises(
+            DefinitionError, match=r"^Bad2\.on_x: must take \(self, state, signal\), got \(self\)$"
+        ):
+
+            @plugin(on_signals={"a.b": "on_x"})
+            class Bad2:
+                def on_x(self) -> None: ...
+
+    def test_bad_mapping(self) -> None:
+        """on_signals is a mapping of patterns to method names."""
+        with pytest.raises(DefinitionError, match=r"expected \{pattern: method name\}"):
+            plugin(on_signals=["a.b"])  # type: ignore[call-overload]
+
+
 class TestConfig:
     def test_wrong_type(self) -> None:
         """A config value of the wrong type is a definition error naming the plugin and the field."""
