@@ -509,6 +509,9 @@ class HostileGateway(RuleBasedStateMachine):
         else:
             signal = self.signal("noise.x" if routed else "jido.agent.stop", data)
         answer = self.hostile_request({"op": "publish", "signal": signal})
+        if signal["type"].startswith("jido."):  # the runtime's own types: refused to every client
+            assert answer["code"] == "forbidden", answer
+            return
         assert answer["op"] == "result", answer
         assert isinstance(answer["result"]["offset"], int)
         if kind == "target":
