@@ -1,6 +1,6 @@
 """What the dashboard costs the runtime, and how it does with 10,000 agents.
 
-Run: ``python -m tests.ops.bench_ops`` (about a minute) or ``python -m tests.ops.bench_ops --quick``.
+Run: ``python bench/ops.py`` (about a minute) or ``python bench/ops.py --quick``.
 
 - casts/s: one agent, N ``cast_nowait`` in batches until it has handled all of them; with no dashboard, and
   with a dashboard whose page is open on the agents list and streaming ``**`` (a websocket client reading
@@ -16,6 +16,7 @@ import argparse
 import json
 import time
 from functools import partial
+from typing import Any
 
 import httpx
 import trio
@@ -23,9 +24,27 @@ import trio.lowlevel
 import trio_websocket
 
 import jido
+from dsl import action, agent, route
 from jido.ops import serve_ops
 
-from .helpers import Worker, add
+
+@action(description="Add `by` to the count")
+class Add:
+    by: int = 1
+
+    def run(self, ctx: jido.ActionContext) -> dict[str, Any]:
+        return {"count": ctx.state.count + self.by}
+
+
+@agent(description="A counter that only hears what is sent to it")
+@route("counter.add", Add)
+class Worker:
+    count: int = 0
+
+
+def add(by: int = 1) -> jido.Signal:
+    return jido.Signal(type="counter.add", source="/bench", data={"by": by})
+
 
 BATCH = 500
 
