@@ -349,6 +349,15 @@ class PluginSpec(Generic[C, P]):
         # Validated by __attrs_post_init__ as any given config is: a mapping is structured into the schema.
         return attrs.evolve(self, config=cast(C, values if values else config))
 
+    def __call__(self, **values: Any) -> PluginSpec[C, P]:
+        """``Audit(limit=100)``: the same as :meth:`configure` with keyword values, so a plugin spec is
+        configured in an ``@agent(plugins=[...])`` list the way a ``@plugin`` class is.
+
+        Raises:
+            DefinitionError: the config does not fit the plugin's config schema.
+        """
+        return self.configure(**values)
+
     def mounted_as(self, key: str) -> PluginSpec[C, P]:
         """This plugin mounted under another state key (to mount it twice, or beside a field of that name)."""
         return attrs.evolve(self, key=key)

@@ -238,6 +238,13 @@ def test_hostile_config_refused(plugin: Any, config: dict[str, Any]) -> None:
         plugin.configure(**config)
 
 
+def test_called_like_a_plugin_class() -> None:
+    """A shipped plugin is configured by calling it, as in @agent(plugins=[Audit(limit=100)])."""
+    assert Audit(limit=100).config.limit == 100 and Thread(limit=5) == Thread.configure(limit=5)
+    with pytest.raises(DefinitionError, match=r"^invalid plugin 'audit' config: \$\.limit: "):
+        Audit(limit=0)
+
+
 def test_all_three_mount_together() -> None:
     """The three plugins mount into one agent side by side."""
     spec = counter(Thread, Memory, Audit)
