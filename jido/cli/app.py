@@ -32,11 +32,16 @@ def _say(message: str) -> None:
     click.echo(f"jido: {message}")
 
 
-async def _start(rt: jido.Runtime, target: Target, agent_id: str | None) -> None:
+async def _start(rt: jido.Runtime, target: Target, agent_id: str | None, *, listen: bool = True) -> None:
     try:
         if target.kind == "agent":
             ref = await rt.start_agent(target.obj, id=agent_id if agent_id is not None else target.name)
             _say(f"started agent {target.name!r} as {ref.id!r} from {target.ref}")
+            if listen and not ref.spec.subscriptions:
+                # `jido send` publishes: an agent run from the command line hears what its routes accept
+                # (an agent that declares subscribe=[...] has chosen what it hears).
+                await rt.subscribe_agent(ref, "**", routed_only=True)
+                _say(f"agent {ref.id!r} receives the published signals its routes accept")
         elif target.kind == "supervisor":
             await rt.start_supervisor(target.obj)
             _say(f"started supervisor {target.name!r} from {target.ref}")
@@ -94,6 +99,7 @@ async def _serve(
     agent_id: str | None = None,
     dashboard: DashboardConfig | None = None,
     admins: frozenset[str] = frozenset(),
+    listen: bool = True,
 ) -> None:
     """Open the runtime, start the targets, serve the gateway until cancelled (Ctrl-C)."""
     serving = False
@@ -114,7 +120,7 @@ async def _serve(
                 _say(f"agent state: {state.sqlite}")
             rt = await stack.enter_async_context(jido.open_runtime(journal=store, store=states))
             for target in targets:
-                await _start(rt, target, agent_id)
+                await _start(rt, target, agent_id, listen=listen)
             async with trio.open_nursery() as nursery:
                 try:
                     gateway = await nursery.start(partial(serve_gateway, rt, host, port, tokens=tokens))
@@ -166,6 +172,14 @@ async def _serve(
     default=None,
     help="Port of the dashboard (default: the gateway's port + 1; 0: a free port).",
 )
+@click.option(
+    "--subscribe/--no-subscribe",
+    "listen",
+    default=True,
+    show_default=True,
+    help="Deliver published signals (jido send) that the agent's routes accept to it, unless it declares "
+    "subscribe=[...] itself.",
+)
 @log_level_option
 def run(
     target: str,
@@ -176,6 +190,7 @@ def run(
     dashboard: bool,
     dashboard_host: str,
     dashboard_port: int | None,
+    listen: bool,
 ) -> None:
     """Run an agent, supervisor or sensor with the gateway, until Ctrl-C.
 
@@ -207,6 +222,7 @@ def run(
             agent_id=agent_id,
             dashboard=board,
             admins=frozenset(tokens or ()),
+            listen=listen,
         ),
         until_interrupted=True,
     )
@@ -249,11 +265,14 @@ def serve(config_path: pathlib.Path) -> None:
     except ValidationError as exc:
         raise CliError(f"{config_path}: {one_line(exc)}", EXIT_USAGE) from None
     targets: list[Target] = []
+    problems: list[str] = []
     for index, ref in enumerate(config.start):
         try:
             targets.append(load_target(ref))
         except CliError as exc:
-            raise CliError(f"{config_path}: $.start[{index}]: {exc.message}", EXIT_USAGE) from None
+            problems.append(f"$.start[{index}]: {exc.message}")
+    if problems:  # all of them at once, not one per run
+        raise CliError(f"{config_path}: {'; '.join(problems)}", EXIT_USAGE)
     run_command(
         partial(
             _serve,
@@ -265,6 +284,7 @@ def serve(config_path: pathlib.Path) -> None:
             state=config.store,
             dashboard=config.dashboard,
             admins=frozenset(entry.token for entry in config.tokens if entry.admin and entry.token),
+            listen=config.subscribe_routes,
         ),
         until_interrupted=True,
     )

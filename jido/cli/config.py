@@ -115,6 +115,8 @@ class ServeConfig:
     journal: JournalConfig | None = None
     store: StoreConfig | None = None
     dashboard: DashboardConfig = DashboardConfig()
+    # Agents started here hear the published signals their routes accept (unless they declare subscribe=...).
+    subscribe_routes: bool = True
 
 
 def _check_patterns(patterns: tuple[str, ...], path: str, errors: list[FieldError]) -> None:

@@ -130,12 +130,16 @@ def make_signal(signal_type: str, data: Any, source: str, subject: str | None = 
         raise CliError(f"invalid signal: {one_line(exc)}", EXIT_USAGE) from None
 
 
-def gateway_error(exc: GatewayError) -> CliError:
+def gateway_error(exc: GatewayError, *, token: str | None = None) -> CliError:
     """The CLI error for a :class:`GatewayError`: exit 3 (cannot connect, connection lost), 4 (unauthorized,
     forbidden), 5 (not found), 2 (invalid signal) or 1 (anything else: no route, action failed, timeout)."""
-    message = (
-        one_line(exc) if exc.code in ("unavailable", "connection_lost") else f"{exc.code}: {one_line(exc)}"
-    )
+    if exc.code == "unauthorized" and not token:
+        # The gateway's own words are for protocol clients ('send {"op":"auth",...}'); a CLI user has options.
+        message = "unauthorized: this gateway wants a token: give --token TOKEN (or set JIDO_TOKEN)"
+    elif exc.code in ("unavailable", "connection_lost"):
+        message = one_line(exc)
+    else:
+        message = f"{exc.code}: {one_line(exc)}"
     return CliError(message, _CODE_EXIT.get(exc.code, EXIT_FAILURE))
 
 
@@ -150,7 +154,7 @@ async def open_client(
     except BaseException as exc:  # groups from the client's nursery included: find the one error
         error = single_error(exc)
         if isinstance(error, GatewayError):
-            raise gateway_error(error) from None
+            raise gateway_error(error, token=token) from None
         if error is not exc:
             raise error from error.__cause__
         raise

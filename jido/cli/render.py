@@ -6,6 +6,7 @@ Rich prints plain text when stdout is not a terminal, so the same output reads w
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -31,9 +32,17 @@ DATA_WIDTH: Final = 60
 """Characters of a signal's data shown on its line before it is cut with ``...``."""
 
 
+PIPED_WIDTH: Final = 1000
+"""Columns a table may take when stdout is not a terminal: a pipe or a file has no width to cut it to."""
+
+
 def make_console() -> Console:
-    """A console on the current stdout (click's test runner swaps it), without guessed highlighting."""
-    return Console(highlight=False, soft_wrap=True)
+    """A console on the current stdout (click's test runner swaps it), without guessed highlighting; when
+    stdout is not a terminal (piped, redirected), tables keep their natural width instead of 80 columns."""
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, soft_wrap=True, width=PIPED_WIDTH)
+    return console
 
 
 def short_data(data: Any, width: int = DATA_WIDTH) -> str:

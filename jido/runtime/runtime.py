@@ -47,6 +47,7 @@ from jido.runtime.server import DEFAULT_MAILBOX_SIZE, AgentRef, ErrorPolicy, che
 from jido.runtime.supervisor import Supervisor
 from jido.runtime.supervisor_spec import RESTART_KINDS, RestartKind, supervisor_spec_of
 from jido.signal import Signal
+from jido.signal.router import Router
 from jido.store.store import StateStore
 from jido.telemetry.events import SIGNAL_DEAD_LETTERED
 from jido.telemetry.handlers import _BY_NAME, emit
@@ -136,11 +137,14 @@ class _AgentDelivery:
     It finds the agent by id at each delivery: the agent may have restarted, or hibernated (the delivery
     wakes it)."""
 
-    __slots__ = ("agent_id", "runtime")
+    __slots__ = ("agent_id", "router", "runtime")
 
-    def __init__(self, runtime: Runtime, agent_id: str) -> None:
+    def __init__(self, runtime: Runtime, agent_id: str, router: Router | None = None) -> None:
         self.runtime = runtime
         self.agent_id = agent_id
+        # Given: only signals some route of the agent accepts are handed over; the others are done at once
+        # (acked without waking or bothering the agent).
+        self.router = router
 
     async def deliver(self, signal: Signal) -> None:
         await self._deliver(signal, None)
@@ -151,6 +155,8 @@ class _AgentDelivery:
         await self._deliver(delivery.signal, (delivery.subscription, delivery.record.offset))
 
     async def _deliver(self, signal: Signal, origin: tuple[str, int] | None) -> None:
+        if self.router is not None and not _routes_to(self.router, signal):
+            return
         ref = self.runtime._registry.get(self.agent_id)
         if ref is None or self.agent_id in self.runtime._dormancy._waking:
             if ref is None and self.agent_id not in self.runtime._dormancy:
@@ -368,21 +374,29 @@ class Runtime:
             raise AgentExistsError(ref.id)
         self._registry[ref.id] = ref
 
-    async def subscribe_agent(self, ref: AgentRef, pattern: str) -> Subscription:
+    async def subscribe_agent(
+        self, ref: AgentRef, pattern: str, *, routed_only: bool = False
+    ) -> Subscription:
         """Deliver the bus's signals matching ``pattern`` into the agent's mailbox.
 
-        The subscription is durable (named ``agent:<id>:<pattern>``): with a persistent journal, an agent
-        started again resumes where it left off. A signal is acked once the agent has *handled* it (with
-        success, or with an error the runtime recorded as a dead letter), so a signal that was in the
-        mailbox when the agent stopped comes again; a busy agent slows only its own subscription.
+        The subscription is durable (named ``agent:<id>:<pattern>``, ``agent:<id>:routes:<pattern>`` with
+        ``routed_only``): with a persistent journal, an agent started again resumes where it left off. A
+        signal is acked once the agent has *handled* it (with success, or with an error the runtime recorded
+        as a dead letter), so a signal that was in the mailbox when the agent stopped comes again; a busy
+        agent slows only its own subscription. It lasts as long as the agent (through restarts and
+        hibernation) and is closed when the agent stops.
+
+        Args:
+            routed_only: hand over only the signals one of the agent's routes accepts; the others are done
+                without reaching it (``subscribe_agent(ref, "**", routed_only=True)``: everything the agent
+                can handle, nothing it would refuse).
         """
-        name = f"agent:{ref.id}:{pattern}"
+        name = f"agent:{ref.id}:routes:{pattern}" if routed_only else f"agent:{ref.id}:{pattern}"
         for kept in self._agent_subscriptions.get(ref.id, []):
             if kept.name == name and not kept.closed:
                 return kept  # kept while the agent was dormant: it delivers to the agent by id
-        sub = await self.bus.subscribe(
-            pattern, name=name, target=_AgentDelivery(self, ref.id), max_in_flight=1
-        )
+        target = _AgentDelivery(self, ref.id, ref.spec.router if routed_only else None)
+        sub = await self.bus.subscribe(pattern, name=name, target=target, max_in_flight=1)
         self._agent_subscriptions.setdefault(ref.id, []).append(sub)
         return sub
 
@@ -695,6 +709,13 @@ async def _serving(runtime: Runtime, serve: Callable[..., Awaitable[None]]) -> A
         raise failure from group
     if body_error is not None:
         raise body_error
+
+
+def _routes_to(router: Router, signal: Signal) -> bool:
+    try:
+        return bool(router.route(signal))
+    except Exception:  # a route's match predicate raised on it: the agent reports that, not the bus
+        return True
 
 
 def _runtime_failure(group: BaseExceptionGroup[BaseException]) -> SupervisionError | None:
