@@ -26,6 +26,11 @@ from jido.agent.cmd import cmd_async as cmd_async
 from jido.agent.cmd import handle as handle
 from jido.agent.cmd import handle_async as handle_async
 from jido.agent.fsm import FSM as FSM
+from jido.agent.plugin import CmdOutcome as CmdOutcome
+from jido.agent.plugin import PluginContext as PluginContext
+from jido.agent.plugin import PluginSpec as PluginSpec
+from jido.agent.plugin import Reject as Reject
+from jido.agent.plugin import SignalHook as SignalHook
 from jido.agent.spec import Agent as Agent
 from jido.agent.spec import AgentSpec as AgentSpec
 from jido.agent.spec import CronSchedule as CronSchedule
@@ -62,6 +67,8 @@ from jido.errors import InternalError as InternalError
 from jido.errors import JidoError as JidoError
 from jido.errors import MailboxFullError as MailboxFullError
 from jido.errors import NoRouteError as NoRouteError
+from jido.errors import PluginHookError as PluginHookError
+from jido.errors import PluginRejectedError as PluginRejectedError
 from jido.errors import RoutePredicateError as RoutePredicateError
 from jido.errors import RoutingError as RoutingError
 from jido.errors import SignalError as SignalError
@@ -113,6 +120,7 @@ __all__ = [
     "CallTimeoutError",
     "ChildSpec",
     "ClosedError",
+    "CmdOutcome",
     "Cron",
     "CronCancel",
     "CronSchedule",
@@ -136,6 +144,11 @@ __all__ = [
     "Plan",
     "PlanResult",
     "PlanStep",
+    "PluginContext",
+    "PluginHookError",
+    "PluginRejectedError",
+    "PluginSpec",
+    "Reject",
     "ReplaceState",
     "RetryPolicy",
     "Route",
@@ -152,6 +165,7 @@ __all__ = [
     "SetState",
     "Signal",
     "SignalError",
+    "SignalHook",
     "SignalType",
     "SpawnAgent",
     "StaleStateError",

@@ -61,6 +61,8 @@ __all__ = [
     "JidoError",
     "MailboxFullError",
     "NoRouteError",
+    "PluginHookError",
+    "PluginRejectedError",
     "RoutePredicateError",
     "RoutingError",
     "SignalError",
@@ -143,6 +145,37 @@ class NoRouteError(RoutingError):
     def __init__(self, signal_type: str, *, where: str | None = None) -> None:
         suffix = f" in {where}" if where else ""
         super().__init__(f"no route for signal type {signal_type!r}{suffix}", signal_type=signal_type)
+
+
+class PluginRejectedError(RoutingError):
+    """A plugin's ``before_route`` hook refused the signal (or raised on it); nothing ran.
+
+    Attributes:
+        plugin: the refusing plugin's state key.
+        reason: why.
+    """
+
+    def __init__(self, message: str, *, plugin: str, reason: str, signal_type: str | None = None) -> None:
+        super().__init__(message, signal_type=signal_type)
+        self.plugin = plugin
+        self.reason = reason
+
+
+class PluginHookError(JidoError):
+    """A plugin's hook raised, or returned something that is not what it must return.
+
+    Carried by an :class:`~jido.directives.Error` directive (context ``"plugin"``), so the agent's error
+    policy decides what follows, as for a failed action.
+
+    Attributes:
+        plugin: the plugin's state key.
+        hook: the hook's name (``"after_cmd"``).
+    """
+
+    def __init__(self, message: str, *, plugin: str, hook: str) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+        self.hook = hook
 
 
 class RoutePredicateError(RoutingError):

@@ -37,7 +37,12 @@ from jido.agent.directives import Directive, Error
 from jido.agent.routes import CronSchedule, RouteSpec
 from jido.agent.state import RESERVED_STATE_NAMES, check_state_schema
 from jido.convert import structure, unstructure
-from jido.errors import DefinitionError, JidoError, RoutingError, ValidationError
+from jido.errors import (
+    DefinitionError,
+    PluginHookError,
+    PluginRejectedError,
+    ValidationError,
+)
 from jido.signal import Signal
 from jido.signal.router import Router
 
@@ -96,37 +101,6 @@ class CmdOutcome:
     def ok(self) -> bool:
         """True when nothing failed."""
         return not any(isinstance(d, Error) for d in self.directives)
-
-
-class PluginRejectedError(RoutingError):
-    """A plugin's ``before_route`` hook refused the signal (or raised on it); nothing ran.
-
-    Attributes:
-        plugin: the refusing plugin's state key.
-        reason: why.
-    """
-
-    def __init__(self, message: str, *, plugin: str, reason: str, signal_type: str | None = None) -> None:
-        super().__init__(message, signal_type=signal_type)
-        self.plugin = plugin
-        self.reason = reason
-
-
-class PluginHookError(JidoError):
-    """A plugin's hook raised, or returned something that is not what it must return.
-
-    Carried by an :class:`~jido.agent.directives.Error` directive (context ``"plugin"``), so the agent's error
-    policy decides what follows, as for a failed action.
-
-    Attributes:
-        plugin: the plugin's state key.
-        hook: the hook's name (``"after_cmd"``).
-    """
-
-    def __init__(self, message: str, *, plugin: str, hook: str) -> None:
-        super().__init__(message)
-        self.plugin = plugin
-        self.hook = hook
 
 
 @attrs.frozen

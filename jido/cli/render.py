@@ -94,15 +94,20 @@ def _markers(route: RouteSpec) -> str:
 
 
 def route_table(spec: AgentSpec) -> Table:
-    """The agent's route table in match order: pattern, priority, action, params/when markers."""
+    """The agent's route table in match order: pattern, priority, action, params/when markers, and whether the
+    route is the agent's own or a mounted plugin's."""
     table = Table(title=f"routes of agent {spec.name!r} (match order)", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("pattern", style="cyan")
     table.add_column("priority", justify="right")
     table.add_column("action")
     table.add_column("params / when")
+    table.add_column("from")
     for number, route in enumerate(ordered_routes(spec), start=1):
-        table.add_row(str(number), route.pattern, str(route.priority), route.action.name, _markers(route))
+        origin = f"plugin {route.plugin!r}" if route.plugin is not None else "agent"
+        table.add_row(
+            str(number), route.pattern, str(route.priority), route.action.name, _markers(route), origin
+        )
     return table
 
 

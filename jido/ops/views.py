@@ -246,7 +246,8 @@ def agent_detail(runtime: Runtime, ref: AgentRef, *, events: int = 100) -> dict[
         "children": sorted(child.id for child in ref.child_tags.values()),
         "state": _cut(text),
         "routes": [
-            {"pattern": r.pattern, "action": r.action.name, "priority": r.priority} for r in ref.spec.routes
+            {"pattern": r.pattern, "action": r.action.name, "priority": r.priority, "plugin": r.plugin}
+            for r in ref.spec.routes
         ],
         "schedules": schedules,
         "debugging": ref.debugging,

@@ -39,6 +39,7 @@ from jido.errors import (
     JidoError,
     MailboxFullError,
     NoRouteError,
+    PluginRejectedError,
     RoutingError,
     StaleStateError,
     ValidationError,
@@ -670,6 +671,8 @@ async def _handle_item(ref: AgentRef, item: _Item) -> _Outcome:
             runtime.count_ignored_system_signal()
             return _IGNORED
         return _reject(ref, signal, reply, exc, "no_route")
+    except PluginRejectedError as exc:  # a plugin's before_route hook refused it: not a missing route
+        return _reject(ref, signal, reply, exc, "rejected")
     except RoutingError as exc:
         if SIGNAL_UNROUTABLE in _BY_NAME:
             _unroutable(ref, signal, exc, ignored=False)

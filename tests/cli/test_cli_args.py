@@ -170,11 +170,11 @@ class TestRoutes:
             if line.startswith("│")
         ]
         assert rows == [
-            ["1", "counter.add", "10", "add", "when=is_large"],
-            ["2", "counter.add", "0", "add", ""],
-            ["3", "counter.fail", "0", "fail", ""],
-            ["4", "counter.*", "0", "add", 'params={"by":2}'],
-            ["5", "counter.**", "-5", "add", ""],
+            ["1", "counter.add", "10", "add", "when=is_large", "agent"],
+            ["2", "counter.add", "0", "add", "", "agent"],
+            ["3", "counter.fail", "0", "fail", "", "agent"],
+            ["4", "counter.*", "0", "add", 'params={"by":2}', "agent"],
+            ["5", "counter.**", "-5", "add", "", "agent"],
         ]
         assert result.stdout.startswith("routes of agent 'counter' (match order)\n")
 

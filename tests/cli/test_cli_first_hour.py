@@ -161,3 +161,25 @@ async def test_inspect_without_a_token_says_use_token() -> None:
         nursery.cancel_scope.cancel()
     assert result.exit_code == EXIT_REJECTED
     assert "give --token TOKEN" in error_line(result) and '"op"' not in error_line(result)
+
+
+def plugged_spec() -> Any:
+    from jido.agent.spec import agent_spec_of
+    from jido.plugins import Audit, Memory
+
+    spec = agent_spec_of(Tally)
+    assert spec is not None
+    return spec.with_plugins(Audit.configure(limit=5), Memory.configure(max_keys=10))
+
+
+PLUGGED = plugged_spec()
+
+
+def test_routes_say_which_plugin_they_come_from() -> None:
+    """`jido routes` on an agent with a mounted plugin marks where each route comes from."""
+    result = CliRunner().invoke(cli, ["routes", f"{__name__}:PLUGGED"], prog_name="jido")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if "tally.add" in line]
+    assert rows and all(row.rstrip(" │").endswith("agent") for row in rows), result.output
+    (put,) = [line for line in result.output.splitlines() if " memory.put " in line]
+    assert "plugin 'memory'" in put

@@ -81,7 +81,7 @@ class TestCrashes:
                 await ref.call(sig("spam.x"))
             agent = await ref.call(sig("counter.inc"))
             assert ref.restarts == 0 and ref.rejected == 1 and types(agent) == ["counter.inc"]
-            assert [d.reason for d in rt.dead_letters(agent_id="g")] == ["no_route"]
+            assert [d.reason for d in rt.dead_letters(agent_id="g")] == ["rejected"]
 
 
 class TestMemoryTtl:
