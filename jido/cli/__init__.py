@@ -1,6 +1,6 @@
 """The ``jido`` command: run agents behind the gateway, talk to a running gateway, inspect routes, the demo.
 
-Commands: ``run``, ``serve``, ``send``, ``tail``, ``call``, ``inspect``, ``restart``, ``routes``, ``demo``,
+Commands: ``init``, ``run``, ``serve``, ``send``, ``tail``, ``call``, ``inspect``, ``restart``, ``routes``, ``demo``,
 ``dead-letters``, ``tree``; see
 ``docs/cli.md`` and ``jido COMMAND --help``. A failure is one line on stderr and an exit code (see
 :mod:`jido.cli.errors`): 1 runtime failure, 2 usage, 3 cannot connect, 4 rejected, 5 not found.
@@ -16,6 +16,7 @@ from .app import run, serve
 from .dead_letters import dead_letters, tree
 from .demo import demo
 from .errors import JidoGroup
+from .init import init
 from .remote import call, inspect, restart, send, tail
 from .routes import routes
 
@@ -28,7 +29,7 @@ def cli() -> None:
     """jido: run reliable multi-agent systems, and watch and drive them from a terminal."""
 
 
-for _command in (run, serve, send, tail, call, inspect, restart, routes, demo, dead_letters, tree):
+for _command in (init, run, serve, send, tail, call, inspect, restart, routes, demo, dead_letters, tree):
     cli.add_command(_command)
 
 

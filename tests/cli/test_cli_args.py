@@ -14,6 +14,7 @@ from jido.cli.render import ordered_routes
 from tests.cli.apps import Counter
 
 COMMANDS = [
+    "init",
     "run",
     "serve",
     "send",
