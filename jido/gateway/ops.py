@@ -17,6 +17,7 @@ from jido.errors import (
     ForbiddenError,
     JidoError,
     NoRouteError,
+    PluginRejectedError,
     SubscriptionConflictError,
     ValidationError,
 )
@@ -289,6 +290,10 @@ async def call_agent(conn: Connection, request: CallRequest) -> dict[str, Any]:
         raise FrameError("timeout", str(exc), request_id=request.id) from None
     except NoRouteError as exc:
         raise FrameError("no_route", str(exc), request_id=request.id) from None
+    except PluginRejectedError as exc:  # a mounted plugin refused the signal: nothing ran
+        raise FrameError(
+            "rejected", str(exc), request_id=request.id, details={"plugin": exc.plugin}
+        ) from None
     except ValidationError as exc:
         if exc.subject is None or not exc.subject.endswith(" params"):
             # The action's output or the agent's new state did not fit its schema: the agent's fault.

@@ -61,6 +61,7 @@ ERROR_CODES: Final = (
     "not_found",
     "conflict",
     "no_route",
+    "rejected",
     "invalid_params",
     "action_failed",
     "timeout",

@@ -30,3 +30,19 @@ async def test_reserved_types_are_refused(runtime: Runtime, signal_type: str) ->
         )
         assert fine["result"]["state"] == {"count": 2}
     assert (counter.status, counter.restarts, counter.rejected) == ("running", 0, 0)
+
+
+async def test_a_plugin_rejection_is_rejected(runtime: Runtime) -> None:
+    """A call refused by a mounted plugin's before_route is the `rejected` code, naming the plugin."""
+    from jido.agent.plugin import PluginSpec
+    from tests.plugins.kit import counter, reject_spam
+
+    await runtime.start_agent(counter(PluginSpec("guard", before_route=reject_spam)), id="guarded")
+    async with (
+        serving(runtime, tokens={ADMIN: TokenPolicy(name="admin")}) as gateway,
+        raw_client(gateway.url, token=ADMIN) as client,
+    ):
+        answer = await client.request(
+            {"op": "call", "id": "c", "agent": "guarded", "signal": signal_json("spam.x")}
+        )
+        assert (answer["code"], answer["details"]) == ("rejected", {"plugin": "guard"}), answer
