@@ -16,7 +16,9 @@ once taken, the request runs to its end (a transaction is short) and the cancell
 next checkpoint. The thread and trio share the queue and each request's ``taken``/``withdrawn`` flags under
 one lock, which the thread never holds while it talks to SQLite.
 
-The journal (:mod:`jido.bus.sqlite`) and the state store (:mod:`jido.store._sqlite_writer`) use it.
+:class:`SQLiteFile` is the rest of what an owner of a file needs: its writer (made by the first call), one
+read connection used on worker threads one call at a time, and the calls in progress, which closing waits
+for. The journal (:mod:`jido.bus.sqlite`) and the state store (:mod:`jido.store.sqlite`) use both.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Generic, Protocol, TypeVar
 
 import trio
 
-__all__ = ["SQLiteWriter", "WriteRequest", "run_group"]
+__all__ = ["SQLiteFile", "SQLiteWriter", "WriteRequest", "run_group"]
 
 
 class WriteRequest:
@@ -253,3 +255,97 @@ def _fail(conn: sqlite3.Connection, batch: Sequence[WriteRequest], exc: sqlite3.
             conn.execute("ROLLBACK")
     for request in batch:
         request.result, request.error = None, exc
+
+
+class Writing(Protocol):
+    """What :class:`SQLiteFile` does with its owner's writer."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def join(self) -> None: ...
+
+
+W = TypeVar("W", bound=Writing)
+T = TypeVar("T")
+
+
+class SQLiteFile(Generic[W]):
+    """The connections of one SQLite file that a journal or a state store owns.
+
+    Args:
+        path: the file.
+        open_writer: opens the file (in a worker thread: it may create the schema) and returns the writer of
+            its write connection, not yet started; called by the first call that needs the file.
+    """
+
+    def __init__(self, path: str, open_writer: Callable[[], Awaitable[W]]) -> None:
+        self.path = path
+        self._open_writer = open_writer
+        self.writer: W | None = None
+        self.closed = False
+        self._reader: sqlite3.Connection | None = None
+        self._read_limiter = trio.CapacityLimiter(1)
+        self._open_lock = trio.Lock()
+        self._active = 0  # calls in progress: close lets them finish first
+        self._idle = trio.Event()
+        self._idle.set()
+
+    @contextlib.contextmanager
+    def call(self) -> Iterator[None]:
+        """A call in progress, which :meth:`close` waits for (the owner checks it is open first)."""
+        self._active += 1
+        if self._idle.is_set():
+            self._idle = trio.Event()
+        try:
+            yield
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
+
+    async def ensure_writer(self) -> W:
+        """The started writer, opening the file first if no call has yet."""
+        if self.writer is not None:
+            return self.writer
+        async with self._open_lock:
+            if self.writer is None:
+                writer = await self._open_writer()
+                writer.start()
+                self.writer = writer
+            return self.writer
+
+    async def read(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(reader, *args)`` on a worker thread with the read connection (the file opened first if need
+        be), one read at a time; what SQLite raises comes out as it is."""
+        if self.writer is None:
+            await self.ensure_writer()
+        return await trio.to_thread.run_sync(self._on_reader, fn, *args, limiter=self._read_limiter)
+
+    def _on_reader(self, fn: Callable[..., T], *args: object) -> T:
+        if self._reader is None:
+            reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            reader.execute("PRAGMA query_only = ON")  # this connection only reads: say so to SQLite
+            self._reader = reader
+        return fn(self._reader, *args)
+
+    async def close(self) -> bool:
+        """Mark it closed, let the calls in progress finish (writes commit), stop the writer and close the
+        connections; shielded from cancellation (the work left is bounded). False when it was closed already.
+        """
+        if self.closed:
+            await trio.lowlevel.checkpoint()
+            return False
+        self.closed = True
+        with trio.CancelScope(shield=True):
+            while self._active:
+                await self._idle.wait()
+            if self.writer is not None:
+                self.writer.stop()
+                await trio.to_thread.run_sync(self.writer.join)
+            if self._reader is not None:
+                reader, self._reader = self._reader, None
+                await trio.to_thread.run_sync(reader.close, limiter=self._read_limiter)
+        await trio.lowlevel.checkpoint()
+        return True

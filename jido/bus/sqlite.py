@@ -64,7 +64,7 @@ from typing import Any, Final, Literal, TypeVar, cast
 import attrs
 import trio
 
-from jido._sqlite_writer import SQLiteWriter, WriteRequest, run_group
+from jido._sqlite_writer import SQLiteFile, SQLiteWriter, WriteRequest, run_group
 from jido.bus.journal import DEFAULT_DEAD_LETTER_REASON, DeadLetterRecord, DurableBinding, Record
 from jido.bus.memory import (
     DEFAULT_MAX_DEAD_LETTERS,
@@ -331,11 +331,7 @@ class SQLiteJournal:
         self._max_dead_letters = check_int(max_dead_letters, "max_dead_letters", minimum=1)
         self._max_dead_letter_age = check_max_dead_letter_age(max_dead_letter_age)
 
-        self._writer: SQLiteWriter[_Write] | None = None
-        self._reader: sqlite3.Connection | None = None
-        self._read_limiter = trio.CapacityLimiter(1)
-        self._open_lock = trio.Lock()
-        self._closed = False
+        self._file: SQLiteFile[SQLiteWriter[_Write]] = SQLiteFile(self._path, self._open_writer)
         # Cached from the file at open, kept up to date by our own transactions.
         self._first = 1
         self._last = 0
@@ -349,10 +345,6 @@ class SQLiteJournal:
         self._stamped: dt.datetime | None = None
         # The writer thread's transaction in progress (only that thread touches it).
         self._txn = _Txn(1, 0, None, 0)
-        # Calls in progress: aclose lets them finish first.
-        self._active = 0
-        self._idle = trio.Event()
-        self._idle.set()
         # Statistics.
         self._transactions = 0
         self._append_transactions = 0
@@ -370,7 +362,8 @@ class SQLiteJournal:
         return self._synchronous
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open" if self._writer is not None else "not opened yet"
+        file = self._file
+        state = "closed" if file.closed else "open" if file.writer is not None else "not opened yet"
         return f"<SQLiteJournal {self._path!r} {state}>"
 
     def statistics(self) -> SQLiteJournalStatistics:
@@ -384,11 +377,9 @@ class SQLiteJournal:
         )
 
     async def __aenter__(self) -> SQLiteJournal:
-        self._begin()
-        try:
-            await self._ensure_open()
-        finally:
-            self._end()
+        self._check_open()
+        with self._file.call():
+            await self._file.ensure_writer()
         return self
 
     async def __aexit__(
@@ -415,15 +406,13 @@ class SQLiteJournal:
             await self._settle()
             return []
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._begin()
-        try:
-            writer = self._writer if self._writer is not None else await self._ensure_open()
+        self._check_open()
+        with self._file.call():
+            writer = await self._file.ensure_writer()
             appended_at = stamp(self._clock, self._stamped)  # before queueing: a failing clock queues nothing
             self._stamped = appended_at
             request = _Write(self._append_sync, (batch, _to_us(appended_at)), len(batch))
             await writer.submit(request)
-        finally:
-            self._end()
         if request.error is not None:
             raise BrokenError(f"journal {self._path!r}: append failed: {request.error}") from request.error
         records: list[Record] = request.result  # type: ignore[assignment]
@@ -607,77 +596,43 @@ class SQLiteJournal:
         Further calls raise :class:`~jido.errors.ClosedError`; ``aclose`` itself may be called again (it does
         nothing more). It finishes even when cancelled: the work left is bounded.
         """
-        if self._closed:
-            await trio.lowlevel.checkpoint()
-            return
-        self._closed = True
-        with trio.CancelScope(shield=True):
-            while self._active:
-                await self._idle.wait()
-            if self._writer is not None:
-                self._writer.stop()
-                await trio.to_thread.run_sync(self._writer.join)
-            if self._reader is not None:
-                reader, self._reader = self._reader, None
-                await trio.to_thread.run_sync(reader.close, limiter=self._read_limiter)
-        await trio.lowlevel.checkpoint()
+        await self._file.close()
 
     # -- worker-thread side ----------------------------------------------------------------------------------
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self._file.closed:
             raise ClosedError(f"SQLiteJournal({self._path!r}) is closed")
 
-    def _begin(self) -> None:
-        self._check_open()
-        self._active += 1
-        if self._idle.is_set():
-            self._idle = trio.Event()
-
-    def _end(self) -> None:
-        self._active -= 1
-        if not self._active:
-            self._idle.set()
-
-    async def _ensure_open(self) -> SQLiteWriter[_Write]:
-        async with self._open_lock:
-            if self._writer is None:
-                conn = await trio.to_thread.run_sync(self._open_sync)
-                writer = SQLiteWriter(
-                    conn,
-                    name=f"jido journal writer {self._path}",
-                    token=trio.lowlevel.current_trio_token(),
-                    transact=self._transact,
-                    batch_max=self._batch_max,
-                    flush_interval=self._flush_interval,
-                )
-                writer.start()
-                self._writer = writer
-            return self._writer
+    async def _open_writer(self) -> SQLiteWriter[_Write]:
+        conn = await trio.to_thread.run_sync(self._open_sync)
+        return SQLiteWriter(
+            conn,
+            name=f"jido journal writer {self._path}",
+            token=trio.lowlevel.current_trio_token(),
+            transact=self._transact,
+            batch_max=self._batch_max,
+            flush_interval=self._flush_interval,
+        )
 
     async def _settle(self) -> None:
         """What a call that needs no I/O does: open the file if need be, and checkpoint, like any call."""
         self._check_open()
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._begin()
-        try:
-            if self._writer is None:
-                await self._ensure_open()
+        self._check_open()
+        with self._file.call():
+            await self._file.ensure_writer()
             await trio.lowlevel.cancel_shielded_checkpoint()
-        finally:
-            self._end()
 
     async def _write(self, what: str, op: Callable[..., _T], *args: object) -> _T:
         """Run ``op(conn, *args)`` on the writer thread, in a transaction it may share with other calls."""
         self._check_open()
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._begin()
-        try:
-            writer = self._writer if self._writer is not None else await self._ensure_open()
+        self._check_open()
+        with self._file.call():
+            writer = await self._file.ensure_writer()
             request = _Write(op, args)
             await writer.submit(request)
-        finally:
-            self._end()
         error = request.error
         if error is None:
             return cast("_T", request.result)
@@ -689,22 +644,12 @@ class SQLiteJournal:
         """Run ``fn(reader, *args)`` on a worker thread with the read connection."""
         self._check_open()
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._begin()
-        try:
-            if self._writer is None:
-                await self._ensure_open()
-            return await trio.to_thread.run_sync(self._on_reader, fn, *args, limiter=self._read_limiter)
-        except sqlite3.Error as exc:
-            raise BrokenError(f"journal {self._path!r}: {what} failed: {exc}") from exc
-        finally:
-            self._end()
-
-    def _on_reader(self, fn: Callable[..., _T], *args: object) -> _T:
-        if self._reader is None:
-            reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            reader.execute("PRAGMA query_only = ON")  # this connection only reads: say so to SQLite
-            self._reader = reader
-        return fn(self._reader, *args)
+        self._check_open()
+        with self._file.call():
+            try:
+                return await self._file.read(fn, *args)
+            except sqlite3.Error as exc:
+                raise BrokenError(f"journal {self._path!r}: {what} failed: {exc}") from exc
 
     def _open_sync(self) -> sqlite3.Connection:
         try:

@@ -44,6 +44,7 @@ from typing import Final, Literal, TypeVar
 
 import trio
 
+from jido._sqlite_writer import SQLiteFile
 from jido.errors import BrokenError, ClosedError, InternalError, JidoError
 from jido.store._checks import (
     MAX_REVISION,
@@ -129,16 +130,8 @@ class SQLiteStateStore:
             raise TypeError(f"inline_reads must be a bool, got {inline_reads!r}")
         self._inline_reads = inline_reads
 
-        self._writer: Writer | None = None
-        self._reader: sqlite3.Connection | None = None
+        self._file: SQLiteFile[Writer] = SQLiteFile(self._path, self._open_writer)
         self._inline: sqlite3.Connection | None = None  # load() on the trio thread: never waits for a lock
-        self._open_lock = trio.Lock()
-        self._read_limiter = trio.CapacityLimiter(1)
-        self._closed = False
-        # Calls in progress: aclose lets them finish first.
-        self._active = 0
-        self._idle = trio.Event()
-        self._idle.set()
         self._sql = {
             "load": f'SELECT agent_id, revision, updated_at, data FROM "{table}" WHERE agent_id = ?',
             "ids": f'SELECT agent_id FROM "{table}" ORDER BY agent_id LIMIT ?',
@@ -162,19 +155,19 @@ class SQLiteStateStore:
         return self._synchronous
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open" if self._writer is not None else "not opened yet"
+        file = self._file
+        state = "closed" if file.closed else "open" if file.writer is not None else "not opened yet"
         return f"<SQLiteStateStore {self._path!r} table {self._table!r} {state}>"
 
     def statistics(self) -> StateStoreStatistics:
         """Counters of what this store wrote since it was made."""
-        return StateStoreStatistics() if self._writer is None else self._writer.statistics()
+        writer = self._file.writer
+        return StateStoreStatistics() if writer is None else writer.statistics()
 
     async def __aenter__(self) -> SQLiteStateStore:
-        self._begin()
-        try:
-            await self._ensure_open()
-        finally:
-            self._end()
+        self._check_open()
+        with self._file.call():
+            await self._file.ensure_writer()
         return self
 
     async def __aexit__(
@@ -194,7 +187,7 @@ class SQLiteStateStore:
         """
         self._check_open()
         check_agent_id(agent_id)
-        if self._inline_reads and self._writer is not None:
+        if self._inline_reads and self._file.writer is not None:
             await trio.lowlevel.checkpoint_if_cancelled()
             try:
                 found = self._load_sync(self._inline_reader(), agent_id)
@@ -293,66 +286,34 @@ class SQLiteStateStore:
         Further calls raise :class:`~jido.errors.ClosedError`; ``aclose`` itself may be called again (it does
         nothing more). It finishes even when cancelled: the work left is bounded.
         """
-        if self._closed:
-            await trio.lowlevel.checkpoint()
-            return
-        self._closed = True
-        with trio.CancelScope(shield=True):
-            while self._active:
-                await self._idle.wait()
-            if self._writer is not None:
-                self._writer.stop()
-                await trio.to_thread.run_sync(self._writer.join)
-            if self._reader is not None:
-                reader, self._reader = self._reader, None
-                await trio.to_thread.run_sync(reader.close, limiter=self._read_limiter)
-            if self._inline is not None:
-                inline, self._inline = self._inline, None
-                inline.close()
-        await trio.lowlevel.checkpoint()
+        if await self._file.close() and self._inline is not None:
+            inline, self._inline = self._inline, None
+            inline.close()
 
     # -- plumbing --------------------------------------------------------------------------------------------
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self._file.closed:
             raise ClosedError(f"SQLiteStateStore({self._path!r}) is closed")
 
-    def _begin(self) -> None:
-        self._check_open()
-        self._active += 1
-        if self._idle.is_set():
-            self._idle = trio.Event()
-
-    def _end(self) -> None:
-        self._active -= 1
-        if not self._active:
-            self._idle.set()
-
-    async def _ensure_open(self) -> Writer:
-        async with self._open_lock:
-            if self._writer is None:
-                conn = await trio.to_thread.run_sync(
-                    functools.partial(connect, self._path, synchronous=self._synchronous, table=self._table)
-                )
-                writer = Writer(
-                    conn,
-                    path=self._path,
-                    table=self._table,
-                    token=trio.lowlevel.current_trio_token(),
-                    batch_max=self._batch_max,
-                    flush_interval=self._flush_interval,
-                )
-                writer.start()
-                self._writer = writer
-            return self._writer
+    async def _open_writer(self) -> Writer:
+        conn = await trio.to_thread.run_sync(
+            functools.partial(connect, self._path, synchronous=self._synchronous, table=self._table)
+        )
+        return Writer(
+            conn,
+            path=self._path,
+            table=self._table,
+            token=trio.lowlevel.current_trio_token(),
+            batch_max=self._batch_max,
+            flush_interval=self._flush_interval,
+        )
 
     async def _write(self, what: str, request: Request) -> object:
-        self._begin()
-        try:
-            writer = self._writer if self._writer is not None else await self._ensure_open()
+        self._check_open()
+        with self._file.call():
+            writer = await self._file.ensure_writer()
             await writer.submit(request)
-        finally:
-            self._end()
         error = request.error
         if error is None:
             return request.result
@@ -365,22 +326,12 @@ class SQLiteStateStore:
     async def _read(self, what: str, fn: Callable[..., _T], *args: object) -> _T:
         """Run ``fn(reader, *args)`` on a worker thread (after opening the file if need be)."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._begin()
-        try:
-            if self._writer is None:
-                await self._ensure_open()
-            return await trio.to_thread.run_sync(self._on_reader, fn, *args, limiter=self._read_limiter)
-        except sqlite3.Error as exc:
-            raise BrokenError(f"state store {self._path!r}: {what} failed: {exc}") from exc
-        finally:
-            self._end()
-
-    def _on_reader(self, fn: Callable[..., _T], *args: object) -> _T:
-        if self._reader is None:
-            reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            reader.execute("PRAGMA query_only = ON")  # this connection only reads: say so to SQLite
-            self._reader = reader
-        return fn(self._reader, *args)
+        self._check_open()
+        with self._file.call():
+            try:
+                return await self._file.read(fn, *args)
+            except sqlite3.Error as exc:
+                raise BrokenError(f"state store {self._path!r}: {what} failed: {exc}") from exc
 
     def _inline_reader(self) -> sqlite3.Connection:
         if self._inline is None:
