@@ -9,10 +9,9 @@ import trio
 import trio.testing
 
 from dsl import action, agent, route
-from jido import Schedule
 from jido.action.spec import ActionContext
 from jido.runtime.runtime import open_runtime
-from jido.signal import Signal
+from tests.runtime.sleepers import Later, command
 
 
 @action
@@ -23,24 +22,12 @@ class Stamp:
         return {"log": [*ctx.state.log, [ctx.signal.type, trio.current_time()]]}
 
 
-@action
-class Later:
-    delay: float
-
-    def run(self, ctx: ActionContext) -> Schedule:
-        return Schedule(self.delay, Signal(type="clock.timer", source="/review"))
-
-
 @agent(idle_timeout=10.0)
 @route("clock.*", Stamp)
 @route("ping", Stamp)
 @route("set.later", Later)
 class Napper:
     log: list[Any] = attrs.field(factory=list)
-
-
-def command(kind: str, **data: Any) -> Signal:
-    return Signal(type=kind, source="/review", data=data)
 
 
 async def test_review_alarm_survives_heap_compaction(autojump_clock: trio.testing.MockClock) -> None:

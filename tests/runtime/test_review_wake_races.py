@@ -4,44 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 import pytest
 import trio
 import trio.testing
 
-from dsl import action, agent, route
-from jido import Schedule
-from jido.action.spec import ActionContext
 from jido.errors import AgentNotFoundError
 from jido.runtime.runtime import open_runtime
-from jido.signal import Signal
 from jido.store import MemoryStateStore
-
-
-@action
-class Note:
-    def run(self, ctx: ActionContext) -> dict[str, Any]:
-        return {"log": [*ctx.state.log, ctx.signal.type]}
-
-
-@action
-class Later:
-    delay: float
-
-    def run(self, ctx: ActionContext) -> Schedule:
-        return Schedule(self.delay, Signal(type="clock.timer", source="/review"))
-
-
-@agent(idle_timeout=10.0)
-@route("clock.*", Note)
-@route("ping", Note)
-@route("set.later", Later)
-class Keeper:
-    log: list[str] = attrs.field(factory=list)
-
-
-def command(kind: str, **data: Any) -> Signal:
-    return Signal(type=kind, source="/review", data=data)
+from tests.runtime.sleepers import Sleeper, command
 
 
 class GatedStore(MemoryStateStore):
@@ -70,7 +40,7 @@ async def test_review_start_agent_during_a_wake_keeps_the_timers(
     dead-lettered (not_activated) instead of handled, and the timer, kept only in the entry, never fires."""
     store = GatedStore()
     async with open_runtime(store=store) as rt:
-        ref = await rt.start_agent(Keeper, id="k")
+        ref = await rt.start_agent(Sleeper, id="k")
         await ref.call(command("set.later", delay=60.0))
         await trio.sleep(11)
         assert ref.status == "hibernated"
@@ -82,7 +52,7 @@ async def test_review_start_agent_during_a_wake_keeps_the_timers(
         started: list[Any] = []
 
         async def start() -> None:
-            started.append(await rt.start_agent(Keeper, id="k"))  # waits for the wake under way
+            started.append(await rt.start_agent(Sleeper, id="k"))  # waits for the wake under way
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(start)
@@ -103,7 +73,7 @@ async def test_review_stopped_agent_is_not_revived_by_a_stale_entry(
     stale entry makes it activatable again (rt.activate answers with a new incarnation, and its old timer)."""
     store = GatedStore()
     async with open_runtime(store=store) as rt:
-        ref = await rt.start_agent(Keeper, id="k")
+        ref = await rt.start_agent(Sleeper, id="k")
         await ref.call(command("set.later", delay=60.0))
         await trio.sleep(11)
         store.armed = True
@@ -113,7 +83,7 @@ async def test_review_stopped_agent_is_not_revived_by_a_stale_entry(
         started: list[Any] = []
 
         async def start() -> None:
-            started.append(await rt.start_agent(Keeper, id="k"))
+            started.append(await rt.start_agent(Sleeper, id="k"))
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(start)

@@ -24,6 +24,7 @@ class Recovering:
     def __init__(self, answer: str = "signal") -> None:
         self.answer = answer
         self.asked: list[tuple[str, str, str]] = []
+        self.follow_ups: list[Signal] = []
         self.direct = Direct()
 
     def run(self, agent: Any, instructions: Any, *, signal: Any = None) -> Any:
@@ -40,7 +41,9 @@ class Recovering:
             return {"type": "job.crashed"}
         if signal.type != "job.run":
             return None
-        return Signal(type="job.crashed", source="/test", data={"id": signal.id}).caused_by(signal)
+        follow_up = Signal(type="job.crashed", source="/test", data={"id": signal.id}).caused_by(signal)
+        self.follow_ups.append(follow_up)
+        return follow_up
 
 
 @action
@@ -95,3 +98,17 @@ class TestAfterCrash:
             assert ref.status == "running" and ref.restarts == 1 and ref.state.crashed == []
             assert len(strategy.asked) == 1
             assert any("after_crash" in record.getMessage() for record in caplog.records)
+
+    async def test_follow_up_of_an_agent_that_does_not_restart(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A temporary agent crashes: it is not restarted (it stops as failed). The follow-up meant for the
+        restarted agent has nowhere to go; the runtime took it from the strategy, so it reaches the dead
+        letters instead of vanishing."""
+        strategy = Recovering()
+        async with open_runtime(restart_backoff=0.0) as rt:
+            ref = await rt.start_agent(make(strategy), id="jobs", restart="temporary")
+            await ref.cast(Signal(type="job.run", source="/test"))
+            await trio.testing.wait_all_tasks_blocked()
+            assert ref.status == "failed" and len(strategy.follow_ups) == 1
+            assert strategy.follow_ups[0].id in {d.signal.id for d in rt.dead_letters()}
