@@ -41,7 +41,7 @@ def make_console() -> Console:
     stdout is not a terminal (piped, redirected), tables keep their natural width instead of 80 columns."""
     console = Console(highlight=False, soft_wrap=True)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(highlight=False, soft_wrap=True, width=PIPED_WIDTH)
+        console.width = PIPED_WIDTH
     return console
 
 

@@ -37,6 +37,7 @@ from jido.gateway.protocol import (
     error_frame,
     result_frame,
 )
+from jido.runtime.server import SYSTEM_PREFIX
 
 if TYPE_CHECKING:
     from jido.gateway.connection import Connection
@@ -88,9 +89,9 @@ async def dispatch(conn: Connection, request: Request) -> None:
         await conn.reply(request.id, OPEN_POLICY.to_json())
 
 
-RESERVED_PREFIX = "jido."
-"""Signal types the runtime sends itself (workflow outcomes, lifecycle notices): a client may not send them,
-or it could end a workflow run it did not run or fake a child's exit."""
+# Signal types the runtime sends itself (workflow outcomes, lifecycle notices): a client may not send them, or it
+# could end a workflow run it did not run or fake a child's exit.
+RESERVED_PREFIX = SYSTEM_PREFIX
 
 
 def check_not_reserved(signal_type: str, request_id: str) -> None:
