@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import heapq
+import itertools
 import json
 import logging
 import math
@@ -48,7 +49,7 @@ from jido.telemetry.handlers import _BY_NAME, emit
 if TYPE_CHECKING:
     from jido.runtime.runtime import Runtime
 
-__all__ = ["Dormancy", "VirtualAgent"]
+__all__ = ["Dormancy", "HibernatedAgent", "VirtualAgent"]
 
 logger = logging.getLogger("jido.runtime")
 
@@ -61,6 +62,16 @@ _Entry: TypeAlias = tuple[int, str | None, str | None, int]
 # ones, the heap is rebuilt without them, so an agent that sleeps and wakes often cannot grow it without bound.
 _COMPACT_AFTER: Final = 64
 _MAX_WAKE_BACKOFF: Final = 60.0  # seconds: the longest wait before the alarm tries a failed wake again
+
+
+@attrs.frozen
+class HibernatedAgent:
+    """What the runtime keeps of a hibernated agent, as :meth:`Runtime.hibernated_agents` lists it."""
+
+    id: str
+    name: str  # the agent's class (its spec name)
+    restart: RestartKind
+    pending_work: bool  # it has timers or cron jobs that will wake it when due
 
 
 class _Waking:
@@ -108,6 +119,36 @@ class Dormancy:
 
     def __contains__(self, agent_id: object) -> bool:
         return agent_id in self._dormant
+
+    def listed(self, *, offset: int, limit: int, contains: str = "") -> tuple[list[HibernatedAgent], int]:
+        """Up to ``limit`` dormant agents from ``offset`` in hibernation order (the oldest sleeper first), and how
+        many matched in all. ``contains`` keeps those whose id or class name contains it (case-insensitive).
+
+        Without a filter this costs O(offset + limit); a filter scans every entry (a million entries take
+        a few hundred milliseconds): callers that serve requests should bound how often they ask.
+        """
+        if offset < 0 or limit < 0:
+            raise ValueError(f"offset and limit must be >= 0, got offset={offset}, limit={limit}")
+        kinds = self._kinds
+        needle = contains.lower()
+        if not needle:
+            window = itertools.islice(self._dormant.items(), offset, offset + limit)
+            rows = [self._listed(agent_id, entry, kinds) for agent_id, entry in window]
+            return rows, len(self._dormant)
+        matching_kinds = {i for i, kind in enumerate(kinds) if needle in kind[0].name.lower()}
+        rows = []
+        total = 0
+        for agent_id, entry in self._dormant.items():
+            if entry[0] in matching_kinds or needle in agent_id.lower():
+                if offset <= total < offset + limit:
+                    rows.append(self._listed(agent_id, entry, kinds))
+                total += 1
+        return rows, total
+
+    @staticmethod
+    def _listed(agent_id: str, entry: _Entry, kinds: list[_Kind]) -> HibernatedAgent:
+        spec, restart, _size, _policy = kinds[entry[0]]
+        return HibernatedAgent(agent_id, spec.name, restart, entry[2] is not None)
 
     # -- hibernating ---------------------------------------------------------------------------------------
     def hibernated(

@@ -39,7 +39,7 @@ from jido.errors import (
 
 # Imported for what importing it does: the built-in directive executors register themselves.
 from jido.runtime import executors as _builtin_executors  # noqa: F401
-from jido.runtime.activation import Dormancy, VirtualAgent
+from jido.runtime.activation import Dormancy, HibernatedAgent, VirtualAgent
 from jido.runtime.dead_letters import DeadLetter, DeadLetterStore, JournalDeadLetters, letter_size
 from jido.runtime.persistence import Persistence
 from jido.runtime.sensor_spec import sensor_spec_of
@@ -209,6 +209,27 @@ class Runtime:
 
     def __repr__(self) -> str:
         return f"<Runtime agents={len(self._registry)}>"
+
+    @property
+    def root_supervisor(self) -> Supervisor | None:
+        """The supervisor at the root of the runtime's tree (what ``start_agent`` starts under); ``None`` before
+        the runtime has started it and after it closed. For views of the tree: its ``slots`` say what runs."""
+        return None if self._closed else self._root
+
+    @property
+    def running(self) -> bool:
+        """True from when the runtime's root supervisor runs until the runtime closes."""
+        return self._root is not None and not self._closed
+
+    def hibernated_agents(
+        self, *, offset: int = 0, limit: int = 100, contains: str = ""
+    ) -> tuple[list[HibernatedAgent], int]:
+        """A page of the hibernated agents, oldest sleeper first, and how many matched in all.
+
+        ``contains`` keeps the agents whose id or class name contains it (case-insensitive). Unfiltered, a page
+        costs O(offset + limit) whatever the number of sleepers; a filter scans them all.
+        """
+        return self._dormancy.listed(offset=offset, limit=limit, contains=contains)
 
     # -- starting things -------------------------------------------------------------------------------
     def _root_supervisor(self) -> Supervisor:
