@@ -17,7 +17,7 @@ from jido.gateway import Gateway, TokenPolicy, serve_gateway
 from jido.store import SQLiteStateStore
 
 from ._trio import run_command
-from .config import DashboardConfig, JournalConfig, ServeConfig, StoreConfig, is_loopback, load_config
+from .config import DashboardConfig, JournalConfig, ServeConfig, StoreConfig, is_loopback, load_serve_config
 from .errors import EXIT_FAILURE, EXIT_USAGE, CliError, one_line, single_error
 from .loading import Target, load_target
 from .logs import log_level_option
@@ -197,18 +197,22 @@ def run(
     MODULE:OBJECT names an @agent class or AgentSpec, a @supervisor class or a @sensor class, such as
     myapp.agents:Counter (the current folder is importable).
     """
-    loaded = load_target(target)
-    if agent_id is not None and loaded.kind != "agent":
-        raise CliError(f"--id applies to an agent, and {target!r} is a {loaded.kind}", EXIT_USAGE)
+    problems: list[str] = []  # all of them at once, not one per run
+    loaded: Target | None = None
+    try:
+        loaded = load_target(target)
+    except CliError as exc:
+        problems.append(exc.message)
+    if agent_id is not None and loaded is not None and loaded.kind != "agent":
+        problems.append(f"--id applies to an agent, and {target!r} is a {loaded.kind}")
     if not token and not is_loopback(host):
-        raise CliError(
-            f"--token is required when --host is not a loopback address (got {host!r})", EXIT_USAGE
-        )
+        problems.append(f"--token is required when --host is not a loopback address (got {host!r})")
     if dashboard and not token and not is_loopback(dashboard_host):
-        raise CliError(
-            f"--token is required when --dashboard-host is not a loopback address (got {dashboard_host!r})",
-            EXIT_USAGE,
+        problems.append(
+            f"--token is required when --dashboard-host is not a loopback address (got {dashboard_host!r})"
         )
+    if problems or loaded is None:
+        raise CliError("; ".join(problems), EXIT_USAGE)
     tokens = {token: TokenPolicy()} if token else None
     # The one token of `jido run` is its operator's: it may change things from the dashboard too.
     board = DashboardConfig(enabled=dashboard, host=dashboard_host, port=dashboard_port)
@@ -253,7 +257,7 @@ def _policies(config: ServeConfig) -> dict[str, TokenPolicy] | None:
 def serve(config_path: pathlib.Path) -> None:
     """Serve the gateway over a runtime described by a config file, until Ctrl-C."""
     try:
-        config = load_config(config_path)
+        config, targets = load_serve_config(config_path)
     except FileNotFoundError:
         raise CliError(f"config file {str(config_path)!r} not found", EXIT_USAGE) from None
     except OSError as exc:
@@ -264,15 +268,6 @@ def serve(config_path: pathlib.Path) -> None:
         ) from None
     except ValidationError as exc:
         raise CliError(f"{config_path}: {one_line(exc)}", EXIT_USAGE) from None
-    targets: list[Target] = []
-    problems: list[str] = []
-    for index, ref in enumerate(config.start):
-        try:
-            targets.append(load_target(ref))
-        except CliError as exc:
-            problems.append(f"$.start[{index}]: {exc.message}")
-    if problems:  # all of them at once, not one per run
-        raise CliError(f"{config_path}: {'; '.join(problems)}", EXIT_USAGE)
     run_command(
         partial(
             _serve,

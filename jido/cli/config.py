@@ -33,16 +33,21 @@ from __future__ import annotations
 import os
 import pathlib
 import tomllib
-from collections.abc import Mapping
-from typing import Any, Literal
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Literal
 
 import attrs
 
 from jido.convert import structure
-from jido.errors import FieldError, ValidationError
+from jido.errors import ROOT_PATH, FieldError, ValidationError
 from jido.gateway.policy import TOKEN_NAME
 from jido.gateway.server import is_loopback
 from jido.signal.pattern import parse_pattern
+
+from .errors import CliError
+from .loading import Target, load_target
 
 __all__ = [
     "DashboardConfig",
@@ -52,6 +57,7 @@ __all__ = [
     "TokenConfig",
     "is_loopback",
     "load_config",
+    "load_serve_config",
     "parse_config",
 ]
 
@@ -119,33 +125,138 @@ class ServeConfig:
     subscribe_routes: bool = True
 
 
-def _check_patterns(patterns: tuple[str, ...], path: str, errors: list[FieldError]) -> None:
-    for index, pattern in enumerate(patterns):
+_NOT_GIVEN: Final = object()
+
+
+class _Table:
+    """One table of the document, each key structured on its own so that one bad value hides no other problem.
+
+    Type errors are collected into ``errors`` (in the fields' order, then unknown keys, as the converter
+    orders them); the checks after structuring read the good values here and skip the bad ones, so a whole
+    document's problems come out in one run.
+    """
+
+    def __init__(self, data: object, cls: type, path: str, errors: list[FieldError]) -> None:
+        self.path = path
+        self.bad: set[str] = set()
+        self._values: dict[str, Any] = {}
+        self._tables: dict[str, list[_Table]] = {}
+        self._items: dict[str, list[tuple[str, Any]]] = {}
+        self.ok = isinstance(data, Mapping)
+        if not isinstance(data, Mapping):
+            errors.extend(_problems(data, cls, path))
+            return
+        hints = typing.get_type_hints(cls)
+        for field in attrs.fields(cls):
+            name, hint, here = field.name, hints[field.name], f"{path}.{field.name}"
+            if name not in data:
+                if field.default is attrs.NOTHING:
+                    errors.append(FieldError(here, "required field missing"))
+                    self.bad.add(name)
+                continue
+            value = data[name]
+            table = _table_type(hint)
+            element = _element_type(hint)
+            if table is not None and isinstance(value, Mapping):
+                self._tables[name] = [_Table(value, table, here, errors)]
+            elif element is not None and isinstance(value, list):
+                items: list[tuple[str, Any]] = []
+                tables: list[_Table] = []
+                for index, item in enumerate(value):
+                    if attrs.has(element):
+                        tables.append(_Table(item, element, f"{here}[{index}]", errors))
+                    elif found := _problems(item, element, f"{here}[{index}]"):
+                        errors.extend(found)
+                        self.bad.add(name)
+                    else:
+                        items.append((f"{here}[{index}]", structure(item, element)))
+                self._items[name], self._tables[name] = items, tables
+            elif found := _problems(value, hint, here):
+                errors.extend(found)
+                self.bad.add(name)
+            else:
+                self._values[name] = structure(value, hint)
+            if any(not t.ok or t.bad for t in self._tables.get(name, ())):
+                self.bad.add(name)
+        known = {field.name for field in attrs.fields(cls)}
+        unknown = sorted(str(key) for key in data if key not in known)
+        if unknown:
+            errors.append(FieldError(path, f"unknown field(s): {', '.join(unknown)}"))
+
+    def value(self, name: str, default: Any = _NOT_GIVEN) -> Any:
+        """The structured value of scalar field ``name``, or ``default`` when it is absent or bad."""
+        return self._values.get(name, default)
+
+    def items(self, name: str) -> list[tuple[str, Any]]:
+        """The good elements of array field ``name``, each with its ``$.path``."""
+        return self._items.get(name, [])
+
+    def tables(self, name: str) -> list[_Table]:
+        """The sub-table ``name`` (one) or array of tables ``name`` (each), as given."""
+        return self._tables.get(name, [])
+
+
+def _problems(value: object, tp: Any, path: str) -> list[FieldError]:
+    try:
+        structure(value, tp)
+    except ValidationError as exc:
+        return list(exc.prefixed(path).errors)
+    return []
+
+
+def _table_type(hint: Any) -> type | None:
+    """``X`` for an attrs class ``X`` or ``X | None``."""
+    candidates = [a for a in typing.get_args(hint) if a is not type(None)] if _is_optional(hint) else [hint]
+    if len(candidates) == 1 and isinstance(candidates[0], type) and attrs.has(candidates[0]):
+        return candidates[0]
+    return None
+
+
+def _is_optional(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
+
+
+def _element_type(hint: Any) -> Any:
+    """``X`` for ``tuple[X, ...]``."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return args[0]
+    return None
+
+
+def _check_patterns(table: _Table, name: str, errors: list[FieldError]) -> None:
+    for path, pattern in table.items(name):
         try:
             parse_pattern(pattern)
         except ValidationError as exc:
-            errors.extend(FieldError(f"{path}[{index}]", e.message) for e in exc.errors)
+            errors.extend(FieldError(path, e.message) for e in exc.errors)
 
 
-def _resolve_token(entry: TokenConfig, path: str, env: Mapping[str, str], errors: list[FieldError]) -> str:
-    if (entry.token is None) == (entry.token_env is None):
+def _check_token(entry: _Table, env: Mapping[str, str], errors: list[FieldError]) -> str | None:
+    """Check one ``[[tokens]]`` entry; its token value (``token_env`` read), or None when it has none."""
+    path = entry.path
+    if not entry.ok or {"token", "token_env"} & entry.bad:
+        return None
+    token: str | None = entry.value("token", None)
+    token_env: str | None = entry.value("token_env", None)
+    if (token is None) == (token_env is None):
         errors.append(FieldError(path, "give exactly one of token or token_env"))
-        return ""
-    if entry.token is not None:
-        if not entry.token:
+        return None
+    if token is not None:
+        if not token:
             errors.append(FieldError(f"{path}.token", "must not be empty"))
-        elif not _printable(entry.token):
+        elif not _printable(token):
             errors.append(FieldError(f"{path}.token", "may not contain whitespace or control characters"))
-        return entry.token
-    assert entry.token_env is not None
-    value = env.get(entry.token_env, "")
+        return token
+    assert token_env is not None
+    value = env.get(token_env, "")
     if not value:
-        errors.append(FieldError(f"{path}.token_env", f"environment variable {entry.token_env!r} is not set"))
+        errors.append(FieldError(f"{path}.token_env", f"environment variable {token_env!r} is not set"))
     elif not _printable(value):
         errors.append(
             FieldError(
                 f"{path}.token_env",
-                f"environment variable {entry.token_env!r} holds whitespace or control characters",
+                f"environment variable {token_env!r} holds whitespace or control characters",
             )
         )
     return value
@@ -156,8 +267,115 @@ def _printable(token: str) -> bool:
     return not any(c.isspace() or not c.isprintable() for c in token)
 
 
+def _check_port(table: _Table, name: str, errors: list[FieldError]) -> None:
+    port = table.value(name, None)
+    if port is not None and not 0 <= port <= 65535:
+        errors.append(FieldError(f"{table.path}.{name}", f"must be between 0 and 65535, got {port}"))
+
+
+def _check_sqlite(table: _Table, errors: list[FieldError]) -> None:
+    if table.value("sqlite", None) == "":
+        errors.append(FieldError(f"{table.path}.sqlite", "must not be empty"))
+
+
+def _check(
+    data: object, env: Mapping[str, str], load: Callable[[str], Target] | None
+) -> tuple[list[FieldError], list[str], list[Target]]:
+    """Every problem of the document: type errors, then the rules over the values that have the right type."""
+    errors: list[FieldError] = []
+    root = _Table(data, ServeConfig, ROOT_PATH, errors)
+    if not root.ok:
+        return errors, [], []
+    host: str | None = root.value("host", None)
+    if host == "":
+        errors.append(FieldError("$.host", "must not be empty"))
+    _check_port(root, "port", errors)
+    targets: list[Target] = []
+    for path, ref in root.items("start"):
+        module, colon, obj = ref.partition(":")
+        if not (module and colon and obj):
+            errors.append(FieldError(path, f"expected 'module:object', got {ref!r}"))
+        elif load is not None:
+            try:
+                targets.append(load(ref))
+            except CliError as exc:  # what cannot be imported, or is not runnable, with the rest
+                errors.append(FieldError(path, exc.message))
+    tokens: list[str] = []
+    seen: set[str] = set()
+    for entry in root.tables("tokens"):
+        value = _check_token(entry, env, errors)
+        if value:
+            if value in seen:
+                errors.append(FieldError(entry.path, "the same token is given twice"))
+            seen.add(value)
+            tokens.append(value)
+        name = entry.value("name", None)
+        if name is not None and not TOKEN_NAME.match(name):
+            errors.append(
+                FieldError(f"{entry.path}.name", f"expected 1 to 128 of [A-Za-z0-9_.:@-], got {name!r}")
+            )
+        _check_patterns(entry, "subscribe", errors)
+        _check_patterns(entry, "publish", errors)
+    # A token-less server is refused off loopback; tokens given but mistyped are reported above instead.
+    no_tokens = "tokens" not in root.bad and not root.tables("tokens")
+    if host and no_tokens and not is_loopback(host):
+        errors.append(
+            FieldError("$.tokens", f"required when host is not a loopback address (host is {host!r})")
+        )
+    for table in root.tables("journal") + root.tables("store"):
+        _check_sqlite(table, errors)
+    for dashboard in root.tables("dashboard"):
+        board_host = dashboard.value("host", None)
+        if board_host == "":
+            errors.append(FieldError("$.dashboard.host", "must not be empty"))
+        elif (
+            board_host is not None
+            and dashboard.value("enabled", True)
+            and "enabled" not in dashboard.bad
+            and no_tokens
+            and not is_loopback(board_host)
+        ):
+            errors.append(
+                FieldError(
+                    "$.tokens",
+                    f"required when the dashboard's host is not a loopback address (it is {board_host!r})",
+                )
+            )
+        _check_port(dashboard, "port", errors)
+    return errors, tokens, targets
+
+
+def _resolve(config: ServeConfig, tokens: list[str], base: pathlib.Path) -> ServeConfig:
+    journal = config.journal
+    if journal is not None:
+        journal = attrs.evolve(journal, sqlite=str(base / journal.sqlite))
+    store = config.store
+    if store is not None:
+        store = attrs.evolve(store, sqlite=str(base / store.sqlite))
+    elif journal is not None:
+        # Durable signals without durable agents would surprise: the state goes in the journal's file.
+        store = StoreConfig(sqlite=journal.sqlite, synchronous=journal.synchronous)
+    resolved = tuple(
+        attrs.evolve(entry, token=value, token_env=None)
+        for entry, value in zip(config.tokens, tokens, strict=True)
+    )
+    return attrs.evolve(config, tokens=resolved, journal=journal, store=store)
+
+
+def _parse(
+    data: object, base: pathlib.Path, env: Mapping[str, str] | None, load: Callable[[str], Target] | None
+) -> tuple[ServeConfig, list[Target]]:
+    errors, tokens, targets = _check(data, os.environ if env is None else env, load)
+    if errors:
+        raise ValidationError(errors, subject=SUBJECT)
+    return _resolve(structure(data, ServeConfig, subject=SUBJECT), tokens, base), targets
+
+
 def parse_config(data: object, *, base: pathlib.Path, env: Mapping[str, str] | None = None) -> ServeConfig:
     """Check a decoded config document and resolve it (token values read, the journal path made absolute).
+
+    Every problem is reported at once: values of the wrong type, and the rules over the values of the right
+    type (a bad port does not hide a bad token).
 
     Args:
         data: the decoded TOML document.
@@ -167,66 +385,18 @@ def parse_config(data: object, *, base: pathlib.Path, env: Mapping[str, str] | N
     Raises:
         ValidationError: one ``$.path: message`` line per problem, subject ``"config"``.
     """
-    config = structure(data, ServeConfig, subject=SUBJECT)
-    env = os.environ if env is None else env
-    errors: list[FieldError] = []
-    if not config.host:
-        errors.append(FieldError("$.host", "must not be empty"))
-    if not 0 <= config.port <= 65535:
-        errors.append(FieldError("$.port", f"must be between 0 and 65535, got {config.port}"))
-    for index, ref in enumerate(config.start):
-        module, colon, obj = ref.partition(":")
-        if not (module and colon and obj):
-            errors.append(FieldError(f"$.start[{index}]", f"expected 'module:object', got {ref!r}"))
-    tokens: list[TokenConfig] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(config.tokens):
-        path = f"$.tokens[{index}]"
-        value = _resolve_token(entry, path, env, errors)
-        if value and value in seen:
-            errors.append(FieldError(path, "the same token is given twice"))
-        seen.add(value)
-        if entry.name is not None and not TOKEN_NAME.match(entry.name):
-            errors.append(
-                FieldError(f"{path}.name", f"expected 1 to 128 of [A-Za-z0-9_.:@-], got {entry.name!r}")
-            )
-        _check_patterns(entry.subscribe, f"{path}.subscribe", errors)
-        _check_patterns(entry.publish, f"{path}.publish", errors)
-        tokens.append(attrs.evolve(entry, token=value, token_env=None))
-    if config.host and not config.tokens and not is_loopback(config.host):
-        errors.append(
-            FieldError("$.tokens", f"required when host is not a loopback address (host is {config.host!r})")
-        )
-    dashboard = config.dashboard
-    if not dashboard.host:
-        errors.append(FieldError("$.dashboard.host", "must not be empty"))
-    elif dashboard.enabled and not config.tokens and not is_loopback(dashboard.host):
-        errors.append(
-            FieldError(
-                "$.tokens",
-                f"required when the dashboard's host is not a loopback address (it is {dashboard.host!r})",
-            )
-        )
-    if dashboard.port is not None and not 0 <= dashboard.port <= 65535:
-        errors.append(FieldError("$.dashboard.port", f"must be between 0 and 65535, got {dashboard.port}"))
-    journal = config.journal
-    if journal is not None:
-        if not journal.sqlite:
-            errors.append(FieldError("$.journal.sqlite", "must not be empty"))
-        else:
-            journal = attrs.evolve(journal, sqlite=str(base / journal.sqlite))
-    store = config.store
-    if store is not None:
-        if not store.sqlite:
-            errors.append(FieldError("$.store.sqlite", "must not be empty"))
-        else:
-            store = attrs.evolve(store, sqlite=str(base / store.sqlite))
-    elif journal is not None and journal.sqlite:
-        # Durable signals without durable agents would surprise: the state goes in the journal's file.
-        store = StoreConfig(sqlite=journal.sqlite, synchronous=journal.synchronous)
-    if errors:
-        raise ValidationError(errors, subject=SUBJECT)
-    return attrs.evolve(config, tokens=tuple(tokens), journal=journal, store=store)
+    return _parse(data, base, env, None)[0]
+
+
+def _read(path: pathlib.Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError.at("$", f"invalid TOML: {exc}", subject=SUBJECT) from None
+    except RecursionError:  # tomllib reads nested arrays and inline tables recursively
+        raise ValidationError.at("$", "invalid TOML: nested too deeply", subject=SUBJECT) from None
+    # What tomllib can read (about 490 levels) the strict converter checks and shows without overflowing.
 
 
 def load_config(path: pathlib.Path, *, env: Mapping[str, str] | None = None) -> ServeConfig:
@@ -236,12 +406,19 @@ def load_config(path: pathlib.Path, *, env: Mapping[str, str] | None = None) -> 
         ValidationError: the file is not valid TOML (at ``$``) or breaks a rule (see :func:`parse_config`).
         OSError: the file cannot be read.
     """
-    text = path.read_text(encoding="utf-8")
-    try:
-        data: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError.at("$", f"invalid TOML: {exc}", subject=SUBJECT) from None
-    except RecursionError:  # tomllib reads nested arrays and inline tables recursively
-        raise ValidationError.at("$", "invalid TOML: nested too deeply", subject=SUBJECT) from None
-    # What tomllib can read (about 490 levels) the strict converter checks and shows without overflowing.
-    return parse_config(data, base=path.parent, env=env)
+    return parse_config(_read(path), base=path.parent, env=env)
+
+
+def load_serve_config(
+    path: pathlib.Path, *, env: Mapping[str, str] | None = None
+) -> tuple[ServeConfig, list[Target]]:
+    """Read and check the config file at ``path`` and load what its ``start`` names, for ``jido serve``.
+
+    A ``start`` entry that cannot be imported, or is not an agent, supervisor or sensor, is one more
+    ``$.start[i]`` problem among the others.
+
+    Raises:
+        ValidationError: every problem, as for :func:`load_config`, and those of ``start``'s entries.
+        OSError: the file cannot be read.
+    """
+    return _parse(_read(path), path.parent, env, load_target)

@@ -140,6 +140,65 @@ class TestParseConfig:
             "$.journal.sqlite: must not be empty",
         ]
 
+    def test_type_and_rule_problems_at_once(self) -> None:
+        """Values of the wrong type do not hide the rules broken by the values of the right type."""
+        data = {
+            "host": "",
+            "port": "x",
+            "start": [3, "x", "ok:Agent"],
+            "tokens": [{"token": ""}, {"token": "b", "call": "yes", "subscribe": ["a..b"]}, 7],
+            "dashboard": {"enabled": "no", "port": 70000},
+            "journal": {"sqlite": "", "synchronous": "OFF"},
+            "store": {"sqlite": 1},
+            "bogus": 1,
+        }
+        assert problems(data) == [
+            '$.port: expected int, got "x"',
+            "$.start[0]: expected str, got 3",
+            '$.tokens[1].call: expected bool, got "yes"',
+            "$.tokens[2]: expected object, got 7",
+            '$.journal.synchronous: expected one of "NORMAL", "FULL", got "OFF"',
+            "$.store.sqlite: expected str, got 1",
+            '$.dashboard.enabled: expected bool, got "no"',
+            "$: unknown field(s): bogus",
+            "$.host: must not be empty",
+            "$.start[1]: expected 'module:object', got 'x'",
+            "$.tokens[0].token: must not be empty",
+            "$.tokens[1].subscribe[0]: empty segment at position 2 in 'a..b'",
+            "$.journal.sqlite: must not be empty",
+            "$.dashboard.port: must be between 0 and 65535, got 70000",
+        ]
+
+    @pytest.mark.parametrize(
+        ("data", "expected"),
+        [
+            # A mistyped token is its own problem, not also "give exactly one of token or token_env".
+            ({"tokens": [{"token": 5}]}, ["$.tokens[0].token: expected str or null, got 5"]),
+            # Tokens given but mistyped are not "required".
+            (
+                {"host": "0.0.0.0", "tokens": [{"token": 5}]},
+                ["$.tokens[0].token: expected str or null, got 5"],
+            ),
+            ({"host": "0.0.0.0", "tokens": 5}, ["$.tokens: expected array, got 5"]),
+            # A mistyped host is checked no further.
+            ({"host": 1}, ["$.host: expected str, got 1"]),
+            (
+                {"dashboard": {"host": "0.0.0.0", "enabled": "x"}},
+                ['$.dashboard.enabled: expected bool, got "x"'],
+            ),
+            (
+                {"journal": {"synchronous": 1}},
+                [
+                    "$.journal.sqlite: required field missing",
+                    '$.journal.synchronous: expected one of "NORMAL", "FULL", got 1',
+                ],
+            ),
+        ],
+    )
+    def test_no_problem_follows_from_another(self, data: object, expected: list[str]) -> None:
+        """A bad value is reported once; the rules that read it are skipped rather than misled."""
+        assert problems(data) == expected
+
     def test_not_a_table(self) -> None:
         """A document that is not a table is refused at $."""
         assert problems([1, 2]) == ["$: expected object, got array"]
@@ -224,7 +283,27 @@ class TestServeCommand:
         code, line = self.serve(path)
         assert code == EXIT_USAGE
         assert line == (
-            f"Error: {path}: $.start[1]: 'tests.cli.apps:helper' is not an agent, supervisor or sensor (got function)"
+            f"Error: {path}: invalid config: "
+            "$.start[1]: 'tests.cli.apps:helper' is not an agent, supervisor or sensor (got function)"
+        )
+
+    def test_every_problem_in_one_run(self, tmp_path: pathlib.Path) -> None:
+        """Type errors, rule errors and start entries that do not load come out together."""
+        path = tmp_path / "jido.toml"
+        path.write_text(
+            'host = "0.0.0.0"\nport = "x"\nstart = ["tests.cli.apps:helper", "nope"]\n'
+            '[dashboard]\nport = 70000\n[journal]\nsqlite = ""\n'
+        )
+        code, line = self.serve(path)
+        assert code == EXIT_USAGE
+        assert line == (
+            f"Error: {path}: invalid config: "
+            '$.port: expected int, got "x"; '
+            "$.start[0]: 'tests.cli.apps:helper' is not an agent, supervisor or sensor (got function); "
+            "$.start[1]: expected 'module:object', got 'nope'; "
+            "$.tokens: required when host is not a loopback address (host is '0.0.0.0'); "
+            "$.journal.sqlite: must not be empty; "
+            "$.dashboard.port: must be between 0 and 65535, got 70000"
         )
 
     def test_invalid_toml(self, tmp_path: pathlib.Path) -> None:
