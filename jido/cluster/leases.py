@@ -16,6 +16,8 @@ Layout, under namespace ``ns`` (the same hash tag as the store and journal)::
 
     {ns}:cluster:lease:<agent>   string  "<token> <node id>", PX = the lease TTL
     {ns}:cluster:tokens          hash    agent id -> the last token given (never decreases)
+    {ns}:cluster:owned:<node>    set     the agents whose lease the node acquired and has not released (or
+                                         seen lost): what survivors reactivate when the node dies
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ logger = logging.getLogger("jido.cluster")
 DEFAULT_LEASE_TTL: Final = 10.0
 """Seconds a lease lives without renewal: how long a dead node's agents wait before another node takes them."""
 
-# KEYS: lease, tokens. ARGV: node id, ttl (ms), agent id. Returns {'OK', token} or {'HELD', token, node, pttl}.
+# KEYS: lease, tokens, owned set of the node. ARGV: node id, ttl (ms), agent id. Returns {'OK', token} or
+# {'HELD', token, node, pttl}.
 _ACQUIRE: Final = """
 local kind = redis.call('TYPE', KEYS[1]).ok
 if kind ~= 'none' and kind ~= 'string' then return {'BROKEN', KEYS[1], 'holds a ' .. kind .. ', not a lease'} end
@@ -57,15 +60,45 @@ if held then
 end
 local token = redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
 redis.call('SET', KEYS[1], token .. ' ' .. ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
 return {'OK', token}
 """
 
-# KEYS: lease. ARGV: "<token> <node>", ttl (ms) or '' to release. Returns 1 if ours (renewed or released), else 0.
+# KEYS: lease, owned set of the node. ARGV: "<token> <node>", ttl (ms) or '' to release, agent id. Returns 1 if
+# ours (renewed or released), else 0 (and the agent leaves the node's owned set).
 _KEEP: Final = """
-if redis.call('TYPE', KEYS[1]).ok ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if redis.call('TYPE', KEYS[1]).ok ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  if redis.call('TYPE', KEYS[2]).ok == 'set' then redis.call('SREM', KEYS[2], ARGV[3]) end
+  return 0
+end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+  if redis.call('TYPE', KEYS[2]).ok == 'set' then redis.call('SREM', KEYS[2], ARGV[3]) end
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
 return 1
 """
+
+# KEYS: owned set of the node, then lease keys. ARGV: ttl (ms), then "<token> <node>", agent id for each lease.
+# Renews each lease still ours; returns a list of 1 (renewed) or 0 (lost: left the owned set), in order.
+_RENEW_MANY: Final = """
+local kept = {}
+local owned = redis.call('TYPE', KEYS[1]).ok == 'set'
+for i = 2, #KEYS do
+  local value = ARGV[2 * i - 2]
+  if redis.call('TYPE', KEYS[i]).ok == 'string' and redis.call('GET', KEYS[i]) == value then
+    redis.call('PEXPIRE', KEYS[i], ARGV[1])
+    kept[#kept + 1] = 1
+  else
+    if owned then redis.call('SREM', KEYS[1], ARGV[2 * i - 1]) end
+    kept[#kept + 1] = 0
+  end
+end
+return kept
+"""
+
+_RENEW_BATCH: Final = 500  # leases renewed by one script call
 
 
 @attrs.frozen
@@ -76,11 +109,13 @@ class Lease:
         agent_id: the agent.
         node_id: the node that holds it.
         token: its fencing token: higher than that of every earlier lease on this agent.
+        expires_in: for a lease seen held by another node, the seconds it had left then (None otherwise).
     """
 
     agent_id: str
     node_id: str
     token: int
+    expires_in: float | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen
@@ -142,8 +177,10 @@ class Leases:
         self._guard = Guard(self._url, command_timeout)
         self._prefix = f"{{{namespace}}}:cluster:lease:"
         self._tokens = f"{{{namespace}}}:cluster:tokens"
+        self._owned_prefix = f"{{{namespace}}}:cluster:owned:"
         self._acquire = client.register_script(_ACQUIRE)
         self._keep = client.register_script(_KEEP)
+        self._renew_many = client.register_script(_RENEW_MANY)
         self._held: dict[str, Lease] = {}
         self._acquired = 0
         self._refused = 0
@@ -160,6 +197,22 @@ class Leases:
     def key(self, agent_id: str) -> str:
         """The Redis key of ``agent_id``'s lease."""
         return self._prefix + agent_id
+
+    def owned_key(self, node_id: str | None = None) -> str:
+        """The Redis key of the set of agents ``node_id`` (this node by default) holds leases on."""
+        return self._owned_prefix + (self.node_id if node_id is None else node_id)
+
+    async def owned_by(self, node_id: str) -> list[str]:
+        """The agents ``node_id`` acquired leases on and had not released (or been seen to lose), sorted: after
+        it died, the agents to reactivate elsewhere. Some leases may have expired or been taken since."""
+        raw = await self._guard(self._client.smembers(self.owned_key(node_id)))
+        return sorted(item.decode("utf-8", "replace") for item in raw)
+
+    async def disown(self, node_id: str, agent_ids: Iterable[str]) -> None:
+        """Take ``agent_ids`` out of ``node_id``'s owned set (a survivor moved them)."""
+        ids = list(agent_ids)
+        if ids:
+            await self._guard(self._client.srem(self.owned_key(node_id), ids))
 
     def held(self) -> list[Lease]:
         """The leases this node holds, as far as it knows (a lease may have expired since its last renewal)."""
@@ -190,7 +243,9 @@ class Leases:
             raise TypeError(f"agent_id must be a non-empty str, got {agent_id!r}")
         await trio.lowlevel.checkpoint()
         reply = await self._run(
-            self._acquire, [self.key(agent_id), self._tokens], [self.node_id, self._ms(), agent_id]
+            self._acquire,
+            [self.key(agent_id), self._tokens, self.owned_key()],
+            [self.node_id, self._ms(), agent_id],
         )
         if reply[0] == b"OK":
             lease = Lease(agent_id, self.node_id, int(reply[1]))
@@ -200,7 +255,10 @@ class Leases:
             return lease
         self._refused += 1
         self._held.pop(agent_id, None)
-        return Lease(agent_id, reply[2].decode("utf-8", "replace"), int(reply[1]))
+        left = int(reply[3])
+        return Lease(
+            agent_id, reply[2].decode("utf-8", "replace"), int(reply[1]), None if left < 0 else left / 1000
+        )
 
     async def renew(self, lease: Lease) -> bool:
         """Extend ``lease`` by the TTL; False (and forgotten) when it expired or another node holds it now."""
@@ -213,12 +271,26 @@ class Leases:
         return kept
 
     async def renew_all(self) -> list[Lease]:
-        """Renew every lease held; returns the ones lost."""
-        lost = []
-        for lease in self.held():
-            kept = await self.renew(lease)  # one at a time: a comprehension cannot await in order here
-            if not kept:
+        """Renew every lease held, a few hundred per round trip; returns the ones lost."""
+        lost: list[Lease] = []
+        held = self.held()
+        for start in range(0, len(held), _RENEW_BATCH):
+            batch = held[start : start + _RENEW_BATCH]
+            args: list[str | bytes] = [self._ms()]
+            for lease in batch:
+                args += [f"{lease.token} {lease.node_id}".encode(), lease.agent_id.encode()]
+            kept: list[int] = await self._guard(
+                self._renew_many(keys=[self.owned_key(), *(self.key(x.agent_id) for x in batch)], args=args)
+            )
+            for lease, flag in zip(batch, kept, strict=True):
+                if int(flag) == 1 or self._held.get(lease.agent_id) != lease:
+                    continue  # renewed, or released / acquired anew meanwhile
+                del self._held[lease.agent_id]
+                self._lost += 1
                 lost.append(lease)
+                logger.warning(
+                    "node %r lost its lease on agent %r (token %d)", self.node_id, lease.agent_id, lease.token
+                )
         return lost
 
     async def release(self, lease: Lease) -> bool:
@@ -239,7 +311,9 @@ class Leases:
             raise ValueError(f"lease {lease!r} is not held by node {self.node_id!r}")
         await trio.lowlevel.checkpoint()
         value = f"{lease.token} {lease.node_id}".encode()
-        reply: int = await self._guard(self._keep(keys=[self.key(lease.agent_id)], args=[value, ms]))
+        reply: int = await self._guard(
+            self._keep(keys=[self.key(lease.agent_id), self.owned_key()], args=[value, ms, lease.agent_id])
+        )
         return int(reply) == 1
 
     async def holder(self, agent_id: str) -> Lease | None:

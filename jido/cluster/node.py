@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import attrs
 import trio
@@ -62,6 +62,8 @@ class ClusterNode:
     inbox: Inbox
     raw_store: RedisStore
     store: FencedRedisStore
+    on_lost: list[Callable[[list[Lease]], None]] = attrs.field(factory=list)
+    """Called with the leases a renewal found lost (expired, or taken by another node)."""
 
     def __repr__(self) -> str:
         return f"<ClusterNode {self.node_id!r}: {len(self.leases.held())} leases>"
@@ -133,12 +135,16 @@ class ClusterNode:
         while True:
             await trio.sleep(self.leases.ttl / 3)
             try:
-                await self.leases.renew_all()
+                lost = await self.leases.renew_all()
                 down = False
             except RedisUnavailableError as exc:
                 if not down:
                     logger.warning("node %r cannot renew its leases: %s", self.node_id, exc)
                 down = True
+                continue
+            if lost:
+                for listener in self.on_lost:
+                    listener(lost)
 
 
 @contextlib.asynccontextmanager
@@ -149,10 +155,14 @@ async def open_cluster_node(
     namespace: str = "jido",
     node_ttl: float = DEFAULT_NODE_TTL,
     lease_ttl: float = DEFAULT_LEASE_TTL,
+    member: bool = True,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
 ) -> AsyncIterator[ClusterNode]:
     """Join the cluster on Redis at ``url`` as ``node_id``; leave (releasing every lease) on the way out.
+
+    With ``member=False`` the node does not join (no heartbeat: no agent is placed on it); it still has an
+    inbox (for the answers to its calls) and may hold leases.
 
     Raises:
         RedisUnavailableError: the server could not be reached (named by its URL, without a password).
@@ -183,7 +193,8 @@ async def open_cluster_node(
         inner: BaseException | None = None
         try:
             async with trio.open_nursery() as nursery:
-                await nursery.start(membership.serve)
+                if member:
+                    await nursery.start(membership.serve)
                 await nursery.start(node.serve_leases)
                 try:
                     yield node

@@ -1,0 +1,765 @@
+"""One runtime in a cluster: virtual agents reachable from every node, owned by one node at a time.
+
+:func:`open_cluster_runtime` opens a :class:`~jido.cluster.node.ClusterNode` (membership, leases, inbox), a
+runtime on the cluster's Redis journal and fenced state store, and the :class:`ClusterRuntime` that ties them.
+
+**Where an agent runs.** The node holding an agent's lease runs it. A message for an agent that no node holds
+goes to its home (rendezvous over the live nodes), which claims the lease (raising the store's fence, so a
+former owner can no longer write) and activates the agent from its stored state. A lease sticks: when a node
+joins, agents stay where they run; an agent started explicitly (:meth:`ClusterRuntime.start_agent`) stays on
+the node that started it.
+
+**Calls and casts.** :meth:`ClusterRuntime.call` on the owner is a local call; from elsewhere the signal goes
+to the owner's inbox and the answer comes back through the caller's. A cast always goes through the owner's
+inbox (its own node's included): once ``cast`` returns, the signal is in Redis, and a node dying before it
+handled it does not lose it. Every signal is applied with its id as idempotency key, so a signal delivered
+again (a call sent again, an inbox message rerouted after a crash) changes the state once.
+
+**Failover.** Each node watches the live set. When a node leaves (its heartbeat key expired), every survivor
+claims a share of the dead node's inbox (read-and-unacked messages first) and sends each message to its
+agent's new home, and reactivates the dead node's agents whose new home it is, as soon as their leases run
+out. A call in flight to the dead node is answered by the new owner, within the caller's timeout.
+
+**Lost leases.** A node that finds a lease lost (at renewal, or because the store refused a write with its
+old fencing token after a pause) stops its copy of the agent and treats it as moved: what it was handling is
+sent on to the new owner.
+
+**Bus delivery.** Agents declare bus subscriptions as usual; the node that activates an agent subscribes it,
+on the shared Redis journal, resuming from the subscription's checkpoint. A watcher wakes the local
+subscriptions when another node appends to the journal.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import math
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Final
+
+import attrs
+import trio
+
+from jido._redis import (
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT,
+    RedisUnavailableError,
+    unwrap,
+)
+from jido.agent.spec import Agent, AgentSpec, agent_spec_of
+from jido.bus.redis import RedisJournal
+from jido.cluster.events import CLUSTER_FAILOVER, CLUSTER_LEASE_LOST, CLUSTER_NODE_DOWN, CLUSTER_NODE_UP
+from jido.cluster.inbox import InboxMessage
+from jido.cluster.leases import DEFAULT_LEASE_TTL, Lease
+from jido.cluster.membership import DEFAULT_NODE_TTL
+from jido.cluster.node import ClusterNode, open_cluster_node
+from jido.cluster.placement import place
+from jido.cluster.remote import REPLY_TYPE, RemoteCallError
+from jido.convert import structure, unstructure
+from jido.errors import (
+    AgentExistsError,
+    CallTimeoutError,
+    ClosedError,
+    DefinitionError,
+    JidoError,
+    StaleStateError,
+)
+from jido.runtime.runtime import Runtime, open_runtime
+from jido.signal import Signal
+from jido.store.redis import FencedWriteError
+from jido.telemetry.handlers import _BY_NAME, emit
+
+__all__ = ["ClusterRuntime", "ClusterStatistics", "open_cluster_runtime"]
+
+logger = logging.getLogger("jido.cluster")
+
+Resolve = Callable[[str], "type[Any] | AgentSpec[Any]"]
+
+DEFAULT_MAX_IN_FLIGHT: Final = 1000
+"""Inbox messages a node handles at once (read and not yet acked); it reads more as they finish."""
+DEFAULT_HANDLE_TIMEOUT: Final = 60.0
+"""Seconds an inbox message may take in its agent before the caller is answered with a timeout."""
+_MAX_MOVES: Final = 20  # an agent found moved this many times while one message is handled: give up on it
+_REACTIVATE_AT_ONCE: Final = 64  # a failover's reactivations run this many at a time
+_DEAD_KEPT: Final = 256  # dead nodes whose inboxes are watched for late messages
+
+
+class _Moved(Exception):
+    """The agent's lease moved away while this node handled a message for it: route the message again."""
+
+
+@attrs.frozen
+class ClusterStatistics:
+    """Counters of one node's :class:`ClusterRuntime`.
+
+    Attributes:
+        live_nodes: the live nodes as this node last saw them.
+        local_agents: agents this node owns (holds the lease of) now.
+        received: inbox messages handled here (applied here or sent on).
+        forwarded: messages sent on to the agent's owner.
+        calls_out: calls this node sent to other nodes.
+        failovers: dead nodes this node took a share of.
+        rerouted: messages of dead nodes' inboxes this node sent on.
+        reactivated: agents of dead nodes activated here.
+        leases_lost: leases found lost (the local copy was stopped).
+    """
+
+    live_nodes: tuple[str, ...]
+    local_agents: int
+    received: int
+    forwarded: int
+    calls_out: int
+    failovers: int
+    rerouted: int
+    reactivated: int
+    leases_lost: int
+
+
+class ClusterRuntime:
+    """A runtime taking part in a cluster. Obtain one from :func:`open_cluster_runtime`.
+
+    Args:
+        node: this node (membership, leases, inbox, fenced store).
+        runtime: the runtime this node runs its agents in (on ``node.store``).
+        resolve: the agent class (or spec) of an agent id: the same function on every node.
+        host: whether this node runs agents (a member); a node that only calls and casts is not.
+        max_in_flight: inbox messages handled at once.
+        handle_timeout: seconds an inbox message may take in its agent.
+        watch_interval: seconds between looks at the live set (a quarter of the node TTL by default).
+        journal_poll: seconds between looks for records other nodes appended to the journal.
+    """
+
+    def __init__(
+        self,
+        node: ClusterNode,
+        runtime: Runtime,
+        resolve: Resolve,
+        *,
+        host: bool = True,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        handle_timeout: float = DEFAULT_HANDLE_TIMEOUT,
+        watch_interval: float | None = None,
+        journal_poll: float = 0.05,
+    ) -> None:
+        self.node = node
+        self.runtime = runtime
+        self.resolve = resolve
+        self.host = host
+        self.max_in_flight = max_in_flight
+        self.handle_timeout = handle_timeout
+        self.watch_interval = node.membership.ttl / 4 if watch_interval is None else watch_interval
+        self.journal_poll = journal_poll
+        self._live: tuple[str, ...] = ()
+        self._live_set: frozenset[str] = frozenset()
+        self._dead: dict[str, float] = {}
+        self._holders: dict[str, str] = {}  # agent -> the node last seen holding its lease (a hint)
+        self._local: dict[str, int] = {}  # agent -> the lease token its local incarnation runs under
+        self._claiming: dict[str, trio.Event] = {}
+        self._waiting: dict[str, trio.MemorySendChannel[tuple[str, dict[str, Any]]]] = {}
+        self._lanes: dict[str, collections.deque[InboxMessage]] = {}
+        self._in_flight = 0
+        self._room = trio.Event()
+        self._acks: list[InboxMessage] = []
+        self._ack_news = trio.Event()
+        self._rerouting: set[str] = set()
+        self._nursery: trio.Nursery | None = None
+        self._received = 0
+        self._forwarded = 0
+        self._calls_out = 0
+        self._failovers = 0
+        self._rerouted = 0
+        self._reactivated = 0
+        self._leases_lost = 0
+        node.on_lost.append(self._on_lost)
+
+    def __repr__(self) -> str:
+        return f"<ClusterRuntime node={self.node_id!r} live={list(self._live)} local={len(self._local)}>"
+
+    @property
+    def node_id(self) -> str:
+        return self.node.node_id
+
+    def statistics(self) -> ClusterStatistics:
+        """This node's counters."""
+        return ClusterStatistics(
+            self._live,
+            len(self._local),
+            self._received,
+            self._forwarded,
+            self._calls_out,
+            self._failovers,
+            self._rerouted,
+            self._reactivated,
+            self._leases_lost,
+        )
+
+    def live_nodes(self) -> tuple[str, ...]:
+        """The live nodes as this node last saw them (refreshed every ``watch_interval``)."""
+        return self._live
+
+    def local_agents(self) -> list[str]:
+        """The agents this node owns now, sorted."""
+        return sorted(self._local)
+
+    # -- the public surface -----------------------------------------------------------------------------
+    def _spec(self, agent_id: str) -> AgentSpec[Any]:
+        if not isinstance(agent_id, str) or not agent_id:
+            raise ValueError(f"agent id must be a non-empty str, got {agent_id!r}")
+        spec = agent_spec_of(self.resolve(agent_id))
+        if spec is None:
+            raise DefinitionError(
+                f"resolve({agent_id!r}) did not give an agent (an @agent class or AgentSpec)"
+            )
+        return spec
+
+    async def call(self, agent_id: str, signal: Signal, *, timeout: float = 5.0) -> Agent[Any]:
+        """Send ``signal`` to the virtual agent ``agent_id`` wherever it runs and wait until it is handled;
+        returns the agent as committed after it.
+
+        The signal's id is its idempotency key: a call sent again with the same signal (after a timeout) is
+        not applied twice. A call to an agent whose node died waits for the agent to be reactivated on a
+        survivor, within ``timeout``.
+
+        Raises:
+            CallTimeoutError: no answer within ``timeout`` seconds (the signal may still be applied).
+            RemoteCallError: handling it failed on another node (the message names the error).
+            JidoError: handling it failed here (the runtime's own errors: NoRouteError, ActionError, ...).
+        """
+        if not isinstance(signal, Signal):
+            raise TypeError(f"signal must be a Signal, got {type(signal).__name__}")
+        spec = self._spec(agent_id)
+        with trio.move_on_after(timeout) as scope:
+            return await self._call(spec, agent_id, signal, trio.current_time() + timeout)
+        assert scope.cancelled_caught
+        raise CallTimeoutError(agent_id, signal.type, timeout)
+
+    async def cast(self, agent_id: str, signal: Signal) -> None:
+        """Send ``signal`` to the virtual agent ``agent_id`` through its owner's inbox; returns once Redis
+        holds it (it is then applied once, even if the owner dies first).
+
+        Raises:
+            InboxFullError: the owner's inbox is full; nothing was sent.
+            RedisUnavailableError: Redis could not be reached; nothing was sent, or it is unknown whether.
+        """
+        if not isinstance(signal, Signal):
+            raise TypeError(f"signal must be a Signal, got {type(signal).__name__}")
+        self._spec(agent_id)
+        target = await self._target(agent_id)
+        await self.node.inbox.send(target, signal, agent_id=agent_id)
+
+    async def start_agent(self, agent: type[Any] | AgentSpec[Any], *, id: str, **options: Any) -> Any:
+        """Start ``agent`` as ``id`` on this node (it stays here while this node lives), like
+        ``Runtime.start_agent``; returns its ref.
+
+        Raises:
+            AgentExistsError: another node holds the agent.
+        """
+        if not self.host:
+            raise ClosedError(f"node {self.node_id!r} does not host agents (host=False)")
+        owner = await self._own(id, math.inf, wait_for_dead=False)
+        if owner != self.node_id:
+            raise AgentExistsError(id)
+        return await self.runtime.start_agent(agent, id=id, **options)
+
+    async def publish(self, signal: Signal) -> int:
+        """Publish ``signal`` on the cluster's bus (the shared journal); returns its offset."""
+        return await self.runtime.publish(signal)
+
+    # -- placement and ownership -------------------------------------------------------------------------
+    async def _target(self, agent_id: str) -> str:
+        """The node to send a message for ``agent_id`` to: its owner as far as this node knows, else its home."""
+        if self.node.leases.token(agent_id):
+            return self.node_id
+        holder = self._holders.get(agent_id)
+        if holder is not None and holder in self._live_set:
+            return holder
+        while True:
+            home = place(agent_id, self._live)
+            if home is not None:
+                return home
+            await trio.sleep(
+                self.watch_interval
+            )  # no live node: wait for one (the caller's timeout bounds it)
+            await self._refresh_live()
+
+    async def _refresh_live(self) -> frozenset[str]:
+        try:
+            live = await self.node.live_nodes()
+        except RedisUnavailableError as exc:
+            logger.warning("node %r cannot read the live nodes: %s", self.node_id, exc)
+            return self._live_set
+        self._update_live(live)
+        return self._live_set
+
+    async def _own(self, agent_id: str, deadline: float, *, wait_for_dead: bool = True) -> str:
+        """Who owns ``agent_id``: this node (claimed now if no node held it; its local copy reset if it ran
+        under an older lease) or another live node. A lease held by a node that is not live is waited out."""
+        while True:
+            claiming = self._claiming.get(agent_id)
+            if claiming is not None:
+                await claiming.wait()
+                continue
+            token = self.node.leases.token(agent_id)
+            if token and self._local.get(agent_id) == token:
+                return self.node_id
+            event = self._claiming[agent_id] = trio.Event()
+            try:
+                if token:  # a lease held, the local copy not yet (or no longer) under it
+                    await self._reset_local(agent_id, token)
+                    return self.node_id
+                lease = await self.node.leases.acquire(agent_id)
+                if lease.node_id == self.node_id:
+                    fence = await self.node.raw_store.raise_fence(agent_id, lease.token)
+                    if fence > lease.token:  # a newer owner came and went since: try again
+                        await self.node.leases.release(lease)
+                        continue
+                    self._holders.pop(agent_id, None)
+                    await self._reset_local(agent_id, lease.token)
+                    return self.node_id
+                self._holders[agent_id] = lease.node_id
+                if lease.node_id in self._live_set or lease.node_id in await self._refresh_live():
+                    return lease.node_id
+                if not wait_for_dead:
+                    return lease.node_id
+                # Held by a node that is gone: its lease runs out on Redis's clock; then try again.
+                await trio.sleep_until(
+                    min(deadline, trio.current_time() + (lease.expires_in or 0.05) + 0.005)
+                )
+                if trio.current_time() >= deadline:
+                    raise trio.TooSlowError
+            finally:
+                del self._claiming[agent_id]
+                event.set()
+
+    async def _reset_local(self, agent_id: str, token: int) -> None:
+        """The agent runs here under lease ``token`` from now on: a copy running under an older lease (it
+        may hold a state another owner wrote over since) is stopped first, so the next message loads it."""
+        if self._local.get(agent_id) != token:
+            ref = self.runtime.whereis(agent_id)
+            if ref is not None:
+                await ref.stop("moved")
+            self._local[agent_id] = token
+
+    def _on_lost(self, leases: list[Lease]) -> None:
+        nursery = self._nursery
+        for lease in leases:
+            if nursery is not None:
+                nursery.start_soon(self._drop, lease.agent_id, lease.token, "expired")
+
+    async def _drop(self, agent_id: str, token: int, reason: str) -> None:
+        """This node no longer owns ``agent_id`` (lease ``token`` lost): stop its copy here."""
+        if self._local.get(agent_id) != token and reason == "expired":
+            return  # it was claimed again (or dropped) since
+        self._local.pop(agent_id, None)
+        lease = next((x for x in self.node.leases.held() if x.agent_id == agent_id), None)
+        if lease is not None and lease.token == token:
+            with contextlib.suppress(RedisUnavailableError):
+                await self.node.leases.release(lease)  # only if still ours: the script checks
+        self._leases_lost += 1
+        if CLUSTER_LEASE_LOST in _BY_NAME:
+            emit(CLUSTER_LEASE_LOST, node_id=self.node_id, agent_id=agent_id, token=token, reason=reason)
+        ref = self.runtime.whereis(agent_id)
+        if ref is not None:
+            await ref.stop("moved")
+
+    # -- calls -------------------------------------------------------------------------------------------
+    async def _call(self, spec: AgentSpec[Any], agent_id: str, signal: Signal, deadline: float) -> Agent[Any]:
+        for _ in range(_MAX_MOVES):
+            target = await self._target(agent_id)
+            if target == self.node_id and self.host:
+                target = await self._own(agent_id, deadline)
+                if target == self.node_id:
+                    try:
+                        return await self._local_call(spec, agent_id, signal, deadline - trio.current_time())
+                    except _Moved:
+                        continue
+            answer = await self._remote_call(target, agent_id, signal)
+            return self._answer(spec, agent_id, answer)
+        raise RemoteCallError(agent_id, self.node_id, f"the agent moved {_MAX_MOVES} times during the call")
+
+    async def _local_call(
+        self, spec: AgentSpec[Any], agent_id: str, signal: Signal, timeout: float
+    ) -> Agent[Any]:
+        token = self._local.get(agent_id, 0)
+        try:
+            return await self.runtime.agent(spec, agent_id).call(signal, timeout=timeout, idempotent=True)
+        except FencedWriteError:
+            await self._drop(agent_id, token, "fenced")
+            raise _Moved from None
+        except StaleStateError:
+            # Another writer stored the agent since this copy loaded it (it adopted that state already):
+            # start again from what is stored.
+            await self._reset_local(agent_id, -1)
+            self._local.pop(agent_id, None)
+            raise _Moved from None
+        except ClosedError:
+            if self._local.get(agent_id) == token and self.runtime.whereis(agent_id) is not None:
+                raise
+            raise _Moved from None  # stopped because it moved (or is being reset): route again
+
+    async def _remote_call(self, target: str, agent_id: str, signal: Signal) -> tuple[str, dict[str, Any]]:
+        correlation = signal.id + "/" + self.node_id + "/" + str(self._calls_out)
+        send, receive = trio.open_memory_channel[tuple[str, dict[str, Any]]](1)
+        self._waiting[correlation] = send
+        self._calls_out += 1
+        try:
+            await self.node.inbox.send(
+                target, signal, agent_id=agent_id, reply_to=self.node_id, correlation=correlation
+            )
+            return await receive.receive()
+        finally:
+            del self._waiting[correlation]
+            send.close()
+            receive.close()
+
+    def _answer(self, spec: AgentSpec[Any], agent_id: str, answer: tuple[str, dict[str, Any]]) -> Agent[Any]:
+        node, data = answer
+        if not data.get("ok"):
+            raise RemoteCallError(agent_id, node, str(data.get("error")))
+        if self.host and node != self.node_id:
+            self._holders[agent_id] = node
+        state = structure(data.get("state"), spec.state, subject=f"{spec.name} state")
+        return Agent(id=agent_id, state=state, spec=spec)
+
+    def _deliver_reply(self, message: InboxMessage) -> None:
+        waiter = self._waiting.get(message.correlation or "")
+        if waiter is None:
+            return  # the caller gave up (timed out) already, or the answer came twice
+        data = message.signal.data
+        node = message.signal.source.rsplit("/", 1)[-1]
+        with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+            waiter.send_nowait(
+                (node, data if isinstance(data, dict) else {"ok": False, "error": "bad reply"})
+            )
+
+    # -- serving the inbox -------------------------------------------------------------------------------
+    async def _serve_inbox(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        nursery = self._nursery
+        assert nursery is not None
+        task_status.started()
+        down = False
+        while True:
+            while self._in_flight >= self.max_in_flight:
+                self._room = trio.Event()
+                await self._room.wait()
+            try:
+                messages = await self.node.inbox.receive(
+                    count=min(256, self.max_in_flight - self._in_flight), timeout=1.0
+                )
+                down = False
+            except RedisUnavailableError as exc:
+                if not down:
+                    logger.warning("node %r cannot read its inbox: %s", self.node_id, exc)
+                down = True
+                await trio.sleep(0.5)
+                continue
+            for message in messages:
+                if message.signal.type == REPLY_TYPE:
+                    self._deliver_reply(message)
+                    self._ack_soon(message)
+                    continue
+                if message.agent_id is None:
+                    self._ack_soon(message)
+                    continue
+                self._in_flight += 1
+                lane = self._lanes.get(message.agent_id)
+                if lane is None:
+                    lane = self._lanes[message.agent_id] = collections.deque()
+                    nursery.start_soon(self._run_lane, message.agent_id, lane)
+                lane.append(message)
+
+    async def _run_lane(self, agent_id: str, lane: collections.deque[InboxMessage]) -> None:
+        """Handle one agent's messages in the order they were read, one at a time."""
+        try:
+            while lane:
+                message = lane.popleft()
+                try:
+                    await self._handle(message)
+                except Exception:
+                    logger.exception("node %r could not handle inbox message %s", self.node_id, message.id)
+                finally:
+                    self._in_flight -= 1
+                    self._room.set()
+                    self._ack_soon(message)
+        finally:
+            del self._lanes[agent_id]
+
+    async def _handle(self, message: InboxMessage) -> None:
+        agent_id = message.agent_id
+        assert agent_id is not None
+        self._received += 1
+        answer: dict[str, Any]
+        try:
+            spec = self._spec(agent_id)
+            for _ in range(_MAX_MOVES):
+                owner = await self._own(agent_id, math.inf)
+                if owner != self.node_id:
+                    await self._send_on(owner, message)
+                    return
+                try:
+                    agent = await self._local_call(spec, agent_id, message.signal, self.handle_timeout)
+                except _Moved:
+                    continue
+                answer = {"ok": True, "state": unstructure(agent.state)}
+                break
+            else:
+                answer = {"ok": False, "error": f"agent {agent_id!r} moved {_MAX_MOVES} times"}
+        except (JidoError, ValueError, TypeError) as exc:  # the caller is told; this node goes on
+            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            if message.reply_to is None:
+                logger.warning(
+                    "node %r: cast to agent %r failed: %s", self.node_id, agent_id, answer["error"]
+                )
+        if message.reply_to is not None:
+            reply = Signal(type=REPLY_TYPE, source=f"/jido/cluster/{self.node_id}", data=answer)
+            await self._send_with_retry(
+                message.reply_to, reply, agent_id=agent_id, reply_to=None, correlation=message.correlation
+            )
+
+    async def _send_on(self, owner: str, message: InboxMessage) -> None:
+        self._forwarded += 1
+        await self._send_with_retry(
+            owner,
+            message.signal,
+            agent_id=message.agent_id,
+            reply_to=message.reply_to,
+            correlation=message.correlation,
+        )
+
+    async def _send_with_retry(
+        self,
+        node_id: str,
+        signal: Signal,
+        *,
+        agent_id: str | None,
+        reply_to: str | None,
+        correlation: str | None,
+    ) -> None:
+        """Send, waiting out a full inbox or Redis being away (the message is acked only once sent on)."""
+        delay = 0.05
+        while True:
+            try:
+                await self.node.inbox.send(
+                    node_id, signal, agent_id=agent_id, reply_to=reply_to, correlation=correlation
+                )
+            except (RedisUnavailableError, trio.WouldBlock) as exc:
+                logger.warning("node %r cannot send to node %r yet: %s", self.node_id, node_id, exc)
+                await trio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            else:
+                return
+
+    def _ack_soon(self, message: InboxMessage) -> None:
+        self._acks.append(message)
+        self._ack_news.set()
+
+    async def _serve_acks(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Acknowledge handled messages in batches: one round trip for all that finished meanwhile."""
+        task_status.started()
+        while True:
+            await self._ack_news.wait()
+            self._ack_news = trio.Event()
+            batch, self._acks = self._acks, []
+            try:
+                await self.node.inbox.ack(batch)
+            except RedisUnavailableError as exc:
+                logger.warning("node %r cannot ack its inbox: %s", self.node_id, exc)
+                self._acks[:0] = batch
+                self._ack_news.set()
+                await trio.sleep(0.5)
+
+    # -- membership and failover -------------------------------------------------------------------------
+    def _update_live(self, live: list[str]) -> None:
+        before = self._live_set
+        now = frozenset(live)
+        self._live = tuple(live)
+        self._live_set = now
+        if not before and not self._dead:
+            return  # the first look: nothing joined or left as far as this node knows
+        for peer in sorted(now - before):
+            self._dead.pop(peer, None)
+            if CLUSTER_NODE_UP in _BY_NAME:
+                emit(CLUSTER_NODE_UP, node_id=self.node_id, peer=peer)
+        for peer in sorted(before - now):
+            if peer == self.node_id:
+                continue
+            logger.warning("node %r sees node %r gone", self.node_id, peer)
+            if CLUSTER_NODE_DOWN in _BY_NAME:
+                emit(CLUSTER_NODE_DOWN, node_id=self.node_id, peer=peer)
+            for agent_id, holder in list(self._holders.items()):
+                if holder == peer:
+                    del self._holders[agent_id]
+            self._dead[peer] = trio.current_time()
+            while len(self._dead) > _DEAD_KEPT:
+                del self._dead[next(iter(self._dead))]
+            if self.host and self._nursery is not None:
+                self._nursery.start_soon(self._failover, peer)
+
+    async def _watch(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Look at the live set every ``watch_interval``; take over from nodes that left; send on messages
+        that reached a dead node's inbox after its takeover (senders that did not know yet)."""
+        self._update_live(await self.node.live_nodes())
+        task_status.started()
+        while True:
+            await trio.sleep(self.watch_interval)
+            await self._refresh_live()
+            if not self.host:
+                continue
+            for peer in list(self._dead):
+                if peer in self._rerouting or peer in self._live_set:
+                    continue
+                try:
+                    late = await self.node.inbox.pending(peer)
+                except (RedisUnavailableError, JidoError):
+                    continue
+                if late and self._nursery is not None:
+                    self._nursery.start_soon(self._reroute, peer)
+
+    async def _reroute(self, peer: str) -> int:
+        if peer in self._rerouting:
+            return 0
+        self._rerouting.add(peer)
+        try:
+            moved = await self.node.reroute_from(peer)
+        except RedisUnavailableError as exc:
+            logger.warning("node %r cannot take over the inbox of node %r yet: %s", self.node_id, peer, exc)
+            return 0
+        finally:
+            self._rerouting.discard(peer)
+        self._rerouted += moved
+        return moved
+
+    async def _failover(self, peer: str) -> None:
+        """Take this node's share of dead node ``peer``: its inbox's messages (sent to their agents' new
+        homes) and its agents whose new home this node is (reactivated once their leases run out)."""
+        started = trio.current_time()
+        self._failovers += 1
+        rerouted = await self._reroute(peer)
+        try:
+            agents = await self.node.leases.owned_by(peer)
+        except RedisUnavailableError as exc:
+            logger.warning("node %r cannot read the agents of node %r: %s", self.node_id, peer, exc)
+            agents = []
+        mine = [agent_id for agent_id in agents if place(agent_id, self._live) == self.node_id]
+        done: list[str] = []
+        limiter = trio.CapacityLimiter(_REACTIVATE_AT_ONCE)
+        bound = self.node.leases.ttl * 2 + self.node.membership.ttl + 5.0
+
+        async def reactivate(agent_id: str) -> None:
+            async with limiter:
+                with trio.move_on_after(bound):
+                    try:
+                        spec = self._spec(agent_id)
+                        owner = await self._own(agent_id, trio.current_time() + bound)
+                        if owner == self.node_id:
+                            await self.runtime.agent(spec, agent_id).ref()
+                            self._reactivated += 1
+                        done.append(agent_id)
+                    except (JidoError, ValueError, TypeError, trio.TooSlowError) as exc:
+                        logger.warning(
+                            "node %r could not reactivate agent %r: %s", self.node_id, agent_id, exc
+                        )
+
+        async with trio.open_nursery() as nursery:
+            for agent_id in mine:
+                nursery.start_soon(reactivate, agent_id)
+        with contextlib.suppress(RedisUnavailableError):
+            await self.node.leases.disown(peer, done)
+        if CLUSTER_FAILOVER in _BY_NAME:
+            emit(
+                CLUSTER_FAILOVER,
+                node_id=self.node_id,
+                peer=peer,
+                rerouted=rerouted,
+                reactivated=len(done),
+                duration=trio.current_time() - started,
+            )
+
+    async def _watch_journal(self, journal: RedisJournal) -> None:
+        """Wake this runtime's bus subscriptions when another node appended to the shared journal."""
+        seen = await journal.last_offset()
+        while True:
+            await trio.sleep(self.journal_poll)
+            try:
+                last = await journal.last_offset()
+            except RedisUnavailableError:
+                continue
+            if last > seen:
+                seen = last
+                for sub in self.runtime.bus.subscriptions():
+                    sub.notify()
+
+    async def _serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            await nursery.start(self._serve_acks)
+            await nursery.start(self._serve_inbox)
+            await nursery.start(self._watch)
+            journal = self.runtime.bus.journal
+            if isinstance(journal, RedisJournal):
+                nursery.start_soon(self._watch_journal, journal)
+            task_status.started()
+
+
+@contextlib.asynccontextmanager
+async def open_cluster_runtime(
+    url: str,
+    *,
+    node_id: str,
+    resolve: Resolve,
+    namespace: str = "jido",
+    host: bool = True,
+    node_ttl: float = DEFAULT_NODE_TTL,
+    lease_ttl: float = DEFAULT_LEASE_TTL,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    handle_timeout: float = DEFAULT_HANDLE_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    **runtime_options: Any,
+) -> AsyncIterator[ClusterRuntime]:
+    """Join the cluster on Redis at ``url`` as ``node_id`` with a runtime on the cluster's journal and fenced
+    store; on the way out, stop the runtime's agents, then release their leases and leave.
+
+    Args:
+        resolve: the agent class (or spec) of an agent id, the same on every node.
+        host: run agents here (False: a node that only calls, casts and publishes).
+        runtime_options: passed to :func:`jido.open_runtime` (``mailbox_size``, ``idle_timeout``, ...).
+
+    Raises:
+        RedisUnavailableError: the server could not be reached (named by its URL, without a password).
+    """
+    inner: BaseException | None = None
+    async with open_cluster_node(
+        url,
+        node_id=node_id,
+        namespace=namespace,
+        node_ttl=node_ttl,
+        lease_ttl=lease_ttl,
+        member=host,
+        connect_timeout=connect_timeout,
+        command_timeout=command_timeout,
+    ) as node:
+        journal = RedisJournal(node.client, namespace=namespace, url=url, command_timeout=command_timeout)
+        async with open_runtime(journal=journal, store=node.store, **runtime_options) as runtime:
+            cluster = ClusterRuntime(
+                node,
+                runtime,
+                resolve,
+                host=host,
+                max_in_flight=max_in_flight,
+                handle_timeout=handle_timeout,
+            )
+            try:
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(cluster._serve)
+                    try:
+                        yield cluster
+                    finally:
+                        nursery.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                inner = unwrap(group)
+                if inner is group:
+                    raise
+    if inner is not None:
+        raise inner

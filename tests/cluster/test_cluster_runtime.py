@@ -1,0 +1,138 @@
+"""ClusterRuntime in one process: calls and casts reach a virtual agent from every node, the agent runs on one
+node at a time, a node leaving hands its agents over, and bus signals reach agents on every node."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+
+from jido.cluster.placement import place
+from jido.cluster.remote import RemoteCallError
+from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime
+from jido.signal import Signal
+from tests.cluster.agents import resolve
+from tests.redis.server import RedisServer
+from tests.redis.server import redis_namespace as redis_namespace
+from tests.redis.server import redis_server as redis_server
+
+
+def add(by: int = 1) -> Signal:
+    return Signal(type="tally.add", source="/test", data={"by": by})
+
+
+@contextlib.asynccontextmanager
+async def cluster(
+    url: str, namespace: str, *names: str, host: bool = True
+) -> AsyncIterator[list[ClusterRuntime]]:
+    async with contextlib.AsyncExitStack() as stack:
+        nodes = [
+            await stack.enter_async_context(
+                open_cluster_runtime(
+                    url,
+                    node_id=name,
+                    resolve=resolve,
+                    namespace=namespace,
+                    host=host,
+                    node_ttl=1,
+                    lease_ttl=1,
+                )
+            )
+            for name in names
+        ]
+        for node in nodes:  # every node sees every member before the test starts
+            for _ in range(500):
+                if not host or len(await node._refresh_live()) >= len(names):
+                    break
+                await trio.sleep(0.01)
+        yield nodes
+
+
+async def wait_for(predicate: object, *, step: float = 0.02, limit: int = 1000) -> None:
+    for _ in range(limit):
+        if predicate():  # type: ignore[operator]
+            return
+        await trio.sleep(step)
+    raise AssertionError("condition not reached")
+
+
+class TestClusterRuntime:
+    async def test_calls_from_every_node_reach_one_copy(
+        self, redis_server: RedisServer, redis_namespace: str
+    ) -> None:
+        """Calls from three nodes to 30 agents: each agent runs on one node and counts every call once."""
+        async with cluster(redis_server.url, redis_namespace, "a", "b", "c") as nodes:
+            for round_ in range(3):
+                for i in range(30):
+                    node = nodes[(i + round_) % 3]
+                    agent = await node.call(f"t-{i}", add(i), timeout=10)
+                    assert agent.state.total == i * (round_ + 1)
+            owners = [sum(1 for n in nodes if n.runtime.whereis(f"t-{i}") is not None) for i in range(30)]
+            assert owners == [1] * 30
+            assert sum(len(n.local_agents()) for n in nodes) == 30
+            assert {n.node_id for n in nodes if n.local_agents()} == {"a", "b", "c"}
+
+    async def test_casts_are_applied_once(self, redis_server: RedisServer, redis_namespace: str) -> None:
+        """Casts from every node through the owners' inboxes are each applied once."""
+        async with cluster(redis_server.url, redis_namespace, "a", "b") as nodes:
+            for i in range(40):
+                await nodes[i % 2].cast(f"t-{i % 4}", add(1))
+            for i in range(4):
+                await wait_for(
+                    lambda i=i: any(
+                        (ref := n.runtime.whereis(f"t-{i}")) is not None and ref.state.total == 10
+                        for n in nodes
+                    )
+                )
+
+    async def test_errors_come_back(self, redis_server: RedisServer, redis_namespace: str) -> None:
+        """A signal no route accepts, handled on another node, comes back as RemoteCallError."""
+        async with cluster(redis_server.url, redis_namespace, "a", "b") as nodes:
+            remote = next(i for i in range(100) if place(f"t-{i}", ["a", "b"]) == "b")
+            with pytest.raises(
+                RemoteCallError, match=r"^call to agent 't-\d+' on node 'b' failed: NoRouteError"
+            ):
+                await nodes[0].call(f"t-{remote}", Signal(type="tally.nope", source="/test"))
+
+    async def test_client_node_calls(self, redis_server: RedisServer, redis_namespace: str) -> None:
+        """A node that hosts nothing calls agents on the members."""
+        async with (
+            cluster(redis_server.url, redis_namespace, "a") as [a],
+            cluster(redis_server.url, redis_namespace, "client", host=False) as [client],
+        ):
+            await client._refresh_live()
+            agent = await client.call("t-1", add(5), timeout=10)
+            assert agent.state.total == 5
+            assert a.runtime.whereis("t-1") is not None and client.runtime.whereis("t-1") is None
+
+    async def test_a_node_leaving_hands_over(self, redis_server: RedisServer, redis_namespace: str) -> None:
+        """Agents of a node that left answer from the survivor with their stored state."""
+        async with cluster(redis_server.url, redis_namespace, "a") as [a]:
+            async with cluster(redis_server.url, redis_namespace, "b") as [b]:
+                await a._refresh_live()
+                for i in range(20):
+                    await a.call(f"t-{i}", add(2), timeout=10)
+                on_b = b.local_agents()
+                assert on_b
+            for i in range(20):
+                agent = await a.call(f"t-{i}", add(1), timeout=10)
+                assert agent.state.total == 3
+            assert len(a.local_agents()) == 20
+
+    async def test_bus_signals_reach_agents_on_every_node(
+        self, redis_server: RedisServer, redis_namespace: str
+    ) -> None:
+        """A signal published on one node reaches the subscribed agents on both nodes, once each."""
+        async with cluster(redis_server.url, redis_namespace, "a", "b") as nodes:
+            for i in range(10):
+                await nodes[0].call(f"t-{i}", add(0), timeout=10)
+            assert all(n.local_agents() for n in nodes)
+            await nodes[1].publish(Signal(type="tally.broadcast", source="/test", data={"by": 7}))
+
+            def all_seven() -> bool:
+                refs = [n.runtime.whereis(f"t-{i}") for n in nodes for i in range(10)]
+                return sum(1 for r in refs if r is not None and r.state.total == 7) == 10
+
+            await wait_for(all_seven)
