@@ -12,6 +12,8 @@ from jido.store.store import StateStore as StateStore
 from jido.store.store import StateStoreStatistics as StateStoreStatistics
 from jido.store.store import StateWrite as StateWrite
 from jido.store.store import StoredState as StoredState
+from jido.store.store import Wakeup as Wakeup
+from jido.store.store import WakeupIndex as WakeupIndex
 
 __all__ = [
     "MemoryStateStore",
@@ -21,5 +23,7 @@ __all__ = [
     "StateStoreStatistics",
     "StateWrite",
     "StoredState",
+    "Wakeup",
+    "WakeupIndex",
     "open_sqlite_state_store",
 ]

@@ -88,6 +88,17 @@ def check_expected_revision(value: object, *, minimum: int) -> int | None:
     return value
 
 
+def check_wake_at(value: object, name: str = "wake_at") -> dt.datetime | None:
+    """Return ``value`` in UTC to the microsecond if it is None or a timezone-aware datetime; else raise."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"{name} must be None or a datetime, got {value!r}")
+    if value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got {value!r}")
+    return value.astimezone(dt.UTC)
+
+
 def check_int(value: object, name: str, *, minimum: int) -> int:
     """Return ``value`` if it is an int (not a bool) >= ``minimum``; else raise naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int):

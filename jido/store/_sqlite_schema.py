@@ -1,11 +1,16 @@
 """The SQLite state store's file format: opening a file, checking it is ours, creating the schema, reading rows.
 
-Schema (version 1) in a table named by the store (``jido_agent_state`` by default) and its own meta table::
+Schema (version 2) in a table named by the store (``jido_agent_state`` by default) and its own meta table::
 
-    <table>(agent_id TEXT PRIMARY KEY, revision INTEGER, updated_at INTEGER, data TEXT)
-    <table>_meta(key TEXT PRIMARY KEY, value INTEGER)          schema_version
+    <table>(agent_id TEXT PRIMARY KEY, revision INTEGER, updated_at INTEGER, data TEXT, wake_at INTEGER)
+    <table>_wake ON <table>(wake_at, agent_id) WHERE wake_at IS NOT NULL
+    <table>_meta(key TEXT PRIMARY KEY, value INTEGER)          schema_version, revision_floor
 
-``data`` comes last so that reading or comparing a revision never touches the overflow pages of a large state.
+``data`` comes before ``wake_at`` only because version 1 had no ``wake_at`` (a version 1 file is upgraded in
+place by adding the column, the index and the floor); ``wake_at`` is read through its index, never from the
+row, so neither reading a revision nor listing wakeups touches the overflow pages of a large state.
+``revision_floor`` is the highest revision ever deleted: a new row starts above it, so an agent's revisions
+never repeat across a delete.
 Times are integer microseconds since the Unix epoch (UTC). ``PRAGMA application_id`` marks the file as jido's,
 as the journal does: the store may share the journal's file (the tables do not collide, and each keeps its own
 schema version), but refuses any other database.
@@ -24,12 +29,13 @@ from typing import Final, Literal
 from jido.errors import BrokenError
 from jido.store.store import StoredState
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 APPLICATION_ID: Final = 0x4A49444F  # "JIDO", the journal's mark too
 JOURNAL_TABLES: Final = ("meta", "records", "checkpoints", "dead_letters")
 """The tables of :mod:`jido.bus.sqlite`, which a store table must not take (with or without ``_meta``)."""
 
-COLUMNS: Final = ("agent_id", "revision", "updated_at", "data")
+COLUMNS_V1: Final = ("agent_id", "revision", "updated_at", "data")
+COLUMNS: Final = (*COLUMNS_V1, "wake_at")
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND: Final = dt.timedelta(microseconds=1)
@@ -68,8 +74,11 @@ def connect(path: str, *, synchronous: Literal["NORMAL", "FULL"], table: str) ->
             if missing:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    if inspect(conn, path, table):  # again, under the write lock
+                    missing = inspect(conn, path, table)  # again, under the write lock
+                    if missing == "create":
                         create(conn, table)
+                    elif missing == "upgrade":
+                        upgrade(conn, table)
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
@@ -82,9 +91,9 @@ def connect(path: str, *, synchronous: Literal["NORMAL", "FULL"], table: str) ->
     return conn
 
 
-def inspect(conn: sqlite3.Connection, path: str, table: str) -> bool:
-    """Whether ``path`` needs our tables created (it is empty, or jido's without them); raise if it is not
-    ours. Reads only.
+def inspect(conn: sqlite3.Connection, path: str, table: str) -> Literal["create", "upgrade", ""]:
+    """What ``path`` needs: ``"create"`` our tables (it is empty, or jido's without them), ``"upgrade"`` them
+    from version 1, or nothing (``""``); raise if it is not ours. Reads only.
 
     Raises:
         BrokenError: see :func:`connect`.
@@ -102,34 +111,48 @@ def inspect(conn: sqlite3.Connection, path: str, table: str) -> bool:
         raise BrokenError(f"{path!r} is not a jido state store: its application_id is {application_id:#x}")
     meta = f"{table}_meta"
     if table not in objects and meta not in objects:
-        return True
+        return "create"
     if table not in objects or meta not in objects:
         have, lack = (table, meta) if table in objects else (meta, table)
         raise BrokenError(f"state store {path!r} is corrupt: it has table {have!r} but not {lack!r}")
     columns = tuple(row[1] for row in conn.execute(f'PRAGMA table_info("{table}")'))
-    if columns != COLUMNS:
-        raise BrokenError(
-            f"{path!r} is not a jido state store: its table {table!r} has columns {columns!r},"
-            f" not {COLUMNS!r}"
-        )
     rows = conn.execute(f"SELECT value FROM \"{meta}\" WHERE key = 'schema_version'").fetchall()
     version = rows[0][0] if rows else None
-    if version != SCHEMA_VERSION or type(version) is not int:
+    expected = COLUMNS_V1 if version == 1 else COLUMNS
+    if columns != expected:
         raise BrokenError(
-            f"state store {path!r} has schema version {version!r}; this jido reads version {SCHEMA_VERSION}"
+            f"{path!r} is not a jido state store: its table {table!r} has columns {columns!r},"
+            f" not {expected!r}"
         )
-    return False
+    if version not in (1, SCHEMA_VERSION) or type(version) is not int:
+        raise BrokenError(
+            f"state store {path!r} has schema version {version!r}; this jido reads versions 1 to {SCHEMA_VERSION}"
+        )
+    return "upgrade" if version == 1 else ""
 
 
 def create(conn: sqlite3.Connection, table: str) -> None:
     """Create our tables (inside the caller's transaction) and mark the file as jido's."""
     conn.execute(
         f'CREATE TABLE "{table}" (agent_id TEXT PRIMARY KEY NOT NULL, revision INTEGER NOT NULL,'
-        " updated_at INTEGER NOT NULL, data TEXT NOT NULL)"
+        " updated_at INTEGER NOT NULL, data TEXT NOT NULL, wake_at INTEGER)"
     )
     conn.execute(f'CREATE TABLE "{table}_meta" (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID')
     conn.execute(f"INSERT INTO \"{table}_meta\" (key, value) VALUES ('schema_version', {SCHEMA_VERSION})")
+    _add_version_2(conn, table)
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def upgrade(conn: sqlite3.Connection, table: str) -> None:
+    """Take version 1 tables to version 2 (inside the caller's transaction): the states are kept as they are."""
+    conn.execute(f'ALTER TABLE "{table}" ADD COLUMN wake_at INTEGER')
+    _add_version_2(conn, table)
+    conn.execute(f"UPDATE \"{table}_meta\" SET value = {SCHEMA_VERSION} WHERE key = 'schema_version'")
+
+
+def _add_version_2(conn: sqlite3.Connection, table: str) -> None:
+    conn.execute(f'CREATE INDEX "{table}_wake" ON "{table}" (wake_at, agent_id) WHERE wake_at IS NOT NULL')
+    conn.execute(f"INSERT INTO \"{table}_meta\" (key, value) VALUES ('revision_floor', 0)")
 
 
 def decode(path: str, agent_id: object, revision: object, updated_at: object, data: object) -> StoredState:

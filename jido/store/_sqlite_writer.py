@@ -22,27 +22,31 @@ import trio
 
 from jido._sqlite_writer import SQLiteWriter, WriteRequest, run_group
 from jido.errors import BrokenError
-from jido.store._sqlite_schema import from_us
+from jido.store._sqlite_schema import from_us, to_us
 from jido.store.store import StaleStateError, StateStoreStatistics, StateWrite, StoredState
 
 __all__ = ["Request", "Writer"]
 
+# A new row starts above the highest revision ever deleted (see _sqlite_schema): revisions never repeat.
+_FIRST: Final = "COALESCE((SELECT value FROM \"{t}_meta\" WHERE key = 'revision_floor'), 0) + 1"
 _UPSERT: Final = (
-    'INSERT INTO "{t}" (agent_id, revision, updated_at, data) VALUES (?, 1, ?, ?)'
-    " ON CONFLICT (agent_id) DO UPDATE"
-    " SET revision = revision + 1, updated_at = excluded.updated_at, data = excluded.data"
+    'INSERT INTO "{t}" (agent_id, revision, updated_at, data, wake_at) VALUES (?, ' + _FIRST + ", ?, ?, ?)"
+    " ON CONFLICT (agent_id) DO UPDATE SET revision = revision + 1, updated_at = excluded.updated_at,"
+    " data = excluded.data, wake_at = excluded.wake_at"
     " RETURNING revision"
 )
 _CREATE: Final = (
-    'INSERT INTO "{t}" (agent_id, revision, updated_at, data) VALUES (?, 1, ?, ?)'
-    " ON CONFLICT (agent_id) DO NOTHING"
+    'INSERT INTO "{t}" (agent_id, revision, updated_at, data, wake_at) VALUES (?, ' + _FIRST + ", ?, ?, ?)"
+    " ON CONFLICT (agent_id) DO NOTHING RETURNING revision"
 )
 _UPDATE: Final = (
-    'UPDATE "{t}" SET revision = revision + 1, updated_at = ?, data = ? WHERE agent_id = ? AND revision = ?'
+    'UPDATE "{t}" SET revision = revision + 1, updated_at = ?, data = ?, wake_at = ?'
+    " WHERE agent_id = ? AND revision = ?"
 )
 _REVISION: Final = 'SELECT revision FROM "{t}" WHERE agent_id = ?'
-_DELETE: Final = 'DELETE FROM "{t}" WHERE agent_id = ?'
-_DELETE_IF: Final = 'DELETE FROM "{t}" WHERE agent_id = ? AND revision = ?'
+_DELETE: Final = 'DELETE FROM "{t}" WHERE agent_id = ? RETURNING revision'
+_DELETE_IF: Final = 'DELETE FROM "{t}" WHERE agent_id = ? AND revision = ? RETURNING revision'
+_FLOOR: Final = "UPDATE \"{t}_meta\" SET value = max(value, ?) WHERE key = 'revision_floor'"
 
 
 class Request(WriteRequest):
@@ -97,6 +101,7 @@ class Writer:
                 ("revision", _REVISION),
                 ("delete", _DELETE),
                 ("delete_if", _DELETE_IF),
+                ("floor", _FLOOR),
             ]
         }
         self._thread: SQLiteWriter[Request] = SQLiteWriter(
@@ -169,19 +174,22 @@ class Writer:
         states = []
         for write in request.writes:
             agent_id, expected = write.agent_id, write.expected_revision
+            wake_at = None if write.wake_at is None else to_us(write.wake_at)
             if expected is None:
                 rows = conn.execute(
-                    self._sql["upsert"], (agent_id, request.updated_at, write.data)
+                    self._sql["upsert"], (agent_id, request.updated_at, write.data, wake_at)
                 ).fetchall()
                 revision = rows[0][0]
             elif expected == 0:
-                cursor = conn.execute(self._sql["create"], (agent_id, request.updated_at, write.data))
-                if cursor.rowcount != 1:
+                rows = conn.execute(
+                    self._sql["create"], (agent_id, request.updated_at, write.data, wake_at)
+                ).fetchall()
+                if not rows:
                     raise self._stale(conn, agent_id, expected)
-                revision = 1
+                revision = rows[0][0]
             else:
                 cursor = conn.execute(
-                    self._sql["update"], (request.updated_at, write.data, agent_id, expected)
+                    self._sql["update"], (request.updated_at, write.data, wake_at, agent_id, expected)
                 )
                 if cursor.rowcount != 1:
                     raise self._stale(conn, agent_id, expected)
@@ -199,9 +207,14 @@ class Writer:
         if agent_id is None:
             raise BrokenError(f"state store {self._path!r}: a request has neither writes nor an agent id")
         if expected is None:
-            return conn.execute(self._sql["delete"], (agent_id,)).rowcount == 1
-        if conn.execute(self._sql["delete_if"], (agent_id, expected)).rowcount != 1:
-            raise self._stale(conn, agent_id, expected)
+            rows = conn.execute(self._sql["delete"], (agent_id,)).fetchall()
+        else:
+            rows = conn.execute(self._sql["delete_if"], (agent_id, expected)).fetchall()
+            if not rows:
+                raise self._stale(conn, agent_id, expected)
+        if not rows:
+            return False
+        conn.execute(self._sql["floor"], (rows[0][0],))
         return True
 
     def _stale(self, conn: sqlite3.Connection, agent_id: str, expected: int) -> Exception:

@@ -1,13 +1,16 @@
 """The memory state store: states in a dict, for tests and runtimes whose state need not outlive them.
 
-It keeps every promise of :mod:`jido.store.store` except durability. Nothing is bounded: the states are the
-user's own memory, one entry per agent. ``list_ids`` sorts the ids once and reuses that order until an id is
+It keeps every promise of :mod:`jido.store.store` except durability, and indexes ``wake_at``
+(:class:`~jido.store.store.WakeupIndex`). Nothing is bounded: the states are the user's own memory, one entry
+per agent; a delete leaves one number behind for the whole store (the highest revision deleted), not a
+tombstone per agent. ``list_ids`` sorts the ids once and reuses that order until an id is
 added or removed (saving a known agent, the common case, keeps it), so paging through all ids costs one sort.
 """
 
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 
@@ -23,7 +26,15 @@ from jido.store._checks import (
     check_page,
     stamp,
 )
-from jido.store.store import StaleStateError, StateStoreStatistics, StateWrite, StoredState, check_writes
+from jido.store.store import (
+    StaleStateError,
+    StateStoreStatistics,
+    StateWrite,
+    StoredState,
+    Wakeup,
+    check_wakeup_query,
+    check_writes,
+)
 
 __all__ = ["MemoryStateStore"]
 
@@ -46,6 +57,8 @@ class MemoryStateStore:
         self._clock = check_clock(clock)
         self._states: dict[str, StoredState] = {}
         self._sorted: list[str] | None = []  # the ids in order; None once an id came or went
+        self._wakeups: dict[str, dt.datetime] = {}  # agent id -> wake_at, for those that have one
+        self._floor = 0  # the highest revision ever deleted: a new state starts above it (no ABA)
         self._closed = False
         self._saves = 0
         self._deletes = 0
@@ -130,12 +143,18 @@ class MemoryStateStore:
             if write.expected_revision is not None and write.expected_revision != actual:
                 self._conflicts += 1
                 raise StaleStateError(write.agent_id, write.expected_revision, actual)
-            state = StoredState(write.agent_id, write.data, actual + 1, updated_at)
+            revision = self._floor + 1 if current is None else actual + 1
+            state = StoredState(write.agent_id, write.data, revision, updated_at)
             overlay[write.agent_id] = state
             stored.append(state)
         if self._sorted is not None and not overlay.keys() <= self._states.keys():
             self._sorted = None
         self._states.update(overlay)
+        for write in batch:
+            if write.wake_at is None:
+                self._wakeups.pop(write.agent_id, None)
+            else:
+                self._wakeups[write.agent_id] = write.wake_at.astimezone(dt.UTC)
         self._saves += len(batch)
         self._transactions += 1
         self._largest_batch = max(self._largest_batch, len(batch))
@@ -163,6 +182,8 @@ class MemoryStateStore:
         if current is None:
             return False
         del self._states[agent_id]
+        self._wakeups.pop(agent_id, None)
+        self._floor = max(self._floor, current.revision)
         if self._sorted is not None:
             del self._sorted[bisect.bisect_left(self._sorted, agent_id)]
         self._deletes += 1
@@ -186,6 +207,25 @@ class MemoryStateStore:
         start = 0 if after is None else bisect.bisect_right(self._sorted, after)
         return self._sorted[start : start + limit]
 
+    async def list_wakeups(
+        self, *, before: dt.datetime | None = None, after: Wakeup | None = None, limit: int = 1000
+    ) -> list[Wakeup]:
+        """Agents whose state has a ``wake_at``, by (``wake_at``, agent id): those after ``after``, due no later
+        than ``before``, at most ``limit``. Sorts the indexed agents at each call (this store is for tests).
+
+        Raises:
+            TypeError, ValueError: a bad argument.
+            ClosedError: the store is closed.
+        """
+        self._check_open()
+        before, limit = check_wakeup_query(before, after, limit)
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        found = sorted(Wakeup(wake_at, agent_id) for agent_id, wake_at in self._wakeups.items())
+        start = 0 if after is None else bisect.bisect_right(found, after)
+        page = found[start : start + limit]
+        return page if before is None else [w for w in page if w.wake_at <= before]
+
     async def count(self) -> int:
         """How many agents have a state.
 
@@ -203,6 +243,7 @@ class MemoryStateStore:
         self._closed = True
         self._states = {}
         self._sorted = []
+        self._wakeups = {}
         await trio.lowlevel.checkpoint()
 
     def _check_open(self) -> None:

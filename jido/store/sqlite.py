@@ -18,6 +18,9 @@ returned sees what it saved; and a read does not queue behind a commit's fsync, 
 thread. Pass ``inline_reads=False`` when the file sits on storage slow enough that one read could stall the
 event loop (a network file system).
 
+Wakeups. ``wake_at`` of a write (when the agent's pending timers come due) is kept in an indexed column, and
+:meth:`SQLiteStateStore.list_wakeups` pages through it in time order on the read connection.
+
 Durability. When a write returns, its transaction is committed. With ``synchronous="FULL"`` (the default)
 the WAL is fsynced at every commit, so the states survive a power loss; ``"NORMAL"`` survives a crash of the
 process only. A write that fails (disk full, the file locked by another process past SQLite's 5 s busy
@@ -34,6 +37,7 @@ file and table at a time.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import sqlite3
@@ -58,9 +62,16 @@ from jido.store._checks import (
     check_table,
     stamp,
 )
-from jido.store._sqlite_schema import JOURNAL_TABLES, connect, decode, to_us
+from jido.store._sqlite_schema import JOURNAL_TABLES, connect, decode, from_us, to_us
 from jido.store._sqlite_writer import Request, Writer
-from jido.store.store import StateStoreStatistics, StateWrite, StoredState, check_writes
+from jido.store.store import (
+    StateStoreStatistics,
+    StateWrite,
+    StoredState,
+    Wakeup,
+    check_wakeup_query,
+    check_writes,
+)
 
 __all__ = ["DEFAULT_BATCH_MAX", "DEFAULT_TABLE", "SQLiteStateStore", "open_sqlite_state_store"]
 
@@ -270,6 +281,23 @@ class SQLiteStateStore:
         after, limit = check_page(after, limit)
         return await self._read("list_ids", self._list_ids_sync, after, min(limit, MAX_REVISION))
 
+    async def list_wakeups(
+        self, *, before: dt.datetime | None = None, after: Wakeup | None = None, limit: int = 1000
+    ) -> list[Wakeup]:
+        """Agents whose state has a ``wake_at``, by (``wake_at``, agent id): those after ``after``, due no later
+        than ``before``, at most ``limit``; read through the ``wake_at`` index.
+
+        Raises:
+            TypeError, ValueError: a bad argument.
+            BrokenError: a row is corrupt, or the file cannot be read.
+            ClosedError: the store is closed.
+        """
+        self._check_open()
+        before, limit = check_wakeup_query(before, after, limit)
+        return await self._read(
+            "list_wakeups", self._list_wakeups_sync, before, after, min(limit, MAX_REVISION)
+        )
+
     async def count(self) -> int:
         """How many agents have a state.
 
@@ -382,6 +410,36 @@ class SQLiteStateStore:
                     f"state store {self._path!r}: a row is corrupt: its agent_id is {agent_id!r}"
                 )
         return ids
+
+    def _list_wakeups_sync(
+        self, reader: sqlite3.Connection, before: dt.datetime | None, after: Wakeup | None, limit: int
+    ) -> list[Wakeup]:
+        where = ["wake_at IS NOT NULL"]
+        params: list[object] = []
+        if after is not None:
+            where.append("(wake_at, agent_id) > (?, ?)")
+            params += [to_us(after.wake_at), after.agent_id]
+        if before is not None:
+            where.append("wake_at <= ?")
+            params.append(to_us(before))
+        rows = reader.execute(
+            f'SELECT wake_at, agent_id FROM "{self._table}" WHERE {" AND ".join(where)}'
+            " ORDER BY wake_at, agent_id LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+        found = []
+        for wake_at, agent_id in rows:
+            if not isinstance(agent_id, str) or type(wake_at) is not int:
+                raise BrokenError(
+                    f"state store {self._path!r}: a row is corrupt: agent {agent_id!r} wakes at {wake_at!r}"
+                )
+            try:
+                found.append(Wakeup(from_us(wake_at), agent_id))
+            except OverflowError:
+                raise BrokenError(
+                    f"state store {self._path!r}: state of agent {agent_id!r} is corrupt: wake_at is {wake_at!r}"
+                ) from None
+        return found
 
     def _count_sync(self, reader: sqlite3.Connection) -> int:
         (count,) = reader.execute(self._sql["count"]).fetchone()

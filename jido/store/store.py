@@ -6,8 +6,10 @@ that caused it is acked, and loads it when the agent starts again or thaws from 
 
 * ``data`` is kept exactly: the text loaded is equal, code point for code point, to the text saved. The store
   never parses it.
-* An agent's ``revision`` is 1 after its first save and grows by 1 with each save. After ``delete`` the agent
-  has no state (revision 0), and its next save gives revision 1 again.
+* An agent's ``revision`` grows by 1 with each save, and never repeats: its first save gives 1, unless the
+  store has deleted states before; after ``delete`` the agent has no state (revision 0 for compare-and-set),
+  and its next save gives a revision above every revision the store ever deleted (a store-wide floor, one
+  number). A writer holding a revision from before a delete therefore cannot overwrite a state made after it.
 * ``save_many`` is atomic. Its writes apply in order, as if one after another (a second write to the same
   agent sees the first), and either all of them are stored or none is. A write with ``expected_revision`` is a
   compare-and-set: when the agent's stored revision (0 for none) differs, the call raises
@@ -18,6 +20,11 @@ that caused it is acked, and loads it when the agent starts again or thaws from 
   ``Cancelled`` out of a write means it wrote nothing; a return means it wrote everything.
 * ``list_ids`` pages through agent ids in code-point order (the order of ``sorted``, and of UTF-8 bytes).
 * After ``aclose`` every call raises :class:`~jido.errors.ClosedError`.
+
+A write may carry a ``wake_at`` time: when the agent has pending work (timers, cron ticks) that should wake
+it. Backends that also implement :class:`WakeupIndex` (memory, SQLite) index it, so a runtime opened on the
+store after a restart finds its sleepers without reading every state; the others keep the state and ignore
+the time (the pending work is then resumed when the agent is next started).
 
 Agent ids and data are ``str``; both must be encodable as UTF-8 (no lone surrogates), so that a value any
 backend accepts, every backend can keep.
@@ -32,7 +39,14 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from jido.errors import StaleStateError
-from jido.store._checks import MAX_REVISION, check_agent_id, check_data, check_expected_revision
+from jido.store._checks import (
+    MAX_REVISION,
+    check_agent_id,
+    check_data,
+    check_expected_revision,
+    check_int,
+    check_wake_at,
+)
 
 __all__ = [
     "MAX_REVISION",
@@ -41,6 +55,9 @@ __all__ = [
     "StateStoreStatistics",
     "StateWrite",
     "StoredState",
+    "Wakeup",
+    "WakeupIndex",
+    "check_wakeup_query",
     "check_writes",
 ]
 
@@ -71,10 +88,12 @@ class StateWrite:
         data: the state's JSON text; the store keeps it exactly and never parses it.
         expected_revision: None to write whatever is stored; an int to write only if the stored revision is
             that one (0: only if the agent has no state), else :class:`StaleStateError`.
+        wake_at: when the agent's pending work (timers, cron ticks) comes due, timezone-aware; None for none.
+            Kept to the microsecond in UTC by backends that implement :class:`WakeupIndex`.
 
     Raises:
         TypeError, ValueError: a field of the wrong type, an empty ``agent_id``, text that is not valid
-            UTF-8 (a lone surrogate), or ``expected_revision`` outside 0..``MAX_REVISION``.
+            UTF-8 (a lone surrogate), ``expected_revision`` outside 0..``MAX_REVISION``, or a naive ``wake_at``.
     """
 
     agent_id: str = attrs.field(validator=lambda _, __, value: check_agent_id(value))
@@ -82,6 +101,22 @@ class StateWrite:
     expected_revision: int | None = attrs.field(
         default=None, validator=lambda _, __, value: check_expected_revision(value, minimum=0)
     )
+    wake_at: dt.datetime | None = attrs.field(
+        default=None, kw_only=True, validator=lambda _, __, value: check_wake_at(value)
+    )
+
+
+@attrs.frozen(order=True)
+class Wakeup:
+    """An agent with pending work, as :meth:`WakeupIndex.list_wakeups` lists it (ordered by time, then id).
+
+    Attributes:
+        wake_at: when its earliest pending timer or cron tick comes due (UTC).
+        agent_id: whose it is.
+    """
+
+    wake_at: dt.datetime
+    agent_id: str
 
 
 @attrs.frozen
@@ -149,6 +184,31 @@ class StateStore(Protocol):
     def statistics(self) -> StateStoreStatistics:
         """Counters of what this store did since it was made."""
         ...
+
+
+@runtime_checkable
+class WakeupIndex(Protocol):
+    """What a store that indexes ``wake_at`` adds to :class:`StateStore` (optional: the runtime uses it when
+    the store has it, to find sleeping agents after a restart)."""
+
+    async def list_wakeups(
+        self, *, before: dt.datetime | None = None, after: Wakeup | None = None, limit: int = 1000
+    ) -> list[Wakeup]:
+        """Agents whose stored state has a ``wake_at``, ordered by (``wake_at``, agent id): only those after
+        ``after`` in that order and due no later than ``before``, at most ``limit``."""
+        ...
+
+
+def check_wakeup_query(before: object, after: object, limit: object) -> tuple[dt.datetime | None, int]:
+    """Check the arguments of ``list_wakeups``; returns ``before`` in UTC and ``limit``.
+
+    Raises:
+        TypeError, ValueError: ``before`` is not None or an aware datetime, ``after`` not None or a
+            :class:`Wakeup`, or ``limit`` not an int >= 1.
+    """
+    if after is not None and not isinstance(after, Wakeup):
+        raise TypeError(f"after must be None or a Wakeup, got {after!r}")
+    return check_wake_at(before, "before"), check_int(limit, "limit", minimum=1)
 
 
 def check_writes(writes: object) -> list[StateWrite]:

@@ -343,8 +343,8 @@ class TestHostileFiles:
         """A file written by a newer schema version is refused, not misread."""
         path = tmp_path / "state.db"
         await make_file(path)
-        raw(path, "UPDATE jido_agent_state_meta SET value = 2 WHERE key = 'schema_version'")
-        await self.refused(path, r"has schema version 2; this jido reads version 1$")
+        raw(path, "UPDATE jido_agent_state_meta SET value = 3 WHERE key = 'schema_version'")
+        await self.refused(path, r"has schema version 3; this jido reads versions 1 to 2$")
 
     async def test_table_without_meta(self, tmp_path: Path) -> None:
         """A jido file with our state table but no meta table is corrupt."""
@@ -499,3 +499,54 @@ async def test_operations_match_a_dict_model(operations: list[tuple[object, ...]
                 assert await store.count() == len(model)
         finally:
             await store.aclose()
+
+
+class TestSchemaVersion1:
+    """Files written before wakeups and the revision floor (schema version 1) are upgraded in place."""
+
+    V1 = (
+        "CREATE TABLE jido_agent_state (agent_id TEXT PRIMARY KEY NOT NULL, revision INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL, data TEXT NOT NULL)",
+        "CREATE TABLE jido_agent_state_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+        "INSERT INTO jido_agent_state_meta (key, value) VALUES ('schema_version', 1)",
+        "INSERT INTO jido_agent_state (agent_id, revision, updated_at, data) VALUES ('a', 7, 0, '{\"n\": 7}')",
+        "PRAGMA application_id = 1246315599",
+    )
+
+    async def test_upgraded_keeping_states(self, tmp_path: Path) -> None:
+        """A version 1 file opens, keeps its states and revisions, and then indexes wakeups."""
+        path = tmp_path / "v1.db"
+        raw(path, *self.V1)
+        async with open_sqlite_state_store(path) as store:
+            loaded = await store.load("a")
+            assert loaded is not None and (loaded.revision, loaded.data) == (7, '{"n": 7}')
+            [saved] = await store.save_many([StateWrite("a", "{}", 7, wake_at=T0)])
+            assert saved.revision == 8
+            assert [w.agent_id for w in await store.list_wakeups()] == ["a"]
+        conn = sqlite3.connect(path)
+        try:
+            version = conn.execute(
+                "SELECT value FROM jido_agent_state_meta WHERE key = 'schema_version'"
+            ).fetchone()
+        finally:
+            conn.close()
+        assert version == (2,)
+
+    async def test_revision_floor_after_upgrade(self, tmp_path: Path) -> None:
+        """A state deleted after the upgrade starts again above its old revision."""
+        path = tmp_path / "v1.db"
+        raw(path, *self.V1)
+        async with open_sqlite_state_store(path) as store:
+            assert await store.delete("a")
+            [saved] = await store.save_many([StateWrite("a", "{}", 0)])
+            assert saved.revision == 8
+
+    async def test_revision_floor_survives_reopening(self, tmp_path: Path) -> None:
+        """The floor is in the file: a store opened again still starts new states above it."""
+        path = tmp_path / "state.db"
+        async with open_sqlite_state_store(path) as store:
+            await store.save_many([StateWrite("a", "1"), StateWrite("a", "2")])
+            assert await store.delete("a")
+        async with open_sqlite_state_store(path) as store:
+            [saved] = await store.save_many([StateWrite("a", "3", 0)])
+            assert saved.revision == 3

@@ -13,7 +13,15 @@ import pytest
 import trio
 
 from jido.errors import ClosedError, JidoError
-from jido.store.store import MAX_REVISION, StaleStateError, StateStore, StateWrite, StoredState
+from jido.store.store import (
+    MAX_REVISION,
+    StaleStateError,
+    StateStore,
+    StateWrite,
+    StoredState,
+    Wakeup,
+    WakeupIndex,
+)
 from tests.redis.server import redis_namespace as redis_namespace
 from tests.redis.server import redis_server as redis_server
 from tests.store.store_support import T0, ManualClock, StoreFactory, save
@@ -128,12 +136,95 @@ class TestRevisions:
         loaded = await store.load("a")
         assert loaded is not None and (loaded.revision, loaded.data) == (2, "2")
 
-    async def test_revision_restarts_after_delete(self, store: StateStore) -> None:
-        """After a delete the agent has no state, and its next save is revision 1 again."""
+    async def test_revision_never_repeats_after_delete(self, store: StateStore) -> None:
+        """After a delete the agent has no state, and its next save is above every revision deleted."""
+        _xfail_redis(store, "RedisStore restarts an agent's revisions at 1 after a delete")
         await save(store, "a", "1")
         await save(store, "a", "2")
         assert await store.delete("a")
-        assert (await save(store, "a", "3", expected=0)).revision == 1
+        assert await store.load("a") is None
+        assert (await save(store, "a", "3", expected=0)).revision == 3
+        assert (await save(store, "b", "1")).revision == 3  # the floor is the store's, not the agent's
+
+    async def test_no_aba_across_a_delete(self, store: StateStore) -> None:
+        """A writer holding a revision from before a delete cannot overwrite the state made after it."""
+        _xfail_redis(store, "RedisStore restarts an agent's revisions at 1 after a delete")
+        await save(store, "a", "old")
+        assert await store.delete("a", expected_revision=1)
+        await save(store, "a", "new", expected=0)
+        with pytest.raises(StaleStateError) as caught:
+            await save(store, "a", "stale writer", expected=1)
+        assert (caught.value.expected, caught.value.actual) == (1, 2)
+        loaded = await store.load("a")
+        assert loaded is not None and loaded.data == "new"
+
+    async def test_first_save_is_revision_one(self, store: StateStore) -> None:
+        """Without any delete, a new agent's first save is revision 1, also with expected_revision=0."""
+        assert (await save(store, "a", "1", expected=0)).revision == 1
+        assert (await save(store, "b", "1")).revision == 1
+
+
+def _xfail_redis(store: StateStore, reason: str) -> None:
+    if type(store).__name__ == "RedisStore":
+        pytest.xfail(reason)
+
+
+def _wakeups(store: StateStore) -> WakeupIndex:
+    if not isinstance(store, WakeupIndex):
+        pytest.skip(f"{type(store).__name__} does not index wake_at (WakeupIndex is optional)")
+    return store
+
+
+class TestWakeups:
+    async def test_listed_in_time_order(self, store: StateStore) -> None:
+        """States saved with wake_at are listed by (wake_at, agent id); those without are not."""
+        index = _wakeups(store)
+        later, sooner = T0 + dt.timedelta(hours=1), T0 + dt.timedelta(minutes=1)
+        await store.save_many(
+            [
+                StateWrite("c", "{}", wake_at=later),
+                StateWrite("a", "{}", wake_at=later),
+                StateWrite("b", "{}", wake_at=sooner),
+                StateWrite("d", "{}"),
+            ]
+        )
+        assert await index.list_wakeups() == [Wakeup(sooner, "b"), Wakeup(later, "a"), Wakeup(later, "c")]
+
+    async def test_pages_and_before(self, store: StateStore) -> None:
+        """after pages on from a listed wakeup; before keeps those due by then; limit bounds the page."""
+        index = _wakeups(store)
+        times = [T0 + dt.timedelta(seconds=i) for i in range(5)]
+        await store.save_many([StateWrite(f"agent-{i}", "{}", wake_at=t) for i, t in enumerate(times)])
+        first = await index.list_wakeups(limit=2)
+        assert [w.agent_id for w in first] == ["agent-0", "agent-1"]
+        rest = await index.list_wakeups(after=first[-1], before=times[3])
+        assert [w.agent_id for w in rest] == ["agent-2", "agent-3"]
+
+    async def test_cleared_by_a_save_without_and_by_delete(self, store: StateStore) -> None:
+        """A later save without wake_at, or a delete, takes the agent out of the index."""
+        index = _wakeups(store)
+        await store.save_many([StateWrite(x, "{}", wake_at=T0) for x in "ab"])
+        await save(store, "a", "{}")
+        assert await store.delete("b")
+        assert await index.list_wakeups() == []
+
+    async def test_any_zone_kept_as_utc(self, store: StateStore) -> None:
+        """A wake_at in any time zone is listed as the same moment in UTC, to the microsecond."""
+        index = _wakeups(store)
+        moment = dt.datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=zoneinfo.ZoneInfo("Asia/Tokyo"))
+        await store.save_many([StateWrite("a", "{}", wake_at=moment)])
+        [listed] = await index.list_wakeups()
+        assert listed.wake_at == moment and listed.wake_at.tzinfo == dt.UTC
+
+    async def test_bad_arguments(self, store: StateStore) -> None:
+        """A naive wake_at or before, or an after that is not a Wakeup, is refused."""
+        index = _wakeups(store)
+        with pytest.raises(ValueError, match=r"^wake_at must be timezone-aware"):
+            StateWrite("a", "{}", wake_at=dt.datetime(2026, 1, 1))
+        with pytest.raises(ValueError, match=r"^before must be timezone-aware"):
+            await index.list_wakeups(before=dt.datetime(2026, 1, 1))
+        with pytest.raises(TypeError, match=r"^after must be None or a Wakeup"):
+            await index.list_wakeups(after="a")  # type: ignore[arg-type]
 
 
 class TestCompareAndSet:
