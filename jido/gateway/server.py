@@ -18,7 +18,6 @@ and the journal serves the gap.
 from __future__ import annotations
 
 import collections
-import contextlib
 import ipaddress
 import itertools
 import logging
@@ -266,20 +265,16 @@ class Gateway:
 
     async def _handle_request(self, request: trio_websocket.WebSocketRequest) -> None:
         if self._closing:
-            with contextlib.suppress(trio_websocket.ConnectionClosed):
-                await request.reject(503, body=b"server going away\n")
+            await _refuse(request, 503, body=b"server going away\n")
             return
         if self._places >= self.max_connections:
             # Refused before anything is allocated for it: each connection may hold a send queue of
             # send_queue_bytes, so the count of connections is what bounds the gateway's memory.
             self._over_capacity += 1
             logger.info("gateway refused a connection: %d open (max_connections)", self.max_connections)
-            with contextlib.suppress(trio_websocket.ConnectionClosed):
-                await request.reject(
-                    503,
-                    extra_headers=[(b"Retry-After", b"1")],
-                    body=b"too many connections\n",
-                )
+            await _refuse(
+                request, 503, extra_headers=[(b"Retry-After", b"1")], body=b"too many connections\n"
+            )
             return
         self._places += 1
         try:
@@ -294,7 +289,7 @@ class Gateway:
                 # Without tokens, any web page the user visits could open a socket to a local gateway
                 # (cross-site websocket hijacking): browsers say where the page came from, so refuse others.
                 self._rejected += 1
-                await request.reject(403, body=b"cross-origin connections need a token\n")
+                await _refuse(request, 403, body=b"cross-origin connections need a token\n")
                 return
             policy = None if self._tokens is not None else OPEN_POLICY
             header = _authorization(request.headers)
@@ -302,7 +297,8 @@ class Gateway:
                 policy = self._tokens.authenticate(header) if header else None
                 if policy is None:
                     self._rejected += 1
-                    await request.reject(
+                    await _refuse(
+                        request,
                         401,
                         extra_headers=[(b"WWW-Authenticate", b'Bearer error="invalid_token"')],
                         body=b"invalid bearer token\n",
@@ -323,6 +319,31 @@ class Gateway:
             self._peak_queued_bytes = max(self._peak_queued_bytes, connection.send_queue.peak_bytes)
             self._gone.set()
             self._gone = trio.Event()
+
+
+async def _refuse(
+    request: trio_websocket.WebSocketRequest,
+    status: int,
+    *,
+    body: bytes,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer a handshake with an HTTP error, then close its TCP connection.
+
+    trio-websocket (0.12) sends the answer but leaves the socket open, and its reader task with it, until the
+    client closes: a client that never does (a flood of refused handshakes) would hold a socket and a task of
+    the server each, past ``max_connections``. Nothing else can be said on a refused handshake, so the
+    stream is closed here; a client reads the answer, then the end of the stream.
+    """
+    try:
+        await request.reject(status, extra_headers=extra_headers, body=body)
+    except trio_websocket.ConnectionClosed:
+        pass
+    finally:
+        stream = getattr(getattr(request, "_connection", None), "_stream", None)
+        if isinstance(stream, trio.abc.AsyncResource):
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
 
 
 def _local_origin(headers: list[tuple[bytes, bytes]]) -> bool:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 import pytest
+import trio
 import wsproto.events
 
-from jido.gateway import serve_gateway
+from jido.gateway import TokenPolicy, serve_gateway
 from jido.runtime.runtime import Runtime
 
 from .helpers import eventually, raw_client, serving, wsproto_client
@@ -63,3 +67,51 @@ class TestMaxConnections:
                 reply = await client.request({"op": "ping", "id": "p"})
                 assert reply == {"op": "result", "id": "p", "result": {}}
             assert gateway.statistics().over_capacity == 1
+
+
+def handshake(*headers: bytes) -> bytes:
+    return (
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        + b"".join(h + b"\r\n" for h in headers)
+        + b"\r\n"
+    )
+
+
+async def answer_then_end(port: int, request: bytes) -> bytes:
+    """Send a handshake over plain TCP and read until the server ends the stream (never closing ours)."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    try:
+        await stream.send_all(request)
+        data = b""
+        with trio.fail_after(10):  # a guard only: the server ends the stream at once
+            while chunk := await stream.receive_some():
+                data += chunk
+        return data
+    finally:
+        await stream.aclose()
+
+
+class TestRefusedHandshakes:
+    @pytest.mark.parametrize(
+        ("options", "header", "status"),
+        [
+            ({"tokens": {"t": TokenPolicy()}}, b"Authorization: Bearer wrong", b"401"),
+            ({}, b"Origin: https://evil.example", b"403"),
+            ({"max_connections": 1}, b"X-Filler: 1", b"503"),
+        ],
+        ids=["bad_token", "foreign_origin", "over_capacity"],
+    )
+    async def test_server_closes_the_socket(
+        self, runtime: Runtime, options: dict[str, Any], header: bytes, status: bytes
+    ) -> None:
+        """A refused handshake is answered and its TCP connection closed by the server, so that clients that
+        never close theirs cannot pile up sockets and tasks past max_connections."""
+        async with serving(runtime, **options) as gateway, contextlib.AsyncExitStack() as stack:
+            if "max_connections" in options:
+                await stack.enter_async_context(raw_client(gateway.url))
+            for _ in range(3):
+                answer = await answer_then_end(gateway.port, handshake(header))
+                assert answer.startswith(b"HTTP/1.1 " + status)
+            if "max_connections" not in options:
+                assert gateway.statistics().rejected == 3
