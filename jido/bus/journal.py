@@ -104,7 +104,8 @@ class Journal(Protocol):
         ...
 
     async def read(self, start: int = 1, *, limit: int = 1000) -> list[Record]:
-        """Records with ``offset >= start``, in offset order, at most ``limit`` of them."""
+        """Records with ``offset >= start``, in offset order, at most ``limit`` of them (a backend may return
+        fewer, to bound the bytes of one read: only an empty list means there is nothing from ``start``)."""
         ...
 
     async def offset_at(self, moment: dt.datetime) -> int:

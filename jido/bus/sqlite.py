@@ -93,6 +93,10 @@ APPLICATION_ID: Final = 0x4A49444F  # "JIDO"
 DEFAULT_BATCH_MAX: Final = 1000
 _TAIL_RECORDS: Final = 4096
 _TAIL_BYTES: Final = 8 << 20
+_READ_BYTES: Final = 1 << 20
+"""The JSON one read returns at most (and at least one record, whatever its size): a subscription keeps what
+it read ahead until it has handed it out, and a reader that stopped (a gateway client that does not read)
+must not pin ``limit`` large records per subscription."""
 
 _T = TypeVar("_T")
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -268,7 +272,14 @@ class _Tail:
         if index < 0:
             return None
         index += self.head
-        return self.records[index : index + limit]
+        end = min(index + limit, len(self.records))
+        size = 0
+        for at in range(index, end):
+            size += len(self.texts[at])
+            if size > _READ_BYTES and at > index:
+                end = at
+                break
+        return self.records[index:end]
 
 
 class SQLiteJournal:
@@ -419,7 +430,9 @@ class SQLiteJournal:
         return records
 
     async def read(self, start: int = 1, *, limit: int = 1000) -> list[Record]:
-        """Records with ``offset >= start``, in offset order, at most ``limit`` of them.
+        """Records with ``offset >= start``, in offset order, at most ``limit`` of them, and no more than
+        about 1 MiB of JSON (at least one record, whatever its size): fewer than ``limit`` does not mean the
+        end; read on from the last offset + 1 until a read comes back empty.
 
         Raises:
             TypeError, ValueError: ``start`` or ``limit`` is not an int >= 1.
@@ -782,11 +795,15 @@ class SQLiteJournal:
         rows = conn.execute(
             'SELECT "offset", appended_at, body FROM records WHERE "offset" >= ? ORDER BY "offset" LIMIT ?',
             (start, limit),
-        ).fetchall()
-        return [
-            self._record(offset, appended_at, body, f"record at offset {offset}")
-            for offset, appended_at, body in rows
-        ]
+        )
+        records: list[Record] = []
+        size = 0
+        for offset, appended_at, body in rows:
+            size += len(body) if isinstance(body, str | bytes) else 0
+            if size > _READ_BYTES and records:
+                break
+            records.append(self._record(offset, appended_at, body, f"record at offset {offset}"))
+        return records
 
     def _offset_at_sync(self, conn: sqlite3.Connection, moment: int, last: int | None = None) -> int:
         # The index on appended_at orders equal times by rowid (the offset): the first entry is the answer.
