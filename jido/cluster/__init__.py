@@ -3,7 +3,9 @@
 What is here: membership (heartbeat keys with server-side TTLs), leases on agent ids with fencing tokens (the
 Redis state store refuses a former owner's late writes), rendezvous placement of virtual agents over the live
 nodes, node inboxes (a stream per node, read through a consumer group, claimable when a node dies), and a
-first cut of cross-node calls to virtual agents over the inboxes (``RemoteAgents``). See ``docs/scaling.md``. Needs the ``redis`` extra (``pip install 'jido[redis]'``).
+runtime in a cluster (``open_cluster_runtime``: calls, casts and bus delivery to virtual agents from any node,
+failover when a node dies; ``python -m jido.cluster.serve`` runs one node). See ``docs/scaling.md``. Needs the
+``redis`` extra (``pip install 'jido[redis]'``).
 """
 
 from jido.cluster.inbox import Inbox as Inbox
@@ -24,12 +26,17 @@ from jido.cluster.placement import weight as weight
 from jido.cluster.remote import REPLY_TYPE as REPLY_TYPE
 from jido.cluster.remote import RemoteAgents as RemoteAgents
 from jido.cluster.remote import RemoteCallError as RemoteCallError
+from jido.cluster.runtime import ClusterRuntime as ClusterRuntime
+from jido.cluster.runtime import ClusterStatistics as ClusterStatistics
+from jido.cluster.runtime import open_cluster_runtime as open_cluster_runtime
 
 __all__ = [
     "DEFAULT_LEASE_TTL",
     "DEFAULT_NODE_TTL",
     "REPLY_TYPE",
     "ClusterNode",
+    "ClusterRuntime",
+    "ClusterStatistics",
     "Inbox",
     "InboxFullError",
     "InboxMessage",
@@ -41,6 +48,7 @@ __all__ = [
     "RemoteAgents",
     "RemoteCallError",
     "open_cluster_node",
+    "open_cluster_runtime",
     "place",
     "rank",
     "weight",
