@@ -50,13 +50,23 @@ from jido.telemetry.events import BUS_PUBLISHED
 from jido.telemetry.handlers import _BY_NAME, emit
 from jido.telemetry.logs import log_context
 
-__all__ = ["Bus", "BusStatistics", "Delivery", "Retention", "StartFrom", "journal_interceptor", "open_bus"]
+__all__ = [
+    "Bus",
+    "BusStatistics",
+    "Delivery",
+    "Retention",
+    "StartFrom",
+    "StartPastEndError",
+    "journal_interceptor",
+    "open_bus",
+]
 
 logger = logging.getLogger("jido.bus")
 
 StartFrom: TypeAlias = Literal["beginning", "latest"] | int | dt.datetime
 """Where a subscription without a stored checkpoint starts: the oldest retained record, the next one
-appended, an offset, or the first record appended at or after a time."""
+appended, an offset (at most the next one appended: see :class:`StartPastEndError`), or the first record
+appended at or after a time."""
 
 Target: TypeAlias = Callable[[Signal], Any] | Any
 
@@ -96,6 +106,24 @@ class Retention:
             raise ValueError(
                 f"Retention.interval must be a positive number of seconds, got {self.interval!r}"
             )
+
+
+class StartPastEndError(ValueError):
+    """A subscription was asked to start at an offset the journal has not reached.
+
+    Such a start would deliver nothing until the journal got there, and a durable subscription would store a
+    checkpoint it never had (an offset from another journal, or a typo, would silence it for good), so it is
+    refused. Offsets up to ``last_offset() + 1`` (the next one appended) are accepted.
+
+    Attributes:
+        offset: the offset asked for.
+        next_offset: the offset the next record appended will have.
+    """
+
+    def __init__(self, offset: int, next_offset: int) -> None:
+        super().__init__(f"offset {offset} is past the end of the journal (the next offset is {next_offset})")
+        self.offset = offset
+        self.next_offset = next_offset
 
 
 @attrs.frozen
@@ -196,6 +224,14 @@ class Bus:
             f"start_from must be 'beginning', 'latest', an offset >= 1 or an aware datetime, got {start_from!r}"
         )
 
+    async def _subscription_start(self, start_from: StartFrom) -> int:
+        start = await self._start_offset(start_from)
+        if isinstance(start_from, int):
+            next_offset = await self.journal.last_offset() + 1
+            if start > next_offset:
+                raise StartPastEndError(start, next_offset)
+        return start
+
     async def subscribe(
         self,
         pattern: str,
@@ -241,6 +277,8 @@ class Bus:
             ForbiddenError: the durable name is bound to another owner.
             SubscriptionConflictError: the durable name is bound to the same owner and another pattern
                 (resuming with this one would move the checkpoint past records the other never matched).
+            StartPastEndError: ``start_from`` is an offset past the next one to be appended (and there is no
+                stored checkpoint to resume from instead).
             ValueError: an option is out of range, or the durable name is already subscribed.
 
         Nothing is changed when it raises, except that a name stored by an older version without a binding
@@ -271,7 +309,7 @@ class Bus:
             stored = await self.journal.get_checkpoint(name)
             # Where a new durable subscription starts is stored at once, with its binding: if it stops
             # before its first ack, it must resume from here next time, not from whatever "latest" is then.
-            start = stored + 1 if stored is not None else await self._start_offset(start_from)
+            start = stored + 1 if stored is not None else await self._subscription_start(start_from)
             offset = max(0, min(start - 1, await self.journal.last_offset()))
             binding = await self.journal.bind_subscription(name, pattern=pattern, owner=owner, offset=offset)
             # The journal changed nothing if the name was bound already, so refusing here leaves all as it
@@ -287,7 +325,7 @@ class Bus:
             durable = True
             sub_name = name
         else:
-            start = await self._start_offset(start_from)
+            start = await self._subscription_start(start_from)
             self._transient_count += 1
             durable = False
             sub_name = f"transient-{self._transient_count}:{pattern}"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import trio
 
+from jido.bus.bus import StartPastEndError
 from jido.bus.subscription import Subscription
 from jido.convert import unstructure
 from jido.errors import (
@@ -14,6 +15,7 @@ from jido.errors import (
     AgentNotFoundError,
     CallTimeoutError,
     ClosedError,
+    FieldError,
     ForbiddenError,
     JidoError,
     NoRouteError,
@@ -172,6 +174,8 @@ async def subscribe(conn: Connection, request: SubscribeRequest) -> None:
         raise forbidden_durable(request) from None
     except SubscriptionConflictError as exc:
         raise conflicting_durable(request, exc.bound) from None
+    except StartPastEndError as exc:  # an offset of another journal, or a typo: it would deliver nothing
+        raise FrameError.invalid("bad_frame", [FieldError("$.from", str(exc))], request.id) from None
     except ValueError as exc:  # the durable name is held by a subscriber outside the gateway
         raise FrameError("conflict", str(exc), request_id=request.id) from None
     except ClosedError as exc:

@@ -20,7 +20,7 @@ from jido.gateway import TokenPolicy
 from jido.gateway.protocol import ERROR_CODES, FrameError, error_frame, parse_request, result_frame
 from jido.runtime.runtime import Runtime, open_runtime
 
-from .helpers import RawClient, raw_client, serving, signal_json
+from .helpers import RawClient, raw_client, serving, signal, signal_json
 
 SURROGATE = "\\ud800"  # the JSON escape of a lone surrogate: valid JSON syntax, not valid Unicode text
 PROBLEM = "has a lone surrogate at index 0, which is not valid Unicode"
@@ -325,3 +325,34 @@ class TestResetPeers:
                     {"op": "call", "id": "c", "agent": "counter", "signal": signal_json("counter.add", by=1)}
                 )
                 assert called["result"]["state"] == {"count": 1}
+
+
+class TestSubscribeFromPastTheEnd:
+    @pytest.mark.parametrize("durable", [None, "billing"], ids=["transient", "durable"])
+    @pytest.mark.parametrize("start", [3, 2**70], ids=["near", "past_64_bits"])
+    async def test_refused_and_nothing_stored(
+        self, runtime: Runtime, durable: str | None, start: int
+    ) -> None:
+        """A `from` past the next offset is a bad_frame at $.from naming the next offset (it would deliver
+        nothing, and a durable name would be stuck with it); the name is free for a valid subscribe."""
+        await runtime.publish(signal())
+        extra = {"durable": durable} if durable else {}
+        async with serving(runtime) as gateway, raw_client(gateway.url) as client:
+            reply = await client.request(
+                {"op": "subscribe", "id": "1", "pattern": "order.*", "from": start, **extra}
+            )
+            message = f"offset {start} is past the end of the journal (the next offset is 2)"
+            assert reply == {
+                "op": "error",
+                "id": "1",
+                "code": "bad_frame",
+                "message": f"$.from: {message}",
+                "details": {"errors": [{"path": "$.from", "message": message}]},
+            }
+            reply = await client.request(
+                {"op": "subscribe", "id": "2", "pattern": "order.*", "from": 2, **extra}
+            )
+            assert reply == {"op": "result", "id": "2", "result": {"subscription": "s1", "from": 2}}
+            await runtime.publish(signal())
+            frame = await client.recv()
+            assert (frame["op"], frame["offset"]) == ("signal", 2)
