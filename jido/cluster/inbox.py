@@ -15,6 +15,13 @@ Layout, under namespace ``ns``::
     {ns}:cluster:inbox:<node>   stream  fields s = the signal's JSON, a = the agent it is for ("" if none),
                                         r = the node to answer to ("" if none), c = the correlation id of a
                                         call ("" if none); group "jido"
+    {ns}:cluster:reply:<node>   stream  answers to the node's calls: c = the correlation id, n = the node
+                                        that answered, d = the answer's JSON; read without a group (an
+                                        answer whose caller is gone is not needed), capped near MAXLEN
+
+Answers do not go through the inbox: :meth:`Inbox.reply` adds the answer to the caller's reply stream and acks
+the call's message in one script, and the caller reads its reply stream with a plain ``XREAD``, so a call
+costs no ack of its own.
 """
 
 from __future__ import annotations
@@ -92,6 +99,27 @@ return out
 """
 
 
+# KEYS: the caller's reply stream, the inbox the call was read from. ARGV: correlation, node, answer JSON, max
+# length, then the ids to ack in that inbox. Adds the answer, acks and deletes the ids.
+_REPLY: Final = """
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind ~= 'none' and kind ~= 'stream' then return {'BROKEN', KEYS[1], 'holds a ' .. kind .. ', not a stream'} end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'c', ARGV[1], 'n', ARGV[2], 'd', ARGV[3])
+if #ARGV > 4 and redis.call('TYPE', KEYS[2]).ok == 'stream' then
+  redis.call('XACK', KEYS[2], 'jido', unpack(ARGV, 5))
+  redis.call('XDEL', KEYS[2], unpack(ARGV, 5))
+end
+return {'OK'}
+"""
+
+REPLY_MAXLEN: Final = 10_000
+"""Answers a reply stream keeps (about): its reader takes them within moments; the cap bounds a dead caller's."""
+
+
+def _bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
 class InboxFullError(JidoError, trio.WouldBlock):
     """The node's inbox holds ``max_pending`` messages already; the message was not sent."""
 
@@ -159,6 +187,9 @@ class Inbox:
         self._ack = client.register_script(_ACK)
         self._ensure = client.register_script(_ENSURE)
         self._claim = client.register_script(_CLAIM)
+        self._reply = client.register_script(_REPLY)
+        self._reply_prefix = f"{{{namespace}}}:cluster:reply:"
+        self._reply_seen: bytes | None = None
         self._ready = False
 
     def __repr__(self) -> str:
@@ -208,6 +239,55 @@ class Inbox:
         if reply[0] == b"FULL":
             raise InboxFullError(node_id, int(reply[1]))
         return str(reply[1].decode("ascii"))
+
+    def reply_key(self, node_id: str | None = None) -> str:
+        """The stream key of ``node_id``'s answers (this node's by default)."""
+        return self._reply_prefix + (self.node_id if node_id is None else node_id)
+
+    async def reply(
+        self, node_id: str, correlation: str, answer: bytes, *, ack: InboxMessage | None = None
+    ) -> None:
+        """Answer the call ``correlation`` of node ``node_id`` with ``answer`` (JSON), and ack the call's
+        message ``ack`` (read from this node's inbox, or claimed from another's) in the same round trip.
+
+        Raises:
+            BrokenError: the reply key holds another type (named).
+            RedisUnavailableError: the server could not be reached or did not answer.
+        """
+        args: list[str | bytes] = [correlation, self.node_id, answer, str(REPLY_MAXLEN)]
+        inbox = self.key()
+        if ack is not None:
+            args.append(ack.id)
+            inbox = self.key(ack.inbox)
+        self._broken(await self._guard(self._reply(keys=[self.reply_key(node_id), inbox], args=args)))
+
+    async def receive_replies(
+        self, *, count: int = 256, timeout: float = 1.0
+    ) -> list[tuple[str, str, bytes]]:
+        """Up to ``count`` new answers to this node's calls, waiting up to ``timeout`` seconds for the first:
+        (correlation, answering node, answer JSON) each. Answers added before the first call are skipped."""
+        key = self.reply_key()
+        if self._reply_seen is None:
+            last = await self._guard(self._client.xrevrange(key, count=1))
+            self._reply_seen = _bytes(last[0].identifier) if last else b"0-0"
+        reply = await self._guard(
+            self._client.xread(
+                {key: self._reply_seen or b"0-0"},
+                count=count,
+                block=dt.timedelta(milliseconds=max(1, round(timeout * 1000))),
+            ),
+            extra=timeout,
+        )
+        if not reply:
+            return []
+        out: list[tuple[str, str, bytes]] = []
+        for entry in next(iter(reply.values())):
+            self._reply_seen = _bytes(entry.identifier)
+            fields = entry.field_values
+            correlation = _bytes(fields.get(b"c", b"")).decode("utf-8", "replace")
+            node = _bytes(fields.get(b"n", b"")).decode("utf-8", "replace")
+            out.append((correlation, node, _bytes(fields.get(b"d", b""))))
+        return out
 
     async def _ensure_group(self) -> None:
         if not self._ready:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import logging
 import math
 from collections.abc import AsyncIterator, Callable
@@ -422,6 +423,34 @@ class ClusterRuntime:
         state = structure(data.get("state"), spec.state, subject=f"{spec.name} state")
         return Agent(id=agent_id, state=state, spec=spec)
 
+    async def _serve_replies(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Read this node's reply stream: each answer goes to the call waiting for it (if it still waits)."""
+        await self.node.inbox.receive_replies(timeout=0.001)  # from here on: nothing answered later is missed
+        task_status.started()
+        down = False
+        while True:
+            try:
+                replies = await self.node.inbox.receive_replies(timeout=1.0)
+                down = False
+            except RedisUnavailableError as exc:
+                if not down:
+                    logger.warning("node %r cannot read its replies: %s", self.node_id, exc)
+                down = True
+                await trio.sleep(0.5)
+                continue
+            for correlation, node, raw in replies:
+                waiter = self._waiting.get(correlation)
+                if waiter is None:
+                    continue  # the caller gave up (timed out) already, or the answer came twice
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    data = None
+                with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+                    waiter.send_nowait(
+                        (node, data if isinstance(data, dict) else {"ok": False, "error": "bad reply"})
+                    )
+
     def _deliver_reply(self, message: InboxMessage) -> None:
         waiter = self._waiting.get(message.correlation or "")
         if waiter is None:
@@ -474,18 +503,22 @@ class ClusterRuntime:
         try:
             while lane:
                 message = lane.popleft()
+                acked = False
                 try:
-                    await self._handle(message)
+                    acked = await self._handle(message)
                 except Exception:
                     logger.exception("node %r could not handle inbox message %s", self.node_id, message.id)
                 finally:
                     self._in_flight -= 1
                     self._room.set()
-                    self._ack_soon(message)
+                    if not acked:
+                        self._ack_soon(message)
         finally:
             del self._lanes[agent_id]
 
-    async def _handle(self, message: InboxMessage) -> None:
+    async def _handle(self, message: InboxMessage) -> bool:
+        """Handle one inbox message: apply it here or send it on to the agent's owner. Returns True when
+        the message was acked already (with the answer to its call)."""
         agent_id = message.agent_id
         assert agent_id is not None
         self._received += 1
@@ -496,7 +529,7 @@ class ClusterRuntime:
                 owner = await self._own(agent_id, math.inf)
                 if owner != self.node_id:
                     await self._send_on(owner, message)
-                    return
+                    return False
                 try:
                     agent = await self._local_call(spec, agent_id, message.signal, self.handle_timeout)
                 except _Moved:
@@ -511,11 +544,19 @@ class ClusterRuntime:
                 logger.warning(
                     "node %r: cast to agent %r failed: %s", self.node_id, agent_id, answer["error"]
                 )
-        if message.reply_to is not None:
-            reply = Signal(type=REPLY_TYPE, source=f"/jido/cluster/{self.node_id}", data=answer)
-            await self._send_with_retry(
-                message.reply_to, reply, agent_id=agent_id, reply_to=None, correlation=message.correlation
-            )
+        if message.reply_to is None:
+            return False
+        raw = json.dumps(answer, separators=(",", ":")).encode()
+        delay = 0.05
+        while True:  # acked only once answered: Redis being away is waited out
+            try:
+                await self.node.inbox.reply(message.reply_to, message.correlation or "", raw, ack=message)
+            except RedisUnavailableError as exc:
+                logger.warning("node %r cannot answer node %r yet: %s", self.node_id, message.reply_to, exc)
+                await trio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            else:
+                return True
 
     async def _send_on(self, owner: str, message: InboxMessage) -> None:
         self._forwarded += 1
@@ -694,6 +735,7 @@ class ClusterRuntime:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             await nursery.start(self._serve_acks)
+            await nursery.start(self._serve_replies)
             await nursery.start(self._serve_inbox)
             await nursery.start(self._watch)
             journal = self.runtime.bus.journal
