@@ -11,8 +11,16 @@ garbage collector tracks, so a million dormant agents add nothing to a full coll
 The runtime keeps one alarm for all dormant agents: a heap of (due time, agent id) served by one task. When a
 dormant agent's earliest timer or cron tick comes due, the alarm wakes it; woken (by the alarm or by a
 message), it gets its timers and cron jobs back as they were, so a timer that came due fires at once and a
-cron tick planned meanwhile fires once. Like the timers of a running agent, they live in the process: they do
-not outlive it (cron jobs declared by the agent's class are registered again when it starts).
+cron tick planned meanwhile fires once.
+
+With a state store, the pending work of a hibernating agent is also written to the store, with its state and
+with wall-clock deadlines (trio time means nothing in another process), and the write's ``wake_at`` says when
+the earliest comes due; the runtime closing writes that of its running root agents the same way. A runtime
+opened later on the same store lists those wakeups (stores with :class:`~jido.store.store.WakeupIndex`) and,
+as each comes due, wakes its agent, if it knows the agent's class by its spec name (given to
+``open_runtime(agents=...)``, or used with ``start_agent`` / ``Runtime.agent`` in this runtime; an agent whose
+class is not known yet waits until it is). An agent started from the store by any way gets its stored timers
+back: one that came due while no process ran fires at once, a cron tick planned meanwhile fires once.
 
 Any message to a dormant agent (a cast or call on a ref held from before, a bus delivery, a virtual agent's
 send) activates it: it starts again from its state, and the messages that arrived while it was starting are
@@ -36,13 +44,15 @@ import trio
 
 from jido._typevars import S
 from jido.agent.spec import Agent, AgentSpec
-from jido.clock import DEFAULT_MAX_NAP
+from jido.clock import DEFAULT_MAX_NAP, sleep_until_wall
 from jido.convert import structure, unstructure
-from jido.errors import AgentNotFoundError, ClosedError, MailboxFullError
-from jido.runtime.persistence import idempotency_key
+from jido.errors import AgentNotFoundError, ClosedError, JidoError, MailboxFullError
+from jido.runtime.persistence import Durability, Persistence, idempotency_key
+from jido.runtime.scheduler import PendingWork
 from jido.runtime.server import AgentRef, ErrorPolicy, _Envelope
 from jido.runtime.supervisor_spec import RestartKind
 from jido.signal import Signal
+from jido.store.store import WakeupIndex
 from jido.telemetry.events import AGENT_ACTIVATED, AGENT_HIBERNATED
 from jido.telemetry.handlers import _BY_NAME, emit
 
@@ -62,6 +72,9 @@ _Entry: TypeAlias = tuple[int, str | None, str | None, int]
 # ones, the heap is rebuilt without them, so an agent that sleeps and wakes often cannot grow it without bound.
 _COMPACT_AFTER: Final = 64
 _MAX_WAKE_BACKOFF: Final = 60.0  # seconds: the longest wait before the alarm tries a failed wake again
+_WAKEUP_PAGE: Final = 1000  # stored wakeups read at a time
+_STORED_WAKES: Final = 64  # wakes of stored sleepers under way at once (a backlog after a long outage)
+_PARKED_MAX: Final = 100_000  # stored sleepers due whose class is not known yet, kept to wake once it is
 
 
 @attrs.frozen
@@ -113,6 +126,17 @@ class Dormancy:
         # in a loop.
         self._wake_failures: dict[str, int] = {}
         self._woken: dict[str, trio.Event] = {}  # agent id -> set when it is awake again, or gone
+        # With a store: agents whose pending work is being written (a wake waits for the write), the agent
+        # kinds known by spec name (to wake sleepers a runtime before this one left in the store), the
+        # stored sleepers due whose kind is not known yet (by name), and those this runtime took over.
+        self._storing: dict[str, trio.Event] = {}
+        self.specs: dict[str, AgentSpec] = {}
+        self._parked: dict[str, list[str]] = {}
+        self._parked_count = 0
+        self._claimed: set[str] = set()
+        self.woken_from_store: set[str] = (
+            set()
+        )  # started by serve_wakeups: start_agent takes them as they are
 
     def __len__(self) -> int:
         return len(self._dormant)
@@ -171,10 +195,16 @@ class Dormancy:
         scheduler = ref.scheduler
         # Exported when there is anything to keep, or the class declares cron jobs: a declared job cancelled
         # before the sleep must stay cancelled, not come back when the agent starts again.
-        work = None
+        work = wall = None
         if scheduler is not None and (scheduler.pending() or scheduler.has_jobs() or ref.spec.schedules):
             work = scheduler.export()
             pending = work.text
+            if persistence is not None:
+                wall = scheduler.export(wall=True)
+        durable = ref._durable
+        if persistence is not None and durable is not None and (wall is not None or durable.pending_stored):
+            # Written beside its state, so that the timers outlive the process; in memory they stay exact.
+            self._store_soon(persistence, ref._agent, durable, wall)
         # The entry first: setting an alarm may compact the heaps, which keep only alarms of dormant entries.
         self._dormant[ref.id] = (index, data, pending, generation)
         self._previous[ref.id] = ref
@@ -186,6 +216,155 @@ class Dormancy:
         logger.debug("agent %r hibernated", ref.id, extra={"agent_id": ref.id})
         if AGENT_HIBERNATED in _BY_NAME:
             emit(AGENT_HIBERNATED, agent_id=ref.id, agent=ref.spec.name)
+
+    # -- pending work in the store ---------------------------------------------------------------------------
+    def _store_soon(
+        self, persistence: Persistence, agent: Agent, durable: Durability, work: PendingWork | None
+    ) -> None:
+        nursery = self._runtime._nursery
+        if nursery is None:
+            return
+        done = self._storing[agent.id] = trio.Event()
+        try:
+            nursery.start_soon(self._store_pending, persistence, agent, durable, work, done)
+        except RuntimeError:  # the runtime is closing: the pending work stays in memory only
+            del self._storing[agent.id]
+            done.set()
+
+    async def _store_pending(
+        self,
+        persistence: Persistence,
+        agent: Agent,
+        durable: Durability,
+        work: PendingWork | None,
+        done: trio.Event,
+    ) -> None:
+        try:
+            await persistence.save_pending(
+                agent,
+                durable,
+                None if work is None else work.text,
+                None if work is None else work.wake_at,
+                by=self._runtime.runtime_id,
+            )
+        except Exception as exc:
+            # Its state is stored already; only the copy of its timers is not (they stay in memory, and do
+            # not outlive the process).
+            logger.warning(
+                "agent %r: its pending timers could not be stored: %s",
+                agent.id,
+                exc,
+                extra={"agent_id": agent.id},
+            )
+        finally:
+            if self._storing.get(agent.id) is done:
+                del self._storing[agent.id]
+            done.set()
+
+    async def wait_stored(self) -> None:
+        """Until the pending work being written to the store is written (or failed)."""
+        while self._storing:
+            await next(iter(self._storing.values())).wait()
+
+    async def store_on_close(self, refs: list[AgentRef]) -> None:
+        """Write the pending work of root agents that ran until the runtime closed (their timers and cron
+        jobs, left in their schedulers when their tasks were cancelled), so that a runtime opened later on
+        the store gets them back."""
+        persistence = self._runtime.persistence
+        if persistence is None:
+            return
+        async with trio.open_nursery() as nursery:
+            for ref in refs:
+                scheduler, durable = ref.scheduler, ref._durable
+                if scheduler is None or durable is None or ref._status in ("hibernated", "failed"):
+                    continue
+                work = None
+                if scheduler.pending() or scheduler.has_jobs() or ref.spec.schedules:
+                    work = scheduler.export(wall=True)
+                if work is not None or durable.pending_stored:
+                    nursery.start_soon(
+                        self._store_pending, persistence, ref._agent, durable, work, trio.Event()
+                    )
+
+    def learn(self, spec: AgentSpec) -> None:
+        """Know ``spec`` by its name (the first spec of a name stays), and wake the stored sleepers due that
+        were waiting for it."""
+        if self.specs.setdefault(spec.name, spec) is not spec:
+            return
+        for agent_id in self._parked.pop(spec.name, ()):
+            self._parked_count -= 1
+            self._wake_stored(agent_id, spec)
+
+    def _wake_stored(self, agent_id: str, spec: AgentSpec) -> _Waking | None:
+        if agent_id in self._runtime._registry or agent_id in self._dormant or agent_id in self._waking:
+            return None
+        with contextlib.suppress(ClosedError):  # the runtime is closing: a later one wakes it
+            waking = self._waking_for(agent_id, spec)
+            self.woken_from_store.add(agent_id)
+            return waking
+        return None
+
+    async def serve_wakeups(
+        self, index: WakeupIndex, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Wake, each when it comes due, the agents that an earlier runtime left asleep in the store with
+        pending work. Reads the wakeups a page at a time, in time order, once: those this runtime writes
+        itself are its own dormant agents, which its alarm serves."""
+        task_status.started()
+        clock = self._runtime.clock
+        after = None
+        while True:
+            page = await index.list_wakeups(after=after, limit=_WAKEUP_PAGE)
+            if not page:
+                return
+            for wakeup in page:
+                await sleep_until_wall(clock, wakeup.wake_at)
+                after = wakeup
+                waking = await self._stored_due(wakeup.agent_id)
+                if waking is not None and len(self._waking) >= _STORED_WAKES:
+                    await waking.done.wait()  # a backlog: wake them a few at a time
+
+    async def _stored_due(self, agent_id: str) -> _Waking | None:
+        runtime = self._runtime
+        persistence = runtime.persistence
+        if persistence is None or agent_id in self._claimed:
+            return None
+        if agent_id in runtime._registry or agent_id in self._dormant or agent_id in self._waking:
+            return None
+        try:
+            stored = await persistence.store.load(agent_id)
+        except JidoError as exc:
+            logger.warning(
+                "agent %r could not be woken from the store: %s", agent_id, exc, extra={"agent_id": agent_id}
+            )
+            return None
+        owner = None if stored is None else Persistence.pending_owner(stored)
+        if owner is None or owner[1] == runtime.runtime_id:
+            return None  # no pending work any more, or this runtime's own (its alarm serves it)
+        spec = self.specs.get(owner[0])
+        if spec is None:
+            if self._parked_count < _PARKED_MAX:
+                if owner[0] not in self._parked:
+                    logger.warning(
+                        "agent %r has timers due, but its class %r is not known to this runtime yet: it wakes"
+                        " when the class is (open_runtime(agents=...), start_agent, Runtime.agent)",
+                        agent_id,
+                        owner[0],
+                        extra={"agent_id": agent_id},
+                    )
+                self._parked.setdefault(owner[0], []).append(agent_id)
+                self._parked_count += 1
+            return None
+        return self._wake_stored(agent_id, spec)
+
+    def claim(self, agent_id: str, durable: Durability | None) -> str | None:
+        """Take the pending work a started agent read from the store: its text, or None."""
+        if durable is None or durable.pending is None:
+            return None
+        text, durable.pending = durable.pending, None
+        if durable.pending_by != self._runtime.runtime_id:
+            self._claimed.add(agent_id)  # an earlier runtime's: its stored wakeup is done with
+        return text
 
     # -- the alarm: waking dormant agents whose timers come due ------------------------------------------------
     def _set_alarm(
@@ -248,9 +427,37 @@ class Dormancy:
     def forget(self, agent_id: str) -> bool:
         """Drop a dormant agent for good (stopped while dormant)."""
         self._wake_failures.pop(agent_id, None)
-        found = self._dormant.pop(agent_id, None) is not None
+        entry = self._dormant.pop(agent_id, None)
         self._settled(agent_id)
-        return found
+        persistence = self._runtime.persistence
+        nursery = self._runtime._nursery
+        if entry is not None and entry[2] is not None and persistence is not None and nursery is not None:
+            # Its timers were stored with its state: take them out, or a later runtime would wake it.
+            done = trio.Event()
+            previous = self._storing.get(agent_id)
+            self._storing[agent_id] = done
+            with contextlib.suppress(RuntimeError):  # closing: a later runtime may wake it once, no more
+                nursery.start_soon(self._clear_pending, persistence, agent_id, previous, done)
+        return entry is not None
+
+    async def _clear_pending(
+        self, persistence: Persistence, agent_id: str, previous: trio.Event | None, done: trio.Event
+    ) -> None:
+        try:
+            if previous is not None:
+                await previous.wait()
+            await persistence.clear_pending(agent_id)
+        except Exception as exc:
+            logger.warning(
+                "agent %r stopped, but its stored timers could not be cleared: %s",
+                agent_id,
+                exc,
+                extra={"agent_id": agent_id},
+            )
+        finally:
+            if self._storing.get(agent_id) is done:
+                del self._storing[agent_id]
+            done.set()
 
     def _settled(self, agent_id: str) -> None:
         """``agent_id`` is awake again, or gone: let those waiting for that see it."""
@@ -365,6 +572,9 @@ class Dormancy:
             old = runtime._registry.get(agent_id)
             if old is not None and old._status == "hibernated":
                 await old.wait_stopped()  # its slot is being torn down; the dormant entry comes with that
+            storing = self._storing.get(agent_id)
+            if storing is not None:
+                await storing.wait()  # its pending work is being stored: start from what is stored after
             ref = await self._start(agent_id, spec)
             waking.ref = ref
             previous = self._previous.pop(agent_id, None)
@@ -396,7 +606,10 @@ class Dormancy:
             kind_spec, restart, mailbox_size, error_policy = self._kinds[kind]
             try:
                 value = kind_spec.new(agent_id) if state is None else _decode(kind_spec, agent_id, state)
-                ref = await runtime._start_at_root(value, restart, mailbox_size, error_policy)
+                # Its timers from the entry (exact: trio time of this process), not the store's copy.
+                ref = await runtime._start_at_root(
+                    value, restart, mailbox_size, error_policy, pending=pending
+                )
             except BaseException as exc:
                 # It could not start (its stored state cannot be read, the runtime is closing): it stays
                 # asleep, with its state and timers, and the next message tries again (unless another agent
@@ -410,9 +623,6 @@ class Dormancy:
                         self._set_alarm(self._alarms, retry, entry[3], agent_id)
                 raise
             self._wake_failures.pop(agent_id, None)
-            if pending is not None and ref.scheduler is not None:
-                # Started and not yet run anything (no await since): its timers are back before any message.
-                ref.scheduler.restore(pending)
             return ref
         live = self._live(agent_id)
         if live is not None:

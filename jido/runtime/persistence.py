@@ -16,6 +16,16 @@ The record is JSON text::
     {"format": 1, "agent": "counter", "version": 1, "state": {...}, "applied": {"agent:c:counter.*": 41},
      "recent": [...]}
 
+and, written when the agent hibernates (or the runtime closes with it running) while it has timers or cron
+jobs, its pending work (:meth:`~jido.runtime.scheduler.Scheduler.export` with wall-clock deadlines) and the
+id of the runtime that wrote it, with the write's ``wake_at`` set to when the earliest comes due::
+
+    "pending": {"timers": [[1767225600.25, "<signal JSON>"]], "cron": [...], "clock": "wall"},
+    "pending_by": "<runtime id>"
+
+An ordinary commit writes no ``pending`` (the agent's timers are in its running scheduler again), which
+clears both.
+
 ``version`` is the agent's state schema version; a stored state of an older one is taken through the agent's
 migrations when it is restored, and one that cannot be is refused (BrokenError), never overwritten.
 """
@@ -23,6 +33,7 @@ migrations when it is restored, and one that cannot be is refused (BrokenError),
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -34,6 +45,7 @@ import attrs
 from jido.agent.spec import Agent, AgentSpec
 from jido.convert import structure, unstructure
 from jido.errors import BrokenError, ValidationError
+from jido.runtime.scheduler import check_pending
 from jido.store.store import StateStore, StateWrite, StoredState
 
 __all__ = ["DEFAULT_RECENT_KEYS", "Durability", "Persistence", "idempotency_key"]
@@ -60,7 +72,7 @@ class Durability:
     """What one agent's store record holds besides its state: its revision, the bus offsets applied, the
     recent idempotency keys. Owned by the agent's ref; changed only after a successful write."""
 
-    __slots__ = ("applied", "recent", "recent_set", "revision")
+    __slots__ = ("applied", "pending", "pending_by", "pending_stored", "recent", "recent_set", "revision")
 
     def __init__(
         self,
@@ -74,6 +86,11 @@ class Durability:
         self.applied: dict[str, int] = dict(applied or {})
         self.recent: collections.deque[str] = collections.deque(recent or (), maxlen=keep)
         self.recent_set = set(self.recent)
+        # The pending work read with the state (export text, wall clock) and who wrote it, until the runtime
+        # takes it; and whether the stored record holds pending work (a commit without it clears it).
+        self.pending: str | None = None
+        self.pending_by: str | None = None
+        self.pending_stored = False
 
     def seen(self, origin: tuple[str, int] | None, key: str | None) -> bool:
         """Whether a signal from ``origin`` (subscription, offset) or with idempotency ``key`` was applied."""
@@ -94,6 +111,7 @@ class Durability:
         return applied, recent
 
     def adopt(self, revision: int, applied: dict[str, int], recent: list[str]) -> None:
+        self.pending_stored = False  # a commit writes no pending work
         self.revision = revision
         self.applied = applied
         self.recent = collections.deque(recent, maxlen=self.recent.maxlen)
@@ -192,9 +210,27 @@ class Persistence:
         ):
             raise BrokenError(f"{where} has malformed bookkeeping (applied offsets or recent keys)")
         durability = Durability(revision=stored.revision, applied=applied, recent=recent, keep=self._keep)
+        pending, pending_by = document.get("pending"), document.get("pending_by")
+        if pending is not None:
+            text = json.dumps(pending, ensure_ascii=False, separators=(",", ":"))
+            try:
+                check_pending(text)
+            except ValidationError as exc:
+                lines = "; ".join(str(e) for e in exc.errors)
+                raise BrokenError(f"{where} has malformed pending work: {lines}") from None
+            durability.pending = text
+            durability.pending_by = pending_by if isinstance(pending_by, str) else None
+            durability.pending_stored = True
         return attrs.evolve(agent, state=state), durability
 
-    def encode(self, agent: Agent, applied: Mapping[str, int], recent: list[str]) -> str:
+    def encode(
+        self,
+        agent: Agent,
+        applied: Mapping[str, int],
+        recent: list[str],
+        pending: str | None = None,
+        pending_by: str | None = None,
+    ) -> str:
         document: dict[str, Any] = {
             "format": FORMAT,
             "agent": agent.spec.name,
@@ -203,7 +239,73 @@ class Persistence:
             "applied": applied,
             "recent": recent,
         }
+        if pending is not None:
+            document["pending"] = json.loads(pending)
+            document["pending_by"] = pending_by
         return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+    @staticmethod
+    def pending_owner(stored: StoredState) -> tuple[str, str | None] | None:
+        """For a record holding pending work: its agent kind (spec name) and the id of the runtime that wrote
+        it; None for a record without pending work (or not one of ours)."""
+        try:
+            document = json.loads(stored.data)
+        except ValueError:
+            return None
+        if not isinstance(document, dict) or document.get("pending") is None:
+            return None
+        name, by = document.get("agent"), document.get("pending_by")
+        if not isinstance(name, str):
+            return None
+        return name, by if isinstance(by, str) else None
+
+    async def clear_pending(self, agent_id: str) -> None:
+        """Take the pending work out of ``agent_id``'s stored record, if it holds any (the agent stopped for
+        good while asleep: nothing should wake it after a restart). Compare-and-set on what it read.
+
+        Raises:
+            StaleStateError: another writer stored this agent meanwhile.
+            BrokenError: the store failed.
+        """
+        stored = await self.store.load(agent_id)
+        if stored is None:
+            return
+        try:
+            document = json.loads(stored.data)
+        except ValueError:
+            return
+        if not isinstance(document, dict) or document.get("pending") is None:
+            return
+        document.pop("pending")
+        document.pop("pending_by", None)
+        data = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        await self.store.save_many([StateWrite(agent_id, data, stored.revision)])
+
+    async def save_pending(
+        self,
+        agent: Agent,
+        durability: Durability,
+        pending: str | None,
+        wake_at: dt.datetime | None,
+        *,
+        by: str,
+    ) -> None:
+        """Write ``agent``'s state again with its pending work (``pending``: export text with wall-clock
+        deadlines, due ``wake_at``), or without any (``pending`` None: clears what is stored). Compare-and-set
+        against ``durability``, which follows on success.
+
+        Raises:
+            StaleStateError: another writer stored this agent since.
+            BrokenError, ValueError, TypeError: the store failed, or the state cannot be written as JSON text.
+        """
+        applied, recent = dict(durability.applied), list(durability.recent)
+        data = self.encode(agent, applied, recent, pending, by)
+        write = StateWrite(
+            agent.id, data, durability.revision, wake_at=wake_at if pending is not None else None
+        )
+        [stored] = await self.store.save_many([write])
+        durability.adopt(stored.revision, applied, recent)
+        durability.pending_stored = pending is not None
 
     async def save(
         self,

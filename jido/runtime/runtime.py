@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -35,6 +35,7 @@ from jido.errors import (
     JidoError,
     StaleStateError,
     SupervisionError,
+    ValidationError,
 )
 
 # Imported for what importing it does: the built-in directive executors register themselves.
@@ -47,8 +48,9 @@ from jido.runtime.server import DEFAULT_MAILBOX_SIZE, AgentRef, ErrorPolicy, che
 from jido.runtime.supervisor import Supervisor
 from jido.runtime.supervisor_spec import RESTART_KINDS, RestartKind, supervisor_spec_of
 from jido.signal import Signal
+from jido.signal.ids import new_id
 from jido.signal.router import Router
-from jido.store.store import StateStore
+from jido.store.store import StateStore, WakeupIndex
 from jido.telemetry.events import SIGNAL_DEAD_LETTERED
 from jido.telemetry.handlers import _BY_NAME, emit
 from jido.telemetry.logs import log_context
@@ -189,7 +191,9 @@ class Runtime:
         store: StateStore | None = None,
     ) -> None:
         self.bus = bus
+        self.runtime_id = new_id()  # marks the pending work this runtime stores (see activation)
         self.persistence = Persistence(store) if store is not None else None
+        self._wakeups: trio.CancelScope | None = None  # serving the stored sleepers of an earlier runtime
         self.idle_timeout: float | None = (
             None  # the default of agents that declare none (open_runtime sets it)
         )
@@ -281,7 +285,14 @@ class Runtime:
                     f"start_agent: {agent!r} is not an agent (an @agent class or AgentSpec)"
                 )
             value = spec.new(id, **dict(state or {}))
+        # Its class is learned when it registers (after this id is taken: a stored sleeper of this id
+        # waiting for the class is then this start's, not a wake with default options).
         if value.id in self._registry:
+            if value.id in self._dormancy.woken_from_store:
+                # Woken because its stored timers came due (an earlier runtime left it asleep) before this
+                # start: it is the agent asked for, running from its stored state, as a hibernated one is.
+                self._dormancy.woken_from_store.discard(value.id)
+                return self._registry[value.id]
             raise AgentExistsError(value.id)
         if value.id in self._dormancy or value.id in self._dormancy._waking:
             # Hibernated (or being woken): it exists, and resumes from its kept state (the options it started
@@ -290,9 +301,16 @@ class Runtime:
         return await self._start_at_root(value, restart, mailbox_size, error_policy)
 
     async def _start_at_root(
-        self, value: Agent, restart: RestartKind, mailbox_size: int | None, error_policy: ErrorPolicy
+        self,
+        value: Agent,
+        restart: RestartKind,
+        mailbox_size: int | None,
+        error_policy: ErrorPolicy,
+        *,
+        pending: str | None = None,
     ) -> AgentRef:
-        """Start ``value`` under the root supervisor (checked by the caller; activation's way in)."""
+        """Start ``value`` under the root supervisor (checked by the caller; activation's way in), with its
+        timers and cron jobs: ``pending`` (a dormant entry's) or else those stored with its state."""
         slot = await self._root_supervisor().start_child(
             value.id,
             value.spec,
@@ -302,8 +320,22 @@ class Runtime:
             error_policy=error_policy,
         )
         self._failed.pop(value.id, None)  # started anew: no longer failed
-        assert slot.ref is not None
-        return slot.ref
+        ref = slot.ref
+        assert ref is not None
+        stored = self._dormancy.claim(ref.id, ref._durable)
+        text = pending if pending is not None else stored
+        if text is not None and ref.scheduler is not None:
+            # Started and not yet run anything (no await since): its timers are back before any message.
+            try:
+                ref.scheduler.restore(text)
+            except (ClosedError, ValidationError) as exc:
+                logger.warning(
+                    "agent %r: its pending timers could not be restored: %s",
+                    ref.id,
+                    exc,
+                    extra={"agent_id": ref.id},
+                )
+        return ref
 
     async def restart_agent(self, agent_id: str) -> AgentRef:
         """Start a failed agent again, from its last committed state, with a fresh restart budget.
@@ -394,6 +426,8 @@ class Runtime:
         if ref.id in self._registry:
             raise AgentExistsError(ref.id)
         self._registry[ref.id] = ref
+        if ref.spec.name not in self._dormancy.specs:
+            self._dormancy.learn(ref.spec)
 
     async def subscribe_agent(
         self, ref: AgentRef, pattern: str, *, routed_only: bool = False
@@ -443,6 +477,7 @@ class Runtime:
             raise DefinitionError(f"agent: {agent!r} is not an agent (an @agent class or AgentSpec)")
         if not isinstance(agent_id, str) or not agent_id:
             raise ValueError(f"agent id must be a non-empty str, got {agent_id!r}")
+        self._dormancy.learn(spec)
         return VirtualAgent(self, spec, agent_id)
 
     async def activate(self, agent_id: str) -> AgentRef:
@@ -600,8 +635,15 @@ class Runtime:
         await root.run(task_status=task_status)
 
     async def _shutdown(self) -> None:
+        if self._wakeups is not None:
+            self._wakeups.cancel()
         if self._root is not None:
+            running = [slot.ref for slot in self._root.slots if slot.ref is not None]
             await self._root.shutdown()
+            # Their timers and cron jobs, to the store, for the runtime opened next on it.
+            with trio.move_on_after(30):
+                await self._dormancy.store_on_close(running)
+                await self._dormancy.wait_stored()
         self._closed = True
         # What stopping the agents dead-lettered is written before the journal closes.
         with trio.move_on_after(5):
@@ -625,6 +667,7 @@ async def open_runtime(
     max_restart_backoff: float = 5.0,
     store: StateStore | None = None,
     idle_timeout: float | None = None,
+    agents: Iterable[type[Any] | AgentSpec[Any]] = (),
 ) -> AsyncIterator[Runtime]:
     """Open a runtime; leaving the block stops every agent, supervisor and sensor, last started first.
 
@@ -654,6 +697,12 @@ async def open_runtime(
         idle_timeout: seconds after which an idle agent of the root hibernates (its task ends, its state is
             kept, its next message wakes it), for agents that declare no ``idle_timeout`` of their own; None
             (the default): they stay in memory. See :mod:`jido.runtime.activation`.
+        agents: ``@agent`` classes (or specs) whose agents the runtime may wake on its own: with a ``store``,
+            agents that an earlier runtime left asleep with timers or cron jobs are woken when those come due,
+            if their class is known by its spec name, from this list or from a ``start_agent``/``agent`` call.
+
+    Raises:
+        DefinitionError: an entry of ``agents`` is not an agent.
     """
     if isinstance(mailbox_size, bool) or not isinstance(mailbox_size, int) or mailbox_size < 1:
         raise ValueError(f"mailbox_size must be an int >= 1, got {mailbox_size!r}")
@@ -681,6 +730,14 @@ async def open_runtime(
         raise ValueError(f"idle_timeout must be a positive number of seconds or None, got {idle_timeout!r}")
     if store is not None and not isinstance(store, StateStore):
         raise TypeError(f"store must be a StateStore (jido.store), got {type(store).__name__}")
+    if isinstance(agents, str | bytes) or not isinstance(agents, Iterable):  # type: ignore[unreachable]
+        raise TypeError(f"agents must be an iterable of @agent classes, got {agents!r}")
+    known: list[AgentSpec[Any]] = []
+    for entry in agents:
+        known_spec = agent_spec_of(entry)
+        if known_spec is None:
+            raise DefinitionError(f"open_runtime: agents holds {entry!r}, which is not an agent")
+        known.append(known_spec)
     async with contextlib.AsyncExitStack() as stack:
         if store is not None:
             stack.push_async_callback(store.aclose)
@@ -693,6 +750,8 @@ async def open_runtime(
             store=store,
         )
         runtime.idle_timeout = idle_timeout
+        for known_spec in known:
+            runtime._dormancy.learn(known_spec)
         serve = partial(
             runtime._serve,
             max_restarts=max_restarts,
@@ -714,6 +773,11 @@ async def _serving(runtime: Runtime, serve: Callable[..., Awaitable[None]]) -> A
             runtime._nursery = nursery  # activations of hibernated agents run here
             await nursery.start(runtime._stored_dead_letters.serve)
             await nursery.start(serve)
+            # object: mypy takes a StateStore that is also a WakeupIndex for impossible.
+            store: object = runtime.persistence.store if runtime.persistence is not None else None
+            if isinstance(store, WakeupIndex):
+                runtime._wakeups = trio.CancelScope()
+                nursery.start_soon(_serve_wakeups, runtime, runtime._wakeups, store)
             try:
                 yield
             except BaseException as exc:
@@ -730,6 +794,14 @@ async def _serving(runtime: Runtime, serve: Callable[..., Awaitable[None]]) -> A
         raise failure from group
     if body_error is not None:
         raise body_error
+
+
+async def _serve_wakeups(runtime: Runtime, scope: trio.CancelScope, store: WakeupIndex) -> None:
+    with scope:
+        try:
+            await runtime._dormancy.serve_wakeups(store)
+        except JidoError as exc:  # the store failed: sleepers wake when something is sent to them
+            logger.warning("stored sleepers could not be listed: %s", exc)
 
 
 def _routes_to(router: Router, signal: Signal) -> bool:

@@ -24,9 +24,12 @@ Semantics:
   traceback) and the timer counts as fired; a cron job keeps its schedule. One bad delivery must not end a
   schedule; delivery problems (a full mailbox) are the owner's to handle inside ``deliver``.
 - :meth:`Scheduler.export` writes what is pending (timers with their deadlines and signals, cron jobs with their
-  next fire times, in order) as JSON text, and :meth:`Scheduler.restore` puts it back in a new scheduler of the
-  same process: a hibernated agent keeps its timers as a few bytes of text and gets them back exactly as they
-  were when it wakes (a timer that came due meanwhile fires at once; a cron tick planned meanwhile fires once).
+  next fire times, in order) as JSON text, and :meth:`Scheduler.restore` puts it back in a new scheduler: a
+  hibernated agent keeps its timers as a few bytes of text and gets them back exactly as they were when it
+  wakes (a timer that came due meanwhile fires at once; a cron tick planned meanwhile fires once). Trio time
+  means nothing in another process: ``export(wall=True)`` writes timer deadlines as wall-clock times (POSIX
+  seconds on the scheduler's clock) instead, for a store, and ``restore`` turns them back into trio deadlines
+  of the process that reads them.
 - :meth:`Scheduler.close` cancels everything; ``schedule()`` and ``cron()`` then raise
   :class:`~jido.errors.ClosedError`. An owner whose nursery is cancelled should close its scheduler too.
 
@@ -54,7 +57,7 @@ from jido.errors import ClosedError, ValidationError
 from jido.signal import Signal
 from jido.signal.ids import new_id
 
-__all__ = ["PendingWork", "Scheduler", "TimerHandle"]
+__all__ = ["PendingWork", "Scheduler", "TimerHandle", "check_pending"]
 
 logger: Final = logging.getLogger("jido.runtime.scheduler")
 
@@ -126,11 +129,13 @@ class PendingWork:
         text: the JSON text :meth:`Scheduler.restore` reads.
         next_timer: the trio time of the earliest pending timer, or None.
         next_cron: the earliest next fire time of a cron job (UTC), or None.
+        wake_at: when the earliest of both comes due, on the wall clock (UTC), or None when nothing is pending.
     """
 
     text: str
     next_timer: float | None
     next_cron: dt.datetime | None
+    wake_at: dt.datetime | None = None
 
 
 def _check_signal(signal: object) -> Signal:
@@ -356,31 +361,46 @@ class Scheduler:
 
     # -- export and restore ---------------------------------------------------------------------------------
 
-    def export(self) -> PendingWork:
-        """What is pending now, as text for :meth:`restore`: timers in firing order with their trio deadlines
-        (trio time runs on across a hibernation in one process), cron jobs in registration order with their
-        next fire times."""
+    def export(self, *, wall: bool = False) -> PendingWork:
+        """What is pending now, as text for :meth:`restore`: timers in firing order with their deadlines, cron
+        jobs in registration order with their next fire times.
+
+        Args:
+            wall: write timer deadlines as wall-clock times (POSIX seconds on this scheduler's clock), which
+                another process can read; by default they are trio deadlines, exact, and mean something only
+                in this process (trio time runs on across a hibernation in one process).
+        """
         pending = [
             (deadline, handle.signal)
             for deadline, _, handle in sorted(self._heap, key=lambda entry: entry[:2])
             if handle._state is _State.PENDING
         ]
-        timers = [[deadline, signal.to_json()] for deadline, signal in pending]
+        # Trio time and the wall clock, read once: every deadline moves by the same offset.
+        offset = self._clock.now().timestamp() - trio.current_time()
+        timers = [[deadline + offset if wall else deadline, signal.to_json()] for deadline, signal in pending]
         jobs = sorted(self._jobs.values(), key=lambda job: job.order)
         cron = [
             [job.job_id, job.expr.text, job.expr.tz, job.signal.to_json(), job.next_fire.isoformat()]
             for job in jobs
         ]
-        text = json.dumps({"timers": timers, "cron": cron}, ensure_ascii=False, separators=(",", ":"))
+        document: dict[str, object] = {"timers": timers, "cron": cron}
+        if wall:
+            document["clock"] = "wall"
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        next_cron = min((job.next_fire for job in jobs), default=None)
+        due = [] if next_cron is None else [next_cron.astimezone(dt.UTC)]
+        if pending:
+            due.append(dt.datetime.fromtimestamp(pending[0][0] + offset, dt.UTC))
         return PendingWork(
             text=text,
             next_timer=pending[0][0] if pending else None,
-            next_cron=min((job.next_fire for job in jobs), default=None),
+            next_cron=next_cron,
+            wake_at=min(due, default=None),
         )
 
     def restore(self, text: str) -> None:
         """Make the pending work of :meth:`export`'s ``text`` this scheduler's: its timers are scheduled for
-        their deadlines (at once when past) in their order, and its cron jobs replace every job registered so
+        their deadlines (at once when past; wall-clock ones against this scheduler's clock) in their order, and its cron jobs replace every job registered so
         far (a job cancelled before the export stays cancelled), keeping their next fire times.
 
         Raises:
@@ -388,7 +408,10 @@ class Scheduler:
             ValidationError: ``text`` is not what :meth:`export` writes (``$.timers...``/``$.cron...``).
         """
         self._check_open()
-        timers, jobs = _read_pending(text)
+        timers, jobs, wall = _read_pending(text)
+        if wall:  # wall-clock deadlines (another process's export): as trio deadlines of this one
+            offset = trio.current_time() - self._clock.now().timestamp()
+            timers = [(deadline + offset, signal) for deadline, signal in timers]
         for deadline, signal in timers:
             # The deadline itself, not now + (deadline - now): floats would move it by a rounding error.
             self._schedule_at(deadline, signal)
@@ -444,9 +467,18 @@ class Scheduler:
             )
 
 
+def check_pending(text: str) -> None:
+    """Check that ``text`` is what :meth:`Scheduler.export` writes.
+
+    Raises:
+        ValidationError: it is not (``$.timers...``/``$.cron...``).
+    """
+    _read_pending(text)
+
+
 def _read_pending(
     text: str,
-) -> tuple[list[tuple[float, Signal]], list[tuple[str, CronExpr, Signal, dt.datetime]]]:
+) -> tuple[list[tuple[float, Signal]], list[tuple[str, CronExpr, Signal, dt.datetime]], bool]:
     try:
         data = json.loads(text)
     except (TypeError, ValueError) as exc:
@@ -457,6 +489,8 @@ def _read_pending(
         or not isinstance(data.get("cron"), list)
     ):
         raise ValidationError.at("$", "expected an object with lists 'timers' and 'cron'")
+    if data.get("clock", "trio") not in ("trio", "wall"):
+        raise ValidationError.at("$.clock", f"expected 'wall' or nothing, got {data['clock']!r}")
     timers: list[tuple[float, Signal]] = []
     for index, item in enumerate(data["timers"]):
         where = f"$.timers[{index}]"
@@ -486,7 +520,7 @@ def _read_pending(
         if next_fire.tzinfo is None:
             raise ValidationError.at(where, f"next fire time {next_fire_text!r} has no time zone")
         jobs.append((job_id, expr, _read_signal(signal_text, where), next_fire))
-    return timers, jobs
+    return timers, jobs, data.get("clock") == "wall"
 
 
 def _read_signal(text: str, where: str) -> Signal:
