@@ -34,16 +34,16 @@ from typing import Any
 
 import trio
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent.parent))
+sys.path.insert(0, str(pathlib.Path(__file__).parent.parent))  # bench.redis, and the nodes' --resolve
 
-from bench.redis import BUDGET, raw_round_trips, rate, start_server  # noqa: E402
-from dsl import action, agent, route  # noqa: E402
-from jido._redis import RedisClient, open_redis  # noqa: E402
-from jido.action.spec import ActionContext  # noqa: E402
-from jido.cluster.placement import place  # noqa: E402
-from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime  # noqa: E402
-from jido.errors import JidoError  # noqa: E402
-from jido.signal import Signal  # noqa: E402
+from bench.redis import BUDGET, rate, raw_round_trips, start_server
+from dsl import action, agent, route
+from jido._redis import RedisClient, open_redis
+from jido.action.spec import ActionContext
+from jido.cluster.placement import place
+from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime
+from jido.errors import JidoError
+from jido.signal import Signal
 
 ROOT = pathlib.Path(__file__).parent.parent
 REPEATS = 3
@@ -114,7 +114,7 @@ async def node_processes(
                     str(TTL),
                     "--lease-ttl",
                     str(TTL),
-                ],  # fmt: skip
+                ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 cwd=ROOT,
@@ -170,7 +170,7 @@ async def casts_per_second(url: str, namespace: str, nodes: int, casts: int) -> 
     ):
         for agent_id in agents:
             nursery.start_soon(answer, client, agent_id)
-        await trio.sleep(0)
+        await trio.lowlevel.checkpoint()
         start = time.perf_counter()
 
         async def caster(w: int) -> None:
@@ -182,7 +182,9 @@ async def casts_per_second(url: str, namespace: str, nodes: int, casts: int) -> 
                 senders.start_soon(caster, w)
         per_agent = casts // len(agents)
         for agent_id in agents:
-            while await answer(client, agent_id) < per_agent:  # bounded: each cast is applied once
+            while True:  # bounded: each cast is applied once
+                if await answer(client, agent_id) >= per_agent:
+                    break
                 await trio.sleep(0.01)
         return casts / (time.perf_counter() - start)
 
