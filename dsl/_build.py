@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import os
 import re
 import sys
 import types
@@ -88,27 +89,74 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def reports_user_site(decorator: F) -> F:
-    """Make a public decorator's DefinitionError end at the user's code.
+    """Make a public decorator's DefinitionError name the user's file, line and class, and end at their code.
 
-    Without it, a definition error's traceback runs through several frames of this package, and the user's
-    file and line (where the bad definition is) sit a screen up, easy to miss. With it, the traceback is the
-    user's line and then one frame of ours, whose shown source line says so. (The message itself names the
-    class and member; the file and line are not added to it, as a note would change what ``pytest.raises(...,
-    match=...)`` sees.) The decorator a called form returns (``@agent(...)``, ``@route(...)``) is wrapped the
-    same way.
+    The message is prefixed with where the decorator was applied (``app/agents.py:12: ``, the path relative
+    to the current folder when it is inside it) and, unless the message already names it, the class
+    (``in class Counter: ``): that is what a reader needs first, wherever the message is shown (a traceback,
+    ``jido run``'s one line, a log). The traceback is cut so that it ends with the user's line and one frame
+    of ours, whose shown source line says so, and pytest hides that frame too. The decorator a called form
+    returns (``@agent(...)``, ``@route(...)``) is wrapped the same way.
     """
+    return _reporting(decorator, on_class=True)
 
+
+def reports_call_site(function: F) -> F:
+    """As :func:`reports_user_site`, for a declaration that is called, not applied to a class (``child(...)``)."""
+    return _reporting(function, on_class=False)
+
+
+def _reporting(decorator: F, *, on_class: bool) -> F:
     @functools.wraps(decorator)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # pytest: the user's line is the last one shown
         try:
             result = decorator(*args, **kwargs)
         except DefinitionError as exc:
+            # Applied to a class, the first argument is the class being defined (for @agent(...) and
+            # @route(...), the decorator they return is wrapped too, and applied to it).
+            cls = args[0] if on_class and args and isinstance(args[0], type) else None
+            locate(exc, user_frame(), cls)
             raise exc.with_traceback(None) from None  # the definition in the frame above is what is wrong
         if callable(result) and not isinstance(result, type):
-            return reports_user_site(result)
+            return _reporting(result, on_class=True)
         return result
 
     return cast(F, wrapper)
+
+
+_LOCATED = "__jido_located__"
+
+
+def locate(exc: DefinitionError, frame: types.FrameType | None, cls: type | None) -> None:
+    """Prefix ``exc``'s message with ``file:line: `` of ``frame`` and, when not already named, the class.
+
+    Done once: an error passing through several of our decorators keeps the innermost user site.
+    """
+    if (
+        frame is None
+        or getattr(exc, _LOCATED, False)
+        or len(exc.args) != 1
+        or not isinstance(exc.args[0], str)
+    ):
+        return
+    message: str = exc.args[0]
+    where = f"{shown_path(frame.f_code.co_filename)}:{frame.f_lineno}: "
+    if cls is not None:
+        name = display_name(cls)
+        if not re.search(rf"(?<![\w.]){re.escape(name)}\b", message.partition("\n")[0]):
+            where += f"in class {name}: "
+    exc.args = (where + message,)
+    setattr(exc, _LOCATED, True)
+
+
+def shown_path(filename: str) -> str:
+    """``filename`` relative to the current folder when it is inside it (as pytest shows paths), else as is."""
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:  # another drive (Windows)
+        return filename
+    return filename if relative.startswith(os.pardir) else relative
 
 
 def resolve_annotation(cls: type, annotation: Any, localns: Mapping[str, Any]) -> Any:

@@ -14,6 +14,7 @@ from dsl._build import (
     check_unknown_options,
     display_name,
     own_annotations,
+    reports_call_site,
     reports_user_site,
     snake_case,
 )
@@ -49,7 +50,7 @@ class ChildDecl:
     mailbox_size: int | None
 
 
-@reports_user_site
+@reports_call_site
 def child(
     target: Any,
     /,

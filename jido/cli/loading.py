@@ -48,12 +48,24 @@ def _usage(message: str) -> CliError:
 
 
 def _where(exc: BaseException) -> str:
-    """`` (file.py:12)`` for the innermost frame of ``exc``'s traceback, or nothing."""
-    frames = traceback.extract_tb(exc.__traceback__)
+    """`` (file.py:12)`` for the innermost frame of ``exc``'s traceback in the user's code, or nothing.
+
+    Frames of jido and of the DSL are passed over: an error raised by our code for the user's definition is
+    the user's line. Nothing is added when the message already starts with that place (the DSL's definition
+    errors do).
+    """
+    frames = [
+        (frame.f_code.co_filename, lineno)
+        for frame, lineno in traceback.walk_tb(exc.__traceback__)
+        if str(frame.f_globals.get("__name__", "")).partition(".")[0] not in ("jido", "dsl")
+    ]
     if not frames:
         return ""
-    last = frames[-1]
-    return f" ({os.path.basename(last.filename)}:{last.lineno})"
+    filename, lineno = frames[-1]
+    place = f"{os.path.basename(filename)}:{lineno}"
+    if str(exc).partition(" ")[0].endswith(f"{place}:"):
+        return ""
+    return f" ({place})"
 
 
 def load_object(ref: str) -> Any:

@@ -138,7 +138,9 @@ class TestActionHappyPath:
 class TestActionDefinitionErrors:
     def test_missing_run(self) -> None:
         """An action without run is refused, naming the class."""
-        with pytest.raises(DefinitionError, match=r"^NoRun: an action needs a `run\(self, ctx\)` method$"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: NoRun: an action needs a `run\(self, ctx\)` method$"
+        ):
 
             @action
             class NoRun:
@@ -146,7 +148,9 @@ class TestActionDefinitionErrors:
 
     def test_run_wrong_signature(self) -> None:
         """run must take (self, ctx)."""
-        with pytest.raises(DefinitionError, match=r"^Bad\.run: must take \(self, ctx\), got \(self\)$"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: Bad\.run: must take \(self, ctx\), got \(self\)$"
+        ):
 
             @action
             class Bad:
@@ -156,7 +160,7 @@ class TestActionDefinitionErrors:
     def test_run_not_callable(self) -> None:
         """run must be a method."""
         with pytest.raises(
-            DefinitionError, match=r"^Bad\.run: must be a method taking \(self, ctx\), got int$"
+            DefinitionError, match=r"^\S+:\d+: Bad\.run: must be a method taking \(self, ctx\), got int$"
         ):
 
             @action
@@ -166,7 +170,8 @@ class TestActionDefinitionErrors:
     def test_compensate_wrong_signature(self) -> None:
         """compensate must take (self, ctx, error)."""
         with pytest.raises(
-            DefinitionError, match=r"^Bad\.compensate: must take \(self, ctx, error\), got \(self, ctx\)$"
+            DefinitionError,
+            match=r"^\S+:\d+: Bad\.compensate: must take \(self, ctx, error\), got \(self, ctx\)$",
         ):
 
             @action
@@ -180,7 +185,7 @@ class TestActionDefinitionErrors:
     def test_reserved_param_name(self) -> None:
         """A param may not be named after the action's own methods."""
         with pytest.raises(
-            DefinitionError, match=r"^Bad\.compensate: a parameter may not be named 'compensate'"
+            DefinitionError, match=r"^\S+:\d+: Bad\.compensate: a parameter may not be named 'compensate'"
         ):
 
             @action
@@ -193,7 +198,7 @@ class TestActionDefinitionErrors:
     def test_problems_listed_together(self) -> None:
         """Problems across members are raised together."""
         with pytest.raises(
-            DefinitionError, match=r"^Bad is not a valid action \(2 problems\):\n- Bad\.run: "
+            DefinitionError, match=r"^\S+:\d+: Bad is not a valid action \(2 problems\):\n- Bad\.run: "
         ):
 
             @action
@@ -208,41 +213,44 @@ class TestActionDefinitionErrors:
         """An unknown option is named, with a did-you-mean hint."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@action\(descripton=\.\.\.\): unknown option 'descripton'; did you mean 'description'\?",
+            match=r"^\S+:\d+: @action\(descripton=\.\.\.\): unknown option 'descripton'; did you mean 'description'\?",
         ):
             action(descripton="x")  # type: ignore[call-overload]
 
     def test_conflicting_retry_options(self) -> None:
         """retries and retry together conflict."""
-        with pytest.raises(DefinitionError, match=r"^@action: conflicting options: give retry=RetryPolicy"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: @action: conflicting options: give retry=RetryPolicy"
+        ):
             action(retries=2, retry=RetryPolicy(max_attempts=2))
 
     def test_bad_timeout(self) -> None:
         """A non-positive timeout is refused at once."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@action\(timeout=\.\.\.\): expected a positive number of seconds, got 0$",
+            match=r"^\S+:\d+: @action\(timeout=\.\.\.\): expected a positive number of seconds, got 0$",
         ):
             action(timeout=0)
 
     def test_bad_retries(self) -> None:
         """Negative retries are refused at once."""
         with pytest.raises(
-            DefinitionError, match=r"^@action\(retries=\.\.\.\): expected an int >= 0, got -1$"
+            DefinitionError, match=r"^\S+:\d+: @action\(retries=\.\.\.\): expected an int >= 0, got -1$"
         ):
             action(retries=-1)
 
     def test_bad_output(self) -> None:
         """output must be an attrs class."""
         with pytest.raises(
-            DefinitionError, match=r"^@action\(output=\.\.\.\): expected an attrs class, got <class 'dict'>$"
+            DefinitionError,
+            match=r"^\S+:\d+: @action\(output=\.\.\.\): expected an attrs class, got <class 'dict'>$",
         ):
             action(output=dict)
 
     def test_bad_name(self) -> None:
         """An invalid name is refused, naming the class."""
         with pytest.raises(
-            DefinitionError, match=r"^@action on Bad: action name 'no spaces please' is invalid"
+            DefinitionError, match=r"^\S+:\d+: @action on Bad: action name 'no spaces please' is invalid"
         ):
 
             @action(name="no spaces please")
@@ -252,7 +260,7 @@ class TestActionDefinitionErrors:
 
     def test_not_a_class(self) -> None:
         """@action on a function is refused."""
-        with pytest.raises(DefinitionError, match=r"^@action decorates a class, got <function"):
+        with pytest.raises(DefinitionError, match=r"^\S+:\d+: @action decorates a class, got <function"):
 
             @action
             def run(ctx: ActionContext) -> None:  # type: ignore[type-var]

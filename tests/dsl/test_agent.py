@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import os
 import pathlib
 import traceback
 from collections.abc import Callable, Mapping
@@ -149,7 +150,8 @@ class TestAgentDefinitionErrors:
     def test_field_without_default(self) -> None:
         """A state field without a default is refused."""
         with pytest.raises(
-            DefinitionError, match=r"^Thing\.count: state field has no default: every state field needs one$"
+            DefinitionError,
+            match=r"^\S+:\d+: Thing\.count: state field has no default: every state field needs one$",
         ):
 
             @agent
@@ -158,7 +160,7 @@ class TestAgentDefinitionErrors:
 
     def test_field_with_attrs_field_but_no_default(self) -> None:
         """attrs.field() without a default is refused too."""
-        with pytest.raises(DefinitionError, match=r"^Thing\.count: state field has no default"):
+        with pytest.raises(DefinitionError, match=r"^\S+:\d+: Thing\.count: state field has no default"):
 
             @agent
             class Thing:
@@ -167,7 +169,8 @@ class TestAgentDefinitionErrors:
     def test_non_json_type(self) -> None:
         """A state field whose type cannot go to JSON is refused."""
         with pytest.raises(
-            DefinitionError, match=r"^Thing\.day: type <class 'datetime\.date'> cannot be serialized to JSON$"
+            DefinitionError,
+            match=r"^\S+:\d+: Thing\.day: type <class 'datetime\.date'> cannot be serialized to JSON$",
         ):
 
             @agent
@@ -176,7 +179,7 @@ class TestAgentDefinitionErrors:
 
     def test_reserved_name(self) -> None:
         """A state field may not take a reserved name."""
-        with pytest.raises(DefinitionError, match=r"^Thing\.keys: 'keys' is a reserved name"):
+        with pytest.raises(DefinitionError, match=r"^\S+:\d+: Thing\.keys: 'keys' is a reserved name"):
 
             @agent
             class Thing:
@@ -186,7 +189,7 @@ class TestAgentDefinitionErrors:
         """Several problems across members come out in one error."""
         with pytest.raises(
             DefinitionError,
-            match=r"^Thing is not a valid agent \(3 problems\):\n- Thing\.items: .*\n- Thing\.count: .*\n- Thing: two routes",
+            match=r"^\S+:\d+: Thing is not a valid agent \(3 problems\):\n- Thing\.items: .*\n- Thing\.count: .*\n- Thing: two routes",
         ):
 
             @agent
@@ -238,27 +241,27 @@ class TestAgentDefinitionErrors:
         """State field errors are raised the same whichever side of the routes @agent is written."""
         namespace: dict[str, Any] = {"dt": dt, "__name__": __name__}
         exec(f"class Thing:\n    {field}\n", namespace)
-        with pytest.raises(DefinitionError, match=rf"^{message}"):
+        with pytest.raises(DefinitionError, match=rf"^\S+:\d+: {message}"):
             order(route("a.ping", Ping))(namespace["Thing"])
 
     def test_route_to_non_action(self) -> None:
         """A route to something that is not an action is refused at once."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@route\('a\.b', \.\.\.\): dict is not an action: decorate it with @action or pass an ActionSpec$",
+            match=r"^\S+:\d+: @route\('a\.b', \.\.\.\): dict is not an action: decorate it with @action or pass an ActionSpec$",
         ):
             route("a.b", dict)
 
     def test_route_invalid_pattern(self) -> None:
         """An invalid pattern is refused at once with the router's reason."""
-        with pytest.raises(DefinitionError, match=r"^@route\('a\.\.b', \.\.\.\): invalid pattern: "):
+        with pytest.raises(DefinitionError, match=r"^\S+:\d+: @route\('a\.\.b', \.\.\.\): invalid pattern: "):
             route("a..b", Ping)
 
     def test_route_bad_priority(self) -> None:
         """A priority outside -100..100 is refused."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@route\('a\.b', \.\.\.\): priority must be an int within -100\.\.100, got 101$",
+            match=r"^\S+:\d+: @route\('a\.b', \.\.\.\): priority must be an int within -100\.\.100, got 101$",
         ):
             route("a.b", Ping, priority=101)
 
@@ -266,33 +269,37 @@ class TestAgentDefinitionErrors:
         """params must be a mapping or a function."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@route\('a\.b', \.\.\.\): params must be a mapping or a function of the signal, got 3$",
+            match=r"^\S+:\d+: @route\('a\.b', \.\.\.\): params must be a mapping or a function of the signal, got 3$",
         ):
             route("a.b", Ping, params=3)  # type: ignore[arg-type]
 
     def test_route_on_action_class(self) -> None:
         """A route added to an @action class is refused."""
-        with pytest.raises(DefinitionError, match=r"^@route\('a\.b', \.\.\.\): Pong is not an @agent class$"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: @route\('a\.b', \.\.\.\): Pong is not an @agent class$"
+        ):
             route("a.b", Ping)(Pong)
 
     def test_unknown_option(self) -> None:
         """An unknown option is named with a hint."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@agent\(subscribes=\.\.\.\): unknown option 'subscribes'; did you mean 'subscribe'\?",
+            match=r"^\S+:\d+: @agent\(subscribes=\.\.\.\): unknown option 'subscribes'; did you mean 'subscribe'\?",
         ):
             agent(subscribes=["a"])  # type: ignore[call-overload]
 
     def test_bad_subscription_pattern(self) -> None:
         """A subscription pattern must be valid."""
-        with pytest.raises(DefinitionError, match=r"^@agent\(subscribe=\.\.\.\): invalid pattern 'a\.\.b': "):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: @agent\(subscribe=\.\.\.\): invalid pattern 'a\.\.b': "
+        ):
             agent(subscribe=["a..b"])
 
     def test_subscribe_single_string(self) -> None:
         """A single string for subscribe is a mistake the DSL names."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@agent\(subscribe=\.\.\.\): expected a list of patterns, got a single string$",
+            match=r"^\S+:\d+: @agent\(subscribe=\.\.\.\): expected a list of patterns, got a single string$",
         ):
             agent(subscribe="a.b")
 
@@ -300,7 +307,7 @@ class TestAgentDefinitionErrors:
         """strategy must be a strategy object."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@agent\(strategy=\.\.\.\): expected a strategy such as jido\.Direct\(\), got 'fsm'$",
+            match=r"^\S+:\d+: @agent\(strategy=\.\.\.\): expected a strategy such as jido\.Direct\(\), got 'fsm'$",
         ):
             agent(strategy="fsm")  # type: ignore[arg-type]
 
@@ -308,20 +315,23 @@ class TestAgentDefinitionErrors:
         """A schedule must be cron(...) or a pair."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@agent\(schedules=\.\.\.\): expected cron\(expr, signal_type, \.\.\.\) or \(expr, signal_type\), got 'x'$",
+            match=r"^\S+:\d+: @agent\(schedules=\.\.\.\): expected cron\(expr, signal_type, \.\.\.\) or \(expr, signal_type\), got 'x'$",
         ):
             agent(schedules=["x"])  # type: ignore[list-item]
 
     def test_bad_time_zone(self) -> None:
         """cron() refuses an unknown time zone."""
         with pytest.raises(
-            DefinitionError, match=r"^cron\('@daily', 'a\.b'\): tz 'Mars/Base' is not a known IANA time zone$"
+            DefinitionError,
+            match=r"^\S+:\d+: cron\('@daily', 'a\.b'\): tz 'Mars/Base' is not a known IANA time zone$",
         ):
             cron("@daily", "a.b", tz="Mars/Base")
 
     def test_action_and_agent(self) -> None:
         """A class cannot be both an action and an agent."""
-        with pytest.raises(DefinitionError, match=r"^Ping: a class cannot be both an @action and an @agent$"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: Ping: a class cannot be both an @action and an @agent$"
+        ):
             agent(Ping)
 
 
@@ -403,13 +413,17 @@ class TestDefinitionErrorTraceback:
 
         assert [name for name, _ in _frames_from(caught.value, __file__)] == ["test_agent.py", "_build.py"]
 
-    def test_messages_unchanged(self) -> None:
-        """The message is the one the rule gives; nothing is appended to it."""
+    def test_message_names_the_site(self) -> None:
+        """The message starts with the user's file:line; the rule's own words follow unchanged, and no note."""
+        line = inspect.currentframe().f_lineno + 3  # type: ignore[union-attr]  # the @agent line
         with pytest.raises(DefinitionError) as caught:
 
             @agent
             class Broken:
                 count: int
 
-        assert str(caught.value) == "Broken.count: state field has no default: every state field needs one"
+        assert str(caught.value) == (
+            f"{os.path.relpath(__file__)}:{line}: "
+            "Broken.count: state field has no default: every state field needs one"
+        )
         assert not getattr(caught.value, "__notes__", None)

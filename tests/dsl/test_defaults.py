@@ -28,7 +28,7 @@ class Point:
 class TestAgentState:
     def test_wrong_scalar(self) -> None:
         """A str default for an int field names Class.field, the type and the value."""
-        with pytest.raises(DefinitionError, match=r'^Counter\.x: default "zero" is not an int$'):
+        with pytest.raises(DefinitionError, match=r'^\S+:\d+: Counter\.x: default "zero" is not an int$'):
 
             @agent
             class Counter:
@@ -36,7 +36,7 @@ class TestAgentState:
 
     def test_bool_is_not_an_int(self) -> None:
         """No silent coercion: True is not an int default, as it is not an int in a signal."""
-        with pytest.raises(DefinitionError, match=r"^Counter\.x: default true is not an int$"):
+        with pytest.raises(DefinitionError, match=r"^\S+:\d+: Counter\.x: default true is not an int$"):
 
             @agent
             class Counter:
@@ -46,7 +46,7 @@ class TestAgentState:
         """A wrong item inside a container default says where, by its $.path."""
         with pytest.raises(
             DefinitionError,
-            match=r'^Counter\.xs: default \[1, "a"\] is not a list\[int\] \(\$\[1\]: expected int, got "a"\)$',
+            match=r'^\S+:\d+: Counter\.xs: default \[1, "a"\] is not a list\[int\] \(\$\[1\]: expected int, got "a"\)$',
         ):
 
             @agent
@@ -57,7 +57,7 @@ class TestAgentState:
         """An object() default of an `object` field cannot cross the gateway: refused at definition."""
         with pytest.raises(
             DefinitionError,
-            match=r"^Counter\.x: default <object object at 0x[0-9a-f]+> does not round-trip through JSON "
+            match=r"^\S+:\d+: Counter\.x: default <object object at 0x[0-9a-f]+> does not round-trip through JSON "
             r"\(state is sent and stored as JSON\)$",
         ):
 
@@ -68,7 +68,7 @@ class TestAgentState:
     def test_nan(self) -> None:
         """NaN fits a float but is not JSON."""
         with pytest.raises(
-            DefinitionError, match=r"^Counter\.x: default NaN does not round-trip through JSON"
+            DefinitionError, match=r"^\S+:\d+: Counter\.x: default NaN does not round-trip through JSON"
         ):
 
             @agent
@@ -77,7 +77,9 @@ class TestAgentState:
 
     def test_problems_listed_together(self) -> None:
         """Two bad defaults are reported in one error."""
-        with pytest.raises(DefinitionError, match=r"^Counter is not a valid agent \(2 problems\):\n") as info:
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: Counter is not a valid agent \(2 problems\):\n"
+        ) as info:
 
             @agent
             class Counter:
@@ -109,7 +111,7 @@ class TestAgentState:
 class TestActionParams:
     def test_wrong_scalar(self) -> None:
         """A param default that its own validator would refuse is refused at definition."""
-        with pytest.raises(DefinitionError, match=r'^Add\.by: default "3" is not an int$'):
+        with pytest.raises(DefinitionError, match=r'^\S+:\d+: Add\.by: default "3" is not an int$'):
 
             @action
             class Add:
@@ -134,7 +136,7 @@ class TestActionParams:
 class TestSensorConfig:
     def test_wrong_scalar(self) -> None:
         """A sensor config default is checked like a param default."""
-        with pytest.raises(DefinitionError, match=r"^Heart\.label: default 3 is not a str$"):
+        with pytest.raises(DefinitionError, match=r"^\S+:\d+: Heart\.label: default 3 is not a str$"):
 
             @sensor(every=1.0)
             class Heart:

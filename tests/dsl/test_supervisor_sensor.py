@@ -71,7 +71,8 @@ class TestSupervisor:
     def test_child_not_runnable(self) -> None:
         """A child that is not an agent, sensor or supervisor is refused, naming the member."""
         with pytest.raises(
-            DefinitionError, match=r"^Bad\.thing: dict is not an @agent, @sensor or @supervisor class$"
+            DefinitionError,
+            match=r"^\S+:\d+: Bad\.thing: dict is not an @agent, @sensor or @supervisor class$",
         ):
 
             @supervisor
@@ -82,7 +83,7 @@ class TestSupervisor:
         """An annotated field on a supervisor is refused with the fix."""
         with pytest.raises(
             DefinitionError,
-            match=r"^Bad\.x: a supervisor has children, not fields: write `x = child\(\.\.\.\)`$",
+            match=r"^\S+:\d+: Bad\.x: a supervisor has children, not fields: write `x = child\(\.\.\.\)`$",
         ):
 
             @supervisor
@@ -92,7 +93,8 @@ class TestSupervisor:
     def test_no_children(self) -> None:
         """A supervisor without children is refused."""
         with pytest.raises(
-            DefinitionError, match=r"^Empty: a supervisor needs at least one `name = child\(\.\.\.\)` member$"
+            DefinitionError,
+            match=r"^\S+:\d+: Empty: a supervisor needs at least one `name = child\(\.\.\.\)` member$",
         ):
 
             @supervisor
@@ -103,14 +105,15 @@ class TestSupervisor:
         """An unknown strategy is refused at once."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@supervisor\(strategy=\.\.\.\): expected one of one_for_one, one_for_all, rest_for_one, got 'all'$",
+            match=r"^\S+:\d+: @supervisor\(strategy=\.\.\.\): expected one of one_for_one, one_for_all, rest_for_one, got 'all'$",
         ):
             supervisor(strategy="all")  # type: ignore[arg-type]
 
     def test_bad_intensity(self) -> None:
         """A negative max_restarts is refused."""
         with pytest.raises(
-            DefinitionError, match=r"^@supervisor on Bad: supervisor 'bad': max_restarts must be an int >= 0$"
+            DefinitionError,
+            match=r"^\S+:\d+: @supervisor on Bad: supervisor 'bad': max_restarts must be an int >= 0$",
         ):
 
             @supervisor(max_restarts=-1)
@@ -121,20 +124,20 @@ class TestSupervisor:
         """An unknown option gets a hint."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@supervisor\(max_restart=\.\.\.\): unknown option 'max_restart'; did you mean 'max_restarts'\?",
+            match=r"^\S+:\d+: @supervisor\(max_restart=\.\.\.\): unknown option 'max_restart'; did you mean 'max_restarts'\?",
         ):
             supervisor(max_restart=1)  # type: ignore[call-arg]
 
     @pytest.mark.parametrize(
         ("kwargs", "message"),
         [
-            ({"replicas": 0}, r"^child\(replicas=\.\.\.\): expected an int >= 1, got 0$"),
+            ({"replicas": 0}, r"^\S+:\d+: child\(replicas=\.\.\.\): expected an int >= 1, got 0$"),
             (
                 {"restart": "sometimes"},
-                r"^child\(restart=\.\.\.\): expected one of permanent, transient, temporary, got 'sometimes'$",
+                r"^\S+:\d+: child\(restart=\.\.\.\): expected one of permanent, transient, temporary, got 'sometimes'$",
             ),
-            ({"id": ""}, r"^child\(id=\.\.\.\): expected a non-empty string, got ''$"),
-            ({"state": [1]}, r"^child\(state=\.\.\.\): expected a mapping, got \[1\]$"),
+            ({"id": ""}, r"^\S+:\d+: child\(id=\.\.\.\): expected a non-empty string, got ''$"),
+            ({"state": [1]}, r"^\S+:\d+: child\(state=\.\.\.\): expected a mapping, got \[1\]$"),
         ],
     )
     def test_child_arguments(self, kwargs: dict[str, Any], message: str) -> None:
@@ -145,7 +148,7 @@ class TestSupervisor:
     def test_state_on_sensor_child(self) -> None:
         """state applies to agent children only."""
         with pytest.raises(
-            DefinitionError, match=r"^Bad\.beat: child 'beat': state applies to agent children only$"
+            DefinitionError, match=r"^\S+:\d+: Bad\.beat: child 'beat': state applies to agent children only$"
         ):
 
             @supervisor
@@ -174,7 +177,9 @@ class TestSensor:
 
     def test_loop_must_be_async(self) -> None:
         """A loop sensor's run must be async."""
-        with pytest.raises(DefinitionError, match=r"^Bad\.run: must be `async def run\(self, emit\)`$"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: Bad\.run: must be `async def run\(self, emit\)`$"
+        ):
 
             @sensor
             class Bad:
@@ -184,7 +189,8 @@ class TestSensor:
     def test_periodic_needs_sample(self) -> None:
         """every= without sample is refused."""
         with pytest.raises(
-            DefinitionError, match=r"^Bad: a sensor with every= or cron= needs a `sample\(self\)` method"
+            DefinitionError,
+            match=r"^\S+:\d+: Bad: a sensor with every= or cron= needs a `sample\(self\)` method",
         ):
 
             @sensor(every=1.0)
@@ -193,7 +199,9 @@ class TestSensor:
 
     def test_nothing_to_run(self) -> None:
         """A sensor with neither run nor sample is refused."""
-        with pytest.raises(DefinitionError, match=r"^Bad: a sensor needs `async def run\(self, emit\)`"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: Bad: a sensor needs `async def run\(self, emit\)`"
+        ):
 
             @sensor
             class Bad:
@@ -201,14 +209,16 @@ class TestSensor:
 
     def test_every_and_cron_conflict(self) -> None:
         """every and cron together conflict."""
-        with pytest.raises(DefinitionError, match=r"^@sensor: conflicting options every and cron: give one$"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: @sensor: conflicting options every and cron: give one$"
+        ):
             sensor(every=1.0, cron="* * * * *")
 
     def test_bad_every(self) -> None:
         """every must be positive."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@sensor on Bad: sensor 'bad': every must be a positive number of seconds$",
+            match=r"^\S+:\d+: @sensor on Bad: sensor 'bad': every must be a positive number of seconds$",
         ):
 
             @sensor(every=-1.0)

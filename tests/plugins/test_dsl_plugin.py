@@ -138,7 +138,9 @@ class TestAgentOption:
 
     def test_not_a_plugin(self) -> None:
         """An item that is not a plugin is named by its index."""
-        with pytest.raises(DefinitionError, match=r"^@agent\(plugins=\.\.\.\)\[1\]: C is not a plugin"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: @agent\(plugins=\.\.\.\)\[1\]: C is not a plugin"
+        ):
 
             @agent(plugins=[Log, C])
             class Chat:
@@ -146,7 +148,9 @@ class TestAgentOption:
 
     def test_not_a_list(self) -> None:
         """plugins= takes a list."""
-        with pytest.raises(DefinitionError, match=r"^@agent\(plugins=\.\.\.\): expected a list of plugins"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: @agent\(plugins=\.\.\.\): expected a list of plugins"
+        ):
 
             @agent(plugins=Log)  # type: ignore[call-overload]
             class Chat:
@@ -155,7 +159,7 @@ class TestAgentOption:
     def test_conflict_names_the_class(self) -> None:
         """A conflict found when mounting names the agent class, the agent and both sides."""
         with pytest.raises(
-            DefinitionError, match=r"^Chat: agent 'chat': plugin 'log' claims the state key 'log'"
+            DefinitionError, match=r"^\S+:\d+: Chat: agent 'chat': plugin 'log' claims the state key 'log'"
         ):
 
             @agent(plugins=[Log])
@@ -178,7 +182,8 @@ class TestOnSignals:
     def test_bad_method(self) -> None:
         """A missing method or one with the wrong parameters is named."""
         with pytest.raises(
-            DefinitionError, match=r"^Bad\.nope: on_signals\['a\.b'\] names 'nope', which is not a method"
+            DefinitionError,
+            match=r"^\S+:\d+: Bad\.nope: on_signals\['a\.b'\] names 'nope', which is not a method",
         ):
 
             @plugin(on_signals={"a.b": "nope"})
@@ -186,7 +191,7 @@ class TestOnSignals:
                 pass
 
         with pytest.raises(
-            DefinitionError, match=r"^Bad2\.on_x: must take \(self, state, signal\), got \(self\)$"
+            DefinitionError, match=r"^\S+:\d+: Bad2\.on_x: must take \(self, state, signal\), got \(self\)$"
         ):
 
             @plugin(on_signals={"a.b": "on_x"})
@@ -239,7 +244,7 @@ class TestDefinitionErrors:
         """A hook method with the wrong parameters: Class.member and the expected signature."""
         with pytest.raises(
             DefinitionError,
-            match=r"^Bad\.after_cmd: must take \(self, state, outcome\), got \(self, state\)$",
+            match=r"^\S+:\d+: Bad\.after_cmd: must take \(self, state, outcome\), got \(self, state\)$",
         ):
 
             @plugin
@@ -250,7 +255,7 @@ class TestDefinitionErrors:
         """Problems across members are listed together."""
         with pytest.raises(
             DefinitionError,
-            match=r"^Bad is not a valid plugin \(2 problems\):\n- Bad\.on_mount: .*\n- Bad\.on_child: ",
+            match=r"^\S+:\d+: Bad is not a valid plugin \(2 problems\):\n- Bad\.on_mount: .*\n- Bad\.on_child: ",
         ):
 
             @plugin
@@ -262,7 +267,7 @@ class TestDefinitionErrors:
     def test_field_named_like_a_hook(self) -> None:
         """A config field may not take a hook's name."""
         with pytest.raises(
-            DefinitionError, match=r"^Bad\.after_cmd: a config field may not be named 'after_cmd'"
+            DefinitionError, match=r"^\S+:\d+: Bad\.after_cmd: a config field may not be named 'after_cmd'"
         ):
 
             @plugin
@@ -271,7 +276,9 @@ class TestDefinitionErrors:
 
     def test_route_to_non_action(self) -> None:
         """A route's target must be an action."""
-        with pytest.raises(DefinitionError, match=r"^@plugin\(routes=\[0\]\): print is not an action"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: @plugin\(routes=\[0\]\): print is not an action"
+        ):
             plugin(routes=[("a.b", print)])
 
     def test_route_bad_priority(self) -> None:
@@ -286,13 +293,16 @@ class TestDefinitionErrors:
 
     def test_routes_not_a_string(self) -> None:
         """routes= takes a list."""
-        with pytest.raises(DefinitionError, match=r"^@plugin\(routes=\.\.\.\): expected a list, got 'a\.b'$"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: @plugin\(routes=\.\.\.\): expected a list, got 'a\.b'$"
+        ):
             plugin(routes="a.b")  # type: ignore[arg-type]
 
     def test_unknown_option(self) -> None:
         """An unknown option gets a did-you-mean."""
         with pytest.raises(
-            DefinitionError, match=r"^@plugin\(stat=\.\.\.\): unknown option 'stat'; did you mean 'state'\?"
+            DefinitionError,
+            match=r"^\S+:\d+: @plugin\(stat=\.\.\.\): unknown option 'stat'; did you mean 'state'\?",
         ):
             plugin(stat=LogState)  # type: ignore[call-overload]
 
@@ -300,7 +310,7 @@ class TestDefinitionErrors:
         """The state must be an attrs class with defaults, named with the plugin."""
         with pytest.raises(
             DefinitionError,
-            match=r"^@plugin on Bad: plugin 'bad' state must be an attrs class, got <class 'dict'>$",
+            match=r"^\S+:\d+: @plugin on Bad: plugin 'bad' state must be an attrs class, got <class 'dict'>$",
         ):
 
             @plugin(state=dict)

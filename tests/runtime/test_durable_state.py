@@ -313,7 +313,9 @@ class TestMigrations:
         """version must be an int >= 1; migrations start from an older version and are callable."""
         from jido.errors import DefinitionError
 
-        with pytest.raises(DefinitionError, match=r"^Bad: agent 'bad': version must be an int >= 1, got 0$"):
+        with pytest.raises(
+            DefinitionError, match=r"^\S+:\d+: Bad: agent 'bad': version must be an int >= 1, got 0$"
+        ):
 
             @agent(version=0)
             class Bad:

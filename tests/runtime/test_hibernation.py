@@ -225,7 +225,7 @@ class TestVirtualAgents:
         """@agent(idle_timeout=...) refuses what is not a positive finite number of seconds, at definition."""
         with pytest.raises(
             DefinitionError,
-            match=rf"^Bad: agent 'bad': idle_timeout must be a positive number of seconds or None, got {re.escape(repr(value))}$",
+            match=rf"^\S+:\d+: Bad: agent 'bad': idle_timeout must be a positive number of seconds or None, got {re.escape(repr(value))}$",
         ):
 
             @agent(idle_timeout=value)  # type: ignore[arg-type]

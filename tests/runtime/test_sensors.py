@@ -85,7 +85,8 @@ class TestSensors:
     def test_bad_cron(self) -> None:
         """A sensor with an invalid cron expression is refused when declared."""
         with pytest.raises(
-            jido.DefinitionError, match=r"^@sensor on Bad: sensor 'bad': invalid cron: .*minute field '61'"
+            jido.DefinitionError,
+            match=r"^\S+:\d+: @sensor on Bad: sensor 'bad': invalid cron: .*minute field '61'",
         ):
 
             @sensor(cron="61 * * * *")
