@@ -199,13 +199,15 @@ async def open_cluster_node(
                 try:
                     yield node
                 finally:
-                    nursery.cancel_scope.cancel()
+                    # Leases first, then membership (cancelling its loop leaves): a node that sees this one
+                    # gone finds its agents free at once instead of waiting for their leases to run out.
                     with (
                         trio.CancelScope(shield=True),
                         trio.move_on_after(command_timeout),
                         contextlib.suppress(RedisUnavailableError, BrokenError),
                     ):
                         await leases.release_all()
+                    nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             # The caller's own error comes back as itself, not wrapped by the nursery of our two loops.
             inner = unwrap(group)

@@ -9,10 +9,12 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 
+from jido.cluster.events import CLUSTER_FAILOVER, CLUSTER_LEASE_LOST, CLUSTER_NODE_DOWN, CLUSTER_NODE_UP
 from jido.cluster.placement import place
 from jido.cluster.remote import RemoteCallError
 from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime
 from jido.signal import Signal
+from jido.telemetry import Event, attach, validate_fields
 from tests.cluster.agents import resolve
 from tests.redis.server import RedisServer
 from tests.redis.server import redis_namespace as redis_namespace
@@ -136,3 +138,59 @@ class TestClusterRuntime:
                 return sum(1 for r in refs if r is not None and r.state.total == 7) == 10
 
             await wait_for(all_seven)
+
+
+class TestMovesAndTelemetry:
+    async def test_fenced_write_moves_the_agent(
+        self, redis_server: RedisServer, redis_namespace: str
+    ) -> None:
+        """A node whose lease was taken over while it believed it held it: its write is fenced, it stops its
+        copy, and the call is answered by the new owner, applied once, from the new owner's state."""
+        events: list[Event] = []
+        with attach("jido.cluster.**", events.append):
+            async with cluster(redis_server.url, redis_namespace, "a", "b") as [a, b]:
+                agent_id = next(f"t-{i}" for i in range(100) if place(f"t-{i}", ["a", "b"]) == "a")
+                assert (await a.call(agent_id, add(1), timeout=10)).state.total == 1
+                # a's lease runs out on Redis's clock (a missed its renewal), and b takes the agent over.
+                await a.node.client.delete([a.node.leases.key(agent_id)])
+                assert await b._own(agent_id, trio.current_time() + 10) == "b"
+                assert (await b.call(agent_id, add(10), timeout=10)).state.total == 11
+                assert a.node.leases.token(agent_id) != 0  # a does not know yet
+                agent = await a.call(agent_id, add(100), timeout=10)
+                assert agent.state.total == 111
+                assert a.runtime.whereis(agent_id) is None
+                assert a.local_agents() == [] and b.local_agents() == [agent_id]
+                validate_all(events)
+                lost = [e.fields for e in events if e.name == CLUSTER_LEASE_LOST]
+                assert lost == [{"node_id": "a", "agent_id": agent_id, "token": 1, "reason": "fenced"}]
+
+    async def test_membership_and_failover_events(
+        self, redis_server: RedisServer, redis_namespace: str
+    ) -> None:
+        """A node joining and leaving is seen by the other; the survivor reports its failover."""
+        events: list[Event] = []
+        with attach("jido.cluster.**", events.append):
+            async with cluster(redis_server.url, redis_namespace, "a") as [a]:
+                async with cluster(redis_server.url, redis_namespace, "b") as [b]:
+                    await wait_for(lambda: any(e.name == CLUSTER_NODE_UP for e in events))
+                    for i in range(10):
+                        await b.call(f"t-{i}", add(1), timeout=10)
+
+                def failed_over() -> bool:
+                    return any(e.name == CLUSTER_FAILOVER for e in events)
+
+                await wait_for(failed_over)
+                validate_all(events)
+                names = [(e.name, e.fields["peer"]) for e in events if "peer" in e.fields]
+                assert names[:3] == [
+                    (CLUSTER_NODE_UP, "b"),
+                    (CLUSTER_NODE_DOWN, "b"),
+                    (CLUSTER_FAILOVER, "b"),
+                ]
+                for i in range(10):
+                    assert (await a.call(f"t-{i}", add(1), timeout=10)).state.total == 2
+
+
+def validate_all(events: list[Event]) -> None:
+    for event in events:
+        validate_fields(event.name, event.fields)
