@@ -30,11 +30,18 @@ Each part runs in a fresh child process, so that its memory figures start clean.
    ``await rt.agent(Sleeper, id).ref()`` (the wake alone), a call to a live agent (the call and commit
    alone), a raw ``sqlite3`` select of one row by key on this thread, and the same select sent to a worker
    thread with ``trio.to_thread.run_sync`` (as the store reads). Each thawed agent's count is checked.
-4. Persisted state updates/s (target >= 0.5 of raw): AGENTS agents, one task each awaiting its own agent's
-   calls (``durable.jido_calls``), with a ``SQLiteStateStore`` FULL and NORMAL; raw: ``executemany`` of the
+4. Persisted state updates/s (target >= 0.5 of raw), two levels, each against raw ``executemany`` of the
    runtime's own JSON records of the same agents (``durable.records``), in transactions of the mean batch
-   the store's group commit reached (``durable.raw_batches``), same ``synchronous``, WAL. Best of REPEATS,
-   ours and raw interleaved, each after an ``os.sync()``.
+   the store reached (``durable.raw_batches``), same ``synchronous``, WAL, in the same run:
+   - store level (the target's own terms: the store's group commit against ``executemany`` of the same
+     rows): AGENTS trio tasks, each saving its own agent's next record with
+     ``store.save_many([StateWrite(id, record, expected_revision)])`` (a compare-and-set, as the runtime
+     saves), gathered into transactions by the writer thread; and one task saving the same rows
+     ``batch`` at a time in one ``save_many`` call (what a caller with its rows in hand pays).
+   - end to end: AGENTS agents, one task each awaiting its own agent's calls (``durable.jido_calls``):
+     routing, validation, an action, then the same store write; bounded by the call path (its row without
+     a store, against raw trio request/reply pairs, says how much).
+   Best of REPEATS, ours and raw interleaved, each after an ``os.sync()``.
 
 Ratio = ours / raw: for sizes and times above 1 is costlier, for rates below 1 is slower.
 """
@@ -64,6 +71,7 @@ from durable import (  # a sibling script: bench/ is on sys.path when run
     Counter,
     Files,
     Run,
+    Sync,
     bump_signals,
     jido_calls,
     make_store,
@@ -77,7 +85,7 @@ from jido.agent.spec import Agent, AgentSpec, agent_spec_of
 from jido.runtime.persistence import Persistence
 from jido.runtime.runtime import Runtime, open_runtime
 from jido.signal import Signal
-from jido.store import MemoryStateStore, SQLiteStateStore
+from jido.store import MemoryStateStore, SQLiteStateStore, StateWrite
 
 IDLE = 0.05  # seconds: the Sleeper's idle_timeout
 LIMIT = 120.0  # seconds: a part not done by then fails the run instead of hanging it
@@ -136,11 +144,12 @@ SLEEPER: AgentSpec = agent_spec_of(Sleeper)  # type: ignore[assignment]
 class StandIn:
     """What ``Dormancy.hibernated`` reads of an agent's ref: its id, spec and (without a store) agent value."""
 
-    __slots__ = ("__weakref__", "_agent", "id", "scheduler", "spec")
+    __slots__ = ("__weakref__", "_agent", "_durable", "id", "scheduler", "spec")
 
     def __init__(self, spec: AgentSpec, value: Agent) -> None:
         self.spec = spec
         self._agent = value
+        self._durable: None = None
         self.id = ""
         self.scheduler: None = None
 
@@ -306,7 +315,8 @@ async def thaw(n: int, samples: int, folder: pathlib.Path) -> dict[str, Any]:
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(
-            "INSERT INTO jido_agent_state VALUES (?, 1, ?, ?)", ((f"s{i:07d}", stamp, data) for i in range(n))
+            "INSERT INTO jido_agent_state (agent_id, revision, updated_at, data) VALUES (?, 1, ?, ?)",
+            ((f"s{i:07d}", stamp, data) for i in range(n)),
         )
         conn.execute("COMMIT")
     rng = random.Random(7)
@@ -369,6 +379,47 @@ def percentiles(seconds: list[float]) -> tuple[float, float]:
 # -- 4. persisted updates -------------------------------------------------------------------------------------
 
 
+async def store_group_commit(path: pathlib.Path, sync: str, columns: list[list[str]], budget: float) -> Run:
+    """One task per agent saving its next record (compare-and-set) until the budget is spent: the store's
+    writer gathers them into transactions."""
+    async with SQLiteStateStore(path, synchronous="FULL" if sync == "FULL" else "NORMAL") as store:
+        done = [0] * len(columns)
+        start = time.perf_counter()
+
+        async def saver(i: int) -> None:
+            agent_id, revision = f"c{i}", 0
+            for data in columns[i]:
+                [stored] = await store.save_many([StateWrite(agent_id, data, revision)])
+                revision = stored.revision
+                done[i] += 1
+                if time.perf_counter() - start > budget:
+                    return
+
+        async with trio.open_nursery() as nursery:
+            for i in range(len(columns)):
+                nursery.start_soon(saver, i)
+        elapsed = time.perf_counter() - start
+        stats = store.statistics()
+    return Run(sum(done) / elapsed, stats.saves / max(1, stats.transactions))
+
+
+async def store_batches(
+    path: pathlib.Path, sync: str, rows: list[tuple[str, str]], batch: int, budget: float
+) -> Run:
+    """One task, ``batch`` rows per ``save_many`` call (unconditional, as raw's upsert): the store's own
+    cost over the same transactions done by hand."""
+    async with SQLiteStateStore(path, synchronous="FULL" if sync == "FULL" else "NORMAL") as store:
+        done = 0
+        start = time.perf_counter()
+        for first in range(0, len(rows) - batch + 1, batch):
+            await store.save_many([StateWrite(a, d) for a, d in rows[first : first + batch]])
+            done += batch
+            if time.perf_counter() - start > budget:
+                break
+        elapsed = time.perf_counter() - start
+    return Run(done / elapsed, float(batch))
+
+
 def updates(settings: Settings, folder: pathlib.Path) -> dict[str, Any]:
     agents = settings.agents
     signals = bump_signals(settings.count)
@@ -377,6 +428,30 @@ def updates(settings: Settings, folder: pathlib.Path) -> dict[str, Any]:
     rows = [(f"c{i}", columns[i][step]) for step in range(per_agent) for i in range(agents)]
     files = Files(folder)
     result: dict[str, Any] = {}
+    level: Sync
+    for level in ("FULL", "NORMAL"):  # the store alone
+        for case in ("group", "batch"):
+            ours_runs: list[Run] = []
+            raw_runs: list[Run] = []
+            for _ in range(settings.repeats):
+                os.sync()
+                if case == "group":
+                    ours_runs.append(
+                        trio.run(store_group_commit, files.fresh("store"), level, columns, settings.budget)
+                    )
+                else:
+                    ours_runs.append(
+                        trio.run(store_batches, files.fresh("store"), level, rows, agents, settings.budget)
+                    )
+                os.sync()
+                batch = max(1, round(ours_runs[-1].batch))
+                raw_runs.append(raw_batches(files.fresh("raw"), level, rows, batch, settings.budget))
+            best = max(ours_runs, key=lambda run: run.rate)
+            result[f"store_{case}_{level}"] = {
+                "ours": best.rate,
+                "batch": best.batch,
+                "raw": max(run.rate for run in raw_runs),
+            }
     for sync in ("FULL", "NORMAL", "none"):
         ours: list[Run] = []
         raw: list[Run] = []
@@ -507,9 +582,14 @@ def report(got: dict[str, dict[str, Any]], s: Settings) -> None:
     )
     ms_row("  call to a live agent (commit, no wake), p50 [select]", live[0], select[0])
     ms_row("  call to a live agent (commit, no wake), p99 [select]", live[1], select[1])
-    print(f"4. persisted state updates/s, {s.agents:,} agents, one calling task each")
-    rate_row("SQLite FULL", "FULL", "executemany")
-    rate_row("SQLite NORMAL", "NORMAL", "executemany")
+    print(f"4a. persisted state updates/s, store level: {s.agents:,} agents' records, same rows as raw")
+    rate_row(f"group commit, {s.agents:,} tasks, CAS, FULL", "store_group_FULL", "executemany")
+    rate_row(f"group commit, {s.agents:,} tasks, CAS, NORMAL", "store_group_NORMAL", "executemany")
+    rate_row("one task, save_many of a batch, FULL", "store_batch_FULL", "executemany")
+    rate_row("one task, save_many of a batch, NORMAL", "store_batch_NORMAL", "executemany")
+    print(f"4b. persisted state updates/s, end to end: {s.agents:,} agents, one calling task each")
+    rate_row("calls through agents, SQLite FULL", "FULL", "executemany", goal=False)
+    rate_row("calls through agents, SQLite NORMAL", "NORMAL", "executemany", goal=False)
     rate_row("  no store: the call path alone", "none", "trio req/reply", goal=False)
     print()
     print(

@@ -5,6 +5,12 @@ Trio tasks put requests (a ``save_many`` batch, or a delete) on the queue and pa
 request queued (up to ``batch_max`` writes; a request is never split) in ONE transaction, so N tasks saving at
 once cost a few commits, not N, and with ``synchronous=FULL`` a few fsyncs.
 
+The common batches take a fast path first: when every write of the batch is a compare-and-set on an existing
+state (``expected_revision`` >= 1: the runtime's steady state) or every one is unconditional, the whole batch
+is one ``executemany`` (SQLite's loop in C, not a statement per write from Python), and the revisions follow
+from the expected ones, or from one read of the new revisions afterwards. If any compare-and-set does not
+match, that transaction is rolled back and the batch runs the ordinary way below, which finds the culprit.
+
 A request that fails (a compare-and-set that does not match, a corrupt row, a statement SQLite refuses) fails
 alone: the transaction is run again with a savepoint per request (:func:`jido._sqlite_writer.run_group`), and
 the others commit. A failure of the transaction itself (BEGIN or COMMIT: disk full, the file locked by another
@@ -46,7 +52,22 @@ _UPDATE: Final = (
 _REVISION: Final = 'SELECT revision FROM "{t}" WHERE agent_id = ?'
 _DELETE: Final = 'DELETE FROM "{t}" WHERE agent_id = ? RETURNING revision'
 _DELETE_IF: Final = 'DELETE FROM "{t}" WHERE agent_id = ? AND revision = ? RETURNING revision'
+_UPDATE_MANY: Final = (
+    'UPDATE "{t}" SET revision = revision + 1, updated_at = ?, data = ?, wake_at = ?'
+    " WHERE agent_id = ? AND revision = ?"
+)
+_UPSERT_MANY: Final = _UPSERT.removesuffix(" RETURNING revision")  # executemany takes no RETURNING
+_REVISIONS: Final = 'SELECT agent_id, revision FROM "{t}" WHERE agent_id IN ({marks})'
+_CHUNK: Final = 500  # ids per IN (...): below SQLite's smallest limit on parameters
 _FLOOR: Final = "UPDATE \"{t}_meta\" SET value = max(value, ?) WHERE key = 'revision_floor'"
+
+
+class _Mismatch(Exception):
+    """A compare-and-set of the fast path did not match: the batch goes the ordinary way."""
+
+
+def _us(write: StateWrite) -> int | None:
+    return None if write.wake_at is None else to_us(write.wake_at)
 
 
 class Request(WriteRequest):
@@ -92,6 +113,7 @@ class Writer:
         flush_interval: float,
     ) -> None:
         self._path = path
+        self._table = table
         self._sql = {
             name: sql.format(t=table)
             for name, sql in [
@@ -102,6 +124,8 @@ class Writer:
                 ("delete", _DELETE),
                 ("delete_if", _DELETE_IF),
                 ("floor", _FLOOR),
+                ("update_many", _UPDATE_MANY),
+                ("upsert_many", _UPSERT_MANY),
             ]
         }
         self._thread: SQLiteWriter[Request] = SQLiteWriter(
@@ -152,7 +176,7 @@ class Writer:
     # -- the thread ------------------------------------------------------------------------------------------
 
     def _transact(self, conn: sqlite3.Connection, batch: list[Request]) -> None:
-        applied = run_group(conn, batch, self._apply)
+        applied = batch if self._fast(conn, batch) else run_group(conn, batch, self._apply)
         conflicts = sum(1 for r in batch if isinstance(r.error, StaleStateError))
         failures = sum(1 for r in batch if r.error is not None) - conflicts
         with self._lock:
@@ -166,6 +190,75 @@ class Writer:
                     self._saves += request.size
                 elif request.result:
                     self._deletes += 1
+
+    def _fast(self, conn: sqlite3.Connection, batch: list[Request]) -> bool:
+        """Run ``batch`` as one ``executemany`` if it is all compare-and-sets on existing states or all
+        unconditional writes, and set each request's result; False (nothing written) when it is neither, or
+        a compare-and-set did not match, or SQLite refused: the caller then runs it the ordinary way."""
+        writes = [
+            (request, write) for request in batch if request.writes is not None for write in request.writes
+        ]
+        if len(writes) < 2 or any(request.writes is None for request in batch):
+            return False
+        expected = {write.expected_revision is None for _, write in writes}
+        if len(expected) != 1 or any(write.expected_revision == 0 for _, write in writes):
+            return False
+        unconditional = expected == {True}
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if unconditional:
+                    conn.executemany(
+                        self._sql["upsert_many"],
+                        [(w.agent_id, r.updated_at, w.data, _us(w)) for r, w in writes],
+                    )
+                    revisions = self._revisions(conn, [w for _, w in writes])
+                else:
+                    cursor = conn.executemany(
+                        self._sql["update_many"],
+                        [(r.updated_at, w.data, _us(w), w.agent_id, w.expected_revision) for r, w in writes],
+                    )
+                    if cursor.rowcount != len(writes):
+                        raise _Mismatch  # noqa: TRY301  # one way out for this and SQLite's errors
+                    revisions = [w.expected_revision + 1 for _, w in writes]  # type: ignore[operator]
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except (_Mismatch, sqlite3.Error):
+            return False
+        states = iter(revisions)
+        for request in batch:
+            assert request.writes is not None
+            updated_at = from_us(request.updated_at)
+            request.result = [
+                StoredState(w.agent_id, w.data, next(states), updated_at) for w in request.writes
+            ]
+        return True
+
+    def _revisions(self, conn: sqlite3.Connection, writes: list[StateWrite]) -> list[int]:
+        """The revision each of ``writes`` (applied in order) got: the agent's revision now, less the writes
+        to it that came after."""
+        ids = list(dict.fromkeys(write.agent_id for write in writes))
+        now: dict[str, int] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            sql = _REVISIONS.format(t=self._table, marks=", ".join("?" * len(chunk)))
+            for agent_id, revision in conn.execute(sql, chunk):
+                if type(revision) is not int or revision < 1:
+                    raise BrokenError(
+                        f"state store {self._path!r}: state of agent {agent_id!r} is corrupt:"
+                        f" revision is {revision!r}"
+                    )
+                now[agent_id] = revision
+        later: dict[str, int] = {}
+        revisions = []
+        for write in reversed(writes):
+            after = later.get(write.agent_id, 0)
+            revisions.append(now[write.agent_id] - after)
+            later[write.agent_id] = after + 1
+        revisions.reverse()
+        return revisions
 
     def _apply(self, conn: sqlite3.Connection, request: Request) -> list[StoredState] | bool:
         if request.writes is None:

@@ -154,6 +154,35 @@ class TestGroupCommit:
             stats = store.statistics()
             assert (stats.saves, stats.conflicts) == (38, 1) and stats.transactions <= 2
 
+    async def test_stale_caller_fails_alone_in_a_batch_of_cas(self, tmp_path: Path) -> None:
+        """A shared transaction of compare-and-sets only (the runtime's steady state, run as one
+        executemany): one that does not match fails alone, the others commit with their revisions."""
+        path = tmp_path / "state.db"
+        async with open_sqlite_state_store(path, synchronous="NORMAL") as store:
+            await store.save_many([StateWrite(f"a{i}", "0") for i in range(20)])
+            blocker = await self.hold_write_lock(path)
+            outcomes: dict[int, object] = {}
+
+            async def one(i: int) -> None:
+                try:
+                    outcomes[i] = await store.save_many([StateWrite(f"a{i}", "1", 5 if i == 10 else 1)])
+                except StaleStateError as exc:
+                    outcomes[i] = exc
+
+            async with trio.open_nursery() as nursery:
+                for i in range(20):
+                    nursery.start_soon(one, i)
+                await trio.testing.wait_all_tasks_blocked()
+                blocker.execute("COMMIT")
+                blocker.close()
+            stale = outcomes.pop(10)
+            assert isinstance(stale, StaleStateError) and (stale.expected, stale.actual) == (5, 1)
+            assert all(isinstance(o, list) and o[0].revision == 2 for o in outcomes.values())
+            loaded = await store.load_many([f"a{i}" for i in range(20)])
+            assert {k: v.revision for k, v in loaded.items()} == {
+                f"a{i}": 1 if i == 10 else 2 for i in range(20)
+            }
+
     async def test_batch_max_splits_callers(self, tmp_path: Path) -> None:
         """With batch_max=10, 50 queued single saves take at least 5 transactions; a call bigger than
         batch_max is still one."""
@@ -440,8 +469,9 @@ OPERATION = st.one_of(
 @given(operations=st.lists(OPERATION, max_size=25))
 async def test_operations_match_a_dict_model(operations: list[tuple[object, ...]]) -> None:
     """Any sequence of saves (with and without compare-and-set), deletes, listings and reopens gives what a
-    dict of (data, revision) gives, and every stale write leaves the model and the store unchanged."""
+    dict of (data, revision) with a revision floor gives, and every stale write leaves the model and the store unchanged."""
     model: dict[str, tuple[str, int]] = {}
+    floor = 0  # the highest revision deleted: a new state starts above it
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "state.db"
         store = SQLiteStateStore(path, synchronous="NORMAL", clock=ManualClock())
@@ -457,7 +487,7 @@ async def test_operations_match_a_dict_model(operations: list[tuple[object, ...]
                         if write.expected_revision is not None and write.expected_revision != actual:
                             expected_error = (write.agent_id, write.expected_revision, actual)
                             break
-                        overlay[write.agent_id] = (write.data, actual + 1)
+                        overlay[write.agent_id] = (write.data, actual + 1 if actual else floor + 1)
                     if expected_error is None:
                         states = await store.save_many(writes)
                         assert [(s.agent_id, s.data) for s in states] == [
@@ -479,6 +509,7 @@ async def test_operations_match_a_dict_model(operations: list[tuple[object, ...]
                     else:
                         assert await store.delete(agent_id, expected_revision=expected) is (actual > 0)
                         model.pop(agent_id, None)
+                        floor = max(floor, actual)
                 elif kind == "list":
                     after, limit = operation[1], operation[2]
                     assert (after is None or isinstance(after, str)) and isinstance(limit, int)

@@ -158,6 +158,25 @@ class TestRevisions:
         loaded = await store.load("a")
         assert loaded is not None and loaded.data == "new"
 
+    async def test_batches_of_one_kind(self, store: StateStore) -> None:
+        """A batch all unconditional, then one all compare-and-set, each touching an agent twice: every
+        write gets its own revision, in order (the SQLite store runs such batches as one executemany)."""
+        states = await store.save_many([StateWrite("a", "1"), StateWrite("b", "1"), StateWrite("a", "2")])
+        assert [(s.agent_id, s.revision) for s in states] == [("a", 1), ("b", 1), ("a", 2)]
+        states = await store.save_many(
+            [StateWrite("a", "3", 2), StateWrite("a", "4", 3), StateWrite("b", "2", 1)]
+        )
+        assert [(s.agent_id, s.revision, s.data) for s in states] == [
+            ("a", 3, "3"),
+            ("a", 4, "4"),
+            ("b", 2, "2"),
+        ]
+        with pytest.raises(StaleStateError) as caught:
+            await store.save_many([StateWrite("a", "5", 4), StateWrite("b", "3", 1), StateWrite("a", "6", 5)])
+        assert (caught.value.agent_id, caught.value.expected, caught.value.actual) == ("b", 1, 2)
+        loaded = await store.load_many(["a", "b"])
+        assert {k: (v.revision, v.data) for k, v in loaded.items()} == {"a": (4, "4"), "b": (2, "2")}
+
     async def test_first_save_is_revision_one(self, store: StateStore) -> None:
         """Without any delete, a new agent's first save is revision 1, also with expected_revision=0."""
         assert (await save(store, "a", "1", expected=0)).revision == 1
