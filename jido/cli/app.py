@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
-from collections.abc import Mapping, Sequence
+import socket
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from functools import partial
 
+import attrs
 import click
 import trio
 
 import jido
+from jido._redis import RedisUnavailableError, redact_url
 from jido.bus.sqlite import open_sqlite_journal
+from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime
+from jido.cluster.serve import load
 from jido.errors import JidoError, SupervisionError, ValidationError
 from jido.gateway import Gateway, TokenPolicy, serve_gateway
 from jido.store import SQLiteStateStore
 
 from ._trio import run_command
-from .config import DashboardConfig, JournalConfig, ServeConfig, StoreConfig, is_loopback, load_serve_config
+from .config import (
+    ClusterConfig,
+    DashboardConfig,
+    JournalConfig,
+    ServeConfig,
+    StoreConfig,
+    check_cluster_url,
+    is_loopback,
+    load_serve_config,
+)
 from .errors import EXIT_FAILURE, EXIT_USAGE, CliError, one_line, single_error
 from .loading import Target, load_target
 from .logs import log_level_option
@@ -32,10 +47,19 @@ def _say(message: str) -> None:
     click.echo(f"jido: {message}")
 
 
-async def _start(rt: jido.Runtime, target: Target, agent_id: str | None, *, listen: bool = True) -> None:
+async def _start(
+    rt: jido.Runtime,
+    target: Target,
+    agent_id: str | None,
+    *,
+    listen: bool = True,
+    cluster: ClusterRuntime | None = None,
+) -> None:
     try:
         if target.kind == "agent":
-            ref = await rt.start_agent(target.obj, id=agent_id if agent_id is not None else target.name)
+            name = agent_id if agent_id is not None else target.name
+            # In a cluster, an agent started here holds its lease here: it stays on this node.
+            ref = await (cluster.start_agent if cluster is not None else rt.start_agent)(target.obj, id=name)
             _say(f"started agent {target.name!r} as {ref.id!r} from {target.ref}")
             if listen and not ref.spec.subscriptions:
                 # `jido send` publishes: an agent run from the command line hears what its routes accept
@@ -88,6 +112,48 @@ async def _serve_dashboard(
     _say(f"dashboard on {server.url}")
 
 
+def _resolver(cluster: ClusterConfig) -> Callable[[str], object]:
+    """The ``[cluster] resolve`` function, or one that runs only the agents this node starts."""
+    if cluster.resolve is not None:
+        target = cluster.resolve
+        try:
+            function = load(target)
+        except ValueError as exc:
+            raise CliError(f"[cluster] resolve: {exc}", EXIT_USAGE) from None
+        if not callable(function):
+            raise CliError(f"[cluster] resolve: {target!r} is not a function", EXIT_USAGE)
+        return function  # type: ignore[no-any-return]
+
+    def started_only(agent_id: str) -> object:
+        raise ValueError(f"agent {agent_id!r} is not running on this node, and no [cluster] resolve is set")
+
+    return started_only
+
+
+async def _open_cluster(stack: AsyncExitStack, cluster: ClusterConfig) -> ClusterRuntime:
+    assert cluster.redis is not None  # checked by serve()
+    node_id = cluster.node or f"{socket.gethostname()}-{os.getpid()}"
+    try:
+        node = await stack.enter_async_context(
+            open_cluster_runtime(
+                cluster.redis,
+                node_id=node_id,
+                resolve=_resolver(cluster),  # type: ignore[arg-type]
+                namespace=cluster.namespace,
+                node_ttl=cluster.node_ttl,
+                lease_ttl=cluster.lease_ttl,
+            )
+        )
+    except RedisUnavailableError as exc:
+        raise CliError(f"cannot join the cluster: {one_line(exc)}", EXIT_FAILURE) from None
+    live = ", ".join(node.live_nodes())
+    _say(
+        f"cluster: node {node_id!r} on {redact_url(cluster.redis)} (namespace {cluster.namespace!r}); "
+        f"live nodes: {live}"
+    )
+    return node
+
+
 async def _serve(
     targets: Sequence[Target],
     *,
@@ -100,11 +166,15 @@ async def _serve(
     dashboard: DashboardConfig | None = None,
     admins: frozenset[str] = frozenset(),
     listen: bool = True,
+    cluster: ClusterConfig | None = None,
 ) -> None:
     """Open the runtime, start the targets, serve the gateway until cancelled (Ctrl-C)."""
     serving = False
     try:
         async with AsyncExitStack() as stack:
+            node: ClusterRuntime | None = None
+            if cluster is not None:
+                node = await _open_cluster(stack, cluster)
             store = None
             if journal is not None:
                 try:
@@ -118,9 +188,12 @@ async def _serve(
             if state is not None:
                 states = SQLiteStateStore(state.sqlite, synchronous=state.synchronous)
                 _say(f"agent state: {state.sqlite}")
-            rt = await stack.enter_async_context(jido.open_runtime(journal=store, store=states))
+            if node is not None:
+                rt = node.runtime
+            else:
+                rt = await stack.enter_async_context(jido.open_runtime(journal=store, store=states))
             for target in targets:
-                await _start(rt, target, agent_id, listen=listen)
+                await _start(rt, target, agent_id, listen=listen, cluster=node)
             async with trio.open_nursery() as nursery:
                 try:
                     gateway = await nursery.start(partial(serve_gateway, rt, host, port, tokens=tokens))
@@ -253,9 +326,18 @@ def _policies(config: ServeConfig) -> dict[str, TokenPolicy] | None:
     type=click.Path(dir_okay=False, path_type=pathlib.Path),
     help="TOML file: host, port, tokens, start, journal, store, dashboard (see docs/cli.md).",
 )
+@click.option(
+    "--cluster",
+    "cluster_url",
+    default=None,
+    metavar="REDIS_URL",
+    help="Join the cluster on this Redis as one of its nodes (the [cluster] table's redis; see docs/scaling.md).",
+)
 @log_level_option
-def serve(config_path: pathlib.Path) -> None:
+def serve(config_path: pathlib.Path, cluster_url: str | None) -> None:
     """Serve the gateway over a runtime described by a config file, until Ctrl-C."""
+    if cluster_url is not None and (problem := check_cluster_url(cluster_url)):
+        raise CliError(f"--cluster: {problem}", EXIT_USAGE)
     try:
         config, targets = load_serve_config(config_path)
     except FileNotFoundError:
@@ -268,6 +350,21 @@ def serve(config_path: pathlib.Path) -> None:
         ) from None
     except ValidationError as exc:
         raise CliError(f"{config_path}: {one_line(exc)}", EXIT_USAGE) from None
+    cluster = config.cluster
+    if cluster_url is not None:
+        if config.journal is not None or config.store is not None:
+            raise CliError(
+                f"--cluster: a cluster keeps its journal and agent state in Redis: remove [journal] and "
+                f"[store] from {config_path}",
+                EXIT_USAGE,
+            )
+        cluster = (
+            ClusterConfig(redis=cluster_url) if cluster is None else attrs.evolve(cluster, redis=cluster_url)
+        )
+    elif cluster is not None and cluster.redis is None:
+        raise CliError(
+            f"{config_path}: $.cluster.redis: required (or give jido serve --cluster REDIS_URL)", EXIT_USAGE
+        )
     run_command(
         partial(
             _serve,
@@ -280,6 +377,7 @@ def serve(config_path: pathlib.Path) -> None:
             dashboard=config.dashboard,
             admins=frozenset(entry.token for entry in config.tokens if entry.admin and entry.token),
             listen=config.subscribe_routes,
+            cluster=cluster,
         ),
         until_interrupted=True,
     )

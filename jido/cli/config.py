@@ -26,6 +26,14 @@
     enabled = true              # default true
     host = "127.0.0.1"          # default; any other address needs at least one token
     port = 8766                 # default: the gateway's port + 1 (0 when the gateway's port is 0)
+
+    [cluster]                   # optional; this runtime is a node of a cluster on Redis (jido serve --cluster)
+    redis = "redis://127.0.0.1:6379/0"   # or jido serve --cluster URL; no [journal] or [store] beside it
+    node = "node-a"             # this node's id, unique in the cluster (default: <hostname>-<pid>)
+    namespace = "jido"          # the cluster's key namespace (default "jido")
+    resolve = "myapp.agents:resolve"   # module:function giving a virtual agent id's agent class (optional)
+    node_ttl = 10.0             # seconds a silent node stays a member (default 10)
+    lease_ttl = 10.0            # seconds a dead node's agents wait before they move (default 10)
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from jido._redis import redact_url
 from jido.convert import structure
 from jido.errors import ROOT_PATH, FieldError, ValidationError
 from jido.gateway.policy import TOKEN_NAME
@@ -50,6 +59,7 @@ from .errors import CliError
 from .loading import Target, load_target
 
 __all__ = [
+    "ClusterConfig",
     "DashboardConfig",
     "JournalConfig",
     "ServeConfig",
@@ -111,6 +121,31 @@ class StoreConfig:
 
 
 @attrs.frozen
+class ClusterConfig:
+    """The ``[cluster]`` table: the runtime is a node of a cluster on Redis (journal and state there too).
+
+    ``redis`` may be left to ``jido serve --cluster URL``, which overrides it when both are given.
+    """
+
+    redis: str | None = None
+    node: str | None = None
+    namespace: str = "jido"
+    resolve: str | None = None
+    node_ttl: float = 10.0
+    lease_ttl: float = 10.0
+
+
+_REDIS_SCHEMES: Final = ("redis://", "rediss://", "unix://")
+
+
+def check_cluster_url(url: str) -> str | None:
+    """What is wrong with ``url`` as the cluster's Redis URL, or None."""
+    if not url.lower().startswith(_REDIS_SCHEMES):
+        return f"expected a Redis URL (redis://host:port/db, rediss:// or unix://), got {redact_url(url)!r}"
+    return None
+
+
+@attrs.frozen
 class ServeConfig:
     """A whole config file, checked. ``tokens`` holds resolved token values (``token_env`` read)."""
 
@@ -121,6 +156,7 @@ class ServeConfig:
     journal: JournalConfig | None = None
     store: StoreConfig | None = None
     dashboard: DashboardConfig = DashboardConfig()
+    cluster: ClusterConfig | None = None
     # Agents started here hear the published signals their routes accept (unless they declare subscribe=...).
     subscribe_routes: bool = True
 
@@ -278,6 +314,34 @@ def _check_sqlite(table: _Table, errors: list[FieldError]) -> None:
         errors.append(FieldError(f"{table.path}.sqlite", "must not be empty"))
 
 
+def _check_cluster(table: _Table, errors: list[FieldError]) -> None:
+    url = table.value("redis", None)
+    if url is not None and (problem := check_cluster_url(url)):
+        errors.append(FieldError(f"{table.path}.redis", problem))
+    node = table.value("node", None)
+    if node is not None and (not node or any(c.isspace() for c in node)):
+        errors.append(FieldError(f"{table.path}.node", f"must be non-empty, without spaces, got {node!r}"))
+    namespace = table.value("namespace", None)
+    if namespace is not None and (not namespace or any(c in namespace for c in "{}: \t\n")):
+        errors.append(
+            FieldError(
+                f"{table.path}.namespace",
+                f"must be non-empty, without braces, colons or spaces, got {namespace!r}",
+            )
+        )
+    resolve = table.value("resolve", None)
+    if resolve is not None:
+        module, colon, function = resolve.partition(":")
+        if not (module and colon and function):
+            errors.append(FieldError(f"{table.path}.resolve", f"expected 'module:function', got {resolve!r}"))
+    for name in ("node_ttl", "lease_ttl"):
+        ttl = table.value(name, None)
+        if ttl is not None and not 0.001 <= ttl <= 86_400:
+            errors.append(
+                FieldError(f"{table.path}.{name}", f"must be from 0.001 to 86400 seconds, got {ttl}")
+            )
+
+
 def _check(
     data: object, env: Mapping[str, str], load: Callable[[str], Target] | None
 ) -> tuple[list[FieldError], list[str], list[Target]]:
@@ -324,6 +388,15 @@ def _check(
         )
     for table in root.tables("journal") + root.tables("store"):
         _check_sqlite(table, errors)
+    for cluster in root.tables("cluster"):
+        _check_cluster(cluster, errors)
+        if cluster.ok and (root.tables("journal") or root.tables("store")):
+            errors.append(
+                FieldError(
+                    "$.cluster",
+                    "a cluster keeps its journal and agent state in Redis: remove [journal] and [store]",
+                )
+            )
     for dashboard in root.tables("dashboard"):
         board_host = dashboard.value("host", None)
         if board_host == "":

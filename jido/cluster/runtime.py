@@ -207,6 +207,9 @@ class ClusterRuntime:
     def _spec(self, agent_id: str) -> AgentSpec[Any]:
         if not isinstance(agent_id, str) or not agent_id:
             raise ValueError(f"agent id must be a non-empty str, got {agent_id!r}")
+        running = self.runtime.whereis(agent_id)
+        if running is not None:  # started here (start_agent): its own spec, whatever resolve says
+            return running.spec
         spec = agent_spec_of(self.resolve(agent_id))
         if spec is None:
             raise DefinitionError(

@@ -1,0 +1,118 @@
+"""`jido serve --cluster` and the [cluster] table: the served runtime is a node of a cluster on Redis, its
+started agents stay on it and answer calls from the other nodes."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import pytest
+import trio
+
+import jido
+from jido.cli.config import ClusterConfig, parse_config
+from jido.cluster import open_cluster_runtime
+from jido.errors import ValidationError
+from tests.cli.apps import Counter
+from tests.cli.test_cli_process import DEADLINE, Child, jido_process
+from tests.redis.server import RedisServer
+from tests.redis.server import redis_namespace as redis_namespace
+from tests.redis.server import redis_server as redis_server
+
+BASE = pathlib.Path("/srv/app")
+
+
+async def finished(child: Child) -> tuple[int, str]:
+    """Wait for a child that exits on its own; its exit code and stderr."""
+    err = b""
+    assert child.process.stderr is not None
+    while chunk := await child.process.stderr.receive_some():
+        err += chunk
+    return await child.process.wait(), err.decode()
+
+
+class TestClusterConfig:
+    def test_defaults(self) -> None:
+        """Only redis is required; the rest has defaults."""
+        config = parse_config({"cluster": {"redis": "redis://10.0.0.5:6379/0"}}, base=BASE, env={})
+        assert config.cluster == ClusterConfig(redis="redis://10.0.0.5:6379/0")
+        assert config.cluster.namespace == "jido" and config.cluster.node is None
+
+    def test_every_problem_at_once(self) -> None:
+        """A bad URL, node, resolve and TTL, and a journal beside the cluster, are reported together."""
+        data = {
+            "cluster": {"redis": "http://x", "node": "a b", "resolve": "nothing", "lease_ttl": 0},
+            "journal": {"sqlite": "j.db"},
+        }
+        with pytest.raises(ValidationError) as caught:
+            parse_config(data, base=BASE, env={})
+        assert str(caught.value).splitlines() == [
+            "invalid config:",
+            "$.cluster.redis: expected a Redis URL (redis://host:port/db, rediss:// or unix://), got 'http://x'",
+            "$.cluster.node: must be non-empty, without spaces, got 'a b'",
+            "$.cluster.resolve: expected 'module:function', got 'nothing'",
+            "$.cluster.lease_ttl: must be from 0.001 to 86400 seconds, got 0.0",
+            "$.cluster: a cluster keeps its journal and agent state in Redis: remove [journal] and [store]",
+        ]
+
+    def test_keys_are_known(self) -> None:
+        """A [cluster] table with a key jido does not know is refused; redis may come from --cluster."""
+        assert parse_config({"cluster": {}}, base=BASE, env={}).cluster == ClusterConfig()
+        with pytest.raises(ValidationError, match=r"\$\.cluster: unknown field\(s\): bogus"):
+            parse_config({"cluster": {"redis": "redis://x", "bogus": 1}}, base=BASE, env={})
+
+
+class TestServeCluster:
+    async def test_started_agent_answers_other_nodes(
+        self, redis_server: RedisServer, redis_namespace: str, tmp_path: pathlib.Path
+    ) -> None:
+        """`jido serve --cluster URL` joins; its started agent answers a call from another node; Ctrl-C leaves."""
+        config = tmp_path / "jido.toml"
+        config.write_text(
+            f'port = 0\nstart = ["tests.cli.apps:Counter"]\n[dashboard]\nenabled = false\n'
+            f'[cluster]\nnode = "served"\nnamespace = "{redis_namespace}"\nnode_ttl = 2.0\nlease_ttl = 2.0\n'
+        )
+        with trio.fail_after(DEADLINE):
+            async with jido_process("serve", "--config", str(config), "--cluster", redis_server.url) as child:
+                line = (await child.line_matching(re.compile(r"^jido: cluster: .*"))).group(0)
+                assert line == (
+                    f"jido: cluster: node 'served' on {redis_server.url} (namespace {redis_namespace!r}); "
+                    "live nodes: served"
+                )
+                await child.line_matching(re.compile(r"^jido: started agent 'counter' as 'counter'"))
+                async with open_cluster_runtime(
+                    redis_server.url,
+                    node_id="caller",
+                    resolve=lambda _: Counter,
+                    namespace=redis_namespace,
+                    host=False,
+                ) as caller:
+                    agent = await caller.call(
+                        "counter", jido.Signal(type="counter.add", source="/t", data={"by": 1}), timeout=10
+                    )
+                    assert agent.state.count == 4
+                code, out, err = await child.interrupt()
+        assert code == 0, err
+        assert out.splitlines()[-1] == "jido: stopped"
+
+    async def test_bad_url_and_unreachable_redis(self, tmp_path: pathlib.Path) -> None:
+        """A --cluster that is not a Redis URL, or a [cluster] without redis, is a usage error; a Redis that
+        cannot be reached is named."""
+        config = tmp_path / "jido.toml"
+        config.write_text("port = 0\n[dashboard]\nenabled = false\n")
+        with trio.fail_after(DEADLINE):
+            async with jido_process("serve", "--config", str(config), "--cluster", "http://x") as child:
+                code, err = await finished(child)
+            assert code == 2
+            assert "--cluster: expected a Redis URL" in err
+            async with jido_process(
+                "serve", "--config", str(config), "--cluster", "redis://127.0.0.1:1/0"
+            ) as child:
+                code, err = await finished(child)
+            assert code == 1
+            assert "cannot join the cluster:" in err and "redis://127.0.0.1:1/0" in err
+            config.write_text("port = 0\n[cluster]\nnode = 'a'\n")
+            async with jido_process("serve", "--config", str(config)) as child:
+                code, err = await finished(child)
+            assert code == 2
+            assert "$.cluster.redis: required (or give jido serve --cluster REDIS_URL)" in err
