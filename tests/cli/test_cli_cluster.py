@@ -8,10 +8,15 @@ import re
 
 import pytest
 import trio
+from click.testing import CliRunner
 
 import jido
+from jido.cli.cluster import cluster as cluster_command
+from jido.cli.cluster import cluster_tables
 from jido.cli.config import ClusterConfig, parse_config
+from jido.cli.errors import EXIT_FAILURE, EXIT_USAGE, CliError
 from jido.cluster import open_cluster_runtime
+from jido.cluster.view import AgentLease, ClusterView, NodeView
 from jido.errors import ValidationError
 from tests.cli.apps import Counter
 from tests.cli.test_cli_process import DEADLINE, Child, jido_process
@@ -116,3 +121,31 @@ class TestServeCluster:
                 code, err = await finished(child)
             assert code == 2
             assert "$.cluster.redis: required (or give jido serve --cluster REDIS_URL)" in err
+
+
+class TestClusterCommand:
+    def test_tables(self) -> None:
+        """The nodes table, and with --agents the leases table."""
+        view = ClusterView(
+            "shop",
+            (NodeView("a", "2026-01-01T00:00:00+00:00", (AgentLease("cart-1", 3, 0.5),), 2),),
+        )
+        nodes, leases = cluster_tables(view, agents=True)
+        assert nodes.title == "nodes of cluster 'shop'" and nodes.row_count == 1
+        assert leases.title == "leases" and leases.row_count == 1
+        assert len(cluster_tables(view, agents=False)) == 1
+
+    def test_empty_and_unreachable(self, redis_server: RedisServer, redis_namespace: str) -> None:
+        """A namespace without live nodes says so; an unreachable Redis is one error naming it."""
+        runner = CliRunner()
+        result = runner.invoke(cluster_command, [redis_server.url, "--namespace", redis_namespace])
+        assert result.exit_code == 0, result.output
+        assert result.output == f"no live node in cluster {redis_namespace!r} on {redis_server.url}\n"
+        result = runner.invoke(cluster_command, ["redis://127.0.0.1:1/0"])
+        error = result.exception  # the command alone (outside the jido group) leaves its CliError raised
+        assert isinstance(error, CliError) and error.exit_code == EXIT_FAILURE
+        assert error.message.startswith(
+            "cannot read the cluster: Redis at redis://127.0.0.1:1/0 is unavailable"
+        )
+        error = runner.invoke(cluster_command, ["http://x"]).exception
+        assert isinstance(error, CliError) and error.exit_code == EXIT_USAGE

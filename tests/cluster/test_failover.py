@@ -196,9 +196,16 @@ async def test_sigkill_one_of_three_nodes(
             return int(await redis_client.llen(f"{key}:done")) >= 2
 
         await until(survivors_done)
-        states = await answer_all(client, agent_ids)
         intents = await redis_client.lrange(f"{key}:intent", 0, -1)
         accepted = await redis_client.lrange(f"{key}:ok", 0, -1)
+        ok = {raw.decode() for raw in accepted}
+        states: dict[str, Any] = {}
+
+        async def all_applied() -> bool:  # casts still on their way (rerouted, sent on) land in a moment
+            states.update(await answer_all(client, agent_ids))
+            return ok <= {ident for state in states.values() for ident in state.ids}
+
+        await until(all_applied, step=0.2)
         late = check_model(states, intents, accepted, victim="c")
         print(f"{len(accepted)} accepted signals, {late} unconfirmed of the victim applied")
         assert len(accepted) >= 2 * PER_NODE
@@ -248,8 +255,16 @@ async def test_paused_node_cannot_overwrite_the_new_owner(
 
         await until(b_back)
         await cast_some(2 * len(on_b))
-        states = await answer_all(client, agent_ids)
-        applied = [ident for agent_id in on_b for ident in states[agent_id].ids]
+        applied: list[str] = []
+
+        async def all_applied() -> (
+            bool
+        ):  # casts still on their way (b sends on what it held) land in a moment
+            states = await answer_all(client, on_b)
+            applied[:] = [ident for agent_id in on_b for ident in states[agent_id].ids]
+            return len(set(applied)) >= len(sent)
+
+        await until(all_applied, step=0.2)
         assert len(applied) == len(set(applied)) == len(sent)
         assert {s.id for s in sent} == set(applied)
         stats_b = await stop(running["b"])

@@ -1,0 +1,66 @@
+"""``jido cluster REDIS_URL``: the live nodes of a cluster, and the agents each holds leases on, from Redis."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import click
+from rich.table import Table
+
+from jido._redis import RedisUnavailableError, open_redis, redact_url
+from jido.cluster.view import ClusterView, read_cluster
+
+from ._trio import run_command
+from .config import check_cluster_url
+from .errors import EXIT_FAILURE, EXIT_USAGE, CliError, one_line
+from .render import make_console
+
+__all__ = ["cluster", "cluster_tables"]
+
+
+def cluster_tables(view: ClusterView, *, agents: bool) -> list[Table]:
+    """A table of the nodes; with ``agents``, one more of every lease (agent, node, token, time left)."""
+    nodes = Table(title=f"nodes of cluster {view.namespace!r}", title_justify="left")
+    for column in ("node", "joined at", "leases", "inbox"):
+        nodes.add_column(column, justify="right" if column in ("leases", "inbox") else "left")
+    for node in view.nodes:
+        nodes.add_row(node.node_id, node.joined_at or "-", str(len(node.leases)), str(node.inbox))
+    tables = [nodes]
+    if agents:
+        leases = Table(title="leases", title_justify="left")
+        for column in ("agent", "node", "token", "expires in"):
+            leases.add_column(column, justify="right" if column in ("token", "expires in") else "left")
+        for node in view.nodes:
+            for lease in node.leases:
+                leases.add_row(lease.agent_id, node.node_id, str(lease.token), f"{lease.expires_in:.1f}s")
+        tables.append(leases)
+    return tables
+
+
+async def _show(url: str, namespace: str, agents: bool) -> None:
+    try:
+        async with open_redis(url) as client:
+            view = await read_cluster(client, namespace=namespace, url=url)
+    except RedisUnavailableError as exc:
+        raise CliError(f"cannot read the cluster: {one_line(exc)}", EXIT_FAILURE) from None
+    console = make_console()
+    if not view.nodes:
+        console.print(f"no live node in cluster {namespace!r} on {redact_url(url)}")
+        return
+    for table in cluster_tables(view, agents=agents):
+        console.print(table)
+
+
+@click.command(short_help="Show a cluster's nodes and leases (from its Redis).")
+@click.argument("url", metavar="REDIS_URL")
+@click.option("--namespace", default="jido", show_default=True, help="The cluster's key namespace.")
+@click.option("--agents", is_flag=True, help="List every lease: agent, node, fencing token, time left.")
+def cluster(url: str, namespace: str, agents: bool) -> None:
+    """Show the live nodes of the cluster on REDIS_URL, how many agents each holds, and their inboxes.
+
+    Reads Redis directly: no node or gateway is needed.
+    """
+    problem = check_cluster_url(url)
+    if problem is not None:
+        raise CliError(problem, EXIT_USAGE)
+    run_command(partial(_show, url, namespace, agents))
