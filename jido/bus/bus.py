@@ -14,7 +14,7 @@ signal, sync or async) and the bus delivers and acks for you, retrying failures 
 dead-lettering what keeps failing.
 
 Publishing never waits on subscribers: the journal absorbs what they have not read yet, so a slow
-subscriber lags (``statistics().lag``) but loses nothing, as long as retention keeps the records. Records
+subscriber lags (``statistics().lag``: the records it matches and has not read) but loses nothing, as long as retention keeps the records. Records
 that retention removes before a subscriber read them are counted as ``skipped`` and logged, never silently;
 crossing such a gap costs the same whatever its length.
 
@@ -195,6 +195,7 @@ class Bus:
             routes = self._router.route(record.signal)
             for route in routes:
                 sub = route.target
+                sub._matched(record.offset)
                 if id(sub) not in woken:
                     woken.add(id(sub))
                     sub.notify()
@@ -518,7 +519,12 @@ class Bus:
     async def _retention_loop(self) -> None:
         while True:
             await trio.sleep(self.retention.interval)
-            await self.apply_retention()
+            if self._closed:
+                return
+            try:
+                await self.apply_retention()
+            except ClosedError:
+                return  # the bus closed while its journal was trimmed: the close, not a failure
 
     async def statistics(self) -> BusStatistics:
         first = await self.journal.first_offset()

@@ -91,7 +91,11 @@ class SubscriptionStatistics:
         name: its name.
         checkpoint: every matching record up to this offset is done.
         cursor: the next offset it will read.
-        lag: records appended after its cursor.
+        lag: records it has not read yet that its pattern matches: the matching records appended since it was
+            made, and, while it reads records older than that (a replay, a durable subscription resuming),
+            every record of that older range still ahead of its cursor, whatever its type (the journal is not
+            scanned to count them). Records of other types appended meanwhile never count: a subscription
+            with nothing to do has lag 0 however busy the bus is.
         in_flight: deliveries not yet acked.
         delivered: deliveries made (redeliveries included).
         acked: records acked.
@@ -167,6 +171,10 @@ class Subscription:
         self._router.add(pattern, True)
         self._matches_all = pattern == "**"  # every type matches: no routing per record
         self._cursor = start
+        # Lag: the bus counts each record it routes here (_matched) from _counted_from on; reading one of them
+        # uncounts it. Records below _counted_from (older than the subscription) count whatever their type.
+        self._counted_from: int = bus._last_offset + 1
+        self._unread = 0
         self._checkpoint = checkpoint
         self._stored_checkpoint = checkpoint
         self._done = DoneOffsets(checkpoint)  # the checkpoint, and done ranges above it
@@ -208,6 +216,17 @@ class Subscription:
         self._news = True
         if self._reader:
             self._reader.unpark_all()
+
+    def _matched(self, offset: int) -> None:
+        """The bus routed the record at ``offset`` here (a record it just appended): one more to read, unless
+        the cursor is past it already (read before the bus got to route it)."""
+        if offset >= self._cursor:
+            self._unread += 1
+
+    def _read_matching(self, offset: int) -> None:
+        # Counted by _matched only if the bus has routed it already (it sets _last_offset before routing).
+        if self._counted_from <= offset <= self._bus._last_offset and self._unread > 0:
+            self._unread -= 1
 
     def _advance(self) -> None:
         if self._advanced:
@@ -257,7 +276,7 @@ class Subscription:
                             offset=record.offset,
                             signal_id=record.signal.id,
                             signal_type=record.signal.type,
-                            lag=max(0, self._bus._last_offset - record.offset),
+                            lag=self._lag(self._bus._last_offset),
                         )
                     delivery = Delivery(record, 1, self.name)
                     if self._intercept is None or await self._handed_over(delivery):
@@ -310,6 +329,7 @@ class Subscription:
             if self._matches_all or self._router.route(record.signal):
                 self._buffered = index + 1
                 self._cursor = record.offset + 1
+                self._read_matching(record.offset)
                 return record
         return None
 
@@ -318,6 +338,8 @@ class Subscription:
             if self._buffered >= len(self._buffer):
                 records = await self._journal.read(self._cursor, limit=_READ_BATCH)
                 if not records:
+                    if self._bus._last_offset < self._cursor:
+                        self._unread = 0  # read (or skipped) everything: exact again after a retention gap
                     return None
                 self._buffer = records
                 self._buffered = 0
@@ -327,6 +349,7 @@ class Subscription:
             self._buffered += 1
             self._cursor = record.offset + 1
             if self._matches_all or self._router.route(record.signal):
+                self._read_matching(record.offset)
                 return record
             await self._mark_done(record.offset)  # not ours: done as far as the checkpoint goes
 
@@ -521,13 +544,17 @@ class Subscription:
     def closed(self) -> bool:
         return self._closed
 
+    def _lag(self, last: int) -> int:
+        older = max(0, min(self._counted_from, last + 1) - self._cursor)
+        return older + self._unread
+
     def statistics(self, last_offset: int | None = None) -> SubscriptionStatistics:
         last = self._bus._last_offset if last_offset is None else last_offset
         return SubscriptionStatistics(
             name=self.name,
             checkpoint=self._checkpoint,
             cursor=self._cursor,
-            lag=max(0, last - self._cursor + 1),
+            lag=self._lag(last),
             in_flight=len(self._in_flight),
             delivered=self._delivered,
             acked=self._acked,

@@ -148,6 +148,17 @@ class TestRequests:
                 "hibernated": 0,
             }
 
+    async def test_inspect_lag_counts_matching_records(self, runtime: Runtime) -> None:
+        """inspect's subscription_lag counts the records a subscription matches and has not read: records of
+        other types published meanwhile leave an idle subscription at 0."""
+        async with serving(runtime) as gateway, raw_client(gateway.url) as client:
+            reply = await client.request({"op": "subscribe", "id": "1", "pattern": "order.*", "durable": "d"})
+            assert reply["op"] == "result"
+            for _ in range(5):
+                await runtime.publish(signal("audit.seen"))
+            lag = (await client.request({"op": "inspect", "id": "2"}))["result"]["bus"]["subscription_lag"]
+            assert lag == {"gateway:d": 0}
+
     async def test_from_before_retention(self) -> None:
         """A subscription from an offset retention already removed starts at the oldest retained one, and
         its result says so."""
