@@ -13,7 +13,7 @@ import hmac
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Final
+from typing import Final, TypeAlias
 
 import attrs
 
@@ -31,9 +31,11 @@ __all__ = [
     "uncovered_type",
 ]
 
-# A bound on the states explored by uncovered_type: patterns are short in practice; a hostile pattern of
-# many wildcards cannot make the check expensive, it is refused instead.
-_MAX_STATES: Final = 20_000
+# A bound on the states explored by uncovered_type: patterns are short in practice (those of the protocol
+# document need fewer than 50); a hostile pattern of many wildcards cannot make the check expensive, it is
+# refused instead. Each state costs a step per allowed pattern and literal: 20,000 let one 1 KB subscribe
+# frame hold the event loop for about 0.2 s, 2,000 for a few milliseconds.
+_MAX_STATES: Final = 2_000
 TOKEN_NAME: Final = re.compile(r"\A[A-Za-z0-9_.:@-]{1,128}\Z")
 """What a token's name (its identity) may be."""
 # Separates the identity digest from the digest TokenTable compares tokens by: one cannot stand for the other.
@@ -182,6 +184,18 @@ class TooComplexError(Exception):
     """The coverage search passed its state budget (the pattern is refused, conservatively)."""
 
 
+_Word: TypeAlias = "tuple[str | None, _Word] | None"
+
+
+def _spelled(word: _Word) -> list[str | None]:
+    symbols: list[str | None] = []
+    while word is not None:
+        symbol, word = word
+        symbols.append(symbol)
+    symbols.reverse()
+    return symbols
+
+
 def uncovered_type(pattern: str, allowed: Iterable[str]) -> str | None:
     """A signal type that ``pattern`` matches and none of ``allowed`` matches, or None if there is none.
 
@@ -203,7 +217,8 @@ def uncovered_type(pattern: str, allowed: Iterable[str]) -> str | None:
     end = len(wanted)
     start = (0, tuple(_closure(a, [0]) for a in others), False)
     # 0-1 breadth-first search: following a `**` of the wanted pattern without consuming a segment costs 0.
-    queue: deque[tuple[int, tuple[frozenset[int], ...], bool, tuple[str | None, ...]]] = deque([(*start, ())])
+    # The word so far is a chain (last symbol, the chain before it): extending it costs O(1), not a copy.
+    queue: deque[tuple[int, tuple[frozenset[int], ...], bool, _Word]] = deque([(*start, None)])
     seen: set[tuple[int, tuple[frozenset[int], ...], bool]] = set()
     while queue:
         position, states, nonempty, word = queue.popleft()
@@ -215,7 +230,7 @@ def uncovered_type(pattern: str, allowed: Iterable[str]) -> str | None:
             raise TooComplexError(pattern)
         if position == end:
             if nonempty and not any(len(a) in s for a, s in zip(others, states, strict=True)):
-                return ".".join(fresh if symbol is None else symbol for symbol in word)
+                return ".".join(fresh if symbol is None else symbol for symbol in _spelled(word))
             continue
         segment = wanted[position]
         if segment == DOUBLE_STAR:
@@ -225,5 +240,5 @@ def uncovered_type(pattern: str, allowed: Iterable[str]) -> str | None:
                 continue
             moved = tuple(_step(a, s, symbol) for a, s in zip(others, states, strict=True))
             nxt = position if segment == DOUBLE_STAR else position + 1
-            queue.append((nxt, moved, True, (*word, symbol)))
+            queue.append((nxt, moved, True, (symbol, word)))
     return None

@@ -164,6 +164,23 @@ class TestCoverage:
         with pytest.raises(TooComplexError):
             uncovered_type(hostile, [hostile])
 
+    @pytest.mark.parametrize(
+        "pattern",
+        [
+            "*." * 300 + "**",
+            ".".join(["*", "**"] * 200),
+            ".".join("**" if i % 2 else "*" for i in range(333)),
+        ],
+        ids=["stars", "alternating", "odd_doubles"],
+    )
+    def test_long_wildcard_pattern_refused(self, pattern: str) -> None:
+        """A subscribe pattern of hundreds of wildcards against a policy of several patterns passes the
+        state budget and is refused, rather than searched to the end (which held the event loop for a
+        fraction of a second per frame)."""
+        allowed = ["a.*", "a.*.*.**", "*.b.**", "x.**.y.**.z", "**.q"]
+        with pytest.raises(TooComplexError):
+            uncovered_type(pattern, allowed)
+
 
 SEGMENTS = st.sampled_from(["a", "b", "*", "**"])
 PATTERNS = st.lists(SEGMENTS, min_size=1, max_size=4).map(".".join).filter(lambda p: "**.**" not in p)
