@@ -356,3 +356,16 @@ class TestSubscribeFromPastTheEnd:
             await runtime.publish(signal())
             frame = await client.recv()
             assert (frame["op"], frame["offset"]) == ("signal", 2)
+
+
+class TestDuplicateMembers:
+    @pytest.mark.xfail(
+        strict=True,
+        reason="jido.signal.serialization.loads keeps the last of duplicate member names (orjson and json "
+        "both do): a frame can say two things, and a proxy reading the first 'op' sees another request",
+    )
+    def test_duplicate_member_refused(self) -> None:
+        """A frame naming a member twice is a bad_frame at its path, not read as its last value."""
+        with pytest.raises(FrameError) as info:
+            parse_request('{"op":"ping","id":"1","op":"inspect"}', max_bytes=1000)
+        assert (info.value.code, info.value.message) == ("bad_frame", "$: duplicate member 'op'")
