@@ -403,6 +403,23 @@ class Bus:
             if route.target is sub:
                 self._router.remove(route)
 
+    async def forget(self, name: str) -> bool:
+        """Remove the durable subscription ``name``: its checkpoint and its binding to a pattern and owner,
+        so that a later subscribe of the name starts afresh. Returns whether there was one.
+
+        Raises:
+            ValueError: the name is subscribed now (close that subscription first).
+            NotImplementedError: the journal cannot remove durable subscriptions.
+            ClosedError: the bus is closed.
+        """
+        self._check_open()
+        if name in self._subscriptions:
+            raise ValueError(f"durable subscription {name!r} is subscribed: close it first")
+        forget = getattr(self.journal, "forget_subscription", None)
+        if forget is None:
+            raise NotImplementedError(f"{type(self.journal).__name__} cannot remove durable subscriptions")
+        return bool(await forget(name))
+
     def subscriptions(self) -> list[Subscription]:
         return list(self._subscriptions.values())
 

@@ -332,6 +332,30 @@ class MemoryJournal:
         bound_pattern, bound_owner = self._bindings.setdefault(name, (pattern, owner))
         return DurableBinding(name, bound_pattern, bound_owner, checkpoint)
 
+    async def forget_subscription(self, name: str) -> bool:
+        """Remove the durable subscription ``name``: its checkpoint and its binding (a later subscribe of the
+        name starts afresh). Returns whether there was one.
+
+        Raises:
+            TypeError, ValueError: ``name`` is not a non-empty str.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_name(name, "name")
+        await self._enter()
+        self._bindings.pop(name, None)
+        return self._checkpoints.pop(name, None) is not None
+
+    async def count_durable(self, owner: str | None) -> int:
+        """How many durable subscriptions are bound to ``owner`` (a gateway identity): what a gateway bounds.
+
+        Raises:
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        await self._enter()
+        return sum(1 for _, bound in self._bindings.values() if bound == owner)
+
     async def add_dead_letter(
         self,
         subscription: str,

@@ -526,6 +526,27 @@ class SQLiteJournal:
             "bind_subscription", self._bind_subscription_sync, name, pattern, owner, offset
         )
 
+    async def forget_subscription(self, name: str) -> bool:
+        """Remove the durable subscription ``name``: its checkpoint and its binding (a later subscribe of the
+        name starts afresh). Returns whether there was one.
+
+        Raises:
+            TypeError, ValueError: ``name`` is not a non-empty str.
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        check_name(name, "name")
+        return await self._write("forget_subscription", self._forget_subscription_sync, name)
+
+    async def count_durable(self, owner: str | None) -> int:
+        """How many durable subscriptions are bound to ``owner`` (a gateway identity): what a gateway bounds.
+
+        Raises:
+            ClosedError: the journal is closed.
+        """
+        self._check_open()
+        return await self._read("count_durable", self._count_durable_sync, owner)
+
     async def add_dead_letter(
         self,
         subscription: str,
@@ -813,6 +834,13 @@ class SQLiteJournal:
         if row is None:
             return (self._last if last is None else last) + 1
         return int(row[0])
+
+    def _forget_subscription_sync(self, conn: sqlite3.Connection, name: str) -> bool:
+        return conn.execute("DELETE FROM checkpoints WHERE name = ?", (name,)).rowcount > 0
+
+    def _count_durable_sync(self, conn: sqlite3.Connection, owner: str | None) -> int:
+        (count,) = conn.execute("SELECT count(*) FROM checkpoints WHERE owner IS ?", (owner,)).fetchone()
+        return int(count)
 
     def _get_checkpoint_sync(self, conn: sqlite3.Connection, name: str) -> int | None:
         row = conn.execute('SELECT "offset" FROM checkpoints WHERE name = ?', (name,)).fetchone()

@@ -44,10 +44,12 @@ from jido.runtime.server import SYSTEM_PREFIX
 if TYPE_CHECKING:
     from jido.gateway.connection import Connection
 
-__all__ = ["MAX_SUBSCRIPTIONS", "ServerSubscription", "dispatch"]
+__all__ = ["MAX_DURABLE_SUBSCRIPTIONS", "MAX_SUBSCRIPTIONS", "ServerSubscription", "dispatch"]
 
 MAX_SUBSCRIPTIONS: Final = 1000
 """Subscriptions one connection may hold."""
+MAX_DURABLE_SUBSCRIPTIONS = 1000
+"""Durable subscriptions one identity may have stored (each is a row of the journal, kept until forgotten)."""
 
 _AGENT_SUBSCRIPTION: Final = "agent:"  # how the runtime names the bus subscription of an agent's routes
 
@@ -75,9 +77,7 @@ async def dispatch(conn: Connection, request: Request) -> None:
     elif isinstance(request, CallRequest):
         await start_call(conn, request)
     elif isinstance(request, UnsubscribeRequest):
-        sub = find(conn, request.id, request.subscription)
-        await conn.drop_subscription(sub)
-        await conn.reply(request.id, {})
+        await unsubscribe(conn, request)
     elif isinstance(request, InspectRequest):
         await conn.reply(request.id, await inspect(conn))
     elif isinstance(request, RestartRequest):
@@ -123,6 +123,48 @@ async def publish(conn: Connection, request: PublishRequest) -> None:
     await conn.reply(request.id, {"offset": offset})
 
 
+async def unsubscribe(conn: Connection, request: UnsubscribeRequest) -> None:
+    sub = find(conn, request.id, request.subscription)
+    if request.forget and sub.durable is None:
+        raise FrameError.invalid(
+            "bad_frame",
+            [FieldError("$.forget", f"subscription {sub.id!r} is transient: only a durable one is forgotten")],
+            request.id,
+        )
+    await conn.drop_subscription(sub)
+    if request.forget:
+        assert sub.durable is not None
+        try:
+            await conn.gateway.runtime.bus.forget(sub.durable)
+        except NotImplementedError as exc:
+            raise FrameError("internal", str(exc), request_id=request.id) from None
+        except ValueError:  # another connection of the identity took it over meanwhile: it stays
+            raise FrameError(
+                "conflict",
+                f"durable subscription {sub.durable.removeprefix('gateway:')!r} was subscribed again meanwhile",
+                request_id=request.id,
+            ) from None
+        except ClosedError as exc:
+            raise FrameError("internal", str(exc), request_id=request.id) from None
+    await conn.reply(request.id, {})
+
+
+async def check_durable_room(conn: Connection, request: SubscribeRequest, name: str) -> None:
+    """A new durable name is a row of the journal kept until forgotten: an identity may have only so many."""
+    journal = conn.gateway.runtime.bus.journal
+    count = getattr(journal, "count_durable", None)
+    if count is None or await journal.get_checkpoint(name) is not None:
+        return  # a journal that cannot count them (Redis), or a name that exists: resuming costs nothing
+    if await count(conn.identity) >= MAX_DURABLE_SUBSCRIPTIONS:
+        raise FrameError(
+            "forbidden",
+            f"at most {MAX_DURABLE_SUBSCRIPTIONS} durable subscriptions per identity: reuse a name, or "
+            'unsubscribe one with "forget": true',
+            request_id=request.id,
+            details={"limit": MAX_DURABLE_SUBSCRIPTIONS},
+        )
+
+
 def find(conn: Connection, request_id: str, subscription: str) -> ServerSubscription:
     sub = conn.subscriptions.get(subscription)
     if sub is None:
@@ -165,6 +207,7 @@ async def subscribe(conn: Connection, request: SubscribeRequest) -> None:
     name = None
     if request.durable is not None:
         name = f"gateway:{request.durable}"
+        await check_durable_room(conn, request, name)
         await take_over(conn, request, name)
     try:
         bus_sub = await bus.subscribe(

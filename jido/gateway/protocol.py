@@ -171,6 +171,7 @@ class SubscribeRequest:
 class UnsubscribeRequest:
     id: str
     subscription: str
+    forget: bool = False
 
 
 @attrs.frozen
@@ -227,7 +228,7 @@ Request: TypeAlias = (
 _FIELDS: Final[dict[str, dict[str, bool]]] = {
     "auth": {"token": True},
     "subscribe": {"pattern": True, "from": False, "durable": False},
-    "unsubscribe": {"subscription": True},
+    "unsubscribe": {"subscription": True, "forget": False},
     "ack": {"subscription": True, "offset": True},
     "publish": {"signal": True},
     "call": {"agent": True, "signal": True, "timeout": False, "idempotent": False},
@@ -447,7 +448,15 @@ def _build(op: str, check: _Checker, request_id: str) -> Request | None:
                 check.fail("durable", f"expected 1 to 128 of [A-Za-z0-9_.:-], got {_got(durable)}")
         return SubscribeRequest(request_id, pattern, start, durable)
     if op == "unsubscribe":
-        return UnsubscribeRequest(request_id, check.text("subscription") if "subscription" in frame else "")
+        subscription = check.text("subscription") if "subscription" in frame else ""
+        forget = False
+        if "forget" in present:
+            value = frame["forget"]
+            if isinstance(value, bool):
+                forget = value
+            else:
+                check.fail("forget", f"expected bool, got {_got(value)}")
+        return UnsubscribeRequest(request_id, subscription, forget)
     if op == "ack":
         subscription = check.text("subscription") if "subscription" in frame else ""
         offset = check.offset("offset") if "offset" in frame else 0

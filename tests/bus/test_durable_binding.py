@@ -215,3 +215,38 @@ class TestBusDeadLetters:
         assert evictions == [
             "MemoryJournal evicted 1 oldest dead letters to stay within max_dead_letters=50 (1 evicted in all)"
         ]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def any_bus(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "memory":
+        async with open_bus(MemoryJournal()) as bus:
+            yield bus
+    else:
+        async with open_sqlite_journal(tmp_path / "j.db") as journal, open_bus(journal) as bus:
+            yield bus
+
+
+class TestForget:
+    async def test_forget_removes_checkpoint_and_binding(self, any_bus: Bus) -> None:
+        """A forgotten name starts afresh: another owner and pattern may take it, and it is no longer
+        counted for its owner."""
+        bus = any_bus
+        await bus.publish(sig("order.placed"))
+        sub = await bus.subscribe("order.*", name="d", owner="alice", start_from="beginning")
+        await sub.ack((await sub.next()).offset)
+        await sub.aclose()
+        counter = bus.journal.count_durable  # type: ignore[attr-defined]
+        assert (await counter("alice"), await counter("bob"), await counter(None)) == (1, 0, 0)
+        assert await bus.forget("d") is True
+        assert await bus.forget("d") is False
+        assert (await bus.journal.get_checkpoint("d"), await counter("alice")) == (None, 0)
+        again = await bus.subscribe("audit.*", name="d", owner="bob", start_from="beginning")
+        assert again.statistics().checkpoint == 0
+
+    async def test_subscribed_name_is_not_forgotten(self, any_bus: Bus) -> None:
+        """A name subscribed now is refused, and stays as it was."""
+        await any_bus.subscribe("order.*", name="d", owner="alice")
+        with pytest.raises(ValueError, match=r"^durable subscription 'd' is subscribed: close it first$"):
+            await any_bus.forget("d")
+        assert await any_bus.journal.count_durable("alice") == 1  # type: ignore[attr-defined]
