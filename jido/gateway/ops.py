@@ -128,7 +128,11 @@ async def unsubscribe(conn: Connection, request: UnsubscribeRequest) -> None:
     if request.forget and sub.durable is None:
         raise FrameError.invalid(
             "bad_frame",
-            [FieldError("$.forget", f"subscription {sub.id!r} is transient: only a durable one is forgotten")],
+            [
+                FieldError(
+                    "$.forget", f"subscription {sub.id!r} is transient: only a durable one is forgotten"
+                )
+            ],
             request.id,
         )
     await conn.drop_subscription(sub)
