@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import trio
 
+from jido._redis import RedisUnavailableError
 from jido.cluster.events import CLUSTER_FAILOVER, CLUSTER_LEASE_LOST, CLUSTER_NODE_DOWN, CLUSTER_NODE_UP
 from jido.cluster.placement import place
 from jido.cluster.remote import RemoteCallError
 from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime
+from jido.errors import CallTimeoutError
 from jido.signal import Signal
 from jido.telemetry import Event, attach, validate_fields
 from tests.cluster.agents import resolve
 from tests.redis.server import RedisServer
+from tests.redis.server import private_redis as private_redis
 from tests.redis.server import redis_namespace as redis_namespace
 from tests.redis.server import redis_server as redis_server
 
@@ -27,7 +31,7 @@ def add(by: int = 1) -> Signal:
 
 @contextlib.asynccontextmanager
 async def cluster(
-    url: str, namespace: str, *names: str, host: bool = True
+    url: str, namespace: str, *names: str, host: bool = True, ttl: float = 1.0, **options: Any
 ) -> AsyncIterator[list[ClusterRuntime]]:
     async with contextlib.AsyncExitStack() as stack:
         nodes = [
@@ -38,8 +42,9 @@ async def cluster(
                     resolve=resolve,
                     namespace=namespace,
                     host=host,
-                    node_ttl=1,
-                    lease_ttl=1,
+                    node_ttl=ttl,
+                    lease_ttl=ttl,
+                    **options,
                 )
             )
             for name in names
@@ -194,3 +199,33 @@ class TestMovesAndTelemetry:
 def validate_all(events: list[Event]) -> None:
     for event in events:
         validate_fields(event.name, event.fields)
+
+
+class TestRedisAway:
+    async def test_calls_fail_clearly_then_work_again(
+        self, private_redis: RedisServer, redis_namespace: str
+    ) -> None:
+        """Redis paused past the TTLs: a call fails with a clear error; once Redis is back the nodes rejoin and
+        the same signal sent again is applied once, by whichever node owns the agent now."""
+        async with cluster(private_redis.url, redis_namespace, "a", "b", ttl=0.5, command_timeout=1.0) as [
+            a,
+            _,
+        ]:
+            agent_id = next(f"t-{i}" for i in range(100) if place(f"t-{i}", ["a", "b"]) == "b")
+            assert (await a.call(agent_id, add(1), timeout=10)).state.total == 1
+            private_redis.pause()
+            signal = add(1)
+            try:
+                with pytest.raises((RedisUnavailableError, CallTimeoutError)):
+                    await a.call(agent_id, signal, timeout=3)
+            finally:
+                private_redis.resume()
+            answer = None
+            for _ in range(20):  # bounded: the nodes rejoin and the agent is claimed again within moments
+                try:
+                    answer = await a.call(agent_id, signal, timeout=3)
+                    break
+                except (RedisUnavailableError, CallTimeoutError):
+                    continue
+            assert answer is not None and answer.state.total == 2
+            assert answer.state.ids.count(signal.id) == 1
