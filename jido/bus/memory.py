@@ -375,6 +375,7 @@ class MemoryJournal:
         """
         self._check_open()
         check_dead_letter(subscription, record, error, attempts, reason)
+        error = unicode_text(error)
         await self._enter()
         now = stamp(self._clock, None)
         self._last_dead_letter_id += 1
@@ -513,12 +514,34 @@ def check_aware(value: object, name: str) -> dt.datetime:
 
 
 def check_name(value: object, name: str) -> str:
-    """Return ``value`` if it is a non-empty str; else raise naming ``name``."""
+    """Return ``value`` if it is a non-empty str of Unicode text; else raise naming ``name``.
+
+    A lone surrogate is refused: no backend could give the name back as it was (SQLite cannot store it).
+    """
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {value!r}")
     if not value:
         raise ValueError(f"{name} must not be empty")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"{name} must be Unicode text, got {value!r} (a lone surrogate at index {exc.start})"
+            ) from None
     return value
+
+
+def unicode_text(text: str) -> str:
+    """``text``, with each lone surrogate (which UTF-8 cannot carry) written as its ``\\udcff`` escape: an error
+    message is stored whatever it says (an exception may quote undecodable bytes), never refused."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def check_signals(signals: object) -> list[Signal]:

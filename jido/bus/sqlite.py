@@ -81,6 +81,7 @@ from jido.bus.memory import (
     check_trim,
     oldest_kept,
     stamp,
+    unicode_text,
 )
 from jido.clock import Clock
 from jido.errors import BrokenError, ClosedError, InternalError, SignalError
@@ -567,6 +568,7 @@ class SQLiteJournal:
         """
         self._check_open()
         check_dead_letter(subscription, record, error, attempts, reason)
+        error = unicode_text(error)
         at = stamp(self._clock, None)
         letter_id = await self._write(
             "add_dead_letter", self._add_dead_letter_sync, subscription, record, error, attempts, reason, at
