@@ -96,7 +96,18 @@ _LEADING_ID: Final = re.compile(
     rb'\s*\{\s*(?:"op"\s*:\s*"[a-z_]{1,20}"\s*,\s*)?"id"\s*:\s*"([ -!#-\[\]-~]{1,256})"'
 )
 
+# What an error frame repeats of a frame is bounded, so that an answer is never much larger than its request
+# (a signal with 50,000 bad extension names was answered with 11 MB): at most this many problems are listed,
+# each path and message at most this many characters, and at most this many unknown member names.
+_MAX_PROBLEMS: Final = 20
+_MAX_ECHO: Final = 1000
+_MAX_NAMES: Final = 10
+
 StartFrom: TypeAlias = int | Literal["beginning", "latest"]
+
+
+def _clip(text: str, limit: int = _MAX_ECHO) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class GatewayError(JidoError):
@@ -141,7 +152,15 @@ class FrameError(Exception):
 
     @classmethod
     def invalid(cls, code: str, errors: list[FieldError], request_id: str | None) -> FrameError:
-        """An error listing ``$.path: problem`` lines, in ``message`` and in ``details.errors``."""
+        """An error listing ``$.path: problem`` lines, in ``message`` and in ``details.errors`` (the first
+        few, each clipped, and a last line saying how many more there were)."""
+        if len(errors) > _MAX_PROBLEMS or any(
+            len(e.path) > _MAX_ECHO or len(e.message) > _MAX_ECHO for e in errors
+        ):
+            shown = [FieldError(_clip(e.path), _clip(e.message)) for e in errors[:_MAX_PROBLEMS]]
+            if len(errors) > _MAX_PROBLEMS:
+                shown.append(FieldError("$", f"{len(errors) - _MAX_PROBLEMS} more problems not shown"))
+            errors = shown
         return cls(
             code,
             "\n".join(str(e) for e in errors),
@@ -347,18 +366,21 @@ def parse_request(message: str | bytes, *, max_bytes: int) -> Request:
     assert request_id is not None
     fields = _FIELDS.get(op)
     if fields is None:
-        close = difflib.get_close_matches(op, OPS, n=1, cutoff=0.6)
+        shown = _clip(op, 64)
+        close = difflib.get_close_matches(shown, OPS, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else f" (expected one of: {', '.join(OPS)})"
         raise FrameError(
             "unknown_op",
-            f"unknown op {op!r}{hint}",
+            f"unknown op {shown!r}{hint}",
             request_id=request_id,
-            details={"op": op, "ops": list(OPS)},
+            details={"op": shown, "ops": list(OPS)},
         )
     check = _Checker(frame)
     unknown = sorted(k for k in frame if k not in fields and k not in ("op", "id"))
     if unknown:
-        check.errors.append(FieldError("$", f"unknown field(s): {', '.join(map(str, unknown))}"))
+        names = ", ".join(_clip(name, 64) for name in unknown[:_MAX_NAMES])
+        more = f" ({len(unknown)} in all)" if len(unknown) > _MAX_NAMES else ""
+        check.errors.append(FieldError("$", f"unknown field(s): {names}{more}"))
     for name, required in fields.items():
         if required and name not in frame:
             check.fail(name, "required field missing")

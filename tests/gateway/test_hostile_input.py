@@ -369,3 +369,52 @@ class TestDuplicateMembers:
         with pytest.raises(FrameError) as info:
             parse_request('{"op":"ping","id":"1","op":"inspect"}', max_bytes=1000)
         assert (info.value.code, info.value.message) == ("bad_frame", "$: duplicate member 'op'")
+
+
+class TestAnswersBounded:
+    """An error frame repeats only so much of the frame it answers: never much more than a few KB, however
+    many problems or however long the names in the request (50,000 bad extension names were answered with
+    11 MB)."""
+
+    @staticmethod
+    def answer(frame: dict[str, Any]) -> tuple[FrameError, str]:
+        with pytest.raises(FrameError) as info:
+            parse_request(json.dumps(frame), max_bytes=4 << 20)
+        error = info.value
+        return error, error_frame(error.request_id, error.code, error.message, error.details)
+
+    def test_many_problems(self) -> None:
+        """The first 20 problems are listed, then how many more there were."""
+        sig = {**signal_json(), **{f"E{i}": 1 for i in range(50_000)}}
+        error, text = self.answer({"op": "publish", "id": "1", "signal": sig})
+        problems = error.details["errors"]
+        assert (error.code, len(problems)) == ("invalid_signal", 21)
+        assert problems[-1] == {"path": "$", "message": "49980 more problems not shown"}
+        assert error.message.splitlines()[-1] == "$: 49980 more problems not shown"
+        assert len(text) < 8_000
+
+    def test_long_name(self) -> None:
+        """A path or message past 1,000 characters is clipped and says how long it was."""
+        error, text = self.answer({"op": "publish", "id": "1", "signal": {**signal_json(), "X" * 900_000: 1}})
+        (problem,) = error.details["errors"]
+        assert problem["path"].startswith("$.signal.XXX") and problem["path"].endswith(" characters)")
+        assert len(text) < 4_000
+
+    def test_many_unknown_members(self) -> None:
+        """Unknown members are named up to 10 (each clipped to 64 characters), with their count."""
+        frame: dict[str, Any] = {"op": "ping", "id": "1", **{f"k{i:05}": 1 for i in range(20_000)}}
+        error, text = self.answer(frame)
+        names = ", ".join(f"k{i:05}" for i in range(10))
+        assert error.message == f"$: unknown field(s): {names} (20000 in all)"
+        assert len(text) < 1_000
+        error, text = self.answer({"op": "ping", "id": "1", "z" * 900_000: 1})
+        assert error.message == f"$: unknown field(s): {'z' * 64}... (900000 characters)"
+        assert len(text) < 1_000
+
+    def test_long_unknown_op(self) -> None:
+        """An unknown op is echoed clipped to 64 characters."""
+        error, text = self.answer({"op": "subscribe" * 100_000, "id": "1"})
+        shown = ("subscribe" * 8)[:64] + "... (900000 characters)"
+        assert (error.code, error.details["op"]) == ("unknown_op", shown)
+        assert error.message.startswith(f"unknown op {shown!r} (")
+        assert len(text) < 1_000
