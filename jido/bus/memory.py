@@ -53,6 +53,10 @@ DEFAULT_MAX_DEAD_LETTERS: Final = 10_000
 """How many dead letters a journal keeps by default before it evicts the oldest."""
 
 DEFAULT_MAX_BYTES: Final = 256 << 20
+READ_BYTES: Final = 1 << 20
+"""The JSON one read returns at most (and at least one record, whatever its size): a subscription keeps what
+it read ahead until it has handed it out, and one that stopped reading (a gateway client that does not read)
+must not pin ``limit`` large records, in memory after the journal let them go."""
 """How many bytes of records (signal JSON) a memory journal keeps by default before it evicts the oldest."""
 
 DEFAULT_MAX_DEAD_LETTER_BYTES: Final = 64 << 20
@@ -245,7 +249,9 @@ class MemoryJournal:
             self._head = 0
 
     async def read(self, start: int = 1, *, limit: int = 1000) -> list[Record]:
-        """Records with ``offset >= start``, in offset order, at most ``limit`` of them.
+        """Records with ``offset >= start``, in offset order, at most ``limit`` of them, and no more than
+        about 1 MiB of JSON (at least one record, whatever its size): fewer than ``limit`` does not mean the
+        end; read on from the last offset + 1 until a read comes back empty.
 
         A ``start`` below the first retained record starts there.
 
@@ -258,7 +264,14 @@ class MemoryJournal:
         check_int(limit, "limit", minimum=1)
         await self._enter()
         index = self._head + max(start - self._first(), 0)
-        return self._records[index : index + limit]
+        end = min(index + limit, len(self._records))
+        size = 0
+        for at in range(index, end):
+            size += self._sizes[at]
+            if size > READ_BYTES and at > index:
+                end = at
+                break
+        return self._records[index:end]
 
     async def offset_at(self, moment: dt.datetime) -> int:
         """The offset of the first retained record appended at or after ``moment`` (``last_offset() + 1`` if none).

@@ -68,6 +68,7 @@ from jido._sqlite_writer import SQLiteFile, SQLiteWriter, WriteRequest, run_grou
 from jido.bus.journal import DEFAULT_DEAD_LETTER_REASON, DeadLetterRecord, DurableBinding, Record
 from jido.bus.memory import (
     DEFAULT_MAX_DEAD_LETTERS,
+    READ_BYTES,
     DeadLetterEvictions,
     check_aware,
     check_binding,
@@ -94,10 +95,6 @@ APPLICATION_ID: Final = 0x4A49444F  # "JIDO"
 DEFAULT_BATCH_MAX: Final = 1000
 _TAIL_RECORDS: Final = 4096
 _TAIL_BYTES: Final = 8 << 20
-_READ_BYTES: Final = 1 << 20
-"""The JSON one read returns at most (and at least one record, whatever its size): a subscription keeps what
-it read ahead until it has handed it out, and a reader that stopped (a gateway client that does not read)
-must not pin ``limit`` large records per subscription."""
 
 _T = TypeVar("_T")
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -277,7 +274,7 @@ class _Tail:
         size = 0
         for at in range(index, end):
             size += len(self.texts[at])
-            if size > _READ_BYTES and at > index:
+            if size > READ_BYTES and at > index:
                 end = at
                 break
         return self.records[index:end]
@@ -823,7 +820,7 @@ class SQLiteJournal:
         size = 0
         for offset, appended_at, body in rows:
             size += len(body) if isinstance(body, str | bytes) else 0
-            if size > _READ_BYTES and records:
+            if size > READ_BYTES and records:
                 break
             records.append(self._record(offset, appended_at, body, f"record at offset {offset}"))
         return records

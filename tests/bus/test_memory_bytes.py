@@ -76,3 +76,24 @@ class TestDeadLetters:
         assert [d.record.signal.data["n"] for d in kept] == [7, 8, 9]  # type: ignore[index]
         assert await journal.remove_dead_letter(kept[0].id)
         assert journal.statistics().dead_letter_bytes < stats.dead_letter_bytes
+
+
+class TestReadBytes:
+    async def test_a_read_is_bounded_in_bytes(self) -> None:
+        """A read of large records stops near 1 MiB of JSON (a stalled reader keeps no more of them alive
+        after the journal lets them go), and reading on gives the rest in order."""
+        journal = MemoryJournal()
+        await journal.append([big(i, 300_000) for i in range(10)])
+        assert [r.offset for r in await journal.read(1, limit=256)] == [1, 2, 3]
+        offsets: list[int] = []
+        start = 1
+        while batch := await journal.read(start, limit=256):
+            offsets.extend(r.offset for r in batch)
+            start = batch[-1].offset + 1
+        assert offsets == list(range(1, 11))
+
+    async def test_a_record_past_the_bound_is_read_alone(self) -> None:
+        """A record larger than the bound still reads, one per read."""
+        journal = MemoryJournal()
+        await journal.append([big(i, 1_500_000) for i in range(2)])
+        assert [r.offset for r in await journal.read(1, limit=256)] == [1]
