@@ -23,6 +23,7 @@ import trio
 from jido.errors import BrokenError
 
 try:
+    import anyio  # coredis's own dependency: its connections run on anyio
     import coredis
     import coredis.exceptions
     import coredis.retry
@@ -125,6 +126,10 @@ class Guard:
             raise RedisUnavailableError(self.url, f"no answer within {self.timeout:g} s") from None
         except (coredis.exceptions.ConnectionError, TimeoutError, OSError) as exc:
             raise RedisUnavailableError(self.url, _problem(exc)) from exc
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            # The client's connection tasks were cancelled under us (the scope around the client is being
+            # cancelled, as on Ctrl-C): a cleanup command finds its connection gone.
+            raise RedisUnavailableError(self.url, "the connection was closed") from None
 
 
 class _TCPConnection(coredis.TCPConnection):
