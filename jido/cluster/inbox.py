@@ -309,6 +309,21 @@ class Inbox:
         agent_id = fields.get(b"a", b"").decode("utf-8", "replace") or None
         return InboxMessage(ident.decode("ascii"), inbox, signal, agent_id, reply_to, correlation)
 
+    async def receive_pending(self, *, after: str = "0", count: int = 100) -> list[InboxMessage]:
+        """Up to ``count`` messages this node read and did not ack (an earlier incarnation of it, killed
+        before it acked), after entry id ``after``: call again with the last id returned until it returns
+        nothing. They stay pending until :meth:`ack`."""
+        await self._ensure_group()
+        reply = await self._guard(
+            self._client.xreadgroup(GROUP, self.node_id, streams={self.key(): after}, count=count)
+        )
+        if not reply:
+            return []
+        return [
+            self._message(self.node_id, entry.identifier, entry.field_values)
+            for entry in next(iter(reply.values()))
+        ]
+
     async def receive(self, *, count: int = 100, timeout: float = 1.0) -> list[InboxMessage]:
         """Up to ``count`` new messages of this node's inbox, waiting up to ``timeout`` seconds for the first.
 

@@ -84,6 +84,7 @@ DEFAULT_HANDLE_TIMEOUT: Final = 60.0
 _MAX_MOVES: Final = 20  # an agent found moved this many times while one message is handled: give up on it
 _REACTIVATE_AT_ONCE: Final = 64  # a failover's reactivations run this many at a time
 _DEAD_KEPT: Final = 256  # dead nodes whose inboxes are watched for late messages
+_HOLDER_HINTS: Final = 100_000  # agents whose owner this node remembers (to send to it directly)
 
 
 class _Moved(Exception):
@@ -287,6 +288,11 @@ class ClusterRuntime:
             )  # no live node: wait for one (the caller's timeout bounds it)
             await self._refresh_live()
 
+    def _hint(self, agent_id: str, node_id: str) -> None:
+        if len(self._holders) >= _HOLDER_HINTS and agent_id not in self._holders:
+            self._holders.clear()  # a hint is only a shortcut: forgetting them all costs a hop each, once
+        self._holders[agent_id] = node_id
+
     async def _refresh_live(self) -> frozenset[str]:
         try:
             live = await self.node.live_nodes()
@@ -321,7 +327,7 @@ class ClusterRuntime:
                     self._holders.pop(agent_id, None)
                     await self._reset_local(agent_id, lease.token)
                     return self.node_id
-                self._holders[agent_id] = lease.node_id
+                self._hint(agent_id, lease.node_id)
                 if lease.node_id in self._live_set or lease.node_id in await self._refresh_live():
                     return lease.node_id
                 if not wait_for_dead:
@@ -422,7 +428,7 @@ class ClusterRuntime:
         if not data.get("ok"):
             raise RemoteCallError(agent_id, node, str(data.get("error")))
         if self.host and node != self.node_id:
-            self._holders[agent_id] = node
+            self._hint(agent_id, node)
         state = structure(data.get("state"), spec.state, subject=f"{spec.name} state")
         return Agent(id=agent_id, state=state, spec=spec)
 
@@ -469,6 +475,15 @@ class ClusterRuntime:
     async def _serve_inbox(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         nursery = self._nursery
         assert nursery is not None
+        # What an earlier incarnation of this node read and did not ack (it was killed, and restarted before
+        # the others saw it gone): handled first, again (idempotent).
+        after = "0"
+        for _ in range(self.node.inbox.max_pending // 256 + 1):
+            left = await self.node.inbox.receive_pending(after=after, count=256)
+            if not left:
+                break
+            after = left[-1].id
+            self._dispatch(left)
         task_status.started()
         down = False
         while True:
@@ -486,20 +501,26 @@ class ClusterRuntime:
                 down = True
                 await trio.sleep(0.5)
                 continue
-            for message in messages:
-                if message.signal.type == REPLY_TYPE:
-                    self._deliver_reply(message)
-                    self._ack_soon(message)
-                    continue
-                if message.agent_id is None:
-                    self._ack_soon(message)
-                    continue
-                self._in_flight += 1
-                lane = self._lanes.get(message.agent_id)
-                if lane is None:
-                    lane = self._lanes[message.agent_id] = collections.deque()
-                    nursery.start_soon(self._run_lane, message.agent_id, lane)
-                lane.append(message)
+            self._dispatch(messages)
+
+    def _dispatch(self, messages: list[InboxMessage]) -> None:
+        """Each message to its agent's lane (started if it has none), in the order read."""
+        nursery = self._nursery
+        assert nursery is not None
+        for message in messages:
+            if message.signal.type == REPLY_TYPE:
+                self._deliver_reply(message)
+                self._ack_soon(message)
+                continue
+            if message.agent_id is None:
+                self._ack_soon(message)
+                continue
+            self._in_flight += 1
+            lane = self._lanes.get(message.agent_id)
+            if lane is None:
+                lane = self._lanes[message.agent_id] = collections.deque()
+                nursery.start_soon(self._run_lane, message.agent_id, lane)
+            lane.append(message)
 
     async def _run_lane(self, agent_id: str, lane: collections.deque[InboxMessage]) -> None:
         """Handle one agent's messages in the order they were read, one at a time."""

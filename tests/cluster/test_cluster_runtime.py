@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import trio
 
-from jido._redis import RedisUnavailableError
+from jido._redis import RedisClient, RedisUnavailableError
 from jido.cluster.events import CLUSTER_FAILOVER, CLUSTER_LEASE_LOST, CLUSTER_NODE_DOWN, CLUSTER_NODE_UP
+from jido.cluster.inbox import Inbox
 from jido.cluster.placement import place
 from jido.cluster.remote import RemoteCallError
 from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime
@@ -21,6 +22,7 @@ from jido.telemetry import Event, attach, validate_fields
 from tests.cluster.agents import resolve
 from tests.redis.server import RedisServer
 from tests.redis.server import private_redis as private_redis
+from tests.redis.server import redis_client as redis_client
 from tests.redis.server import redis_namespace as redis_namespace
 from tests.redis.server import redis_server as redis_server
 
@@ -229,3 +231,21 @@ class TestRedisAway:
                     continue
             assert answer is not None and answer.state.total == 2
             assert answer.state.ids.count(signal.id) == 1
+
+
+class TestRestart:
+    async def test_pending_of_an_earlier_incarnation_is_handled(
+        self, redis_server: RedisServer, redis_client: RedisClient, redis_namespace: str
+    ) -> None:
+        """A node killed after reading casts and before acking them, started again under the same id before
+        anyone saw it gone, handles them (once) when it starts."""
+        earlier = Inbox(redis_client, node_id="a", namespace=redis_namespace)
+        sent = [add(i) for i in range(1, 4)]
+        for signal in sent:
+            await earlier.send("a", signal, agent_id="t-1")
+        assert len(await earlier.receive(count=10)) == 3  # read, never acked: then the process died
+        async with cluster(redis_server.url, redis_namespace, "a") as [a]:
+            await wait_for(lambda: (ref := a.runtime.whereis("t-1")) is not None and ref.state.total == 6)
+            assert (await a.call("t-1", add(0), timeout=10)).state.ids[:3] == [s.id for s in sent]
+            await wait_for(lambda: a._acks == [])
+        assert await earlier.pending("a") == 0
