@@ -1,4 +1,7 @@
-"""``jido cluster REDIS_URL``: the live nodes of a cluster, and the agents each holds leases on, from Redis."""
+"""``jido cluster REDIS_URL``: the live nodes of a cluster, and the agents each holds leases on, from Redis.
+
+Also runs on its own: ``python -m jido.cli.cluster REDIS_URL [--namespace NS] [--agents]``.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from .config import check_cluster_url
 from .errors import EXIT_FAILURE, EXIT_USAGE, CliError, one_line
 from .render import make_console
 
-__all__ = ["cluster", "cluster_tables"]
+__all__ = ["cluster", "cluster_tables", "main"]
 
 
 def cluster_tables(view: ClusterView, *, agents: bool) -> list[Table]:
@@ -64,3 +67,20 @@ def cluster(url: str, namespace: str, agents: bool) -> None:
     if problem is not None:
         raise CliError(problem, EXIT_USAGE)
     run_command(partial(_show, url, namespace, agents))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m jido.cli.cluster REDIS_URL``: the command on its own, failing as the ``jido`` command does
+    (one ``Error:`` line and its exit code)."""
+    try:
+        cluster.main(argv, prog_name="python -m jido.cli.cluster", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except CliError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        raise SystemExit(exc.exit_code) from None
+
+
+if __name__ == "__main__":
+    main()
