@@ -50,11 +50,11 @@ from jido.ops.access import COOKIE, CSRF_HEADER, Access, Principal, host_is_loop
 from jido.ops.feed import MAX_PAGES, Feed
 from jido.ops.live import LiveClient
 from jido.ops.metrics import CONTENT_TYPE, Metrics, Snapshot
+from jido.ops.sleepers import Sleepers, hibernated_detail
 
 if TYPE_CHECKING:
     from jido.gateway.server import Gateway
     from jido.runtime.runtime import Runtime
-    from jido.runtime.supervisor import Supervisor
 
 __all__ = ["MAX_BODY", "READY_CHECKPOINT", "OpsState", "build_app"]
 
@@ -65,6 +65,9 @@ MAX_BODY: Final = 16 * 1024
 READY_CHECKPOINT: Final = "jido.ops.readyz"
 """The checkpoint ``/readyz`` writes to prove the journal takes writes (offset 0: it never moves)."""
 READY_TIMEOUT: Final = 2.0
+MAX_ID: Final = 1024
+"""Characters of an agent's or a signal's id in a request, at most."""
+MAX_LETTERS_LISTED: Final = 500
 _SECURITY_HEADERS: Final = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -95,15 +98,13 @@ class OpsState:
     gateway: Gateway | None = None
     loopback: bool = True
     ready: bool = True
+    sleepers: Sleepers = attrs.field(
+        default=attrs.Factory(lambda self: Sleepers(self.runtime), takes_self=True)
+    )
 
 
 def _asset(name: str) -> bytes:
     return resources.files("jido.ops").joinpath("static", name).read_bytes()
-
-
-def _root(runtime: Runtime) -> Supervisor | None:
-    # The runtime has no public accessor for its root supervisor yet; the tree page reads it here only.
-    return getattr(runtime, "_root", None)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -177,6 +178,8 @@ def build_app(state: OpsState) -> Starlette:
                 return await handler(request, who)
             except BadRequest as exc:
                 return _error(exc.status, exc.message)
+            except views.QueryError as exc:
+                return _error(400, exc.message)
             except actions.ActionRefused as exc:
                 return _error(exc.status, exc.message)
 
@@ -233,6 +236,8 @@ def build_app(state: OpsState) -> Starlette:
         problems: list[str] = []
         if not state.ready:
             problems.append("the runtime is not started")
+        elif not runtime.running:
+            problems.append("the runtime is closed")
         with trio.move_on_after(READY_TIMEOUT) as scope:
             try:
                 await runtime.bus.journal.set_checkpoint(READY_CHECKPOINT, 0)
@@ -323,20 +328,30 @@ def build_app(state: OpsState) -> Starlette:
         return _ok({"overview": views.overview(runtime.statistics()), "chart": list(state.feed.points)})
 
     async def agents(request: Request, who: Principal) -> Response:
-        return _ok(views.agents_page(runtime, views.AgentQuery.parse(request.query_params)))
+        query = views.AgentQuery.parse(request.query_params)
+        return _ok(views.agents_page(runtime, query, state.sleepers))
 
     async def agent(request: Request, who: Principal) -> Response:
-        agent_id = request.query_params.get("id", "")
+        agent_id = agent_param(request)
         ref = runtime.whereis(agent_id)
-        if ref is None:
-            failed = runtime.failed_agents().get(agent_id)
-            if failed is not None:
-                return _ok({"id": agent_id, "status": "failed", "reason": failed.reason})
-            return _error(404, f"no agent with id {agent_id[:200]!r}")
-        return _ok(views.agent_detail(runtime, ref))
+        if ref is not None:
+            return _ok(views.agent_detail(runtime, ref))
+        failed = runtime.failed_agents().get(agent_id)
+        if failed is not None:
+            return _ok({"id": agent_id, "status": "failed", "reason": failed.reason})
+        asleep = await hibernated_detail(runtime, state.sleepers, agent_id)
+        if asleep is not None:
+            return _ok(asleep)
+        return _error(404, f"no agent with id {agent_id[:200]!r}")
 
     async def tree(request: Request, who: Principal) -> Response:
-        return _ok(views.supervision_tree(_root(runtime)))
+        return _ok(views.supervision_tree(runtime.root_supervisor))
+
+    def agent_param(request: Request) -> str:
+        agent_id = request.query_params.get("id", "")
+        if not agent_id or len(agent_id) > MAX_ID:
+            raise BadRequest(400, f"id: give the agent's id (at most {MAX_ID} characters): /api/agent?id=...")
+        return agent_id
 
     def letter_id(request: Request) -> int:
         text = request.path_params["letter"]
@@ -345,7 +360,7 @@ def build_app(state: OpsState) -> Starlette:
         return int(text)
 
     async def dead_letters(request: Request, who: Principal) -> Response:
-        limit = views.AgentQuery.parse({"limit": request.query_params.get("limit", "200")}).limit
+        limit = views.query_int(request.query_params, "limit", 200, 1, MAX_LETTERS_LISTED)
         letters = await runtime.stored_dead_letters(limit=10_000)
         newest = letters[-limit:][::-1]
         return _ok({"total": len(letters), "letters": [views.dead_letter_json(d) for d in newest]})
@@ -361,8 +376,8 @@ def build_app(state: OpsState) -> Starlette:
 
     async def trace(request: Request, who: Principal) -> Response:
         signal_id = request.query_params.get("id", "")
-        if not signal_id or len(signal_id) > 1024:
-            return _error(400, "give the signal's id: /api/trace?id=...")
+        if not signal_id or len(signal_id) > MAX_ID:
+            return _error(400, f"id: give the signal's id (at most {MAX_ID} characters): /api/trace?id=...")
         found = await views.trace(runtime, signal_id)
         if found is None:
             return _error(404, f"the journal holds no signal with id {signal_id[:200]!r}")
@@ -380,8 +395,10 @@ def build_app(state: OpsState) -> Starlette:
     async def restart(request: Request, who: Principal) -> Response:
         body = await json_body(request)
         agent_id = body.get("agent")
-        if not isinstance(agent_id, str) or not agent_id or len(agent_id) > 1024:
-            raise BadRequest(400, 'give the agent\'s id: {"agent": "..."}')
+        if not isinstance(agent_id, str) or not agent_id or len(agent_id) > MAX_ID:
+            raise BadRequest(
+                400, f'agent: give the agent\'s id (at most {MAX_ID} characters): {{"agent": "..."}}'
+            )
         return _ok(await actions.restart(runtime, agent_id, who.name))
 
     # -- live ----------------------------------------------------------------------------------------------------
@@ -399,7 +416,13 @@ def build_app(state: OpsState) -> Starlette:
             return
         feed.pages += 1
         try:
-            client = LiveClient(websocket, runtime, feed, lambda: views.supervision_tree(_root(runtime)))
+            client = LiveClient(
+                websocket,
+                runtime,
+                feed,
+                lambda: views.supervision_tree(runtime.root_supervisor),
+                state.sleepers,
+            )
             await client.run()
         finally:
             feed.pages -= 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -28,6 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from jido.bus.subscription import Subscription
 from jido.errors import ValidationError
 from jido.ops import views
+from jido.ops.sleepers import Sleepers, hibernated_detail
 from jido.signal import Signal
 from jido.signal.pattern import parse_pattern
 
@@ -43,6 +45,9 @@ STREAM_BUFFER: Final = 500
 """Signals of the stream waiting to be sent to one page; past it they are dropped (and counted)."""
 DEAD_LETTER_PAGE: Final = 200
 VIEWS: Final = frozenset({"overview", "agents", "agent", "tree", "dead_letters", "bus"})
+MAX_ID: Final = 1024
+CHANGES_PER_TICK: Final = 10
+"""Answers one page gets per tick at most (a tick's own push included)."""
 
 
 class LiveClient:
@@ -54,19 +59,22 @@ class LiveClient:
         runtime: Runtime,
         feed: Feed,
         tree: Callable[[], dict[str, Any]],
+        sleepers: Sleepers | None = None,
     ) -> None:
         self.websocket = websocket
         self.runtime = runtime
         self.feed = feed
         self._tree = tree
+        self.sleepers = sleepers if sleepers is not None else Sleepers(runtime)
         self.view = "overview"
-        self.params: dict[str, Any] = {}
+        self.query = views.AgentQuery()
         self.watching: str | None = None
         self._stream: Subscription | None = None
         self._pattern: str | None = None
         self._pending: list[dict[str, Any]] = []
         self._dropped = 0
         self._changed = trio.Event()  # the page asked for something: answer before the next tick
+        self._last_push = -math.inf
         self._pending_subscribe: str | None = None  # a stream pattern to subscribe to (in the push task)
 
     async def run(self) -> None:
@@ -88,9 +96,15 @@ class LiveClient:
     async def _read(self) -> None:
         while True:
             try:
-                text = await self.websocket.receive_text()
-            except (WebSocketDisconnect, KeyError, RuntimeError):
-                # KeyError/RuntimeError: a binary frame, or the socket closed under us; either way, done.
+                frame = await self.websocket.receive()
+            except (WebSocketDisconnect, RuntimeError):  # RuntimeError: the socket closed under us
+                return
+            if frame["type"] == "websocket.disconnect":
+                return
+            text = frame.get("text")
+            if text is None:
+                # The page only sends JSON text: a binary frame is a client speaking another protocol.
+                await self.websocket.close(code=1003, reason="expected JSON text messages, got binary")
                 return
             try:
                 message = json.loads(text)
@@ -115,9 +129,16 @@ class LiveClient:
             params = message.get("params", {})
             if not isinstance(params, dict):
                 return "params must be an object"
+            query = self.query
+            if view == "agents":
+                try:
+                    query = views.AgentQuery.parse(params)
+                except views.QueryError as exc:
+                    return exc.message  # the page keeps what it showed
             agent_id = message.get("id") if view == "agent" else None
-            if view == "agent" and (not isinstance(agent_id, str) or not agent_id or len(agent_id) > 1024):
-                return "view 'agent' needs an agent id"
+            if view == "agent" and (not isinstance(agent_id, str) or not agent_id or len(agent_id) > MAX_ID):
+                return f"id: view 'agent' needs an agent id (at most {MAX_ID} characters)"
+            self.query = query
             if self.watching is not None and self.watching != agent_id:
                 self.feed.unwatch(self.watching)
                 self.watching = None
@@ -125,7 +146,6 @@ class LiveClient:
                 self.feed.watch(agent_id)
                 self.watching = agent_id
             self.view = str(view)
-            self.params = dict(list(params.items())[:20])
             return None
         if op == "stream":
             pattern = message.get("pattern")
@@ -180,6 +200,10 @@ class LiveClient:
                     waiters.start_soon(wait, self.feed.next_tick)
                     waiters.start_soon(wait, self._changed.wait)
             self._changed = trio.Event()
+            # A page that sends changes as fast as it can is answered at most CHANGES_PER_TICK times a tick:
+            # each answer computes a view, and the other pages and the runtime share the process.
+            await trio.sleep_until(self._last_push + self.feed.interval / CHANGES_PER_TICK)
+            self._last_push = trio.current_time()
             wanted = self._pending_subscribe
             if wanted is not None:
                 self._pending_subscribe = None
@@ -222,7 +246,7 @@ class LiveClient:
     async def _view_data(self) -> Any:
         view = self.view
         if view == "agents":
-            return views.agents_page(self.runtime, views.AgentQuery.parse(self.params))
+            return views.agents_page(self.runtime, self.query, self.sleepers)
         if view == "agent":
             assert self.watching is not None
             self.feed.rewatch(self.watching)
@@ -236,6 +260,9 @@ class LiveClient:
                         "reason": failed.reason,
                         "missing": False,
                     }
+                asleep = await hibernated_detail(self.runtime, self.sleepers, self.watching)
+                if asleep is not None:
+                    return {**asleep, "missing": False}
                 return {"id": self.watching, "missing": True}
             return views.agent_detail(self.runtime, ref)
         if view == "tree":

@@ -1,8 +1,10 @@
 """What each dashboard page shows, as JSON-ready data read from a runtime (no HTTP here).
 
 Everything is bounded: the agents page sorts and filters on the server and sends one page of rows, so a
-browser looking at 10,000 agents receives a hundred; lists of dead letters, events and trace links are cut
-at a limit and say so.
+browser looking at 10,000 agents receives a hundred, and hibernated agents are paged from the runtime in
+hibernation order (never sorted or copied: there may be millions); lists of dead letters, events and trace
+links are cut at a limit and say so. Parameters are checked strictly (:class:`QueryError` names the one that
+does not fit), so a bad link is told what is wrong instead of being shown something else.
 """
 
 from __future__ import annotations
@@ -10,17 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, get_args
 
 import attrs
 
 from jido.convert import unstructure
 from jido.errors import JidoError
+from jido.ops.sleepers import Sleepers
+from jido.runtime.server import AgentStatus
 from jido.signal import Signal
 
 if TYPE_CHECKING:
     from jido.bus.journal import DeadLetterRecord, Record
+    from jido.runtime.activation import HibernatedAgent
     from jido.runtime.runtime import Runtime, RuntimeStatistics
     from jido.runtime.server import AgentRef
     from jido.runtime.supervisor import Supervisor
@@ -29,13 +35,17 @@ if TYPE_CHECKING:
 __all__ = [
     "AGENT_COLUMNS",
     "MAX_PAGE",
+    "STATUSES",
     "AgentQuery",
+    "QueryError",
     "agent_detail",
     "agent_rows",
     "agents_page",
     "bus_view",
     "dead_letter_json",
+    "hibernated_row",
     "overview",
+    "query_int",
     "signal_json",
     "supervision_tree",
     "trace",
@@ -107,6 +117,47 @@ def overview(stats: RuntimeStatistics) -> dict[str, Any]:
 
 
 # -- agents --------------------------------------------------------------------------------------------------
+class QueryError(ValueError):
+    """A query parameter (or a live page's view parameter) that is not one the page could have sent."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param
+        self.message = f"{param}: {message}"
+
+
+_DIGITS: Final = re.compile(r"[0-9]{1,18}")
+MAX_OFFSET: Final = 100_000_000
+MAX_QUERY_TEXT: Final = 200
+STATUSES: Final = frozenset(get_args(AgentStatus))
+"""What the status filter takes (and "" for any): every status an agent can have, ``hibernated`` included."""
+
+
+def query_int(params: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
+    """``params[name]`` as an int in ``[low, high]`` (``default`` when absent), or :class:`QueryError`.
+
+    Only plain decimal digits are taken: ``int()`` would also take ``" 5"``, ``"1_000"`` and other scripts'
+    digits, which no page sends.
+    """
+    value = params.get(name)
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        parsed = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+        parsed = int(value)
+    else:
+        raise QueryError(name, f"must be a whole number from {low} to {high}, got {_shown(value)}")
+    if not low <= parsed <= high:
+        raise QueryError(name, f"must be a whole number from {low} to {high}, got {parsed}")
+    return parsed
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
 @attrs.frozen
 class AgentQuery:
     """One page of the agents list: a filter (a substring of the id or name, a status), a sort, a window."""
@@ -120,34 +171,42 @@ class AgentQuery:
 
     @classmethod
     def parse(cls, params: Mapping[str, Any]) -> AgentQuery:
-        """From query parameters or a websocket message; bad or missing values fall back to the defaults."""
+        """From query parameters or a live page's view parameters; a missing one takes its default.
 
-        def text(name: str, default: str) -> str:
-            value = params.get(name, default)
-            return value[:200] if isinstance(value, str) else default
+        Raises:
+            QueryError: a parameter the page could not have sent (the message names it and says what fits).
+        """
 
-        def number(name: str, default: int, low: int, high: int) -> int:
-            value = params.get(name, default)
-            try:
-                parsed = int(value)
-            except (TypeError, ValueError, OverflowError):
-                return default
-            return min(max(parsed, low), high)
+        def text(name: str) -> str:
+            value = params.get(name, "")
+            if not isinstance(value, str):
+                raise QueryError(name, f"must be a string, got {_shown(value)}")
+            if len(value) > MAX_QUERY_TEXT:
+                raise QueryError(name, f"may be at most {MAX_QUERY_TEXT} characters, got {len(value)}")
+            return value
 
-        sort = text("sort", "id")
+        sort = text("sort") or "id"
+        if sort not in AGENT_COLUMNS:
+            raise QueryError("sort", f"must be one of {', '.join(AGENT_COLUMNS)}, got {_shown(sort)}")
+        status = text("status")
+        if status and status not in STATUSES:
+            raise QueryError("status", f"must be one of {', '.join(sorted(STATUSES))}, got {_shown(status)}")
         desc = params.get("desc", False)
+        if desc not in (True, False, "1", "0", "true", "false", "", 1, 0):
+            raise QueryError("desc", f"must be true or false (1 or 0), got {_shown(desc)}")
         return cls(
-            q=text("q", ""),
-            status=text("status", ""),
-            sort=sort if sort in AGENT_COLUMNS else "id",
+            q=text("q"),
+            status=status,
+            sort=sort,
             desc=desc in (True, "1", "true", 1),
-            offset=number("offset", 0, 0, 10_000_000),
-            limit=number("limit", 100, 1, MAX_PAGE),
+            offset=query_int(params, "offset", 0, 0, MAX_OFFSET),
+            limit=query_int(params, "limit", 100, 1, MAX_PAGE),
         )
 
 
 def agent_rows(runtime: Runtime) -> list[dict[str, Any]]:
-    """A row per agent the runtime knows: running ones, then failed ones (with their reason)."""
+    """A row per live agent: running ones, then failed ones (with their reason). Hibernated agents are not
+    here: :func:`agents_page` pages them from the runtime (there may be millions)."""
     rows: list[dict[str, Any]] = [
         {
             "id": ref.id,
@@ -178,9 +237,28 @@ def agent_rows(runtime: Runtime) -> list[dict[str, Any]]:
     return rows
 
 
-def agents_page(runtime: Runtime, query: AgentQuery) -> dict[str, Any]:
-    """One sorted, filtered page of :func:`agent_rows`, with how many matched in all."""
-    rows = agent_rows(runtime)
+def hibernated_row(entry: HibernatedAgent) -> dict[str, Any]:
+    """A sleeper's row: its counts are not known while it sleeps (None, shown as such, never as zeros)."""
+    return {
+        "id": entry.id,
+        "name": entry.name,
+        "status": "hibernated",
+        "mailbox_depth": None,
+        "mailbox_size": None,
+        "handled": None,
+        "errors": None,
+        "restarts": None,
+        "restart": entry.restart,
+        "pending_work": entry.pending_work,
+    }
+
+
+def agents_page(runtime: Runtime, query: AgentQuery, sleepers: Sleepers | None = None) -> dict[str, Any]:
+    """One filtered page of the agents: the live ones (:func:`agent_rows`) sorted as asked, then the hibernated
+    ones in hibernation order (oldest sleeper first, whatever the sort), paged from the runtime so that a
+    million sleepers cost no more than a page of them. Says how many matched in all, and of each kind.
+    """
+    rows = agent_rows(runtime) if query.status != "hibernated" else []
     needle = query.q.lower()
     if needle:
         rows = [r for r in rows if needle in r["id"].lower() or needle in r["name"].lower()]
@@ -192,13 +270,23 @@ def agents_page(runtime: Runtime, query: AgentQuery) -> dict[str, Any]:
         rows.sort(key=lambda r: r[query.sort], reverse=query.desc)
     elif query.desc:
         rows.reverse()
+    live = rows[query.offset : query.offset + query.limit]
+    asleep: list[dict[str, Any]] = []
+    hibernated = 0
+    if query.status in ("", "hibernated"):
+        sleepers = sleepers if sleepers is not None else Sleepers(runtime)
+        start = max(0, query.offset - len(rows))
+        entries, hibernated = sleepers.page(query.q, start, query.limit - len(live))
+        asleep = [hibernated_row(entry) for entry in entries]
     return {
-        "total": len(rows),
+        "total": len(rows) + hibernated,
+        "live": len(rows),
+        "hibernated": hibernated,
         "offset": query.offset,
         "limit": query.limit,
         "sort": query.sort,
         "desc": query.desc,
-        "rows": rows[query.offset : query.offset + query.limit],
+        "rows": live + asleep,
     }
 
 

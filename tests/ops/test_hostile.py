@@ -204,7 +204,7 @@ class TestBodies:
             assert (await http.get("/static/nope.js")).status_code == 404
             assert (await http.delete("/api/agents")).status_code == 405
             assert (await http.get("/api/restart")).status_code == 405
-            assert (await http.get("/api/agent")).status_code == 404
+            assert (await http.get("/api/agent")).status_code == 400
             assert (await http.get("/api/trace")).status_code == 400
             assert (await http.get("/api/trace", params={"id": "x" * 2000})).status_code == 400
 
@@ -250,6 +250,11 @@ class TestWebsocket:
                         if message["kind"] == "error":
                             break
                 await ws.send_message('{"op": "view", "view": "agents", "params": {"limit": "x"}}')
+                message = json.loads(await ws.get_message())
+                while message["kind"] != "error":
+                    message = json.loads(await ws.get_message())
+                assert message["message"] == "limit: must be a whole number from 1 to 500, got 'x'"
+                await ws.send_message('{"op": "view", "view": "agents", "params": {"limit": 5}}')
                 while True:
                     message = json.loads(await ws.get_message())
                     if message["kind"] == "tick" and message["view"] == "agents":

@@ -206,7 +206,7 @@ const RENDER = {
     if (!$("agents-table")) {
       const q = h("input", { id: "agents-filter", placeholder: "filter by id or name", value: S.agentQuery.q, oninput: (ev) => { S.agentQuery.q = ev.target.value; S.agentQuery.offset = 0; sendView(); } });
       const status = h("select", { id: "agents-status", onchange: (ev) => { S.agentQuery.status = ev.target.value; S.agentQuery.offset = 0; sendView(); } },
-        ["", "running", "restarting", "failed", "starting", "stopped"].map((s) => h("option", { value: s, selected: s === S.agentQuery.status }, s || "any status")));
+        ["", "running", "hibernated", "restarting", "failed", "starting", "stopped"].map((s) => h("option", { value: s, selected: s === S.agentQuery.status }, s || "any status")));
       const prev = h("button", { id: "agents-prev", onclick: () => { S.agentQuery.offset = Math.max(0, S.agentQuery.offset - S.agentQuery.limit); sendView(); } }, "Previous");
       const next = h("button", { id: "agents-next", onclick: () => { S.agentQuery.offset += S.agentQuery.limit; sendView(); } }, "Next");
       const cols = [["id", "Id"], ["name", "Agent"], ["status", "Status"], ["mailbox_depth", "Mailbox", 1], ["handled", "Handled", 1], ["errors", "Errors", 1], ["restarts", "Restarts", 1]];
@@ -215,6 +215,7 @@ const RENDER = {
         sendView();
       } }, label)));
       show(h("h1", {}, "Agents"), h("div", { cls: "toolbar" }, q, status, prev, next, h("span", { id: "agents-range", cls: "muted" })),
+        h("p", { id: "agents-note", cls: "muted note" }),
         h("table", { id: "agents-table" }, h("thead", {}, head), h("tbody", {})));
     }
     for (const th of document.querySelectorAll("#agents-table th")) {
@@ -226,19 +227,43 @@ const RENDER = {
     $("agents-range").textContent = data.total ? `${fmt(data.offset + 1)}-${fmt(end)} of ${fmt(data.total)}` : "no agents match";
     $("agents-prev").disabled = data.offset === 0;
     $("agents-next").disabled = end >= data.total;
-    $("agents-table").tBodies[0].replaceChildren(...data.rows.map((r) => h("tr", { "data-agent": r.id },
-      h("td", {}, h("a", { href: "#/agent/" + encodeURIComponent(r.id) }, r.id)), h("td", {}, r.name),
-      h("td", { cls: "status-" + r.status, title: r.reason || "" }, r.status), h("td", { cls: "num" }, `${fmt(r.mailbox_depth)}/${fmt(r.mailbox_size)}`),
-      h("td", { cls: "num" }, fmt(r.handled)), h("td", { cls: "num" }, fmt(r.errors)), h("td", { cls: "num" }, fmt(r.restarts)))));
+    // Live agents come first, sorted by the column; sleepers follow in the order they fell asleep: there may be
+    // millions, and the server pages them as the runtime keeps them rather than sorting them.
+    $("agents-note").textContent = data.hibernated
+      ? `${fmt(data.live)} running or failed, sorted by the column; then ${fmt(data.hibernated)} hibernated, oldest sleeper first (not sorted; their counts are not known while they sleep).`
+      : "";
+    const unknown = "not known while it sleeps";
+    $("agents-table").tBodies[0].replaceChildren(...data.rows.map((r) => {
+      const asleep = r.status === "hibernated";
+      const count = (v) => (asleep ? h("td", { cls: "num muted", title: unknown }, "?") : h("td", { cls: "num" }, fmt(v)));
+      const status = asleep ? "hibernated" + (r.pending_work ? " · timers" : "") : r.status;
+      return h("tr", { "data-agent": r.id, "data-status": r.status },
+        h("td", {}, h("a", { href: "#/agent/" + encodeURIComponent(r.id) }, r.id)), h("td", {}, r.name),
+        h("td", { cls: "status-" + r.status, title: r.reason || (r.pending_work ? "has timers or cron jobs that will wake it" : "") }, status),
+        asleep ? h("td", { cls: "num muted", title: "no mailbox while it sleeps: a message wakes it" }, "asleep") : h("td", { cls: "num" }, `${fmt(r.mailbox_depth)}/${fmt(r.mailbox_size)}`),
+        count(r.handled), count(r.errors), count(r.restarts));
+    }));
   },
 
   agent: (data) => {
-    if (data.missing) { show(h("h1", {}, "Agent " + data.id), h("p", { cls: "muted" }, "No such agent (it stopped, sleeps, or never ran).")); return; }
+    if (data.missing) { show(h("h1", {}, "Agent " + data.id), h("p", { cls: "muted" }, "No such agent (it stopped, or never ran).")); return; }
     const restart = S.session.admin && data.status === "failed" ? h("button", { id: "restart-agent", onclick: async () => {
       try { const r = await change("/api/restart", { agent: data.id }); toast(r.detail); } catch (e) { toast("Restart refused: " + e.message, true); }
     } }, "Restart") : null;
     if (data.status === "failed" && data.routes === undefined) {
       show(h("h1", {}, "Agent " + data.id), h("p", { cls: "status-failed", id: "agent-status" }, "failed: " + data.reason), restart);
+      return;
+    }
+    if (data.status === "hibernated" && data.routes === undefined) {
+      const pending = data.pending_work === null ? "not known" : data.pending_work ? "yes: timers or cron jobs will wake it" : "no";
+      show(h("h1", {}, "Agent " + data.id),
+        h("table", { cls: "kv", id: "agent-hibernated" },
+          h("tr", {}, h("td", {}, "agent"), h("td", {}, data.name || "not known")),
+          h("tr", {}, h("td", {}, "status"), h("td", { id: "agent-status", cls: "status-hibernated" }, "hibernated")),
+          h("tr", {}, h("td", {}, "pending work"), h("td", { id: "agent-pending" }, pending)),
+          h("tr", {}, h("td", {}, "mailbox and counts"), h("td", { cls: "muted" }, "not known while it sleeps; its next message wakes it"))),
+        h("h2", {}, "State"), h("p", { cls: "muted", id: "agent-state-note" }, data.state_note),
+        data.state === null ? null : h("pre", { id: "agent-state" }, data.state));
       return;
     }
     const sched = data.schedules;

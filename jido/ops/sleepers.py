@@ -1,0 +1,147 @@
+"""The hibernated agents as the pages show them, at a bounded cost however many sleep.
+
+The runtime lists its sleepers a page at a time (:meth:`Runtime.hibernated_agents`), oldest sleeper first.
+Unfiltered, a page costs O(offset + limit) and is asked for at every tick. Filtered, each question scans every
+sleeper (about 50 ms for a million), and every open page asks at every tick: :class:`Sleepers` keeps each
+filtered answer, and asks again only once the sleepers changed (one fell asleep, woke or stopped), and then at
+most once every :data:`REFRESH` seconds per query. So a filter costs one scan per query per ``REFRESH``
+seconds, however many pages show it; nothing here sorts or copies the sleepers.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import trio
+
+from jido.agent.spec import AgentSpec
+from jido.errors import JidoError
+
+if TYPE_CHECKING:
+    from jido.runtime.activation import HibernatedAgent
+    from jido.runtime.runtime import Runtime
+
+__all__ = ["FIND_WINDOW", "REFRESH", "Sleepers", "hibernated_detail"]
+
+REFRESH: Final = 2.0
+"""Seconds a filtered answer is kept at least, even when the sleepers changed meanwhile."""
+MAX_CACHED: Final = 256
+"""Filtered answers kept (the least recently used go first)."""
+FIND_WINDOW: Final = 1_000
+"""Sleepers whose id or class contains an agent's id looked at to find that agent's entry."""
+_STATE_TEXT: Final = 16_384
+_Generation = tuple[int, int, int]
+
+
+@attrs.frozen
+class _Unknown:
+    """The state of :data:`_PROBE`, which is never started."""
+
+
+# Runtime.agent() gives a virtual reference whose ``status`` says in O(1) whether an id sleeps; its spec is only
+# what an agent that never ran would be started as, and nothing is ever sent through this one, so any spec
+# does. (The listing, which has each sleeper's class and pending work, would need a scan of every sleeper.)
+_PROBE: Final[AgentSpec[_Unknown]] = AgentSpec(name="jido.ops.probe", state=_Unknown)
+
+
+@attrs.define
+class _Answer:
+    generation: _Generation
+    at: float
+    rows: list[HibernatedAgent]
+    total: int
+
+
+class Sleepers:
+    """Pages of a runtime's hibernated agents for the dashboard, filtered ones kept for a while (see above)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.scans = 0  # filtered questions asked of the runtime (each scans every sleeper)
+        self._answers: collections.OrderedDict[tuple[str, int, int], _Answer] = collections.OrderedDict()
+
+    def _generation(self) -> _Generation:
+        stats = self.runtime.statistics()
+        return stats.hibernated, stats.hibernations, stats.activations
+
+    def page(self, contains: str, offset: int, limit: int) -> tuple[list[HibernatedAgent], int]:
+        """Up to ``limit`` sleepers from ``offset`` (oldest sleeper first) whose id or class contains
+        ``contains`` (case-insensitive), and how many match in all."""
+        if not contains:
+            return self.runtime.hibernated_agents(offset=offset, limit=limit)
+        key = (contains.lower(), offset, limit)
+        generation = self._generation()
+        now = trio.current_time()
+        answer = self._answers.get(key)
+        if answer is not None and (answer.generation == generation or now - answer.at < REFRESH):
+            self._answers.move_to_end(key)
+            return answer.rows, answer.total
+        rows, total = self.runtime.hibernated_agents(offset=offset, limit=limit, contains=contains)
+        self.scans += 1
+        self._answers[key] = _Answer(generation, now, rows, total)
+        self._answers.move_to_end(key)
+        while len(self._answers) > MAX_CACHED:
+            self._answers.popitem(last=False)
+        return rows, total
+
+    def sleeps(self, agent_id: str) -> bool:
+        """Whether ``agent_id`` is hibernated now (O(1))."""
+        return self.runtime.agent(_PROBE, agent_id).status == "hibernated"
+
+    def find(self, agent_id: str) -> HibernatedAgent | None:
+        """The listing's entry of the sleeping ``agent_id``: None when it does not sleep, or when more than
+        :data:`FIND_WINDOW` sleepers whose id or class contains its id fell asleep before it."""
+        if not self.sleeps(agent_id):
+            return None
+        rows, _ = self.page(agent_id, 0, FIND_WINDOW)
+        return next((row for row in rows if row.id == agent_id), None)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _STATE_TEXT else text[:_STATE_TEXT] + f"... ({len(text) - _STATE_TEXT} more)"
+
+
+async def hibernated_detail(runtime: Runtime, sleepers: Sleepers, agent_id: str) -> dict[str, Any] | None:
+    """The agent page of the hibernated ``agent_id`` (None when it does not sleep): its class and whether it has
+    timers or cron jobs that will wake it, and its state when the runtime has a store (read from the store; a
+    sleeper's state is otherwise in memory only as the runtime keeps it, shown when it wakes)."""
+    if not sleepers.sleeps(agent_id):
+        return None
+    entry = sleepers.find(agent_id)
+    out: dict[str, Any] = {
+        "id": agent_id,
+        "status": "hibernated",
+        "name": None if entry is None else entry.name,
+        "restart": None if entry is None else entry.restart,
+        "pending_work": None if entry is None else entry.pending_work,
+        "state": None,
+        "stored": None,
+    }
+    persistence = runtime.persistence
+    if persistence is None:
+        out["state_note"] = "hibernated; state loads when it wakes"
+        return out
+    try:
+        stored = await persistence.store.load(agent_id)
+    except (JidoError, OSError, ValueError) as exc:
+        out["state_note"] = f"the store could not be read: {type(exc).__name__}: {exc}"
+        return out
+    if stored is None:
+        out["state_note"] = "hibernated; nothing stored yet (it starts new when it wakes)"
+        return out
+    out["stored"] = {"revision": stored.revision, "updated_at": stored.updated_at.isoformat()}
+    try:
+        document = json.loads(stored.data)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or "state" not in document:
+        out["state_note"] = "the stored record is not in jido's format; it is checked when the agent wakes"
+        return out
+    if out["name"] is None and isinstance(document.get("agent"), str):
+        out["name"] = document["agent"]
+    out["state"] = _cut(json.dumps(document["state"], indent=2, ensure_ascii=False))
+    out["state_note"] = f"as stored (revision {stored.revision}); it loads when the agent wakes"
+    return out
