@@ -7,7 +7,8 @@ pass; a script never stops half way through its writes.
 Layout, under a namespace ``ns`` (all keys share the hash tag ``{ns}``, so a Redis Cluster keeps them in one
 slot and the scripts may touch them together)::
 
-    {ns}:store:meta       hash   kind = "jido.store", version = 1 (a foreign or newer layout is refused)
+    {ns}:store:meta       hash   kind = "jido.store", version = 1 (a foreign or newer layout is refused),
+                                 floor = the highest revision deleted: a state made anew starts above it
     {ns}:store:ids        zset   every agent id with a state, score 0 (lexicographic paging = code points)
     {ns}:store:s:<id>     hash   d = the state's text, r = its revision, t = updated_at in microseconds
     {ns}:store:fences     hash   agent id -> the highest fencing token that wrote it (kept after a delete)
@@ -113,6 +114,11 @@ local skip = tonumber(ARGV[3])
 local n = #KEYS - 3
 local revs = {}
 local fences = {}
+local finals = {}
+-- A state made anew starts above every revision deleted in this store (its floor): a writer holding a
+-- revision from before a delete can never match the new state's.
+local floor = 0
+if redis.call('EXISTS', KEYS[1]) == 1 then floor = tonumber(redis.call('HGET', KEYS[1], 'floor') or '0') end
 for i = 1, n do
   local key = KEYS[3 + i]
   local id = string.sub(key, skip + 1)
@@ -132,7 +138,9 @@ for i = 1, n do
   if expected ~= '' and tonumber(expected) ~= revs[key] then
     return {'STALE', i, revs[key]}
   end
+  if revs[key] == 0 then revs[key] = floor end
   revs[key] = revs[key] + 1
+  finals[i] = revs[key]
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'kind', 'jido.store', 'version', ARGV[2])
@@ -141,8 +149,8 @@ local out = {}
 for i = 1, n do
   local key = KEYS[3 + i]
   local id = string.sub(key, skip + 1)
-  redis.call('HSET', key, 'd', ARGV[3 + 3 * (i - 1) + 1], 't', ARGV[1])
-  out[i] = redis.call('HINCRBY', key, 'r', 1)
+  redis.call('HSET', key, 'd', ARGV[3 + 3 * (i - 1) + 1], 't', ARGV[1], 'r', finals[i])
+  out[i] = finals[i]
   redis.call('ZADD', KEYS[2], 0, id)
   local token = ARGV[3 + 3 * (i - 1) + 3]
   if token ~= '' then redis.call('HSET', KEYS[3], id, token) end
@@ -168,6 +176,7 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[4], ARGV[3]) end
 if rev == 0 then return {'OK', 0} end
 redis.call('DEL', KEYS[4])
 redis.call('ZREM', KEYS[2], ARGV[4])
+if rev > tonumber(redis.call('HGET', KEYS[1], 'floor') or '0') then redis.call('HSET', KEYS[1], 'floor', rev) end
 return {'OK', 1}
 """
 )
