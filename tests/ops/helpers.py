@@ -75,3 +75,16 @@ async def client(server: OpsServer, token: str | None = None) -> AsyncIterator[h
 @route("counter.add", Add)
 class Worker:
     count: int = 0
+
+
+@action(description="Set a timer an hour from now")
+class RemindLater:
+    def run(self, ctx: jido.ActionContext) -> jido.Schedule:
+        return jido.Schedule(3600.0, jido.Signal(type="session.remind", source="/test"))
+
+
+@agent(description="A session that sleeps when idle for a moment", idle_timeout=0.05)
+@route("session.later", RemindLater)
+@route("session.remind", Add)
+class Session:
+    count: int = 0

@@ -18,15 +18,22 @@ from jido.cli import cli
 from jido.runtime.runtime import Runtime
 
 from .browser import CHROMIUM_ARGS, Live, chromium_path, live_runtime, screenshot_dir
-from .helpers import ADMIN, TOKENS, VIEWER, Counter, Worker
+from .helpers import ADMIN, TOKENS, VIEWER, Counter, Session, Worker
 
 TIMEOUT_MS = 15_000  # the longest a page may take to show what a test waits for
+
+
+SESSIONS = 12  # sessions that fall asleep a moment after they start
 
 
 async def _setup(rt: Runtime) -> None:
     await rt.start_agent(Counter, id="counter-1")
     for index in range(30):
         await rt.start_agent(Worker, id=f"worker-{index:03d}")
+    for index in range(SESSIONS):
+        session = await rt.start_agent(Session, id=f"session-{index:03d}")
+        if index == 3:
+            await session.call(jido.Signal(type="session.later", source="/t"))  # a timer: pending work
 
 
 @pytest.fixture
@@ -82,13 +89,31 @@ def test_dashboard_end_to_end(live: Live, browser: Any, tmp_path: pathlib.Path) 
     page.screenshot(path=str(shots / "overview.png"))
 
     page.click("#nav a[href='#/agents']")
-    expect(page.locator("#agents-range")).to_have_text("1-31 of 31")
+    # Awake or asleep, every agent is counted once; the sessions fall asleep a moment after they start.
+    expect(page.locator("#agents-range")).to_have_text("1-43 of 43")
+    expect(page.locator("#agents-note")).to_contain_text(f"then {SESSIONS} hibernated, oldest sleeper first")
     page.fill("#agents-filter", "counter-")
     expect(page.locator("#agents-range")).to_have_text("1-1 of 1")
-    page.fill("#agents-filter", "")
-    page.click("#agents-table th[data-key=id]")  # id descending
-    expect(page.locator("#agents-table tbody tr").first).to_have_attribute("data-agent", "worker-029")
+    page.select_option("#agents-status", "hibernated")
+    expect(page.locator("#agents-range")).to_have_text("no agents match")
+    page.fill("#agents-filter", "session-00")
+    expect(page.locator("#agents-range")).to_have_text("1-10 of 10")
+    page.select_option("#agents-status", "")
+    page.fill("#agents-filter", "00")  # worker-000..009 (live, sorted), then session-000..009 (asleep)
+    expect(page.locator("#agents-table tr[data-status=hibernated]")).to_have_count(10)
+    expect(page.locator("#agents-table tbody tr").first).to_have_attribute("data-agent", "worker-000")
+    expect(page.locator("#agents-table tr[data-agent=session-003]")).to_contain_text("hibernated · timers")
+    page.click("#agents-table th[data-key=id]")  # id descending: the live rows turn, the sleepers do not
+    expect(page.locator("#agents-table tbody tr").first).to_have_attribute("data-agent", "worker-009")
+    expect(page.locator("#agents-table tbody tr").nth(10)).to_have_attribute("data-status", "hibernated")
     page.screenshot(path=str(shots / "agents.png"))
+
+    page.click("#agents-table a[href='#/agent/session-003']")
+    expect(page.locator("#agent-status")).to_have_text("hibernated")
+    expect(page.locator("#agent-pending")).to_have_text("yes: timers or cron jobs will wake it")
+    expect(page.locator("#agent-state-note")).to_have_text("hibernated; state loads when it wakes")
+    page.screenshot(path=str(shots / "hibernated-agent.png"))
+    assert live.runtime.whereis("session-003") is None  # looking did not wake it
 
     page.click("#nav a[href='#/tree']")
     expect(page.locator("#tree")).to_contain_text("counter-1")
