@@ -11,8 +11,9 @@ route                                 what
 ``GET /api/session``                  who you are, whether you are admin, the session's CSRF token
 ``GET /api/overview``                 header counts and the chart history
 ``GET /api/agents``                   a page of agents (``q``, ``status``, ``sort``, ``desc``, ``offset``,
-                                      ``limit``)
-``GET /api/agent?id=``                one agent: state, routes, schedules, recent events
+                                      ``limit``): live ones sorted, then hibernated ones, oldest first
+``GET /api/agent?id=``                one agent: state, routes, schedules, recent events (a hibernated one:
+                                      class, pending work, stored state)
 ``GET /api/tree``                     the supervision tree
 ``GET /api/dead-letters``             the newest dead letters (``limit``)
 ``GET /api/dead-letters/{id}``        one, with its signal
@@ -23,7 +24,8 @@ route                                 what
 ====================================  ==========================================================================
 
 Every answer is JSON (or the page, or metrics); a bad request is answered with a 4xx and a JSON
-``{"error": ...}`` and changes nothing. Bodies are read up to :data:`MAX_BODY` bytes, no further.
+``{"error": ...}`` (naming the parameter at fault) and changes nothing. Bodies are read up to :data:`MAX_BODY`
+bytes, no further, and must arrive within :data:`BODY_TIMEOUT` seconds.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
     from jido.gateway.server import Gateway
     from jido.runtime.runtime import Runtime
 
-__all__ = ["MAX_BODY", "READY_CHECKPOINT", "OpsState", "build_app"]
+__all__ = ["BODY_TIMEOUT", "MAX_BODY", "READY_CHECKPOINT", "OpsState", "build_app"]
 
 logger = logging.getLogger("jido.ops")
 
@@ -65,6 +67,8 @@ MAX_BODY: Final = 16 * 1024
 READY_CHECKPOINT: Final = "jido.ops.readyz"
 """The checkpoint ``/readyz`` writes to prove the journal takes writes (offset 0: it never moves)."""
 READY_TIMEOUT: Final = 2.0
+BODY_TIMEOUT: Final = 10.0
+"""Seconds a request's body may take to arrive."""
 MAX_ID: Final = 1024
 """Characters of an agent's or a signal's id in a request, at most."""
 MAX_LETTERS_LISTED: Final = 500
@@ -209,11 +213,16 @@ def build_app(state: OpsState) -> Starlette:
             if declared > MAX_BODY:
                 raise BadRequest(413, f"the body may be at most {MAX_BODY} bytes")
         body = bytearray()
-        async with aclosing(request.stream()) as stream:
-            async for chunk in stream:
-                body += chunk
-                if len(body) > MAX_BODY:
-                    raise BadRequest(413, f"the body may be at most {MAX_BODY} bytes")
+        # A client that declares a body and sends it slowly, or never, would hold the request open for as
+        # long as it likes: the body must arrive within BODY_TIMEOUT.
+        with trio.move_on_after(BODY_TIMEOUT) as waited:
+            async with aclosing(request.stream()) as stream:
+                async for chunk in stream:
+                    body += chunk
+                    if len(body) > MAX_BODY:
+                        raise BadRequest(413, f"the body may be at most {MAX_BODY} bytes")
+        if waited.cancelled_caught:
+            raise BadRequest(408, f"the body did not arrive within {BODY_TIMEOUT:g} s")
         return bytes(body)
 
     async def json_body(request: Request) -> dict[str, Any]:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from jido.ops.feed import Feed
     from jido.runtime.runtime import Runtime
 
-__all__ = ["STREAM_BUFFER", "LiveClient"]
+__all__ = ["SEND_TIMEOUT", "STREAM_BUFFER", "LiveClient"]
 
 logger = logging.getLogger("jido.ops")
 
@@ -48,6 +48,8 @@ VIEWS: Final = frozenset({"overview", "agents", "agent", "tree", "dead_letters",
 MAX_ID: Final = 1024
 CHANGES_PER_TICK: Final = 10
 """Answers one page gets per tick at most (a tick's own push included)."""
+SEND_TIMEOUT: Final = 30.0
+"""Seconds one message to a page may take to be sent before the page is dropped."""
 
 
 class LiveClient:
@@ -78,7 +80,13 @@ class LiveClient:
         self._pending_subscribe: str | None = None  # a stream pattern to subscribe to (in the push task)
 
     async def run(self) -> None:
-        await self._send({"kind": "hello", "interval": self.feed.interval, "chart": list(self.feed.points)})
+        try:
+            await self._send(
+                {"kind": "hello", "interval": self.feed.interval, "chart": list(self.feed.points)}
+            )
+        except trio.TooSlowError:
+            logger.warning("dashboard page dropped: it took no message for %g s", SEND_TIMEOUT)
+            return
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._push, nursery.cancel_scope)
@@ -91,9 +99,20 @@ class LiveClient:
                 self.watching = None
 
     async def _send(self, message: dict[str, Any]) -> None:
-        await self.websocket.send_text(json.dumps(message, ensure_ascii=False, allow_nan=False, default=str))
+        # A page that stops reading (a frozen tab, a client that never reads) would hold its slot and its
+        # tasks forever: one that cannot take a message within SEND_TIMEOUT is dropped (TooSlowError; a
+        # browser's page connects again).
+        text = json.dumps(message, ensure_ascii=False, allow_nan=False, default=str)
+        with trio.fail_after(SEND_TIMEOUT):
+            await self.websocket.send_text(text)
 
     async def _read(self) -> None:
+        try:
+            await self._read_frames()
+        except trio.TooSlowError:
+            logger.warning("dashboard page dropped: it took no message for %g s", SEND_TIMEOUT)
+
+    async def _read_frames(self) -> None:
         while True:
             try:
                 frame = await self.websocket.receive()
@@ -104,7 +123,8 @@ class LiveClient:
             text = frame.get("text")
             if text is None:
                 # The page only sends JSON text: a binary frame is a client speaking another protocol.
-                await self.websocket.close(code=1003, reason="expected JSON text messages, got binary")
+                with trio.move_on_after(SEND_TIMEOUT):
+                    await self.websocket.close(code=1003, reason="expected JSON text messages, got binary")
                 return
             try:
                 message = json.loads(text)
@@ -220,6 +240,10 @@ class LiveClient:
                     batch, self._pending[:] = list(self._pending), []
                     dropped, self._dropped = self._dropped, 0
                     await self._send({"kind": "signals", "signals": batch, "dropped": dropped})
+            except trio.TooSlowError:
+                logger.warning("dashboard page dropped: it took no message for %g s", SEND_TIMEOUT)
+                cancel_scope.cancel()
+                return
             except (
                 WebSocketDisconnect,
                 RuntimeError,

@@ -1,8 +1,11 @@
 """Hibernated agents on the dashboard: listed after the live ones, paged from the runtime in hibernation order,
-filtered, counted, and shown on their own page, at a bounded cost with many thousands of them."""
+filtered, counted, and shown on their own page, at a bounded cost with many thousands of them; and the
+parameters, frames and bodies of the pages and the API checked at the boundary (under virtual time: the app is
+called in process, and live pages through a stub websocket)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,8 +18,9 @@ import trio.testing
 import jido
 from jido.ops import views
 from jido.ops.access import Access
-from jido.ops.app import OpsState, build_app
+from jido.ops.app import BODY_TIMEOUT, OpsState, build_app
 from jido.ops.feed import Feed
+from jido.ops.live import SEND_TIMEOUT, LiveClient
 from jido.ops.metrics import Metrics
 from jido.ops.recorder import Recorder
 from jido.ops.sleepers import REFRESH, Sleepers
@@ -24,7 +28,7 @@ from jido.runtime.runtime import Runtime
 from jido.store.memory import MemoryStateStore
 from tests.runtime.sleepers import Sleeper, command
 
-from .helpers import Worker, add
+from .helpers import ADMIN, TOKENS, Worker, add
 
 MANY = 20_000
 
@@ -272,3 +276,169 @@ class TestHibernatedAgentPage:
             assert closed.status_code == 503
             assert "the runtime is closed" in closed.json()["problems"]
             assert (await http.get("/api/tree")).json()["children"] == []
+
+
+class StubSocket:
+    """What LiveClient uses of a websocket: frames in from a channel, messages out to a list, or never out."""
+
+    def __init__(self, *, sends_before_stall: int | None = None) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.frames, self._inbox = trio.open_memory_channel[dict[str, Any]](16)
+        self.closed: int | None = None
+        self._sends_left = sends_before_stall
+
+    async def send_text(self, text: str) -> None:
+        if self._sends_left is not None:
+            if self._sends_left == 0:
+                await trio.sleep_forever()  # a client that stopped reading
+            self._sends_left -= 1
+        self.sent.append(json.loads(text))
+
+    async def receive(self) -> dict[str, Any]:
+        return await self._inbox.receive()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed = code
+
+    async def say(self, message: dict[str, Any]) -> None:
+        await self.frames.send({"type": "websocket.receive", "text": json.dumps(message)})
+
+
+@asynccontextmanager
+async def live_page(rt: Runtime, socket: StubSocket) -> AsyncIterator[LiveClient]:
+    with Recorder(rt) as recorder:
+        client = LiveClient(socket, rt, Feed(rt, recorder), dict, Sleepers(rt))  # type: ignore[arg-type]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.run)
+            yield client
+            nursery.cancel_scope.cancel()
+
+
+async def _next_tick(socket: StubSocket, view: str) -> dict[str, Any]:
+    with trio.fail_after(60):  # a bound on a broken test (virtual time)
+        while True:
+            await trio.testing.wait_all_tasks_blocked()
+            for message in socket.sent:
+                if message["kind"] == "tick" and message["view"] == view:
+                    socket.sent.clear()
+                    return message
+            socket.sent.clear()
+            await trio.sleep(1)
+
+
+class TestLivePages:
+    async def test_hibernated_rows_and_page_over_the_websocket(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A live page lists sleepers with the 'hibernated' status filter and shows a sleeper's own page."""
+        async with jido.open_runtime() as rt:
+            await _fall_asleep(rt, ["a", "b"])
+            socket = StubSocket()
+            async with live_page(rt, socket):
+                await socket.say({"op": "view", "view": "agents", "params": {"status": "hibernated"}})
+                tick = await _next_tick(socket, "agents")
+                assert tick["data"]["total"] == 2 and {r["id"] for r in tick["data"]["rows"]} == {"a", "b"}
+                await socket.say({"op": "view", "view": "agent", "id": "a"})
+                tick = await _next_tick(socket, "agent")
+                assert tick["data"]["status"] == "hibernated" and tick["data"]["missing"] is False
+                assert tick["data"]["state_note"] == "hibernated; state loads when it wakes"
+                assert rt.whereis("a") is None  # showing it did not wake it
+
+    async def test_bad_view_params_are_named_and_change_nothing(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A view with a parameter out of range is answered with an error naming it; the page keeps its view."""
+        async with jido.open_runtime() as rt:
+            socket = StubSocket()
+            async with live_page(rt, socket) as client:
+                for params, error in [
+                    ({"offset": -1}, "offset: must be a whole number from 0 to 100000000, got -1"),
+                    ({"limit": 10**9}, "limit: must be a whole number from 1 to 500, got 1000000000"),
+                    ({"limit": 1e999}, "limit: must be a whole number from 1 to 500, got inf"),
+                    ({"limit": True}, "limit: must be a whole number from 1 to 500, got True"),
+                    ({"q": ["x"]}, "q: must be a string, got ['x']"),
+                    (
+                        {"status": "zombie"},
+                        "status: must be one of failed, hibernated, restarting, running, starting, stopped, got 'zombie'",
+                    ),
+                ]:
+                    await socket.frames.send(
+                        {
+                            "type": "websocket.receive",
+                            "text": json.dumps({"op": "view", "view": "agents", "params": params}),
+                        }
+                    )
+                    await trio.testing.wait_all_tasks_blocked()
+                    assert {"kind": "error", "message": error} in socket.sent, params
+                    assert client.view == "overview"
+                    socket.sent.clear()
+
+    async def test_binary_frame_closes_with_1003(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A binary frame is another protocol: the page is closed with 1003 (unsupported data)."""
+        async with jido.open_runtime() as rt:
+            socket = StubSocket()
+            with Recorder(rt) as recorder:
+                client = LiveClient(socket, rt, Feed(rt, recorder), dict)  # type: ignore[arg-type]
+                await socket.frames.send({"type": "websocket.receive", "bytes": b"\x00\x01"})
+                with trio.fail_after(60):
+                    await client.run()
+            assert socket.closed == 1003
+
+    async def test_a_page_that_stops_reading_is_dropped(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A client that takes no message within SEND_TIMEOUT is dropped instead of holding its slot forever."""
+        async with jido.open_runtime() as rt:
+            socket = StubSocket(sends_before_stall=1)  # the hello, then nothing
+            with Recorder(rt) as recorder:
+                client = LiveClient(socket, rt, Feed(rt, recorder), dict)  # type: ignore[arg-type]
+                start = trio.current_time()
+                with trio.fail_after(SEND_TIMEOUT * 2):
+                    await client.run()
+            assert [m["kind"] for m in socket.sent] == ["hello"]
+            assert trio.current_time() - start >= SEND_TIMEOUT
+
+
+class TestSlowBodies:
+    async def test_a_body_that_never_arrives_is_408(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A request whose body does not arrive within BODY_TIMEOUT is answered 408, not held open."""
+        async with jido.open_runtime() as rt:
+            with Recorder(rt) as recorder:
+                state = OpsState(rt, Access(dict(TOKENS)), Feed(rt, recorder), Metrics())
+                app = build_app(state)
+                sent: list[dict[str, Any]] = []
+                chunks = [{"type": "http.request", "body": b'{"ag', "more_body": True}]
+
+                async def receive() -> dict[str, Any]:
+                    if chunks:
+                        return chunks.pop()
+                    await trio.sleep_forever()  # the rest of the body never comes
+                    raise AssertionError
+
+                async def send(message: dict[str, Any]) -> None:
+                    sent.append(message)
+
+                scope = {
+                    "type": "http",
+                    "asgi": {"version": "3.0"},
+                    "http_version": "1.1",
+                    "method": "POST",
+                    "scheme": "http",
+                    "path": "/api/restart",
+                    "raw_path": b"/api/restart",
+                    "query_string": b"",
+                    "root_path": "",
+                    "headers": [
+                        (b"host", b"127.0.0.1"),
+                        (b"authorization", f"Bearer {ADMIN}".encode()),
+                        (b"content-type", b"application/json"),
+                        (b"content-length", b"100"),
+                    ],
+                    "client": ("127.0.0.1", 5000),
+                    "server": ("127.0.0.1", 8766),
+                }
+                start = trio.current_time()
+                with trio.fail_after(BODY_TIMEOUT * 2):
+                    await app(scope, receive, send)
+                assert trio.current_time() - start == pytest.approx(BODY_TIMEOUT)
+                assert sent[0]["status"] == 408
+                body = b"".join(m.get("body", b"") for m in sent[1:])
+                assert json.loads(body) == {"error": "the body did not arrive within 10 s"}
