@@ -14,6 +14,8 @@ Layout, under namespace ``ns``::
 
     {ns}:cluster:node:<id>   string  JSON {"node", "incarnation", "joined_at"}, PX = the membership TTL
     {ns}:cluster:nodes       set     every node id that joined (pruned as keys are found gone)
+    {ns}:cluster:known       set     every node id that joined and whose work was not yet taken over after it
+                                     left (not pruned: a node starting later takes over from those not live)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import secrets
 from typing import Any, Final
 
 import attrs
+import coredis.exceptions
 import trio
 
 from jido._redis import (
@@ -45,15 +48,18 @@ logger = logging.getLogger("jido.cluster")
 DEFAULT_NODE_TTL: Final = 10.0
 """Seconds a node stays a member without a heartbeat."""
 
-# KEYS: node key, registry. ARGV: record JSON, ttl (ms), node id, incarnation. Returns 1 if the key was ours
+# KEYS: node key, registry, known set. ARGV: record JSON, ttl (ms), node id, incarnation. Returns 1 if the key was ours
 # and renewed, 0 if it was gone or another incarnation's (now replaced by ours: a rejoin).
 _BEAT: Final = """
 local kind = redis.call('TYPE', KEYS[1]).ok
 if kind ~= 'none' and kind ~= 'string' then return {'BROKEN', KEYS[1], 'holds a ' .. kind .. ', not a heartbeat'} end
 kind = redis.call('TYPE', KEYS[2]).ok
 if kind ~= 'none' and kind ~= 'set' then return {'BROKEN', KEYS[2], 'holds a ' .. kind .. ', not a set'} end
+kind = redis.call('TYPE', KEYS[3]).ok
+if kind ~= 'none' and kind ~= 'set' then return {'BROKEN', KEYS[3], 'holds a ' .. kind .. ', not a set'} end
 local current = redis.call('GET', KEYS[1])
 redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[3])
 if current and string.find(current, ARGV[4], 1, true) then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return {'OK', 1}
@@ -136,6 +142,7 @@ class Membership:
         self._client = client
         self._guard = Guard(redact_url(url), command_timeout)
         self._registry = f"{{{namespace}}}:cluster:nodes"
+        self._known = f"{{{namespace}}}:cluster:known"
         self._node_prefix = f"{{{namespace}}}:cluster:node:"
         self._beat = client.register_script(_BEAT)
         self._live = client.register_script(_LIVE)
@@ -184,7 +191,10 @@ class Membership:
         )
         ms = str(max(1, round(self.ttl * 1000)))
         reply: list[Any] = await self._guard(
-            self._beat(keys=[self.key(), self._registry], args=[record, ms, self.node_id, self.incarnation])
+            self._beat(
+                keys=[self.key(), self._registry, self._known],
+                args=[record, ms, self.node_id, self.incarnation],
+            )
         )
         if reply[0] == b"BROKEN":
             raise BrokenError(f"Redis key {reply[1].decode()!r} {reply[2].decode()}")
@@ -210,6 +220,19 @@ class Membership:
             await self._guard(self._client.delete([self.key()]))
             await self._guard(self._client.srem(self._registry, [self.node_id]))
             self.incarnation = ""
+
+    async def known_nodes(self) -> list[str]:
+        """The ids of every node that joined and was not :meth:`forget`-ten since (live or not), sorted: those
+        not live may have left work behind (an inbox, agents) for a node starting now to take over."""
+        try:
+            raw = await self._guard(self._client.smembers(self._known))
+        except coredis.exceptions.WrongTypeError:
+            raise BrokenError(f"Redis key {self._known!r} holds another type than a set") from None
+        return sorted(item.decode("utf-8", "replace") for item in raw)
+
+    async def forget(self, node_id: str) -> None:
+        """Take ``node_id`` out of the known nodes: its work was taken over (it joins them again when it beats)."""
+        await self._guard(self._client.srem(self._known, [node_id]))
 
     async def live_nodes(self) -> list[str]:
         """The ids of the nodes whose heartbeat key exists, sorted."""

@@ -665,6 +665,14 @@ class ClusterRuntime:
         """Look at the live set every ``watch_interval``; take over from nodes that left; send on messages
         that reached a dead node's inbox after its takeover (senders that did not know yet)."""
         self._update_live(await self.node.live_nodes())
+        if self.host and self._nursery is not None:
+            # Nodes that left before this one started (even all of them, in a restart of the whole cluster)
+            # may have left messages and agents behind: nobody who saw them go may be left to take over.
+            for peer in sorted(
+                set(await self.node.membership.known_nodes()) - self._live_set - {self.node_id}
+            ):
+                self._dead[peer] = trio.current_time()
+                self._nursery.start_soon(self._failover, peer)
         task_status.started()
         while True:
             await trio.sleep(self.watch_interval)
@@ -698,6 +706,15 @@ class ClusterRuntime:
     async def _failover(self, peer: str) -> None:
         """Take this node's share of dead node ``peer``: its inbox's messages (sent to their agents' new
         homes) and its agents whose new home this node is (reactivated once their leases run out)."""
+        try:
+            await self._take_over(peer)
+        except (
+            RedisUnavailableError,
+            JidoError,
+        ) as exc:  # Redis away, or a key of ours broken: this node goes on
+            logger.warning("node %r could not take over from node %r: %s", self.node_id, peer, exc)
+
+    async def _take_over(self, peer: str) -> None:
         started = trio.current_time()
         self._failovers += 1
         rerouted = await self._reroute(peer)
@@ -731,6 +748,8 @@ class ClusterRuntime:
                 nursery.start_soon(reactivate, agent_id)
         with contextlib.suppress(RedisUnavailableError):
             await self.node.leases.disown(peer, done)
+            if not await self.node.leases.owned_by(peer) and not await self.node.inbox.pending(peer):
+                await self.node.membership.forget(peer)  # nothing left of it for a node starting later
         if CLUSTER_FAILOVER in _BY_NAME:
             emit(
                 CLUSTER_FAILOVER,

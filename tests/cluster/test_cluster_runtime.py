@@ -13,6 +13,8 @@ import trio
 from jido._redis import RedisClient, RedisUnavailableError
 from jido.cluster.events import CLUSTER_FAILOVER, CLUSTER_LEASE_LOST, CLUSTER_NODE_DOWN, CLUSTER_NODE_UP
 from jido.cluster.inbox import Inbox
+from jido.cluster.membership import Membership
+from jido.cluster.node import open_cluster_node
 from jido.cluster.placement import place
 from jido.cluster.remote import RemoteCallError
 from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime
@@ -249,3 +251,26 @@ class TestRestart:
             assert (await a.call("t-1", add(0), timeout=10)).state.ids[:3] == [s.id for s in sent]
             await wait_for(lambda: a._acks == [])
         assert await earlier.pending("a") == 0
+
+    async def test_a_node_starting_later_takes_over(
+        self, redis_server: RedisServer, redis_client: RedisClient, redis_namespace: str
+    ) -> None:
+        """Casts left in the inbox of a node that left before any other node started (a whole cluster
+        restarted under new ids) are handled by the first node that starts."""
+        async with open_cluster_node(redis_server.url, node_id="old", namespace=redis_namespace) as old:
+            sent = [add(i) for i in range(1, 4)]
+            for signal in sent:
+                await old.inbox.send("old", signal, agent_id="t-1")  # never read: the node goes
+        membership = Membership(redis_client, node_id="x", namespace=redis_namespace)
+        assert await membership.known_nodes() == ["old"]
+        async with cluster(redis_server.url, redis_namespace, "new") as [new]:
+            await wait_for(lambda: (ref := new.runtime.whereis("t-1")) is not None and ref.state.total == 6)
+
+            async def forgotten() -> bool:
+                return await membership.known_nodes() == ["new"]
+
+            for _ in range(500):  # bounded poll of Redis: the takeover forgets the old node when it is done
+                if await forgotten():
+                    break
+                await trio.sleep(0.01)
+            assert await forgotten()
