@@ -49,9 +49,11 @@ async def _show(url: str, namespace: str, agents: bool) -> None:
     console = make_console()
     if not view.nodes:
         console.print(f"no live node in cluster {namespace!r} on {redact_url(url)}")
-        return
-    for table in cluster_tables(view, agents=agents):
-        console.print(table)
+    else:
+        for table in cluster_tables(view, agents=agents):
+            console.print(table)
+    if view.gone:
+        console.print(f"gone, their work not taken over yet: {', '.join(view.gone)}")
 
 
 @click.command(short_help="Show a cluster's nodes and leases (from its Redis).")

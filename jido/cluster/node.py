@@ -207,6 +207,8 @@ async def open_cluster_node(
                         contextlib.suppress(RedisUnavailableError, BrokenError),
                     ):
                         await leases.release_all()
+                        if member and not await inbox.pending():
+                            await membership.forget(node_id)  # left nothing behind for anyone to take over
                     nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             # The caller's own error comes back as itself, not wrapped by the nursery of our two loops.

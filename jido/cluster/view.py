@@ -60,10 +60,12 @@ class ClusterView:
     Attributes:
         namespace: the cluster's namespace.
         nodes: the live nodes, by id.
+        gone: nodes that joined once and are not live, whose work no node has taken over yet (by id).
     """
 
     namespace: str
     nodes: tuple[NodeView, ...]
+    gone: tuple[str, ...] = ()
 
 
 async def read_cluster(
@@ -85,7 +87,9 @@ async def read_cluster(
     membership = Membership(client, node_id=_VIEWER, namespace=namespace, command_timeout=command_timeout)
     leases = Leases(client, node_id=_VIEWER, namespace=namespace, command_timeout=command_timeout)
     nodes = []
-    for node_id in await membership.live_nodes():
+    live = await membership.live_nodes()
+    gone = tuple(node for node in await membership.known_nodes() if node not in live)
+    for node_id in live:
         record: Any = await guard(client.get(membership.key(node_id)))
         joined_at = None
         if record is not None:
@@ -106,4 +110,4 @@ async def read_cluster(
         except coredis.exceptions.WrongTypeError:  # a foreign key: shown as 0, the node's own reads report it
             pending = 0
         nodes.append(NodeView(node_id, joined_at, tuple(held), pending))
-    return ClusterView(namespace, tuple(nodes))
+    return ClusterView(namespace, tuple(nodes), gone)

@@ -27,3 +27,9 @@ async def test_nodes_and_leases(
             assert held == sorted(f"t-{i}" for i in range(10) if place(f"t-{i}", ["a", "b"]) == node.node_id)
             assert all(lease.token == 1 and 0 < lease.expires_in <= 1.0 for lease in node.leases)
             assert node.joined_at is not None and node.inbox == 0
+        assert view.gone == ()
+    assert (
+        await read_cluster(redis_client, namespace=redis_namespace)
+    ).gone == ()  # they left nothing behind
+    await redis_client.sadd(f"{{{redis_namespace}}}:cluster:known", ["d"])  # left, never taken over
+    assert (await read_cluster(redis_client, namespace=redis_namespace)).gone == ("d",)
