@@ -13,9 +13,10 @@ dormant agent's earliest timer or cron tick comes due, the alarm wakes it; woken
 message), it gets its timers and cron jobs back as they were, so a timer that came due fires at once and a
 cron tick planned meanwhile fires once.
 
-With a state store, the pending work of a hibernating agent is also written to the store, with its state and
-with wall-clock deadlines (trio time means nothing in another process), and the write's ``wake_at`` says when
-the earliest comes due; the runtime closing writes that of its running root agents the same way. A runtime
+With a state store, the pending work of a root agent is also written to the store, with its state and with
+wall-clock deadlines (trio time means nothing in another process), and the write's ``wake_at`` says when the
+earliest comes due: with each of its commits (:meth:`~jido.runtime.persistence.Persistence.save`), when it
+hibernates with timers changed since its last commit, and when the runtime closes with it running. A runtime
 opened later on the same store lists those wakeups (stores with :class:`~jido.store.store.WakeupIndex`) and,
 as each comes due, wakes its agent, if it knows the agent's class by its spec name (given to
 ``open_runtime(agents=...)``, or used with ``start_agent`` / ``Runtime.agent`` in this runtime; an agent whose
@@ -48,7 +49,7 @@ from jido.clock import DEFAULT_MAX_NAP, sleep_until_wall
 from jido.convert import structure, unstructure
 from jido.errors import AgentNotFoundError, ClosedError, JidoError, MailboxFullError
 from jido.runtime.persistence import Durability, Persistence, idempotency_key
-from jido.runtime.scheduler import PendingWork
+from jido.runtime.scheduler import PendingWork, Scheduler
 from jido.runtime.server import AgentRef, ErrorPolicy, _Envelope
 from jido.runtime.supervisor_spec import RestartKind
 from jido.signal import Signal
@@ -202,7 +203,7 @@ class Dormancy:
             if persistence is not None:
                 wall = scheduler.export(wall=True)
         durable = ref._durable
-        if persistence is not None and durable is not None and (wall is not None or durable.pending_stored):
+        if persistence is not None and durable is not None and _store_needed(durable, scheduler, wall):
             # Written beside its state, so that the timers outlive the process; in memory they stay exact.
             self._store_soon(persistence, ref._agent, durable, wall)
         # The entry first: setting an alarm may compact the heaps, which keep only alarms of dormant entries.
@@ -281,7 +282,7 @@ class Dormancy:
                 work = None
                 if scheduler.pending() or scheduler.has_jobs() or ref.spec.schedules:
                     work = scheduler.export(wall=True)
-                if work is not None or durable.pending_stored:
+                if _store_needed(durable, scheduler, work):
                     nursery.start_soon(
                         self._store_pending, persistence, ref._agent, durable, work, trio.Event()
                     )
@@ -638,6 +639,14 @@ class Dormancy:
                 envelope.reply.fail(error)
             else:
                 self._runtime.dead_letter(envelope.signal, error, agent_id, "not_activated")
+
+
+def _store_needed(durable: Durability, scheduler: Scheduler | None, work: PendingWork | None) -> bool:
+    """Whether the store's record lacks the pending work ``work`` (None: none) that the agent sleeps with.
+    Its last commit stored its timers as they were then: unchanged since, there is nothing to write."""
+    if work is None:
+        return durable.pending_stored
+    return scheduler is None or durable.stored_changes != scheduler.changes
 
 
 def _decode(spec: AgentSpec, agent_id: str, data: str) -> Agent:

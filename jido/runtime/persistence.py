@@ -45,7 +45,7 @@ import attrs
 from jido.agent.spec import Agent, AgentSpec
 from jido.convert import structure, unstructure
 from jido.errors import BrokenError, ValidationError
-from jido.runtime.scheduler import check_pending
+from jido.runtime.scheduler import PendingWork, Scheduler, check_pending
 from jido.store.store import StateStore, StateWrite, StoredState
 
 __all__ = ["DEFAULT_RECENT_KEYS", "Durability", "Persistence", "idempotency_key"]
@@ -72,7 +72,18 @@ class Durability:
     """What one agent's store record holds besides its state: its revision, the bus offsets applied, the
     recent idempotency keys. Owned by the agent's ref; changed only after a successful write."""
 
-    __slots__ = ("applied", "pending", "pending_by", "pending_stored", "recent", "recent_set", "revision")
+    __slots__ = (
+        "_export",
+        "applied",
+        "pending",
+        "pending_by",
+        "pending_stored",
+        "recent",
+        "recent_set",
+        "revision",
+        "scheduler",
+        "stored_changes",
+    )
 
     def __init__(
         self,
@@ -91,6 +102,23 @@ class Durability:
         self.pending: str | None = None
         self.pending_by: str | None = None
         self.pending_stored = False
+        # A root agent's scheduler: each commit stores its pending work too (exported again only when it
+        # changed), and which change of it the stored record holds (-1: none).
+        self.scheduler: Scheduler | None = None
+        self.stored_changes = -1
+        self._export: tuple[int, PendingWork] | None = None
+
+    def pending_work(self, spec: AgentSpec) -> PendingWork | None:
+        """The scheduler's pending work with wall-clock deadlines, or None when it has none to keep."""
+        scheduler = self.scheduler
+        if scheduler is None or not (scheduler.pending() or scheduler.has_jobs() or spec.schedules):
+            return None
+        cached = self._export
+        if cached is not None and cached[0] == scheduler.changes:
+            return cached[1]
+        work = scheduler.export(wall=True)
+        self._export = (scheduler.changes, work)
+        return work
 
     def seen(self, origin: tuple[str, int] | None, key: str | None) -> bool:
         """Whether a signal from ``origin`` (subscription, offset) or with idempotency ``key`` was applied."""
@@ -111,7 +139,6 @@ class Durability:
         return applied, recent
 
     def adopt(self, revision: int, applied: dict[str, int], recent: list[str]) -> None:
-        self.pending_stored = False  # a commit writes no pending work
         self.revision = revision
         self.applied = applied
         self.recent = collections.deque(recent, maxlen=self.recent.maxlen)
@@ -165,6 +192,7 @@ class Persistence:
             raise TypeError(f"store must be a StateStore (jido.store), got {type(store).__name__}")
         self.store = store
         self._keep = recent_keys
+        self.runtime_id = ""  # written with the pending work it stores (the runtime sets it)
 
     def fresh(self) -> Durability:
         return Durability(keep=self._keep)
@@ -239,10 +267,12 @@ class Persistence:
             "applied": applied,
             "recent": recent,
         }
-        if pending is not None:
-            document["pending"] = json.loads(pending)
-            document["pending_by"] = pending_by
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        if pending is None:
+            return text
+        # Spliced in as it is (JSON object text from Scheduler.export): not parsed and written again per commit.
+        by = json.dumps(pending_by, ensure_ascii=False)
+        return f'{text[:-1]},"pending":{pending},"pending_by":{by}}}'
 
     @staticmethod
     def pending_owner(stored: StoredState) -> tuple[str, str | None] | None:
@@ -299,6 +329,7 @@ class Persistence:
             BrokenError, ValueError, TypeError: the store failed, or the state cannot be written as JSON text.
         """
         applied, recent = dict(durability.applied), list(durability.recent)
+        changes = -1 if durability.scheduler is None or pending is None else durability.scheduler.changes
         data = self.encode(agent, applied, recent, pending, by)
         write = StateWrite(
             agent.id, data, durability.revision, wake_at=wake_at if pending is not None else None
@@ -306,6 +337,7 @@ class Persistence:
         [stored] = await self.store.save_many([write])
         durability.adopt(stored.revision, applied, recent)
         durability.pending_stored = pending is not None
+        durability.stored_changes = changes
 
     async def save(
         self,
@@ -323,6 +355,24 @@ class Persistence:
             BrokenError, ValueError, TypeError: the store failed, or the state cannot be written as JSON text.
         """
         applied, recent = durability.after(origin, key)
-        data = self.encode(agent, applied, recent)
-        [stored] = await self.store.save_many([StateWrite(agent.id, data, durability.revision)])
+        scheduler = durability.scheduler
+        if scheduler is None:  # not a root agent's: its timers are not kept in the store
+            data = self.encode(agent, applied, recent)
+            [stored] = await self.store.save_many([StateWrite(agent.id, data, durability.revision)])
+            durability.adopt(stored.revision, applied, recent)
+            durability.pending_stored = False
+            return
+        # A root agent's timers and cron jobs go with each of its commits, so that they outlive a crash of
+        # the process as its state does (exported again only when they changed).
+        work = durability.pending_work(agent.spec)
+        changes = scheduler.changes
+        if work is None:
+            data = self.encode(agent, applied, recent)
+            write = StateWrite(agent.id, data, durability.revision)
+        else:
+            data = self.encode(agent, applied, recent, work.text, self.runtime_id)
+            write = StateWrite(agent.id, data, durability.revision, wake_at=work.wake_at)
+        [stored] = await self.store.save_many([write])
         durability.adopt(stored.revision, applied, recent)
+        durability.pending_stored = work is not None
+        durability.stored_changes = changes if work is not None else -1

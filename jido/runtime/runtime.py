@@ -193,6 +193,8 @@ class Runtime:
         self.bus = bus
         self.runtime_id = new_id()  # marks the pending work this runtime stores (see activation)
         self.persistence = Persistence(store) if store is not None else None
+        if self.persistence is not None:
+            self.persistence.runtime_id = self.runtime_id
         self._wakeups: trio.CancelScope | None = None  # serving the stored sleepers of an earlier runtime
         self.idle_timeout: float | None = (
             None  # the default of agents that declare none (open_runtime sets it)
@@ -322,7 +324,10 @@ class Runtime:
         self._failed.pop(value.id, None)  # started anew: no longer failed
         ref = slot.ref
         assert ref is not None
-        stored = self._dormancy.claim(ref.id, ref._durable)
+        durable = ref._durable
+        if durable is not None:
+            durable.scheduler = ref.scheduler  # its commits store its timers too (Persistence.save)
+        stored = self._dormancy.claim(ref.id, durable)
         text = pending if pending is not None else stored
         if text is not None and ref.scheduler is not None:
             # Started and not yet run anything (no await since): its timers are back before any message.

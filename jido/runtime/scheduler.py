@@ -188,6 +188,9 @@ class Scheduler:
         self._jobs: dict[str, _CronJob] = {}
         self._cron_runner: trio.CancelScope | None = None
         self._cron_wait: trio.CancelScope | None = None  # the runner's sleep: cancelled when the jobs change
+        # Bumped by everything that changes what export() would write: a cache of the export is current while
+        # this is the same.
+        self.changes = 0
 
     @property
     def closed(self) -> bool:
@@ -234,6 +237,7 @@ class Scheduler:
         handle = TimerHandle(self, signal, deadline)
         heapq.heappush(self._heap, (deadline, next(self._sequence), handle))
         self._pending += 1
+        self.changes += 1
         if self._nap is not None and deadline < self._nap.deadline:
             self._nap.deadline = deadline
         return handle
@@ -248,6 +252,7 @@ class Scheduler:
 
     def _timer_cancelled(self) -> None:
         self._pending -= 1
+        self.changes += 1
         self._cancelled_in_heap += 1
         if self._cancelled_in_heap > _COMPACT_AFTER and self._cancelled_in_heap * 2 > len(self._heap):
             self._heap = [entry for entry in self._heap if entry[2]._state is _State.PENDING]
@@ -277,6 +282,7 @@ class Scheduler:
                         if handle._state is _State.PENDING:
                             handle._state = _State.FIRED
                             self._pending -= 1
+                            self.changes += 1
                             self._hand_over(handle.signal, "timer")
                         else:
                             self._cancelled_in_heap -= 1
@@ -312,12 +318,14 @@ class Scheduler:
             self._cron_runner = scope
         self._jobs.pop(job_id, None)  # replaced: the old job never fires again
         self._jobs[job_id] = job
+        self.changes += 1
         self._jobs_changed()
 
     def cancel_cron(self, job_id: str) -> bool:
         """Cancel the cron job ``job_id``. Returns False if there is no such job (not an error)."""
         if self._jobs.pop(job_id, None) is None:
             return False
+        self.changes += 1
         self._jobs_changed()
         return True
 
@@ -353,6 +361,7 @@ class Scheduler:
                         # From the later of now and the planned time: no catch-up of missed ticks, and a wall
                         # clock set back cannot bring the same planned time round again.
                         job.next_fire = job.expr.next_after(max(self._clock.now(), tick))
+                        self.changes += 1
                     await trio.lowlevel.checkpoint()
         finally:
             self._cron_wait = None
@@ -416,6 +425,7 @@ class Scheduler:
             # The deadline itself, not now + (deadline - now): floats would move it by a rounding error.
             self._schedule_at(deadline, signal)
         self._jobs.clear()
+        self.changes += 1
         for job_id, expr, signal, next_fire in jobs:
             self._jobs[job_id] = _CronJob(job_id, expr, signal, next_fire, next(self._sequence))
         if self._jobs and self._cron_runner is None:
@@ -429,6 +439,7 @@ class Scheduler:
     def close(self) -> None:
         """Cancel every timer and cron job; later ``schedule()`` and ``cron()`` raise ClosedError. Idempotent."""
         self._closed = True
+        self.changes += 1
         for _, _, handle in self._heap:
             if handle._state is _State.PENDING:
                 handle._state = _State.CANCELLED

@@ -412,3 +412,65 @@ class TestStartOptions:
             await trio.testing.wait_all_tasks_blocked()
             assert ref.mailbox_size == 7
             assert ref.state.log == ["clock.timer"]
+
+
+def crashed_copy(path: Kept) -> Kept:
+    """The store as a crash would leave it now: what is written, and nothing the runtime does after."""
+    copy = Kept()
+    copy.inner._states = dict(path.inner._states)
+    copy.inner._wakeups = dict(path.inner._wakeups)
+    copy.inner._sorted = None
+    return copy
+
+
+class TestWithEachCommit:
+    async def test_commit_stores_the_timers(self, autojump_clock: trio.testing.MockClock) -> None:
+        """The agent's next commit stores a timer (the one that set it ran before its directives did): a
+        crash after it loses nothing."""
+        clock = TrioClock(START)
+        path = Kept()
+        async with open_runtime(store=store(path), clock=clock) as rt:
+            ref = await rt.start_agent(Unknown, id="u")  # no idle_timeout: it keeps running
+            sleeper = rt.agent(Sleeper, "s")
+            await sleeper.call(command("set.later", delay=100.0))
+            due = trio.current_time() + 100
+            assert "pending" not in stored_document(path, "s")
+            await sleeper.call(command("ping"))
+            crashed = crashed_copy(path)
+            assert "pending" in stored_document(crashed, "s") and ref.status == "running"
+        fired = Fired("clock.timer")
+        try:
+            async with open_runtime(store=store(crashed), clock=clock, agents=[Sleeper]):
+                await trio.sleep_until(due + 1)
+            assert fired.times == [pytest.approx(due, abs=1e-3)]
+        finally:
+            fired.detach()
+
+    async def test_fired_and_committed_is_not_stored(self, autojump_clock: trio.testing.MockClock) -> None:
+        """Once a timer's signal is committed, the record no longer holds it: a crash then does not fire it
+        again."""
+        clock = TrioClock(START)
+        path = Kept()
+        async with open_runtime(store=store(path), clock=clock) as rt:
+            ref = await rt.start_agent(Sleeper, id="s")
+            await ref.call(command("set.later", delay=5.0))
+            await ref.call(command("set.later", delay=500.0))
+            await trio.sleep(6)
+            assert ref.state.log == ["clock.timer"]
+            crashed = crashed_copy(path)
+        [[deadline, _]] = stored_document(crashed, "s")["pending"]["timers"]
+        assert deadline == pytest.approx((START + dt.timedelta(seconds=500)).timestamp(), abs=1e-3)
+
+    async def test_hibernation_writes_nothing_more_when_unchanged(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """An agent whose last commit stored its timers as they still are falls asleep without a write."""
+        clock = TrioClock(START)
+        path = Kept()
+        async with open_runtime(store=store(path), clock=clock) as rt:
+            await rt.agent(Sleeper, "s").call(command("set.later", delay=100.0))
+            await rt.agent(Sleeper, "s").call(command("ping"))
+            saves = path.statistics().saves
+            await trio.sleep(20)
+            assert rt.agent(Sleeper, "s").status == "hibernated"
+            assert path.statistics().saves == saves
