@@ -31,7 +31,6 @@ subscriptions when another node appends to the journal.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import json
 import logging
@@ -56,7 +55,8 @@ from jido.cluster.leases import DEFAULT_LEASE_TTL, Lease
 from jido.cluster.membership import DEFAULT_NODE_TTL
 from jido.cluster.node import ClusterNode, open_cluster_node
 from jido.cluster.placement import place
-from jido.cluster.remote import REPLY_TYPE, RemoteCallError
+from jido.cluster.remote import RemoteCallError
+from jido.cluster.serving import InboxServer
 from jido.convert import structure, unstructure
 from jido.errors import (
     AgentExistsError,
@@ -158,17 +158,11 @@ class ClusterRuntime:
         self._holders: dict[str, str] = {}  # agent -> the node last seen holding its lease (a hint)
         self._local: dict[str, int] = {}  # agent -> the lease token its local incarnation runs under
         self._claiming: dict[str, trio.Event] = {}
-        self._waiting: dict[str, trio.MemorySendChannel[tuple[str, dict[str, Any]]]] = {}
-        self._lanes: dict[str, collections.deque[InboxMessage]] = {}
-        self._in_flight = 0
-        self._room = trio.Event()
-        self._acks: list[InboxMessage] = []
-        self._ack_news = trio.Event()
+        self.server = InboxServer(node.inbox, self._handle, max_in_flight=max_in_flight)
         self._rerouting: set[str] = set()
         self._nursery: trio.Nursery | None = None
         self._received = 0
         self._forwarded = 0
-        self._calls_out = 0
         self._failovers = 0
         self._rerouted = 0
         self._reactivated = 0
@@ -189,7 +183,7 @@ class ClusterRuntime:
             len(self._local),
             self._received,
             self._forwarded,
-            self._calls_out,
+            self.server.calls_out,
             self._failovers,
             self._rerouted,
             self._reactivated,
@@ -384,7 +378,7 @@ class ClusterRuntime:
                         return await self._local_call(spec, agent_id, signal, deadline - trio.current_time())
                     except _Moved:
                         continue
-            answer = await self._remote_call(target, agent_id, signal)
+            answer = await self.server.request(target, agent_id, signal)
             return self._answer(spec, agent_id, answer)
         raise RemoteCallError(agent_id, self.node_id, f"the agent moved {_MAX_MOVES} times during the call")
 
@@ -408,21 +402,6 @@ class ClusterRuntime:
                 raise
             raise _Moved from None  # stopped because it moved (or is being reset): route again
 
-    async def _remote_call(self, target: str, agent_id: str, signal: Signal) -> tuple[str, dict[str, Any]]:
-        correlation = signal.id + "/" + self.node_id + "/" + str(self._calls_out)
-        send, receive = trio.open_memory_channel[tuple[str, dict[str, Any]]](1)
-        self._waiting[correlation] = send
-        self._calls_out += 1
-        try:
-            await self.node.inbox.send(
-                target, signal, agent_id=agent_id, reply_to=self.node_id, correlation=correlation
-            )
-            return await receive.receive()
-        finally:
-            del self._waiting[correlation]
-            send.close()
-            receive.close()
-
     def _answer(self, spec: AgentSpec[Any], agent_id: str, answer: tuple[str, dict[str, Any]]) -> Agent[Any]:
         node, data = answer
         if not data.get("ok"):
@@ -431,114 +410,6 @@ class ClusterRuntime:
             self._hint(agent_id, node)
         state = structure(data.get("state"), spec.state, subject=f"{spec.name} state")
         return Agent(id=agent_id, state=state, spec=spec)
-
-    async def _serve_replies(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Read this node's reply stream: each answer goes to the call waiting for it (if it still waits)."""
-        await self.node.inbox.receive_replies(timeout=0.001)  # from here on: nothing answered later is missed
-        task_status.started()
-        down = False
-        while True:
-            try:
-                replies = await self.node.inbox.receive_replies(timeout=1.0)
-                down = False
-            except RedisUnavailableError as exc:
-                if not down:
-                    logger.warning("node %r cannot read its replies: %s", self.node_id, exc)
-                down = True
-                await trio.sleep(0.5)
-                continue
-            for correlation, node, raw in replies:
-                waiter = self._waiting.get(correlation)
-                if waiter is None:
-                    continue  # the caller gave up (timed out) already, or the answer came twice
-                try:
-                    data = json.loads(raw)
-                except ValueError:
-                    data = None
-                with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-                    waiter.send_nowait(
-                        (node, data if isinstance(data, dict) else {"ok": False, "error": "bad reply"})
-                    )
-
-    def _deliver_reply(self, message: InboxMessage) -> None:
-        waiter = self._waiting.get(message.correlation or "")
-        if waiter is None:
-            return  # the caller gave up (timed out) already, or the answer came twice
-        data = message.signal.data
-        node = message.signal.source.rsplit("/", 1)[-1]
-        with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-            waiter.send_nowait(
-                (node, data if isinstance(data, dict) else {"ok": False, "error": "bad reply"})
-            )
-
-    # -- serving the inbox -------------------------------------------------------------------------------
-    async def _serve_inbox(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        nursery = self._nursery
-        assert nursery is not None
-        # What an earlier incarnation of this node read and did not ack (it was killed, and restarted before
-        # the others saw it gone): handled first, again (idempotent).
-        after = "0"
-        for _ in range(self.node.inbox.max_pending // 256 + 1):
-            left = await self.node.inbox.receive_pending(after=after, count=256)
-            if not left:
-                break
-            after = left[-1].id
-            self._dispatch(left)
-        task_status.started()
-        down = False
-        while True:
-            while self._in_flight >= self.max_in_flight:
-                self._room = trio.Event()
-                await self._room.wait()
-            try:
-                messages = await self.node.inbox.receive(
-                    count=min(256, self.max_in_flight - self._in_flight), timeout=1.0
-                )
-                down = False
-            except RedisUnavailableError as exc:
-                if not down:
-                    logger.warning("node %r cannot read its inbox: %s", self.node_id, exc)
-                down = True
-                await trio.sleep(0.5)
-                continue
-            self._dispatch(messages)
-
-    def _dispatch(self, messages: list[InboxMessage]) -> None:
-        """Each message to its agent's lane (started if it has none), in the order read."""
-        nursery = self._nursery
-        assert nursery is not None
-        for message in messages:
-            if message.signal.type == REPLY_TYPE:
-                self._deliver_reply(message)
-                self._ack_soon(message)
-                continue
-            if message.agent_id is None:
-                self._ack_soon(message)
-                continue
-            self._in_flight += 1
-            lane = self._lanes.get(message.agent_id)
-            if lane is None:
-                lane = self._lanes[message.agent_id] = collections.deque()
-                nursery.start_soon(self._run_lane, message.agent_id, lane)
-            lane.append(message)
-
-    async def _run_lane(self, agent_id: str, lane: collections.deque[InboxMessage]) -> None:
-        """Handle one agent's messages in the order they were read, one at a time."""
-        try:
-            while lane:
-                message = lane.popleft()
-                acked = False
-                try:
-                    acked = await self._handle(message)
-                except Exception:
-                    logger.exception("node %r could not handle inbox message %s", self.node_id, message.id)
-                finally:
-                    self._in_flight -= 1
-                    self._room.set()
-                    if not acked:
-                        self._ack_soon(message)
-        finally:
-            del self._lanes[agent_id]
 
     async def _handle(self, message: InboxMessage) -> bool:
         """Handle one inbox message: apply it here or send it on to the agent's owner. Returns True when
@@ -584,55 +455,13 @@ class ClusterRuntime:
 
     async def _send_on(self, owner: str, message: InboxMessage) -> None:
         self._forwarded += 1
-        await self._send_with_retry(
+        await self.server.send_with_retry(
             owner,
             message.signal,
             agent_id=message.agent_id,
             reply_to=message.reply_to,
             correlation=message.correlation,
         )
-
-    async def _send_with_retry(
-        self,
-        node_id: str,
-        signal: Signal,
-        *,
-        agent_id: str | None,
-        reply_to: str | None,
-        correlation: str | None,
-    ) -> None:
-        """Send, waiting out a full inbox or Redis being away (the message is acked only once sent on)."""
-        delay = 0.05
-        while True:
-            try:
-                await self.node.inbox.send(
-                    node_id, signal, agent_id=agent_id, reply_to=reply_to, correlation=correlation
-                )
-            except (RedisUnavailableError, trio.WouldBlock) as exc:
-                logger.warning("node %r cannot send to node %r yet: %s", self.node_id, node_id, exc)
-                await trio.sleep(delay)
-                delay = min(delay * 2, 1.0)
-            else:
-                return
-
-    def _ack_soon(self, message: InboxMessage) -> None:
-        self._acks.append(message)
-        self._ack_news.set()
-
-    async def _serve_acks(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Acknowledge handled messages in batches: one round trip for all that finished meanwhile."""
-        task_status.started()
-        while True:
-            await self._ack_news.wait()
-            self._ack_news = trio.Event()
-            batch, self._acks = self._acks, []
-            try:
-                await self.node.inbox.ack(batch)
-            except RedisUnavailableError as exc:
-                logger.warning("node %r cannot ack its inbox: %s", self.node_id, exc)
-                self._acks[:0] = batch
-                self._ack_news.set()
-                await trio.sleep(0.5)
 
     # -- membership and failover -------------------------------------------------------------------------
     def _update_live(self, live: list[str]) -> None:
@@ -777,9 +606,7 @@ class ClusterRuntime:
     async def _serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            await nursery.start(self._serve_acks)
-            await nursery.start(self._serve_replies)
-            await nursery.start(self._serve_inbox)
+            await nursery.start(self.server.serve)
             await nursery.start(self._watch)
             journal = self.runtime.bus.journal
             if isinstance(journal, RedisJournal):

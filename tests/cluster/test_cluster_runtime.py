@@ -249,7 +249,7 @@ class TestRestart:
         async with cluster(redis_server.url, redis_namespace, "a") as [a]:
             await wait_for(lambda: (ref := a.runtime.whereis("t-1")) is not None and ref.state.total == 6)
             assert (await a.call("t-1", add(0), timeout=10)).state.ids[:3] == [s.id for s in sent]
-            await wait_for(lambda: a._acks == [])
+            await wait_for(lambda: a.server._acks == [])
         assert await earlier.pending("a") == 0
 
     async def test_a_node_starting_later_takes_over(
