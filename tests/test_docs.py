@@ -27,12 +27,14 @@ CONSOLE = re.compile(r"^```console\n(.*?)^```", re.DOTALL | re.MULTILINE)
 PAGES = [DOCS.parent / "README.md", *sorted(p for p in DOCS.glob("*.md") if BLOCK.search(p.read_text()))]
 SESSION_PAGES = sorted(p for p in DOCS.glob("*.md") if CONSOLE.search(p.read_text()))
 
-# The port the pages show; a session's gateway listens on a free port, shown as this one.
+# The ports the pages show (the defaults); a session's gateway and dashboard listen on free ports, shown as these.
 SHOWN_PORT = 8765
+SHOWN_DASHBOARD_PORT = 8766
 # Bounds on a session's steps, so that a hung command fails the test instead of hanging the suite.
 COMMAND_TIMEOUT = 120.0
 READY_TIMEOUT = 60.0
 LISTENING = re.compile(r"gateway listening on ws://127\.0\.0\.1:(\d+)/")
+DASHBOARD = re.compile(r"dashboard on http://127\.0\.0\.1:(\d+)/")
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
@@ -70,8 +72,8 @@ class Session:
     """A terminal session of a page, in a folder of its own.
 
     ``jido ...`` runs as ``python -m jido ...`` and ``python`` as this interpreter. A ``jido run`` in the
-    background is given ``--port 0`` (a free port, shown as the page's 8765) and the commands after it talk
-    to it (``JIDO_URL``). After a ``jido send``, the session waits (bounded) until every bus subscription has
+    background is given ``--port 0`` (free ports for the gateway and the dashboard, shown as the defaults the
+    page shows, 8765 and 8766) and the commands after it talk to it (``JIDO_URL``). After a ``jido send``, the session waits (bounded) until every bus subscription has
     caught up, as a person typing the next command would have: the next step's output does not race the
     delivery. At the end, background commands get Ctrl-C and must stop cleanly.
     """
@@ -83,6 +85,7 @@ class Session:
         self.env.pop("JIDO_URL", None)
         self.env.pop("JIDO_TOKEN", None)
         self.port: int | None = None
+        self.dashboard_port: int | None = None
         self.background: list[tuple[subprocess.Popen[str], queue.Queue[str | None]]] = []
 
     def argv(self, words: list[str]) -> list[str]:
@@ -94,7 +97,11 @@ class Session:
 
     def check(self, command: str, output: str, expected: list[str]) -> None:
         if self.port is not None:
-            output = output.replace(f"127.0.0.1:{self.port}/", f"127.0.0.1:{SHOWN_PORT}/")
+            output = output.replace(f"ws://127.0.0.1:{self.port}/", f"ws://127.0.0.1:{SHOWN_PORT}/")
+        if self.dashboard_port is not None:
+            output = output.replace(
+                f"http://127.0.0.1:{self.dashboard_port}/", f"http://127.0.0.1:{SHOWN_DASHBOARD_PORT}/"
+            )
         actual = shown(output)
         if not expected_pattern(expected).fullmatch(actual):
             pytest.fail(
@@ -161,6 +168,8 @@ class Session:
             if listening := LISTENING.search(line):
                 self.port = int(listening.group(1))
                 self.env["JIDO_URL"] = f"ws://127.0.0.1:{self.port}/"
+            if dashboard := DASHBOARD.search(line):
+                self.dashboard_port = int(dashboard.group(1))
         self.check(command, output, expected)
 
     def wait_delivered(self) -> None:
