@@ -84,6 +84,34 @@ __all__ = [
 
 _Kind = Literal["raised", "timeout", "rejected"]
 _JSON_SCALARS: Final = (str, int, float, bool, type(None))
+_SCALARS: Final = frozenset({int, float, str, bool})
+_PLAIN: Final[dict[type, dict[str, type] | None]] = {}  # params class -> see _plain_fields (one per action)
+
+
+def _plain_fields(cls: type) -> dict[str, type] | None:
+    """Field name -> type when every field of ``cls`` is a plain JSON scalar (int, float, str, bool), else None.
+
+    For such a class, a dict whose keys are field names and whose values have exactly the field's type is
+    what the strict converter would pass to the class unchanged: validating it is calling the class (whose
+    attrs validators still run). Most actions take a few such params, or none; anything else (an int for a
+    float field, a nested value, an unknown key) takes the converter's path, with its full error messages.
+    """
+    try:
+        return _PLAIN[cls]
+    except KeyError:
+        pass
+    plain: dict[str, type] | None = {}
+    if not attrs.has(cls):
+        plain = None
+    else:
+        for field in attrs.fields(cls):
+            if field.type not in _SCALARS or not field.init or field.alias != field.name:
+                plain = None
+                break
+            plain[field.name] = field.type  # type: ignore[index]
+    _PLAIN[cls] = plain
+    return plain
+
 
 ActionInterceptor: TypeAlias = Callable[[ActionSpec, Any, ActionContext, bool], object]
 """``interceptor(spec, params, ctx, sync)``, called for each attempt in place of ``spec.run(params, ctx)``.
@@ -109,6 +137,17 @@ def validate_params(spec: ActionSpec, params: object) -> Any:
     """
     if isinstance(params, spec.params):
         return params
+    if type(params) is dict:
+        plain = _plain_fields(spec.params)
+        if plain is not None:
+            for key, value in params.items():
+                if plain.get(key) is not type(value):
+                    break
+            else:
+                try:
+                    return spec.params(**params)
+                except Exception:  # a validator refused a value: the converter reports it with its path
+                    plain = None
     subject = f"{spec.name} params"
     if isinstance(params, Mapping):
         return structure(params, spec.params, subject=subject, allow_extra=spec.allow_extra)
@@ -148,6 +187,8 @@ class _Call:
 
     def context(self, attempt: int) -> ActionContext:
         ctx = self.ctx
+        if attempt == 1 and ctx.attempt == 1 and ctx.data is self.data and ctx.action == self.spec.name:
+            return ctx  # the caller built it for this action already (an agent's strategy does)
         if type(ctx) is not ActionContext:  # a subclass may add fields: let attrs copy them
             return attrs.evolve(ctx, action=self.spec.name, data=self.data, attempt=attempt)
         # attrs.evolve costs three times this; tests pin ActionContext's fields so this cannot fall behind.
@@ -170,21 +211,23 @@ def _prepare(instruction: Instruction, ctx: ActionContext, *, sync: bool) -> _Ca
                 f"action {spec.name!r} has an async compensate: run it under trio with `await execute(...)`"
             )
     timeout = spec.timeout if instruction.timeout is None else instruction.timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+    if type(timeout) is float and timeout > 0:
+        pass  # the common case, decided without the isinstance checks below
+    elif isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
         raise ValidationError.at(
             "$.timeout",
             f"expected a positive number of seconds or math.inf, got {describe_value(timeout)}",
             subject=f"{spec.name} instruction",
         )
     policy = spec.retry if instruction.retry is None else instruction.retry
-    if not isinstance(policy, RetryPolicy):
+    if type(policy) is not RetryPolicy and not isinstance(policy, RetryPolicy):
         raise ValidationError.at(
             "$.retry",
             f"expected a RetryPolicy, got {type(policy).__name__}",
             subject=f"{spec.name} instruction",
         )
     extra = instruction.context
-    if not isinstance(extra, Mapping):
+    if type(extra) is not dict and not isinstance(extra, Mapping):
         raise ValidationError.at(
             "$.context", f"expected object, got {type(extra).__name__}", subject=f"{spec.name} instruction"
         )
@@ -295,26 +338,76 @@ async def execute(instruction: Instruction, ctx: ActionContext) -> ActionResult:
     return await _execute(_prepare(instruction, ctx, sync=False))
 
 
+_RUN_CONTEXT: Any = None
+try:
+    from trio._core import _run as _trio_run
+
+    _RUN_CONTEXT = _trio_run.GLOBAL_RUN_CONTEXT
+except (ImportError, AttributeError):  # pragma: no cover - another trio: the public lookup decides every time
+    pass
+
+
+def _no_deadline_passed() -> bool:
+    """True when no cancel scope of the run has a deadline that has passed (False: look closer).
+
+    ``trio.current_effective_deadline()`` walks every enclosing cancel scope (eight of them under an agent,
+    about a twentieth of a cast). Trio keeps the deadlines of all the run's scopes in one heap, whose earliest
+    entry bounds the caller's effective deadline from below: while that is ahead, so is the caller's. Trio has
+    no public way to read it cheaply, so this reads its run context; any surprise answers "look closer".
+    """
+    try:
+        runner = _RUN_CONTEXT.runner
+        return bool(runner.deadlines.next_deadline() > runner.clock.current_time())
+    except Exception:  # pragma: no cover - trio's internals moved: the public lookup decides
+        return False
+
+
 async def _execute(call: _Call) -> ActionResult:
     spec = call.spec
-    deadline = trio.current_effective_deadline()
-    if deadline <= trio.current_time():
-        if deadline == -math.inf:
-            # Our scope was cancelled outright: let the Cancelled reach the scope that cancelled it.
-            await trio.lowlevel.checkpoint()
-        raise DeadlineExceededError(
-            f"action {spec.name!r} not started: its caller's deadline has passed",
-            action=spec.name,
-            timeout=call.timeout,
-            attempts=0,
-        )
+    if _no_deadline_passed():
+        # No deadline has passed, the caller's included; only an outright cancel() is left to honour.
+        await trio.lowlevel.checkpoint_if_cancelled()
+    else:
+        deadline = trio.current_effective_deadline()
+        if deadline <= trio.current_time():
+            if deadline == -math.inf:
+                # Our scope was cancelled outright: let the Cancelled reach the scope that cancelled it.
+                await trio.lowlevel.checkpoint()
+            raise DeadlineExceededError(
+                f"action {spec.name!r} not started: its caller's deadline has passed",
+                action=spec.name,
+                timeout=call.timeout,
+                attempts=0,
+            )
     attempt = 0
     while True:
         attempt += 1
         call.attempts = attempt
         actx = call.context(attempt)
-        failure, kind, returned = await _attempt(call, actx)
-        if failure is None:
+        # One attempt, written inline: a sync run (the common case) then costs no coroutine of its own.
+        deadline = trio.current_time() + call.timeout
+        failure: Exception | None = None
+        returned: object = None
+        caught = False
+        intercept = action_interceptor.get()
+        try:
+            if intercept is None:
+                returned = spec.run(call.params, actx)
+            else:
+                returned = intercept(spec, call.params, actx, False)
+        except Exception as exc:
+            failure = exc
+        if failure is None and type(returned) is not dict and inspect.isawaitable(returned):
+            failure, returned, caught = await _awaited(returned, deadline)
+        # A sync run is never interrupted (it has no checkpoint), so it needs no scope: it counts as timed out
+        # only when it failed after its deadline. So does a run that turned our Cancelled into an error of its
+        # own, or that failed because its time ran out before trio could cancel it (a DeadlineExceededError).
+        kind: _Kind = "raised"
+        if caught or (failure is not None and trio.current_time() >= deadline):
+            timed_out = _timed_out(spec, call.timeout)
+            timed_out.__cause__ = failure
+            failure, kind = timed_out, "timeout"
+        elif failure is None:
             try:
                 return _finish(spec, returned)
             except ActionError as exc:
@@ -332,45 +425,23 @@ async def _execute(call: _Call) -> ActionResult:
         raise _failure(call, failure, kind, attempt, compensated, compensation_error)
 
 
-async def _attempt(call: _Call, ctx: ActionContext) -> tuple[Exception | None, _Kind, object]:
-    """Run ``run`` once: (None, _, returned) on success, else (failure, kind, None)."""
-    deadline = trio.current_time() + call.timeout
+async def _awaited(returned: Any, deadline: float) -> tuple[Exception | None, object, bool]:
+    """Await what an async ``run`` returned, within ``deadline``: (failure, result, whether it timed out)."""
+    if trio.current_effective_deadline() <= deadline:
+        # The caller's deadline comes first: trio delivers a cancellation to the outermost cancelled
+        # scope, so a scope of ours could never fire. Skipping it saves most of the cost of a call.
+        try:
+            return None, await returned, False
+        except Exception as exc:
+            return exc, None, False
     failure: Exception | None = None
-    returned: object = None
-    caught = False
-    intercept = action_interceptor.get()
-    try:
-        if intercept is None:
-            returned = call.spec.run(call.params, ctx)
-        else:
-            returned = intercept(call.spec, call.params, ctx, False)
-    except Exception as exc:
-        failure = exc
-    if failure is None and inspect.isawaitable(returned):
-        if trio.current_effective_deadline() <= deadline:
-            # The caller's deadline comes first: trio delivers a cancellation to the outermost cancelled
-            # scope, so a scope of ours could never fire. Skipping it saves most of the cost of a call.
-            try:
-                returned = await returned
-            except Exception as exc:
-                failure = exc
-        else:
-            with trio.CancelScope(deadline=deadline) as scope:
-                try:
-                    returned = await returned
-                except Exception as exc:
-                    failure = exc
-            caught = scope.cancelled_caught
-    # A sync run is never interrupted (it has no checkpoint), so it needs no scope: it counts as timed out
-    # only when it failed after its deadline. So does a run that turned our Cancelled into an error of its
-    # own, or that failed because its time ran out before trio could cancel it (a DeadlineExceededError).
-    if caught or (failure is not None and trio.current_time() >= deadline):
-        timed_out = _timed_out(call.spec, call.timeout)
-        timed_out.__cause__ = failure
-        return timed_out, "timeout", None
-    if failure is not None:
-        return failure, "raised", None
-    return None, "raised", returned
+    result: object = None
+    with trio.CancelScope(deadline=deadline) as scope:
+        try:
+            result = await returned
+        except Exception as exc:
+            failure = exc
+    return failure, result, scope.cancelled_caught
 
 
 async def _compensate(call: _Call, ctx: ActionContext, error: Exception) -> tuple[bool, BaseException | None]:

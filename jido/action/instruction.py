@@ -13,7 +13,10 @@ from jido.signal.ids import new_id
 __all__ = ["Instruction", "InstructionLike", "normalize_instructions"]
 
 
-@attrs.frozen
+_NO_ID: Any = None  # the id is made when first read (see Instruction.__getattr__)
+
+
+@attrs.frozen(init=False)
 class Instruction:
     """One action to run, with its parameters.
 
@@ -23,15 +26,43 @@ class Instruction:
         context: free-form context handed to the action as ``ctx.data``.
         timeout: overrides the action's timeout for this instruction.
         retry: overrides the action's retry policy for this instruction.
-        id: a UUIDv7, for tracing.
+        id: a UUIDv7, for tracing; made when first read unless given.
     """
 
     action: ActionSpec
-    params: Any = attrs.field(factory=dict)
-    context: Mapping[str, Any] = attrs.field(factory=dict)
-    timeout: float | None = None
-    retry: RetryPolicy | None = None
-    id: str = attrs.field(factory=new_id, eq=False)
+    params: Any
+    context: Mapping[str, Any]
+    timeout: float | None
+    retry: RetryPolicy | None
+    id: str = attrs.field(eq=False)
+
+    def __init__(
+        self,
+        action: ActionSpec,
+        params: Any = attrs.NOTHING,
+        context: Any = attrs.NOTHING,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        id: str | None = _NO_ID,
+    ) -> None:
+        # Written by hand (attrs would make the id at once): an agent builds an instruction for every signal it
+        # handles, and a UUIDv7 costs more than the rest of it while almost nothing ever reads it.
+        setattr_ = object.__setattr__
+        setattr_(self, "action", action)
+        setattr_(self, "params", {} if params is attrs.NOTHING else params)
+        setattr_(self, "context", {} if context is attrs.NOTHING else context)
+        setattr_(self, "timeout", timeout)
+        setattr_(self, "retry", retry)
+        if id is not None:
+            setattr_(self, "id", id)
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for a slot never set: the id of an instruction made without one, made on first read.
+        if name != "id":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = new_id()
+        object.__setattr__(self, "id", value)
+        return value
 
     def with_params(self, params: Any) -> Instruction:
         """This instruction (same id) with ``params`` instead of its own.

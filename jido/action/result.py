@@ -54,6 +54,8 @@ def normalize_result(returned: object, action: str) -> ActionResult:
     Raises:
         ActionError: when ``returned`` has none of the accepted shapes.
     """
+    if type(returned) is dict:  # the common case first
+        return ActionResult(returned)
     if returned is None:
         return ActionResult()
     if isinstance(returned, ActionResult):

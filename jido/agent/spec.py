@@ -201,6 +201,8 @@ class AgentSpec(Generic[S]):
         routes = self.router.route(signal)
         if not routes:
             raise NoRouteError(signal.type, where=f"agent {self.name!r}")
+        if len(routes) == 1:  # the common case, without a generator
+            return (routes[0].target.instruction_for(signal),)
         return tuple(r.target.instruction_for(signal) for r in routes)
 
 

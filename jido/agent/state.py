@@ -9,7 +9,7 @@ would break it fails as a :class:`~jido.errors.ValidationError` naming the field
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, Final, TypeVar, cast
 
 import attrs
 
@@ -177,6 +177,9 @@ _INIT: dict[
 ] = {}  # per state class: (init argument, attribute) of each field
 
 
+_SCALARS: Final = frozenset({int, float, str, bool})
+
+
 def _shallow_update(state: S, changes: Mapping[str, Any]) -> S | None:
     """The new state when every change replaces a top-level field with a valid value, else None.
 
@@ -192,7 +195,12 @@ def _shallow_update(state: S, changes: Mapping[str, Any]) -> S | None:
     updates: dict[str, Any] = {}
     for key, value in changes.items():
         field = fields.get(key)
-        if field is None or field.type is None or isinstance(value, Mapping) or attrs.has(type(value)):
+        if field is None or field.type is None:
+            return None
+        if type(value) is field.type and field.type in _SCALARS:
+            updates[field.alias or key] = value  # what the strict scalar hooks return for their own type
+            continue
+        if isinstance(value, Mapping) or attrs.has(type(value)):
             return None
         try:
             updates[field.alias or key] = converter.structure(converter.unstructure(value), field.type)

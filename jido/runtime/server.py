@@ -47,6 +47,7 @@ from jido.errors import (
 from jido.runtime.effects import execute_directive
 from jido.runtime.error_policy import ErrorPolicy, StopAfter, check_error_policy
 from jido.runtime.persistence import Durability, Persistence, idempotency_key
+from jido.runtime.scheduler import Scheduler
 from jido.signal import Signal
 from jido.telemetry import propagation as _propagation
 from jido.telemetry.events import (
@@ -56,13 +57,12 @@ from jido.telemetry.events import (
     SIGNAL_ROUTED,
     SIGNAL_UNROUTABLE,
 )
-from jido.telemetry.handlers import _BY_NAME, _FAMILIES, Event, emit
+from jido.telemetry.handlers import _BY_NAME, _FAMILIES, Event, _dispatch, emit
 from jido.telemetry.logs import log_context
 from jido.telemetry.ring import DEFAULT_RING_SIZE, DebugRing
 
 if TYPE_CHECKING:
     from jido.runtime.runtime import Runtime
-    from jido.runtime.scheduler import Scheduler
     from jido.runtime.supervisor import Supervisor
 
 __all__ = ["AgentRef", "AgentStatus", "ErrorPolicy", "StopAfter", "check_error_policy"]
@@ -75,6 +75,37 @@ DEFAULT_MAILBOX_SIZE = 1024
 _FAIRNESS_BATCH = 64  # signals handled back to back before yielding to other tasks
 SYSTEM_PREFIX = "jido."
 _SIGNAL_EVENTS = "jido.signal"  # the telemetry family whose handlers make the server time each signal
+
+
+class Latch:
+    """A one-shot event whose ``trio.Event`` is made only when someone waits before it is set.
+
+    Each live agent holds a few of these (stopped, its slot's end, its incarnation's end); most are never
+    waited on, and a ``trio.Event`` with its set of waiters is most of the memory they would cost.
+    """
+
+    __slots__ = ("_event", "_flag")
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._event: trio.Event | None = None
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        self._flag = True
+        if self._event is not None:
+            self._event.set()
+
+    async def wait(self) -> None:
+        """Wait until set; a checkpoint, like ``trio.Event.wait``, when it is already."""
+        if self._flag:
+            await trio.lowlevel.checkpoint()
+            return
+        if self._event is None:
+            self._event = trio.Event()
+        await self._event.wait()
 
 
 class _Reply:
@@ -98,13 +129,27 @@ class _Reply:
             self.event.set()
 
 
-@attrs.frozen
 class _Envelope:
-    signal: Signal
-    reply: _Reply | None = None
-    # Where it came from when it matters for exactly-once: (bus subscription, offset), and an idempotency key.
-    origin: tuple[str, int] | None = None
-    key: str | None = None
+    """A signal in a mailbox, with whoever waits for its answer.
+
+    A plain slotted class, not attrs: one is built for every signal sent, and never compared or shown.
+    """
+
+    __slots__ = ("key", "origin", "reply", "signal")
+
+    def __init__(
+        self,
+        signal: Signal,
+        reply: _Reply | None = None,
+        origin: tuple[str, int] | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.signal = signal
+        self.reply = reply
+        # Where it came from when it matters for exactly-once: (bus subscription, offset), and an idempotency
+        # key.
+        self.origin = origin
+        self.key = key
 
 
 @attrs.frozen
@@ -159,7 +204,7 @@ class AgentRef(Generic[S]):
         # Made when someone waits for a state (wait_state) and set by the next commit: most agents are never
         # waited on, and a commit then allocates nothing for it.
         self._changed: trio.Event | None = None
-        self._stopped = trio.Event()
+        self._stopped = Latch()
         self._restarts = 0
         self._errors = 0
         self._rejected = 0
@@ -176,7 +221,7 @@ class AgentRef(Generic[S]):
         self._exit_reason: str | None = None
         self.parent = parent
         self.tag = tag
-        self.scheduler: Scheduler | None = None
+        self._scheduler: Scheduler | None = None
         self.slot_nursery: trio.Nursery | None = None  # lives until the agent stops for good
         self.children: Supervisor | None = None
         self.child_tags: dict[str, AgentRef] = {}
@@ -184,6 +229,18 @@ class AgentRef(Generic[S]):
 
     def __repr__(self) -> str:
         return f"<AgentRef {self.id!r} ({self.spec.name}) {self._status}>"
+
+    @property
+    def scheduler(self) -> Scheduler | None:
+        """The agent's timers and cron jobs, in its slot's nursery (None before the slot has one).
+
+        Made on first use: most agents never schedule anything, and a scheduler is a few objects each.
+        """
+        scheduler = self._scheduler
+        if scheduler is None and self.slot_nursery is not None:
+            deliver: Any = self.deliver_nowait  # returns whether it queued: the scheduler ignores it
+            scheduler = self._scheduler = Scheduler(self.slot_nursery, deliver, clock=self._runtime.clock)
+        return scheduler
 
     # -- reading -----------------------------------------------------------------------------------------
     @property
@@ -334,7 +391,7 @@ class AgentRef(Generic[S]):
         signal = self._check_signal(signal)
         if _propagation._propagator is not None:
             signal = _propagation.inject(signal)
-        await self._enqueue(_Envelope(signal, key=self._key(signal, idempotent)))
+        await self._enqueue(_Envelope(signal, None, None, self._key(signal, idempotent)))
 
     def cast_nowait(self, signal: Signal, *, idempotent: bool = False) -> None:
         """Put ``signal`` in the mailbox now (``idempotent`` as for :meth:`cast`).
@@ -348,7 +405,9 @@ class AgentRef(Generic[S]):
             signal = _propagation.inject(signal)
         self._put_nowait(signal, self._key(signal, idempotent))
 
-    def _key(self, signal: Signal, idempotent: bool) -> str | None:
+    def _key(self, signal: Signal, idempotent: object) -> str | None:
+        if idempotent is False:
+            return None
         if not isinstance(idempotent, bool):
             raise TypeError(f"idempotent must be a bool, got {idempotent!r}")
         return idempotency_key(signal.id) if idempotent else None
@@ -547,7 +606,9 @@ async def serve_agent(
     """
     ref._status = "running"
     task_status.started()
+    del task_status  # it holds the nursery the task started in: not kept alive as long as the agent
     receive = ref._receive
+    clock = trio.lowlevel.current_clock()  # what trio.current_time() reads, looked up once
     while True:
         idle = ref._idle_timeout
         if idle is None:
@@ -565,10 +626,39 @@ async def serve_agent(
                 continue
         handled = 0
         while True:
-            if _SIGNAL_EVENTS in _FAMILIES and isinstance(item, _Envelope):
-                await _handle_observed(ref, item)
-            else:
+            if _SIGNAL_EVENTS not in _FAMILIES or type(item) is not _Envelope:
                 await _handle_item(ref, item)
+            else:
+                # Between jido.signal.received and jido.signal.handled events. Written here rather than in a
+                # function of its own: a coroutine more per signal was most of what an observer cost.
+                if SIGNAL_RECEIVED in _BY_NAME:
+                    _received(ref, item)
+                start = clock.current_time()
+                outcome: _Outcome = _CRASHED
+                try:
+                    outcome = await _handle_item(ref, item)
+                except NormalExit:
+                    outcome = _OK  # handled; a Stop directive (or StopAfter) ends the agent after it
+                    raise
+                except trio.Cancelled:
+                    outcome = _CANCELLED
+                    raise
+                except BaseException as exc:
+                    outcome = ("crashed", exc)
+                    raise
+                finally:
+                    found = _BY_NAME.get(SIGNAL_HANDLED)
+                    if found:  # emit(), without looking the handlers up again nor packing keywords
+                        signal = item.signal
+                        fields = {
+                            "agent_id": ref.id,
+                            "signal_id": signal.id,
+                            "signal_type": signal.type,
+                            "duration": clock.current_time() - start,
+                            "outcome": outcome[0],
+                            "error": outcome[1],
+                        }
+                        _dispatch(SIGNAL_HANDLED, found, fields)
             handled += 1
             if handled % _FAIRNESS_BATCH == 0:
                 await trio.lowlevel.checkpoint()
@@ -592,46 +682,22 @@ _Outcome: TypeAlias = tuple[str, BaseException | None]
 _OK: _Outcome = ("ok", None)
 _IGNORED: _Outcome = ("ignored", None)
 _DUPLICATE: _Outcome = ("duplicate", None)
+_CRASHED: _Outcome = ("crashed", None)
+_CANCELLED: _Outcome = ("cancelled", None)
 
 
-async def _handle_observed(ref: AgentRef, item: _Envelope) -> None:
-    """:func:`_handle_item` between ``jido.signal.received`` and ``jido.signal.handled`` events."""
+def _received(ref: AgentRef, item: _Envelope) -> None:
     signal = item.signal
-    if SIGNAL_RECEIVED in _BY_NAME:
-        emit(
-            SIGNAL_RECEIVED,
-            agent_id=ref.id,
-            signal_id=signal.id,
-            signal_type=signal.type,
-            correlation_id=signal.correlationid or signal.id,
-            signal=signal,
-            call=item.reply is not None,
-            mailbox_depth=ref.mailbox_depth,
-        )
-    start = trio.current_time()
-    outcome: _Outcome = ("crashed", None)
-    try:
-        outcome = await _handle_item(ref, item)
-    except NormalExit:
-        outcome = _OK  # handled; a Stop directive (or StopAfter) ends the agent after it
-        raise
-    except trio.Cancelled:
-        outcome = ("cancelled", None)
-        raise
-    except BaseException as exc:
-        outcome = ("crashed", exc)
-        raise
-    finally:
-        if SIGNAL_HANDLED in _BY_NAME:
-            emit(
-                SIGNAL_HANDLED,
-                agent_id=ref.id,
-                signal_id=signal.id,
-                signal_type=signal.type,
-                duration=trio.current_time() - start,
-                outcome=outcome[0],
-                error=outcome[1],
-            )
+    emit(
+        SIGNAL_RECEIVED,
+        agent_id=ref.id,
+        signal_id=signal.id,
+        signal_type=signal.type,
+        correlation_id=signal.correlationid or signal.id,
+        signal=signal,
+        call=item.reply is not None,
+        mailbox_depth=ref.mailbox_depth,
+    )
 
 
 def _unroutable(ref: AgentRef, signal: Signal, error: RoutingError, *, ignored: bool) -> None:
@@ -794,7 +860,11 @@ def _validated(instructions: tuple[Instruction, ...]) -> tuple[Instruction, ...]
             raise exc.prefixed("$.data") from None
         if checked is None:
             checked = list(instructions)
-        checked[index] = instruction.with_params(params)
+        # Not ``with_params``, which keeps the id and so makes it: nobody has seen the routed instruction,
+        # and the validated one takes its place with its id still to be made when first read.
+        checked[index] = Instruction(
+            spec, params, instruction.context, instruction.timeout, instruction.retry
+        )
     return instructions if checked is None else tuple(checked)
 
 

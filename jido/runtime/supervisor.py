@@ -28,11 +28,11 @@ from jido.clock import sleep_until_wall
 from jido.cron import parse_cron
 from jido.errors import SupervisionError
 from jido.runtime.persistence import Durability
-from jido.runtime.scheduler import Scheduler
 from jido.runtime.sensor_spec import SensorSpec
 from jido.runtime.server import (
     AgentRef,
     ErrorPolicy,
+    Latch,
     NormalExit,
     describe_exit,
     is_crash,
@@ -72,12 +72,18 @@ class _Started:
     """Wraps a task status so the slot knows whether its incarnation got as far as being ready."""
 
     def __init__(self, inner: trio.TaskStatus[Any]) -> None:
-        self.inner = inner
+        self.inner: trio.TaskStatus[Any] | None = inner
         self.done = False
 
     def started(self, value: Any = None) -> None:
+        inner = self.inner
+        if inner is None:
+            raise RuntimeError("called 'started' twice on the same task status")
         self.done = True
-        self.inner.started(value)
+        # Let go of trio's task status once used: it holds the nursery the task started in (with its cancel
+        # scope and status), which would otherwise stay alive as long as the agent does.
+        self.inner = None
+        inner.started(value)
 
 
 class _Slot:
@@ -109,7 +115,7 @@ class _Slot:
         self._tag = tag
         self._durability: Durability | None = None
         self._scope: trio.CancelScope | None = None
-        self._incarnation_done = trio.Event()
+        self._incarnation_done = Latch()
         self._close = trio.Event()
         self._exit_reason = "stopped by its supervisor"
         self._failed = False
@@ -117,7 +123,7 @@ class _Slot:
         # each within ``within`` seconds of the incarnation's start.
         self.crashes_in_row = 0
         self.started_at = -math.inf
-        self.done = trio.Event()
+        self.done = Latch()
         self.nursery: trio.Nursery | None = None
 
     def __repr__(self) -> str:
@@ -150,6 +156,7 @@ class _Slot:
                 if self.ref is not None and self._parent is not None:
                     self._notify_parent("jido.agent.child.started", {})
                 task_status.started(self)
+                del task_status  # it holds the nursery this slot started in: not kept for the slot's life
                 started = True
                 await self._close.wait()
                 nursery.cancel_scope.cancel()
@@ -246,10 +253,11 @@ class _Slot:
         for pattern in ref.spec.subscriptions:
             await runtime.subscribe_agent(ref, pattern)
         ref.slot_nursery = nursery
-        ref.scheduler = Scheduler(nursery, ref.deliver_nowait, clock=runtime.clock)  # type: ignore[arg-type]
-        for schedule in ref.spec.schedules:
+        for schedule in ref.spec.schedules:  # the scheduler is made by the first use (AgentRef.scheduler)
             tick = Signal(type=schedule.signal_type, source=f"/jido/agent/{ref.id}/cron/{schedule.job_id}")
-            ref.scheduler.cron(schedule.job_id, parse_cron(schedule.expr, schedule.tz), tick)
+            scheduler = ref.scheduler
+            assert scheduler is not None
+            scheduler.cron(schedule.job_id, parse_cron(schedule.expr, schedule.tz), tick)
         if self._parent is not None and self._tag is not None:
             self._parent.child_tags[self._tag] = ref
 
@@ -261,7 +269,8 @@ class _Slot:
 
     async def _incarnate(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         status = _Started(task_status)
-        self._incarnation_done = trio.Event()
+        del task_status  # held by status until used, then let go (see _Started.started)
+        self._incarnation_done = Latch()
         error: BaseException | None = None
         try:
             with trio.CancelScope() as scope:
