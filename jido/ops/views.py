@@ -149,7 +149,7 @@ def query_int(params: Mapping[str, Any], name: str, default: int, low: int, high
     else:
         raise QueryError(name, f"must be a whole number from {low} to {high}, got {_shown(value)}")
     if not low <= parsed <= high:
-        raise QueryError(name, f"must be a whole number from {low} to {high}, got {parsed}")
+        raise QueryError(name, f"must be a whole number from {low} to {high}, got {_shown(parsed)}")
     return parsed
 
 
