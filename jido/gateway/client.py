@@ -318,6 +318,30 @@ class GatewayClient:
         with contextlib.suppress(GatewayError, NotSent):  # it ends with its connection anyway
             await self._request_on(session, "unsubscribe", {"subscription": server_id})
 
+    async def _forget_stream(self, stream: GatewaySubscription) -> None:
+        """Unsubscribe ``stream`` with ``forget`` on a connection where it is live (subscribing it again first
+        if it is paused or the connection changed), then end it."""
+        try:
+            while True:
+                if stream._error is not None:
+                    raise stream._error
+                if stream._closed:
+                    raise ClosedError(f"subscription {stream.durable!r} is closed")
+                await self._subscribe(stream)
+                session, server_id = stream._session, stream._server_id
+                if session is None or server_id is None or not stream._live(session):
+                    continue  # closed, failed (raised above), or its connection dropped: subscribe again
+                try:
+                    await self._request_on(
+                        session, "unsubscribe", {"subscription": server_id, "forget": True}
+                    )
+                except NotSent:
+                    continue
+                stream._detach()
+                return
+        finally:
+            await self._close_stream(stream)
+
     async def _close_stream(self, stream: GatewaySubscription) -> None:
         stream._closed = True
         stream._wake()

@@ -196,6 +196,21 @@ class GatewaySubscription:
         except NotSent:
             pass
 
+    async def forget(self) -> None:
+        """End this durable subscription and have the server remove it: its checkpoint and its binding, so
+        the name is free (a server keeps at most 1,000 durable subscriptions per identity). The stream ends.
+
+        Raises:
+            ValueError: the subscription is transient.
+            GatewayError: the server refused (``conflict``: another connection subscribed the name meanwhile),
+                or the connection was lost before the answer (``connection_lost``: it may be forgotten).
+        """
+        if self.durable is None:
+            raise ValueError(
+                f"forget: subscription {self.pattern!r} is transient, only a durable one is forgotten"
+            )
+        await self._client._forget_stream(self)
+
 
 class SubscriptionContext:
     def __init__(self, client: GatewayClient, stream: GatewaySubscription) -> None:

@@ -305,3 +305,31 @@ class TestFanOut:
                 for stream in streams:
                     nursery.start_soon(consume, stream)
             assert results == [list(range(1, 51))] * 200
+
+
+class TestForget:
+    async def test_forget_removes_the_durable_subscription(self, runtime: Runtime) -> None:
+        """forget ends the stream and removes the subscription on the server: the name starts afresh."""
+        await runtime.publish(signal())
+        async with serving(runtime) as gateway, connect(gateway.url) as client:
+            async with client.subscribe("**", from_offset=1, durable="billing") as stream:
+                item = await stream.__anext__()
+                await stream.ack(item.offset)
+                await stream.forget()
+                with pytest.raises(StopAsyncIteration):
+                    await stream.__anext__()
+            assert await runtime.bus.journal.get_checkpoint("gateway:billing") is None
+            async with client.subscribe("**", from_offset=1, durable="billing") as again:
+                assert (await again.__anext__()).offset == 1
+
+    async def test_transient_cannot_be_forgotten(self, runtime: Runtime) -> None:
+        """forget on a transient subscription is a ValueError, and the stream goes on."""
+        async with (
+            serving(runtime) as gateway,
+            connect(gateway.url) as client,
+            client.subscribe("order.*") as stream,
+        ):
+            with pytest.raises(ValueError, match=r"^forget: subscription 'order\.\*' is transient"):
+                await stream.forget()
+            await runtime.publish(signal())
+            assert (await stream.__anext__()).offset == 1
