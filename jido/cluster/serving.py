@@ -9,7 +9,6 @@ acks what was handled in batches, and reads the node's reply stream for the call
 from __future__ import annotations
 
 import collections
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,21 @@ from jido.signal import Signal
 __all__ = ["InboxServer"]
 
 logger = logging.getLogger("jido.cluster")
+
+
+class _Waiter:
+    """A call waiting for its answer: the first answer counts (one that comes twice is dropped)."""
+
+    __slots__ = ("answer", "event")
+
+    def __init__(self) -> None:
+        self.event = trio.Event()
+        self.answer: tuple[str, dict[str, Any]] | None = None
+
+    def give(self, node: str, data: object) -> None:
+        if self.answer is None:
+            self.answer = (node, data if isinstance(data, dict) else {"ok": False, "error": "bad reply"})
+            self.event.set()
 
 
 class InboxServer:
@@ -44,7 +58,7 @@ class InboxServer:
         self.handle = handle
         self.max_in_flight = max_in_flight
         self.calls_out = 0
-        self._waiting: dict[str, trio.MemorySendChannel[tuple[str, dict[str, Any]]]] = {}
+        self._waiting: dict[str, _Waiter] = {}
         self._lanes: dict[str, collections.deque[InboxMessage]] = {}
         self._in_flight = 0
         self._room = trio.Event()
@@ -72,18 +86,17 @@ class InboxServer:
         """Send a call of ``signal`` to ``agent_id`` into node ``target``'s inbox and wait for the answer (as long
         as the caller waits): (the answering node, the answer's data)."""
         correlation = signal.id + "/" + self.node_id + "/" + str(self.calls_out)
-        send, receive = trio.open_memory_channel[tuple[str, dict[str, Any]]](1)
-        self._waiting[correlation] = send
+        waiter = self._waiting[correlation] = _Waiter()
         self.calls_out += 1
         try:
             await self.inbox.send(
                 target, signal, agent_id=agent_id, reply_to=self.node_id, correlation=correlation
             )
-            return await receive.receive()
+            await waiter.event.wait()
         finally:
             del self._waiting[correlation]
-            send.close()
-            receive.close()
+        assert waiter.answer is not None
+        return waiter.answer
 
     async def _serve_replies(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Read this node's reply stream: each answer goes to the call waiting for it (if it still waits)."""
@@ -108,22 +121,14 @@ class InboxServer:
                     data = json.loads(raw)
                 except ValueError:
                     data = None
-                with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-                    waiter.send_nowait(
-                        (node, data if isinstance(data, dict) else {"ok": False, "error": "bad reply"})
-                    )
+                waiter.give(node, data)
 
     def _deliver_reply(self, message: InboxMessage) -> None:
         # An answer that came through the inbox, as RemoteAgents (the first cut) sends them.
         waiter = self._waiting.get(message.correlation or "")
         if waiter is None:
             return  # the caller gave up (timed out) already, or the answer came twice
-        data = message.signal.data
-        node = message.signal.source.rsplit("/", 1)[-1]
-        with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-            waiter.send_nowait(
-                (node, data if isinstance(data, dict) else {"ok": False, "error": "bad reply"})
-            )
+        waiter.give(message.signal.source.rsplit("/", 1)[-1], message.signal.data)
 
     async def _serve_inbox(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         nursery = self._nursery
