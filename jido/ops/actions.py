@@ -1,4 +1,5 @@
-"""What an admin may change from the dashboard: redrive or discard a dead letter, restart a failed agent.
+"""What an admin may change from the dashboard: redrive or discard a dead letter, restart a failed agent, wake
+a hibernated one.
 
 Each action is logged (logger ``"jido.ops"``, level WARNING: an operator changed the running system) and
 emitted as the ``jido.ops.action`` telemetry event, whatever its outcome, with who asked.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Final
 
+import trio
+
 from jido.bus.journal import DeadLetterRecord
 from jido.convert import unstructure
 from jido.errors import AgentExistsError, AgentNotFoundError, CallTimeoutError, ClosedError, JidoError
@@ -18,7 +21,16 @@ from jido.telemetry.events import FieldSpec
 if TYPE_CHECKING:
     from jido.runtime.runtime import Runtime
 
-__all__ = ["OPS_ACTION", "ActionRefused", "discard", "find_letter", "redrive", "restart"]
+__all__ = [
+    "OPS_ACTION",
+    "WAKE_TIMEOUT",
+    "ActionRefused",
+    "discard",
+    "find_letter",
+    "redrive",
+    "restart",
+    "wake",
+]
 
 logger = logging.getLogger("jido.ops")
 
@@ -27,7 +39,7 @@ define_event(
     OPS_ACTION,
     "An operator changed something through the operations surface (dashboard or its JSON API).",
     (
-        FieldSpec("action", (str,), "'redrive', 'discard' or 'restart'"),
+        FieldSpec("action", (str,), "'redrive', 'discard', 'restart' or 'wake'"),
         FieldSpec("target", (str,), "the dead letter's id or the agent's id"),
         FieldSpec("principal", (str,), "who asked: the token's name"),
         FieldSpec("outcome", (str,), "'ok', 'failed' (done, and the signal failed again), or 'refused'"),
@@ -37,6 +49,8 @@ define_event(
 
 REDRIVE_TIMEOUT: Final = 10.0
 """Seconds a redriven signal may take to be handled before the answer says it is still pending."""
+WAKE_TIMEOUT: Final = 10.0
+"""Seconds a woken agent may take to start (its state loaded from the store) before the answer says it failed."""
 MAX_LETTERS_SCANNED: Final = 100_000
 _AGENT: Final = "agent:"
 
@@ -195,3 +209,38 @@ async def restart(runtime: Runtime, agent_id: str, principal: str) -> dict[str, 
         raise ActionRefused(503, str(exc)) from None
     _record("restart", agent_id, principal, "ok", f"restarted, {ref.status}")
     return {"outcome": "ok", "detail": f"restarted, {ref.status}", "agent": ref.id, "status": ref.status}
+
+
+async def wake(runtime: Runtime, agent_id: str, principal: str) -> dict[str, Any]:
+    """Wake a hibernated agent: it starts from its kept (or stored) state and sleeps again when idle.
+
+    A wake that fails (its stored state cannot be read, say) is answered with outcome ``failed`` and the reason;
+    the agent stays asleep.
+
+    Raises:
+        ActionRefused: 404 no agent of that id sleeps; 409 it is awake already.
+    """
+    if runtime.whereis(agent_id) is not None:
+        message = f"agent {agent_id!r} is awake: only a hibernated agent is woken"
+        _record("wake", agent_id, principal, "refused", message)
+        raise ActionRefused(409, message)
+    try:
+        with trio.fail_after(WAKE_TIMEOUT):
+            ref = await runtime.activate(agent_id)
+    except AgentNotFoundError:
+        message = f"no hibernated agent with id {agent_id!r}"
+        _record("wake", agent_id, principal, "refused", message)
+        raise ActionRefused(404, message) from None
+    except ClosedError as exc:
+        _record("wake", agent_id, principal, "refused", str(exc))
+        raise ActionRefused(503, str(exc)) from None
+    except trio.TooSlowError:
+        detail = f"it did not start within {WAKE_TIMEOUT:g} s"
+        _record("wake", agent_id, principal, "failed", detail)
+        return {"outcome": "failed", "detail": detail, "agent": agent_id}
+    except JidoError as exc:
+        detail = f"it could not start: {type(exc).__name__}: {exc}"
+        _record("wake", agent_id, principal, "failed", detail)
+        return {"outcome": "failed", "detail": detail, "agent": agent_id}
+    _record("wake", agent_id, principal, "ok", f"woken, {ref.status}")
+    return {"outcome": "ok", "detail": f"woken, {ref.status}", "agent": ref.id, "status": ref.status}

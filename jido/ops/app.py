@@ -17,7 +17,8 @@ route                                 what
 ``GET /api/tree``                     the supervision tree
 ``GET /api/dead-letters``             the newest dead letters (``limit``)
 ``GET /api/dead-letters/{id}``        one, with its signal
-``POST /api/dead-letters/{id}/redrive``, ``.../discard``, ``POST /api/restart`` (``{"agent": id}``): admin
+``POST /api/dead-letters/{id}/redrive``, ``.../discard``: admin
+``POST /api/restart``, ``/api/wake``  restart a failed agent, wake a hibernated one (``{"agent": id}``): admin
 ``GET /api/bus``                      offsets, retention, subscriptions with lag
 ``GET /api/trace?id=``                a signal's causes and effects
 ``WS /api/live``                      live updates (see :mod:`jido.ops.live`)
@@ -410,6 +411,15 @@ def build_app(state: OpsState) -> Starlette:
             )
         return _ok(await actions.restart(runtime, agent_id, who.name))
 
+    async def wake(request: Request, who: Principal) -> Response:
+        body = await json_body(request)
+        agent_id = body.get("agent")
+        if not isinstance(agent_id, str) or not agent_id or len(agent_id) > MAX_ID:
+            raise BadRequest(
+                400, f'agent: give the agent\'s id (at most {MAX_ID} characters): {{"agent": "..."}}'
+            )
+        return _ok(await actions.wake(runtime, agent_id, who.name))
+
     # -- live ----------------------------------------------------------------------------------------------------
     async def live(websocket: WebSocket) -> None:
         if not host_ok(websocket) or _same_origin(websocket) is False:
@@ -460,6 +470,7 @@ def build_app(state: OpsState) -> Starlette:
         post("/api/dead-letters/{letter}/redrive", redrive, change=True),
         post("/api/dead-letters/{letter}/discard", discard, change=True),
         post("/api/restart", restart, change=True),
+        post("/api/wake", wake, change=True),
         get("/api/bus", bus),
         get("/api/trace", trace),
         WebSocketRoute("/api/live", live),

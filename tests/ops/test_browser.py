@@ -114,6 +114,8 @@ def test_dashboard_end_to_end(live: Live, browser: Any, tmp_path: pathlib.Path) 
     expect(page.locator("#agent-state-note")).to_have_text("hibernated; state loads when it wakes")
     page.screenshot(path=str(shots / "hibernated-agent.png"))
     assert live.runtime.whereis("session-003") is None  # looking did not wake it
+    page.click("#wake-agent")  # an admin may wake it (it falls asleep again a moment later)
+    expect(page.locator("#toast")).to_have_text("woken, running")
 
     page.click("#nav a[href='#/tree']")
     expect(page.locator("#tree")).to_contain_text("counter-1")

@@ -33,7 +33,7 @@ GETS = [
     "/api/bus",
     "/api/trace?id=x",
 ]
-POSTS = ["/api/dead-letters/1/redrive", "/api/dead-letters/1/discard", "/api/restart"]
+POSTS = ["/api/dead-letters/1/redrive", "/api/dead-letters/1/discard", "/api/restart", "/api/wake"]
 
 
 @asynccontextmanager

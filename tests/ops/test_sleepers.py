@@ -16,7 +16,7 @@ import trio
 import trio.testing
 
 import jido
-from jido.ops import views
+from jido.ops import OPS_ACTION, views
 from jido.ops.access import Access
 from jido.ops.app import BODY_TIMEOUT, OpsState, build_app
 from jido.ops.feed import Feed
@@ -26,9 +26,10 @@ from jido.ops.recorder import Recorder
 from jido.ops.sleepers import REFRESH, Sleepers
 from jido.runtime.runtime import Runtime
 from jido.store.memory import MemoryStateStore
+from jido.telemetry import Event, attach
 from tests.runtime.sleepers import Sleeper, command
 
-from .helpers import ADMIN, TOKENS, Worker, add
+from .helpers import ADMIN, TOKENS, VIEWER, Worker, add
 
 MANY = 20_000
 
@@ -442,3 +443,54 @@ class TestSlowBodies:
                 assert sent[0]["status"] == 408
                 body = b"".join(m.get("body", b"") for m in sent[1:])
                 assert json.loads(body) == {"error": "the body did not arrive within 10 s"}
+
+
+class TestWake:
+    async def test_admin_wakes_a_sleeper(
+        self, autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """An admin wakes a sleeper through the checked change path; it is logged and emitted with who asked."""
+        events: list[Event] = []
+        async with jido.open_runtime() as rt:
+            await _fall_asleep(rt, ["a"])
+            with Recorder(rt) as recorder, attach(OPS_ACTION, events.append):
+                state = OpsState(rt, Access(dict(TOKENS)), Feed(rt, recorder), Metrics())
+                transport = httpx.ASGITransport(app=build_app(state))
+                async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+                    viewer = await http.post("/api/wake", json={"agent": "a"}, headers=_bearer(VIEWER))
+                    assert (viewer.status_code, viewer.json()) == (
+                        403,
+                        {"error": "this needs an admin token"},
+                    )
+                    woken = await http.post("/api/wake", json={"agent": "a"}, headers=_bearer(ADMIN))
+                    assert woken.json() == {
+                        "outcome": "ok",
+                        "detail": "woken, running",
+                        "agent": "a",
+                        "status": "running",
+                    }
+                    assert rt.whereis("a") is not None and rt.statistics().hibernated == 0
+                    again = await http.post("/api/wake", json={"agent": "a"}, headers=_bearer(ADMIN))
+                    assert (again.status_code, again.json()) == (
+                        409,
+                        {"error": "agent 'a' is awake: only a hibernated agent is woken"},
+                    )
+                    nobody = await http.post("/api/wake", json={"agent": "z"}, headers=_bearer(ADMIN))
+                    assert (nobody.status_code, nobody.json()) == (
+                        404,
+                        {"error": "no hibernated agent with id 'z'"},
+                    )
+                    bad = await http.post("/api/wake", json={"agent": 5}, headers=_bearer(ADMIN))
+                    assert bad.status_code == 400 and bad.json()["error"].startswith(
+                        "agent: give the agent's id"
+                    )
+        assert [(e.fields["outcome"], e.fields["principal"]) for e in events] == [
+            ("ok", "alice"),
+            ("refused", "alice"),
+            ("refused", "alice"),
+        ]
+        assert "ops: wake a by alice: ok (woken, running)" in caplog.text
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}

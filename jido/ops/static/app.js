@@ -256,12 +256,16 @@ const RENDER = {
     }
     if (data.status === "hibernated" && data.routes === undefined) {
       const pending = data.pending_work === null ? "not known" : data.pending_work ? "yes: timers or cron jobs will wake it" : "no";
+      const wake = S.session.admin ? h("button", { id: "wake-agent", onclick: async () => {
+        try { const r = await change("/api/wake", { agent: data.id }); toast(r.detail, r.outcome !== "ok"); } catch (e) { toast("Wake refused: " + e.message, true); }
+      } }, "Wake") : null;
       show(h("h1", {}, "Agent " + data.id),
         h("table", { cls: "kv", id: "agent-hibernated" },
           h("tr", {}, h("td", {}, "agent"), h("td", {}, data.name || "not known")),
           h("tr", {}, h("td", {}, "status"), h("td", { id: "agent-status", cls: "status-hibernated" }, "hibernated")),
           h("tr", {}, h("td", {}, "pending work"), h("td", { id: "agent-pending" }, pending)),
           h("tr", {}, h("td", {}, "mailbox and counts"), h("td", { cls: "muted" }, "not known while it sleeps; its next message wakes it"))),
+        wake,
         h("h2", {}, "State"), h("p", { cls: "muted", id: "agent-state-note" }, data.state_note),
         data.state === null ? null : h("pre", { id: "agent-state" }, data.state));
       return;
