@@ -138,7 +138,6 @@ class TestRevisions:
 
     async def test_revision_never_repeats_after_delete(self, store: StateStore) -> None:
         """After a delete the agent has no state, and its next save is above every revision deleted."""
-        _xfail_redis(store, "RedisStore restarts an agent's revisions at 1 after a delete")
         await save(store, "a", "1")
         await save(store, "a", "2")
         assert await store.delete("a")
@@ -148,7 +147,6 @@ class TestRevisions:
 
     async def test_no_aba_across_a_delete(self, store: StateStore) -> None:
         """A writer holding a revision from before a delete cannot overwrite the state made after it."""
-        _xfail_redis(store, "RedisStore restarts an agent's revisions at 1 after a delete")
         await save(store, "a", "old")
         assert await store.delete("a", expected_revision=1)
         await save(store, "a", "new", expected=0)
@@ -181,11 +179,6 @@ class TestRevisions:
         """Without any delete, a new agent's first save is revision 1, also with expected_revision=0."""
         assert (await save(store, "a", "1", expected=0)).revision == 1
         assert (await save(store, "b", "1")).revision == 1
-
-
-def _xfail_redis(store: StateStore, reason: str) -> None:
-    if type(store).__name__ == "RedisStore":
-        pytest.xfail(reason)
 
 
 def _wakeups(store: StateStore) -> WakeupIndex:
