@@ -14,12 +14,12 @@ nothing is overwritten. A password in a URL is never shown: messages carry :func
 from __future__ import annotations
 
 import contextlib
-import urllib.parse
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, Final, TypeVar
 
 import trio
 
+from jido._urls import redact_url as redact_url  # where the CLI, without coredis, finds it too
 from jido.errors import BrokenError
 
 try:
@@ -71,22 +71,6 @@ class RedisUnavailableError(BrokenError):
 
     def __reduce__(self) -> tuple[type[RedisUnavailableError], tuple[str, str]]:
         return (type(self), (self.url, str(self).split(": ", 1)[1]))
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``, for messages and logs."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return "<unparsable Redis URL>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port is not None else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def check_namespace(value: object) -> str:

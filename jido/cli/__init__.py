@@ -1,7 +1,7 @@
 """The ``jido`` command: run agents behind the gateway, talk to a running gateway, inspect routes, the demo.
 
 Commands: ``init``, ``run``, ``serve``, ``send``, ``tail``, ``call``, ``inspect``, ``restart``, ``routes``, ``demo``,
-``dead-letters``, ``tree``; see
+``dead-letters``, ``tree``, ``cluster``; see
 ``docs/cli.md`` and ``jido COMMAND --help``. A failure is one line on stderr and an exit code (see
 :mod:`jido.cli.errors`): 1 runtime failure, 2 usage, 3 cannot connect, 4 rejected, 5 not found.
 """
@@ -13,6 +13,7 @@ import click
 import jido
 
 from .app import run, serve
+from .cluster import cluster
 from .dead_letters import dead_letters, tree
 from .demo import demo
 from .errors import JidoGroup
@@ -29,7 +30,21 @@ def cli() -> None:
     """jido: run reliable multi-agent systems, and watch and drive them from a terminal."""
 
 
-for _command in (init, run, serve, send, tail, call, inspect, restart, routes, demo, dead_letters, tree):
+for _command in (
+    init,
+    run,
+    serve,
+    send,
+    tail,
+    call,
+    inspect,
+    restart,
+    routes,
+    demo,
+    dead_letters,
+    tree,
+    cluster,
+):
     cli.add_command(_command)
 
 

@@ -8,16 +8,15 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from functools import partial
+from typing import TYPE_CHECKING
 
 import attrs
 import click
 import trio
 
 import jido
-from jido._redis import RedisUnavailableError, redact_url
+from jido._urls import redact_url
 from jido.bus.sqlite import open_sqlite_journal
-from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime
-from jido.cluster.serve import load
 from jido.errors import JidoError, SupervisionError, ValidationError
 from jido.gateway import Gateway, TokenPolicy, serve_gateway
 from jido.store import SQLiteStateStore
@@ -36,6 +35,9 @@ from .config import (
 from .errors import EXIT_FAILURE, EXIT_USAGE, CliError, one_line, single_error
 from .loading import Target, load_target
 from .logs import log_level_option
+
+if TYPE_CHECKING:  # the cluster needs the redis extra; only --cluster imports it
+    from jido.cluster.runtime import ClusterRuntime
 
 __all__ = ["run", "serve"]
 
@@ -115,6 +117,8 @@ async def _serve_dashboard(
 def _resolver(cluster: ClusterConfig) -> Callable[[str], object]:
     """The ``[cluster] resolve`` function, or one that runs only the agents this node starts."""
     if cluster.resolve is not None:
+        from jido.cluster.serve import load  # the redis extra, needed by --cluster only
+
         target = cluster.resolve
         try:
             function = load(target)
@@ -132,6 +136,11 @@ def _resolver(cluster: ClusterConfig) -> Callable[[str], object]:
 
 async def _open_cluster(stack: AsyncExitStack, cluster: ClusterConfig) -> ClusterRuntime:
     assert cluster.redis is not None  # checked by serve()
+    try:  # the redis extra: needed by --cluster only, so imported here
+        from jido._redis import RedisUnavailableError
+        from jido.cluster.runtime import open_cluster_runtime
+    except ImportError as exc:
+        raise CliError(f"--cluster: {exc}", EXIT_USAGE) from None
     node_id = cluster.node or f"{socket.gethostname()}-{os.getpid()}"
     try:
         node = await stack.enter_async_context(

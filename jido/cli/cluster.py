@@ -6,17 +6,20 @@ Also runs on its own: ``python -m jido.cli.cluster REDIS_URL [--namespace NS] [-
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
-from jido._redis import RedisUnavailableError, open_redis, redact_url
-from jido.cluster.view import ClusterView, read_cluster
+from jido._urls import redact_url
 
 from ._trio import run_command
 from .config import check_cluster_url
 from .errors import EXIT_FAILURE, EXIT_USAGE, CliError, one_line
 from .render import make_console
+
+if TYPE_CHECKING:  # the redis extra: imported when the command runs, so that ``jido`` works without it
+    from jido.cluster.view import ClusterView
 
 __all__ = ["cluster", "cluster_tables", "main"]
 
@@ -41,6 +44,11 @@ def cluster_tables(view: ClusterView, *, agents: bool) -> list[Table]:
 
 
 async def _show(url: str, namespace: str, agents: bool) -> None:
+    try:
+        from jido._redis import RedisUnavailableError, open_redis
+        from jido.cluster.view import read_cluster
+    except ImportError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     try:
         async with open_redis(url) as client:
             view = await read_cluster(client, namespace=namespace, url=url)

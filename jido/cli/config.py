@@ -48,7 +48,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from jido._redis import redact_url
+from jido._urls import redact_url
 from jido.convert import structure
 from jido.errors import ROOT_PATH, FieldError, ValidationError
 from jido.gateway.policy import TOKEN_NAME

@@ -15,6 +15,7 @@ from tests.cli.apps import Counter
 
 COMMANDS = [
     "init",
+    "cluster",
     "run",
     "serve",
     "send",
