@@ -391,7 +391,16 @@ class AgentRef(Generic[S]):
         signal = self._check_signal(signal)
         if _propagation._propagator is not None:
             signal = _propagation.inject(signal)
-        await self._enqueue(_Envelope(signal, None, None, self._key(signal, idempotent)))
+        envelope = _Envelope(signal, None, None, self._key(signal, idempotent))
+        if envelope.key is None and self._status != "hibernated":
+            # _enqueue's common case, without a coroutine of its own; anything else takes the long way.
+            try:
+                await self._send.send(envelope)
+            except trio.ClosedResourceError:
+                pass  # stopped or gone to sleep meanwhile: _enqueue sorts out which
+            else:
+                return
+        await self._enqueue(envelope)
 
     def cast_nowait(self, signal: Signal, *, idempotent: bool = False) -> None:
         """Put ``signal`` in the mailbox now (``idempotent`` as for :meth:`cast`).
@@ -774,14 +783,19 @@ async def _handle_item(ref: AgentRef, item: _Item) -> _Outcome:
         if reply is not None:
             reply.fail(exc)
         raise
-    errors = [d.error for d in directives if isinstance(d, Error)]
-    if errors:
-        return await _on_errors(ref, item, errors, agent=agent, directives=directives)
-    failure = await _commit_durably(ref, agent, item)
-    if failure is not None:
-        return _not_stored(ref, item, failure)
+    if directives:
+        errors = [d.error for d in directives if isinstance(d, Error)]
+        if errors:
+            return await _on_errors(ref, item, errors, agent=agent, directives=directives)
+    if ref._durable is None:
+        ref._commit(agent)  # _commit_durably's first branch, without a coroutine of its own
+    else:
+        failure = await _commit_durably(ref, agent, item)
+        if failure is not None:
+            return _not_stored(ref, item, failure)
     ref._handled += 1
-    await _carry_out_or_crash(ref, signal, reply, directives)
+    if directives:
+        await _carry_out_or_crash(ref, signal, reply, directives)
     if reply is not None:
         reply.ok(ref._agent)
     return _OK
