@@ -200,7 +200,12 @@ async def _serve(
             if node is not None:
                 rt = node.runtime
             else:
-                rt = await stack.enter_async_context(jido.open_runtime(journal=store, store=states))
+                # The agents named here are known before they start, so that sleepers an earlier run left with
+                # timers due wake on time (open_runtime's agents=).
+                known = [target.spec for target in targets if isinstance(target.spec, jido.AgentSpec)]
+                rt = await stack.enter_async_context(
+                    jido.open_runtime(journal=store, store=states, agents=known)
+                )
             for target in targets:
                 await _start(rt, target, agent_id, listen=listen, cluster=node)
             async with trio.open_nursery() as nursery:
