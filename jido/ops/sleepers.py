@@ -17,34 +17,20 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import trio
 
-from jido.agent.spec import AgentSpec
 from jido.errors import JidoError
 
 if TYPE_CHECKING:
     from jido.runtime.activation import HibernatedAgent
     from jido.runtime.runtime import Runtime
 
-__all__ = ["FIND_WINDOW", "REFRESH", "Sleepers", "hibernated_detail"]
+__all__ = ["REFRESH", "Sleepers", "hibernated_detail"]
 
 REFRESH: Final = 2.0
 """Seconds a filtered answer is kept at least, even when the sleepers changed meanwhile."""
 MAX_CACHED: Final = 256
 """Filtered answers kept (the least recently used go first)."""
-FIND_WINDOW: Final = 1_000
-"""Sleepers whose id or class contains an agent's id looked at to find that agent's entry."""
 _STATE_TEXT: Final = 16_384
 _Generation = tuple[int, int, int]
-
-
-@attrs.frozen
-class _Unknown:
-    """The state of :data:`_PROBE`, which is never started."""
-
-
-# Runtime.agent() gives a virtual reference whose ``status`` says in O(1) whether an id sleeps; its spec is only
-# what an agent that never ran would be started as, and nothing is ever sent through this one, so any spec
-# does. (The listing, which has each sleeper's class and pending work, would need a scan of every sleeper.)
-_PROBE: Final[AgentSpec[_Unknown]] = AgentSpec(name="jido.ops.probe", state=_Unknown)
 
 
 @attrs.define
@@ -89,15 +75,11 @@ class Sleepers:
 
     def sleeps(self, agent_id: str) -> bool:
         """Whether ``agent_id`` is hibernated now (O(1))."""
-        return self.runtime.agent(_PROBE, agent_id).status == "hibernated"
+        return self.runtime.hibernated_agent(agent_id) is not None
 
     def find(self, agent_id: str) -> HibernatedAgent | None:
-        """The listing's entry of the sleeping ``agent_id``: None when it does not sleep, or when more than
-        :data:`FIND_WINDOW` sleepers whose id or class contains its id fell asleep before it."""
-        if not self.sleeps(agent_id):
-            return None
-        rows, _ = self.page(agent_id, 0, FIND_WINDOW)
-        return next((row for row in rows if row.id == agent_id), None)
+        """The runtime's entry of the sleeping ``agent_id`` (O(1)); None when it does not sleep."""
+        return self.runtime.hibernated_agent(agent_id)
 
 
 def _cut(text: str) -> str:

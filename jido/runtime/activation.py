@@ -170,6 +170,11 @@ class Dormancy:
                 total += 1
         return rows, total
 
+    def entry(self, agent_id: str) -> HibernatedAgent | None:
+        """The dormant entry of ``agent_id`` as :meth:`listed` shows it, or None when it does not sleep (O(1))."""
+        entry = self._dormant.get(agent_id)
+        return None if entry is None else self._listed(agent_id, entry, self._kinds)
+
     @staticmethod
     def _listed(agent_id: str, entry: _Entry, kinds: list[_Kind]) -> HibernatedAgent:
         spec, restart, _size, _policy = kinds[entry[0]]

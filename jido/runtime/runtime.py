@@ -237,6 +237,11 @@ class Runtime:
         """
         return self._dormancy.listed(offset=offset, limit=limit, contains=contains)
 
+    def hibernated_agent(self, agent_id: str) -> HibernatedAgent | None:
+        """What the runtime keeps of the hibernated ``agent_id``, or None when no agent of that id sleeps (a
+        running, failed, waking or unknown one). O(1)."""
+        return self._dormancy.entry(agent_id)
+
     # -- starting things -------------------------------------------------------------------------------
     def _root_supervisor(self) -> Supervisor:
         if self._root is None or self._closed:

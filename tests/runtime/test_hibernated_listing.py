@@ -73,3 +73,19 @@ async def test_root_supervisor_and_running_follow_the_lifecycle() -> None:
         assert any(slot.ref is not None and slot.ref.id == "x" for slot in root.slots)
     assert not rt.running
     assert rt.root_supervisor is None
+
+
+async def test_one_sleeper_is_found_by_id(autojump_clock: trio.testing.MockClock) -> None:
+    async with jido.open_runtime() as rt:
+        a = await rt.start_agent(Sleeper, id="a")
+        await a.call(command("set.later", delay=3600.0))
+        await rt.start_agent(Sleeper, id="awake")
+        assert rt.hibernated_agent("a") is None  # running
+        await trio.sleep(5)
+        await rt.agent(Sleeper, "awake").cast(command("ping"))  # keeps it awake past the others' timeout
+        await trio.sleep(6)
+        await trio.testing.wait_all_tasks_blocked()
+        found = rt.hibernated_agent("a")
+        assert found is not None and (found.id, found.name, found.pending_work) == ("a", "sleeper", True)
+        assert rt.hibernated_agent("awake") is None
+        assert rt.hibernated_agent("nobody") is None
