@@ -117,7 +117,9 @@ class _SnapshotCollector(Collector):
         yield CounterMetricFamily("jido_bus_published", "Signals published to the bus.", value=bus.published)
         yield CounterMetricFamily("jido_bus_trimmed", "Records removed by retention.", value=bus.trimmed)
         lag = GaugeMetricFamily(
-            "jido_subscription_lag", "Records a subscription has not read yet.", labels=["subscription"]
+            "jido_subscription_lag",
+            "Records matching a subscription's pattern that it has not read yet.",
+            labels=["subscription"],
         )
         checkpoint = GaugeMetricFamily(
             "jido_subscription_checkpoint",
