@@ -11,6 +11,8 @@ Layout, under a namespace ``ns`` (one Redis Cluster hash tag, ``{ns}``, so that 
     {ns}:journal:stream    stream  entry <offset>-0 with s = the signal's JSON, t = appended_at (us)
     {ns}:journal:cp        hash    durable subscription name -> checkpoint
     {ns}:journal:bind      hash    durable subscription name -> JSON [pattern, owner]
+    {ns}:journal:owners    hash    "=" + owner (or "-" for None) -> how many bindings it has; meta's
+                                   ``owned`` says how many bindings these counts cover
     {ns}:journal:dl        hash    dead-letter id -> its JSON
     {ns}:journal:dl:all    zset    every dead-letter id (score = id): oldest first
     {ns}:journal:dl:src    hash    dead-letter id -> its subscription
@@ -21,6 +23,16 @@ subscription after its acks (:mod:`jido.bus.subscription` does redelivery, max a
 same way over every backend). They are not Redis consumer groups: a consumer group's pending list would be a
 second source of truth beside the checkpoint, with other semantics (per-entry acks, no binding). Competing
 consumers across nodes, where a consumer group's claim is what is wanted, belong to the cluster's inboxes.
+
+**Counting durable subscriptions.** A gateway lets one identity keep only so many durable names
+(:meth:`RedisJournal.count_durable`), so the scripts that bind and forget keep a count per owner beside the
+bindings. Each of them first compares meta's ``owned`` with the number of bindings: a namespace written before
+the counts existed, or a node of an older version binding meanwhile, leaves them unequal, and the counts are
+then made again from the bindings (once, in the same script), so they are never trusted when stale.
+
+**Reads** return at most about :data:`~jido.bus.memory.READ_BYTES` of signal JSON (at least one record), as
+the other journals do: one script walks the stream in growing ``XRANGE`` steps and stops past the bound, so
+a subscription that stopped reading pins about that much, and large records never cross the wire in bulk.
 
 **Failures** are as in :mod:`jido.store.redis`: :class:`~jido._redis.RedisUnavailableError` when the server is
 gone or silent (an append whose answer was lost may have been applied), :class:`~jido.errors.BrokenError`
@@ -54,6 +66,7 @@ from jido._redis import (
 from jido.bus.journal import DEFAULT_DEAD_LETTER_REASON, DeadLetterRecord, DurableBinding, Record
 from jido.bus.memory import (
     DEFAULT_MAX_DEAD_LETTERS,
+    READ_BYTES,
     DeadLetterEvictions,
     check_aware,
     check_binding,
@@ -120,6 +133,28 @@ local function check_all(meta, ours, keys, types)
 end
 local function last_offset(meta)
   return tonumber(redis.call('HGET', meta, 'last') or '0')
+end
+local function owner_key(binding)
+  local ok, decoded = pcall(cjson.decode, binding)
+  if not ok or type(decoded) ~= 'table' then return nil end
+  local owner = decoded[2]
+  if owner == nil or owner == cjson.null then return '-' end
+  if type(owner) ~= 'string' then return nil end
+  return '=' .. owner
+end
+-- Makes the per-owner counts right if they are not (see the module docstring); returns the bindings' count.
+-- An unreadable binding counts for no owner: using it raises, and it must not stop the others' counts.
+local function sync_owners(meta, bind, owners, ours)
+  local n = redis.call('HLEN', bind)
+  if tonumber(redis.call('HGET', meta, 'owned') or '0') == n then return n end
+  redis.call('DEL', owners)
+  local all = redis.call('HVALS', bind)
+  for i = 1, #all do
+    local key = owner_key(all[i])
+    if key ~= nil then redis.call('HINCRBY', owners, key, 1) end
+  end
+  redis.call('HSET', meta, 'kind', 'jido.journal', 'version', ours, 'owned', n)
+  return n
 end
 """
 
@@ -198,12 +233,12 @@ return {'OK', redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', cut))}
 """
 )
 
-# KEYS: meta, cp, bind. ARGV: version, name, offset, binding JSON ('' = set_checkpoint). Returns
-# {'OK', checkpoint, binding JSON or false} or {'PAST', last}.
+# KEYS: meta, cp, bind, owners. ARGV: version, name, offset, binding JSON ('' = set_checkpoint), owner key.
+# Returns {'OK', checkpoint, binding JSON or false} or {'PAST', last}.
 _CHECKPOINT: Final = (
     _PRELUDE
     + """
-local err = check_all(KEYS[1], ARGV[1], {KEYS[2], KEYS[3]}, {'hash', 'hash'})
+local err = check_all(KEYS[1], ARGV[1], {KEYS[2], KEYS[3], KEYS[4]}, {'hash', 'hash', 'hash'})
 if err then return err end
 local last = last_offset(KEYS[1])
 local offset = tonumber(ARGV[3])
@@ -222,12 +257,75 @@ if stored == false then
 end
 local binding = redis.call('HGET', KEYS[3], ARGV[2])
 if binding == false then
+  local n = sync_owners(KEYS[1], KEYS[3], KEYS[4], ARGV[1])
   redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
+  redis.call('HINCRBY', KEYS[4], ARGV[5], 1)
+  redis.call('HSET', KEYS[1], 'kind', 'jido.journal', 'version', ARGV[1], 'owned', n + 1)
   binding = ARGV[4]
 end
 return {'OK', stored, binding}
 """
 )
+
+# KEYS: meta, cp, bind, owners. ARGV: version, name. Returns {'OK', 1 if there was a checkpoint else 0}.
+_FORGET: Final = (
+    _PRELUDE
+    + """
+local err = check_all(KEYS[1], ARGV[1], {KEYS[2], KEYS[3], KEYS[4]}, {'hash', 'hash', 'hash'})
+if err then return err end
+local binding = redis.call('HGET', KEYS[3], ARGV[2])
+if binding ~= false then
+  local n = sync_owners(KEYS[1], KEYS[3], KEYS[4], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[2])
+  local key = owner_key(binding)
+  if key ~= nil and redis.call('HINCRBY', KEYS[4], key, -1) <= 0 then redis.call('HDEL', KEYS[4], key) end
+  redis.call('HSET', KEYS[1], 'kind', 'jido.journal', 'version', ARGV[1], 'owned', n - 1)
+end
+return {'OK', redis.call('HDEL', KEYS[2], ARGV[2])}
+"""
+)
+
+# KEYS: meta, bind, owners. ARGV: version, owner key. Returns {'OK', count}.
+_COUNT_DURABLE: Final = (
+    _PRELUDE
+    + """
+local err = check_all(KEYS[1], ARGV[1], {KEYS[2], KEYS[3]}, {'hash', 'hash'})
+if err then return err end
+sync_owners(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
+return {'OK', tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')}
+"""
+)
+
+# KEYS: stream. ARGV: first id, limit, bytes. Returns {'OK', {entry, ...}}: entries from the first id on, at
+# most limit of them, and no more than the bytes of signal JSON (but at least one). XRANGE in steps that
+# double, so that a short read costs one step and a long one a few, never the whole limit of large entries.
+_READ: Final = """
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'none' then return {'OK', {}} end
+if kind ~= 'stream' then return {'BROKEN', KEYS[1], 'holds a ' .. kind .. ', not a stream'} end
+local limit = tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
+local out = {}
+local size = 0
+local from = ARGV[1]
+local step = 8
+while #out < limit do
+  local want = math.min(step, limit - #out)
+  local entries = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', want)
+  for i = 1, #entries do
+    local fields = entries[i][2]
+    for j = 1, #fields - 1, 2 do
+      if fields[j] == 's' then size = size + #fields[j + 1] end
+    end
+    if size > cap and #out > 0 then return {'OK', out} end
+    out[#out + 1] = entries[i]
+  end
+  if #entries < want then break end
+  from = '(' .. entries[#entries][1]
+  step = step * 2
+end
+return {'OK', out}
+"""
 
 # KEYS: meta, dl, dl:all, dl:src, this subscription's zset. ARGV: version, the letter's JSON (without its id),
 # max dead letters, the by-subscription key prefix, subscription. Returns {'OK', id, evicted}.
@@ -326,6 +424,11 @@ def _moment(micros: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=micros)
 
 
+def _owner_key(owner: str | None) -> bytes:
+    """The field of an owner's count in the owners hash (the scripts derive the same from a binding)."""
+    return b"-" if owner is None else b"=" + owner.encode("utf-8")
+
+
 class RedisJournal:
     """A journal in a Redis Stream. See the module docstring for the layout and the failures.
 
@@ -372,6 +475,7 @@ class RedisJournal:
         self._stream = base + "stream"
         self._cp = base + "cp"
         self._bind = base + "bind"
+        self._owners = base + "owners"
         self._dl = base + "dl"
         self._dl_all = base + "dl:all"
         self._dl_src = base + "dl:src"
@@ -381,6 +485,9 @@ class RedisJournal:
         self._offset_at_script = register(_OFFSET_AT)
         self._trim_script = register(_TRIM)
         self._checkpoint_script = register(_CHECKPOINT)
+        self._forget_script = register(_FORGET)
+        self._count_durable_script = register(_COUNT_DURABLE)
+        self._read_script = register(_READ)
         self._add_dl_script = register(_ADD_DEAD_LETTER)
         self._list_dl_script = register(_LIST_DEAD_LETTERS)
         self._remove_dl_script = register(_REMOVE_DEAD_LETTER)
@@ -473,7 +580,10 @@ class RedisJournal:
         return [Record(first + i, signal, appended_at) for i, signal in enumerate(batch)]
 
     async def read(self, start: int = 1, *, limit: int = 1000) -> list[Record]:
-        """Records with ``offset >= start``, in offset order, at most ``limit`` of them.
+        """Records with ``offset >= start``, in offset order, at most ``limit`` of them, and no more than
+        about 1 MiB of JSON (:data:`~jido.bus.memory.READ_BYTES`; at least one record, whatever its size):
+        fewer than ``limit`` does not mean the end; read on from the last offset + 1 until a read comes back
+        empty.
 
         Raises:
             TypeError, ValueError: ``start`` or ``limit`` is not an int >= 1.
@@ -483,30 +593,33 @@ class RedisJournal:
         self._check_open()
         check_int(start, "start", minimum=1)
         check_int(limit, "limit", minimum=1)
-        await trio.lowlevel.checkpoint()
-        self._check_open()
         if start > _MAX_ID:
+            await trio.lowlevel.checkpoint()
+            self._check_open()
             return []
+        reply = await self._run(
+            self._read_script,
+            [self._stream],
+            [f"{start}-0", str(min(limit, _MAX_COUNT)), str(READ_BYTES)],
+            writes=False,
+        )
+        return [self._record(entry) for entry in reply[1]]
+
+    def _record(self, entry: object) -> Record:
+        ident: object = None
+        fields: dict[object, object] = {}
+        if isinstance(entry, list | tuple) and len(entry) == 2 and isinstance(entry[1], list | tuple):
+            ident, flat = entry
+            fields = dict(zip(flat[::2], flat[1::2], strict=False))
+        where = ident.decode("ascii", "replace") if isinstance(ident, bytes) else str(ident)
         try:
-            entries = await self._guard(
-                self._client.xrange(self._stream, f"{start}-0", "+", count=min(limit, _MAX_COUNT))
-            )
-        except coredis.exceptions.WrongTypeError:
-            raise BrokenError(f"Redis key {self._stream!r} holds another type than a stream") from None
-        records: list[Record] = []
-        for entry in entries:
-            ident = entry.identifier
-            fields = entry.field_values
-            where = ident.decode("ascii", "replace") if isinstance(ident, bytes) else str(ident)
-            try:
-                offset = int(where.split("-", 1)[0])
-                micros = int(fields[b"t"])
-            except (KeyError, ValueError):
-                raise BrokenError(
-                    f"Redis key {self._stream!r} holds an entry that is not a journal record at {where}"
-                ) from None
-            records.append(Record(offset, self._signal(fields.get(b"s"), where), _moment(micros)))
-        return records
+            offset = int(where.split("-", 1)[0])
+            micros = int(fields[b"t"])  # type: ignore[call-overload]  # bytes of digits, or refused below
+        except (KeyError, ValueError, TypeError):
+            raise BrokenError(
+                f"Redis key {self._stream!r} holds an entry that is not a journal record at {where}"
+            ) from None
+        return Record(offset, self._signal(fields.get(b"s"), where), _moment(micros))
 
     async def offset_at(self, moment: dt.datetime) -> int:
         """The offset of the first retained record appended at or after ``moment`` (``last_offset() + 1`` if none).
@@ -582,13 +695,13 @@ class RedisJournal:
         reply = await self._checkpoint(name, offset, "")
         return int(reply[1])
 
-    async def _checkpoint(self, name: str, offset: int, binding: str) -> list[Any]:
+    async def _checkpoint(self, name: str, offset: int, binding: str, owner_key: bytes = b"") -> list[Any]:
         if offset > _MAX_ID:
             check_checkpoint_offset(offset, await self.last_offset())
         reply = await self._run(
             self._checkpoint_script,
-            [self._meta, self._cp, self._bind],
-            [str(SCHEMA_VERSION), name.encode("utf-8"), str(offset), binding.encode("utf-8")],
+            [self._meta, self._cp, self._bind, self._owners],
+            [str(SCHEMA_VERSION), name.encode("utf-8"), str(offset), binding.encode("utf-8"), owner_key],
         )
         if reply[0] == b"PAST":
             check_checkpoint_offset(offset, int(reply[1]))
@@ -605,7 +718,7 @@ class RedisJournal:
         """
         self._check_open()
         check_binding(name, pattern, owner, offset)
-        reply = await self._checkpoint(name, offset, json.dumps([pattern, owner]))
+        reply = await self._checkpoint(name, offset, json.dumps([pattern, owner]), _owner_key(owner))
         try:
             bound_pattern, bound_owner = json.loads(reply[2])
         except (ValueError, TypeError):
@@ -613,6 +726,42 @@ class RedisJournal:
         if not isinstance(bound_pattern, str) or not isinstance(bound_owner, str | None):
             raise BrokenError(f"Redis key {self._bind!r} holds an unreadable binding for {name!r}")
         return DurableBinding(name, bound_pattern, bound_owner, int(reply[1]))
+
+    async def forget_subscription(self, name: str) -> bool:
+        """Remove the durable subscription ``name``: its checkpoint and its binding (a later subscribe of the
+        name starts afresh). Returns whether there was one.
+
+        Raises:
+            TypeError, ValueError: ``name`` is not a non-empty str.
+            BrokenError, RedisUnavailableError, ClosedError: as for :meth:`append`.
+        """
+        self._check_open()
+        check_name(name, "name")
+        reply = await self._run(
+            self._forget_script,
+            [self._meta, self._cp, self._bind, self._owners],
+            [str(SCHEMA_VERSION), name.encode("utf-8")],
+        )
+        return int(reply[1]) == 1
+
+    async def count_durable(self, owner: str | None) -> int:
+        """How many durable subscriptions are bound to ``owner`` (a gateway identity): what a gateway bounds.
+
+        One script that reads one count (see the module docstring for how the counts are kept).
+
+        Raises:
+            BrokenError, RedisUnavailableError, ClosedError: as for :meth:`read`.
+        """
+        self._check_open()
+        if owner is not None:
+            check_name(owner, "owner")
+        reply = await self._run(
+            self._count_durable_script,
+            [self._meta, self._bind, self._owners],
+            [str(SCHEMA_VERSION), _owner_key(owner)],
+            writes=False,
+        )
+        return int(reply[1])
 
     async def add_dead_letter(
         self,

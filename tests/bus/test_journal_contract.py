@@ -13,6 +13,7 @@ import pytest
 import trio
 
 from jido.bus.journal import DeadLetterRecord, DurableBinding, Journal, Record
+from jido.bus.memory import READ_BYTES
 from jido.errors import ClosedError
 from jido.signal import Signal
 from tests.bus.journal_support import T0, JournalFactory, ManualClock, sig
@@ -224,6 +225,41 @@ class TestRead:
         """A start or limit that is not an int >= 1 is refused, naming the argument."""
         with pytest.raises(error, match=message):
             await journal.read(**kwargs)
+
+
+def big(i: int, size: int) -> Signal:
+    """A signal whose JSON is a little over ``size`` bytes."""
+    return Signal(type="big.blob", source="/test", data={"i": i, "blob": "x" * size})
+
+
+class TestReadBytes:
+    """A read returns at most about READ_BYTES of JSON (at least one record): a subscription that stopped
+    reading keeps no more than that of what it read ahead, and reading on gives the rest."""
+
+    async def test_a_read_is_bounded_in_bytes(self, journal: Journal) -> None:
+        """A read of large records stops once the next would pass the bound; reading on from the last
+        offset + 1 gives the rest, in order, until a read comes back empty."""
+        size = READ_BYTES * 3 // 10
+        await journal.append([big(i, size) for i in range(10)])
+        assert [r.offset for r in await journal.read(1, limit=256)] == [1, 2, 3]
+        offsets: list[int] = []
+        start = 1
+        while batch := await journal.read(start, limit=256):
+            offsets.extend(r.offset for r in batch)
+            start = batch[-1].offset + 1
+        assert offsets == list(range(1, 11))
+
+    async def test_a_record_past_the_bound_is_read_alone(self, journal: Journal) -> None:
+        """A record larger than the bound still reads, one per read, and comes back whole."""
+        records = await journal.append([big(i, READ_BYTES * 3 // 2) for i in range(2)])
+        assert await journal.read(1, limit=256) == records[:1]
+        assert await journal.read(2, limit=256) == records[1:]
+
+    async def test_small_records_up_to_the_limit(self, journal: Journal) -> None:
+        """Small records are bounded by the limit alone, however many reads the backend makes of them."""
+        await journal.append([sig(i) for i in range(700)])
+        assert [r.offset for r in await journal.read(5, limit=600)] == list(range(5, 605))
+        assert len(await journal.read(1, limit=1000)) == 700
 
 
 class TestHugeNumbers:
@@ -724,6 +760,103 @@ class TestBindings:
         assert await journal.get_checkpoint("a") is None
 
 
+def durable(journal: Journal) -> Any:
+    """The journal's optional durable-subscription methods (forget_subscription, count_durable), which every
+    backend has but the Journal protocol does not require."""
+    return journal
+
+
+class TestForget:
+    async def test_forget_removes_checkpoint_and_binding(self, journal: Journal) -> None:
+        """A forgotten name has no checkpoint, and binding it again starts afresh with the new pattern,
+        owner and offset."""
+        await journal.append([sig(i) for i in range(3)])
+        await journal.bind_subscription("billing", pattern="order.*", owner="alice", offset=2)
+        assert await durable(journal).forget_subscription("billing") is True
+        assert await journal.get_checkpoint("billing") is None
+        again = await journal.bind_subscription("billing", pattern="user.*", owner="bob", offset=1)
+        assert again == DurableBinding("billing", "user.*", "bob", 1)
+
+    async def test_forget_twice(self, journal: Journal) -> None:
+        """Forgetting a name there is not (any more) returns False and changes nothing."""
+        await journal.bind_subscription("a", pattern="**", owner=None, offset=0)
+        assert await durable(journal).forget_subscription("a") is True
+        assert await durable(journal).forget_subscription("a") is False
+        assert await durable(journal).forget_subscription("never") is False
+
+    async def test_forget_an_unbound_checkpoint(self, journal: Journal) -> None:
+        """A checkpoint stored without a binding is forgotten too."""
+        await journal.append([sig(0)])
+        await journal.set_checkpoint("a", 1)
+        assert await durable(journal).forget_subscription("a") is True
+        assert await journal.get_checkpoint("a") is None
+
+    async def test_others_untouched(self, journal: Journal) -> None:
+        """Forgetting one name leaves the other names, and its own dead letters, as they were."""
+        [record] = await journal.append([sig(0)])
+        await journal.bind_subscription("a", pattern="x.*", owner="o", offset=1)
+        await journal.bind_subscription("b", pattern="y.*", owner="o", offset=0)
+        await journal.add_dead_letter("a", record, "boom", 1)
+        await durable(journal).forget_subscription("a")
+        assert await journal.bind_subscription("b", pattern="z", owner=None, offset=0) == DurableBinding(
+            "b", "y.*", "o", 0
+        )
+        assert [d.subscription for d in await journal.dead_letters()] == ["a"]
+
+    @pytest.mark.parametrize(
+        ("name", "error", "message"),
+        [("", ValueError, r"^name must not be empty$"), (3, TypeError, r"^name must be a str, got 3$")],
+    )
+    async def test_bad_name(
+        self, journal: Journal, name: object, error: type[Exception], message: str
+    ) -> None:
+        """A name that is not a non-empty str is refused, naming it."""
+        with pytest.raises(error, match=message):
+            await durable(journal).forget_subscription(name)
+
+
+class TestCountDurable:
+    async def test_counts_by_owner(self, journal: Journal) -> None:
+        """Each owner's bound names are counted; None is an owner of its own; a new journal counts none."""
+        assert await durable(journal).count_durable("alice") == 0
+        for name, owner in [("a", "alice"), ("b", "alice"), ("c", "bob"), ("d", None), ("e", None)]:
+            await journal.bind_subscription(name, pattern="**", owner=owner, offset=0)
+        counts = [await durable(journal).count_durable(o) for o in ("alice", "bob", None, "carol")]
+        assert counts == [2, 1, 2, 0]
+
+    async def test_binding_again_counts_once(self, journal: Journal) -> None:
+        """Binding a bound name again (by its owner or another) counts nothing more."""
+        await journal.bind_subscription("a", pattern="**", owner="alice", offset=0)
+        await journal.bind_subscription("a", pattern="**", owner="alice", offset=0)
+        await journal.bind_subscription("a", pattern="x", owner="bob", offset=0)
+        assert await durable(journal).count_durable("alice") == 1
+        assert await durable(journal).count_durable("bob") == 0
+
+    async def test_adopted_checkpoint_counts(self, journal: Journal) -> None:
+        """A checkpoint stored without a binding counts for the owner that binds it."""
+        await journal.append([sig(0)])
+        await journal.set_checkpoint("a", 1)
+        assert await durable(journal).count_durable("alice") == 0
+        await journal.bind_subscription("a", pattern="**", owner="alice", offset=0)
+        assert await durable(journal).count_durable("alice") == 1
+
+    async def test_forget_uncounts(self, journal: Journal) -> None:
+        """A forgotten name no longer counts for its owner; binding it again counts it for the new owner."""
+        await journal.bind_subscription("a", pattern="**", owner="alice", offset=0)
+        await journal.bind_subscription("b", pattern="**", owner="alice", offset=0)
+        await durable(journal).forget_subscription("a")
+        assert await durable(journal).count_durable("alice") == 1
+        await journal.bind_subscription("a", pattern="**", owner="bob", offset=0)
+        assert [await durable(journal).count_durable(o) for o in ("alice", "bob")] == [1, 1]
+
+    async def test_unicode_owner(self, journal: Journal) -> None:
+        """An owner outside ASCII (and outside the Basic Multilingual Plane) is counted as itself."""
+        for name in "ab":
+            await journal.bind_subscription(name, pattern="**", owner="caf\u00e9 \U0001f600", offset=0)
+        assert await durable(journal).count_durable("caf\u00e9 \U0001f600") == 2
+        assert await durable(journal).count_durable("caf\u00e9") == 0
+
+
 class TestTrim:
     async def test_by_count(self, journal: Journal, clock: ManualClock) -> None:
         """max_entries keeps the newest records and returns how many were removed."""
@@ -843,6 +976,8 @@ CALLS: dict[str, Callable[[Journal], Awaitable[object]]] = {
     "dead_letters": lambda j: j.dead_letters(),
     "remove_dead_letter": lambda j: j.remove_dead_letter(1),
     "trim": lambda j: j.trim(max_entries=0, now=T0),
+    "forget_subscription": lambda j: durable(j).forget_subscription("a"),
+    "count_durable": lambda j: durable(j).count_durable(None),
 }
 
 
