@@ -126,3 +126,34 @@ async def test_start_agent_of_other_class_after_store_wake(autojump_clock: trio.
         assert woken is not None and woken.spec.name == "review_sleeper"
         with pytest.raises(AgentExistsError):
             await rt.start_agent(ReviewWaiter, id="s")  # another class under the same id
+
+
+@action
+class _Ping:
+    def run(self, ctx: ActionContext) -> dict[str, Any]:
+        return {"log": [*ctx.state.log, ctx.signal.type]}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Scheduler.export computes wake_at with datetime.fromtimestamp: a timer past year 9999 (a finite"
+    " delay the scheduler accepts) raises ValueError out of hibernation and stops the whole runtime",
+)
+async def test_far_timer_hibernation_does_not_stop_the_runtime(autojump_clock: trio.testing.MockClock) -> None:
+    async with open_runtime() as rt:  # no store at all
+        await rt.agent(ReviewSleeper, "s").call(_later(1e12))  # accepted: finite and >= 0
+        await trio.sleep(20)  # idle: it hibernates
+        assert rt.agent(ReviewSleeper, "s").status == "hibernated"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="with a store, every commit of a root agent holding a timer past year 9999 fails (ValueError in"
+    " Scheduler.export): the agent can never commit again",
+)
+async def test_far_timer_does_not_block_commits(autojump_clock: trio.testing.MockClock) -> None:
+    async with open_runtime(store=MemoryStateStore()) as rt:
+        ref = await rt.start_agent(ReviewWaiter, id="w")
+        await ref.call(_later(1e12))
+        await ref.call(Signal(type="review.ping", source="/test"))
+        assert ref.state.log == ["review.ping"]
