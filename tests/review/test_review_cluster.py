@@ -66,3 +66,33 @@ async def test_failover_with_resolve_error_keeps_the_node(
             agent = await node.call("t-1", Signal(type="tally.add", source="/t", data={"by": 2}), timeout=5)
             survived = agent.state.total == 2
     assert survived
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a Redis URL naming a database the server does not have (/99) fails the cluster command with"
+    " coredis's raw ResponseError (a traceback) instead of one clear error",
+)
+def test_cluster_command_db_out_of_range(redis_server: RedisServer) -> None:
+    from click.testing import CliRunner
+
+    from jido.cli.cluster import cluster as cluster_command
+    from jido.cli.errors import CliError
+
+    url = redis_server.url.rsplit("/", 1)[0] + "/99"  # the server has 16 databases
+    error = CliRunner().invoke(cluster_command, [url]).exception
+    assert isinstance(error, CliError), repr(error)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open_cluster_runtime on a URL naming a database the server does not have raises coredis's raw"
+    " ResponseError, not the promised RedisUnavailableError (or a ValueError naming the URL)",
+)
+async def test_open_cluster_runtime_db_out_of_range(redis_server: RedisServer, redis_namespace: str) -> None:
+    from jido._redis import RedisUnavailableError
+
+    url = redis_server.url.rsplit("/", 1)[0] + "/99"
+    with pytest.raises((RedisUnavailableError, ValueError)):
+        async with open_cluster_runtime(url, node_id="n", resolve=strict_resolve, namespace=redis_namespace):
+            pass
