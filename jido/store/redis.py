@@ -1,6 +1,7 @@
 """The Redis state store: agents' state in Redis (or Valkey), shared by every node of a cluster.
 
-It keeps every promise of :mod:`jido.store.store`. Each write call is one Lua script, so a batch is atomic on
+It keeps every promise of :mod:`jido.store.store`, and indexes ``wake_at`` (:class:`~jido.store.store.WakeupIndex`).
+Each write call is one Lua script, so a batch is atomic on
 the server: the script checks every write first (types, revisions, fencing tokens) and writes only when all
 pass; a script never stops half way through its writes.
 
@@ -10,8 +11,19 @@ slot and the scripts may touch them together)::
     {ns}:store:meta       hash   kind = "jido.store", version = 1 (a foreign or newer layout is refused),
                                  floor = the highest revision deleted: a state made anew starts above it
     {ns}:store:ids        zset   every agent id with a state, score 0 (lexicographic paging = code points)
-    {ns}:store:s:<id>     hash   d = the state's text, r = its revision, t = updated_at in microseconds
+    {ns}:store:s:<id>     hash   d = the state's text, r = its revision, t = updated_at in microseconds,
+                                 w = its wake_at as in the wakeup index (absent when it has none)
     {ns}:store:fences     hash   agent id -> the highest fencing token that wrote it (kept after a delete)
+    {ns}:store:wake       zset   "<wake_at>:<agent id>" for each state with a wake_at, score 0
+
+**Wakeups.** A write's ``wake_at`` goes into the wakeup index in the script that writes the state (a write
+without one takes the agent out, and so does a delete), so the index never disagrees with the states.
+:meth:`RedisStore.list_wakeups` is one ``ZRANGE ... BYLEX``. A member is the time, in microseconds since 1970
+plus 2**62 as 20 digits, then ``:`` and the agent id's UTF-8: byte order is (``wake_at``, agent id) order, a
+page's cursor is the member after which to go on, and ``before`` an exclusive upper bound, exact to the
+microsecond over every datetime (a score, a double, would be exact only to the year 2255, and would order
+agents due at the same moment by a scan among them). States written before the index existed are indexed at
+their next write.
 
 **Fencing.** :meth:`RedisStore.fenced` gives a view of the store whose writes carry a fencing token per agent
 (the token of the lease a node holds on it, see :mod:`jido.cluster`). The store remembers the highest token
@@ -58,7 +70,14 @@ from jido.store._checks import (
     check_page,
     stamp,
 )
-from jido.store.store import StateStoreStatistics, StateWrite, StoredState, check_writes
+from jido.store.store import (
+    StateStoreStatistics,
+    StateWrite,
+    StoredState,
+    Wakeup,
+    check_wakeup_query,
+    check_writes,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -74,6 +93,8 @@ SCHEMA_VERSION: Final = 1
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MAX_PAGE: Final = 2**31  # ZRANGEBYLEX takes a 64-bit count; no page is ever this long
+_WAKE_BIAS: Final = 2**62  # added to wake_at's microseconds since 1970: year 1 to 9999 fit, none negative
+_WAKE_DIGITS: Final = 20
 
 # Shared by the scripts: checks the layout marker. Returns nil when it is ours (or absent), else an error row.
 _CHECK_META: Final = """
@@ -103,15 +124,15 @@ local function check_record(key)
 end
 """
 
-# KEYS: meta, ids, fences, then one record key per write. ARGV: now (us), version, prefix length, then per write
-# data, expected ('' = any), token ('' = unfenced).
+# KEYS: meta, ids, fences, wake, then one record key per write. ARGV: now (us), version, prefix length, then
+# per write data, expected ('' = any), token ('' = unfenced), wake_at as the index writes it ('' = none).
 _SAVE: Final = (
     _CHECK_META
     + """
 local broken = check_meta(KEYS[1], ARGV[2])
 if broken then return broken end
 local skip = tonumber(ARGV[3])
-local n = #KEYS - 3
+local n = #KEYS - 4
 local revs = {}
 local fences = {}
 local finals = {}
@@ -120,7 +141,7 @@ local finals = {}
 local floor = 0
 if redis.call('EXISTS', KEYS[1]) == 1 then floor = tonumber(redis.call('HGET', KEYS[1], 'floor') or '0') end
 for i = 1, n do
-  local key = KEYS[3 + i]
+  local key = KEYS[4 + i]
   local id = string.sub(key, skip + 1)
   if revs[key] == nil then
     local rev, err = check_record(key)
@@ -128,13 +149,13 @@ for i = 1, n do
     revs[key] = rev
   end
   -- The fence first: a writer whose lease was taken over is told that, not that its revision is old.
-  local token = ARGV[3 + 3 * (i - 1) + 3]
+  local token = ARGV[3 + 4 * (i - 1) + 3]
   if token ~= '' then
     if fences[id] == nil then fences[id] = tonumber(redis.call('HGET', KEYS[3], id) or '0') end
     if tonumber(token) < fences[id] then return {'FENCED', i, fences[id]} end
     fences[id] = tonumber(token)
   end
-  local expected = ARGV[3 + 3 * (i - 1) + 2]
+  local expected = ARGV[3 + 4 * (i - 1) + 2]
   if expected ~= '' and tonumber(expected) ~= revs[key] then
     return {'STALE', i, revs[key]}
   end
@@ -147,19 +168,30 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local out = {}
 for i = 1, n do
-  local key = KEYS[3 + i]
+  local key = KEYS[4 + i]
   local id = string.sub(key, skip + 1)
-  redis.call('HSET', key, 'd', ARGV[3 + 3 * (i - 1) + 1], 't', ARGV[1], 'r', finals[i])
+  local wake = ARGV[3 + 4 * (i - 1) + 4]
+  local was = redis.call('HGET', key, 'w')
+  -- HSET first: past maxmemory, Redis refuses a script's first write that adds memory, and nothing else
+  -- after one write of any kind (a ZREM first would let the whole batch through).
+  redis.call('HSET', key, 'd', ARGV[3 + 4 * (i - 1) + 1], 't', ARGV[1], 'r', finals[i])
+  if was and was ~= wake then redis.call('ZREM', KEYS[4], was .. ':' .. id) end
+  if wake == '' then
+    redis.call('HDEL', key, 'w')
+  else
+    redis.call('ZADD', KEYS[4], 0, wake .. ':' .. id)
+    redis.call('HSET', key, 'w', wake)
+  end
   out[i] = finals[i]
   redis.call('ZADD', KEYS[2], 0, id)
-  local token = ARGV[3 + 3 * (i - 1) + 3]
+  local token = ARGV[3 + 4 * (i - 1) + 3]
   if token ~= '' then redis.call('HSET', KEYS[3], id, token) end
 end
 return {'OK', out}
 """
 )
 
-# KEYS: meta, ids, fences, record. ARGV: version, expected ('' = any), token ('' = unfenced), agent id.
+# KEYS: meta, ids, fences, record, wake. ARGV: version, expected ('' = any), token ('' = unfenced), agent id.
 _DELETE: Final = (
     _CHECK_META
     + """
@@ -174,6 +206,8 @@ end
 if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= rev then return {'STALE', 1, rev} end
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[4], ARGV[3]) end
 if rev == 0 then return {'OK', 0} end
+local wake = redis.call('HGET', KEYS[4], 'w')
+if wake then redis.call('ZREM', KEYS[5], wake .. ':' .. ARGV[4]) end
 redis.call('DEL', KEYS[4])
 redis.call('ZREM', KEYS[2], ARGV[4])
 if rev > tonumber(redis.call('HGET', KEYS[1], 'floor') or '0') then redis.call('HSET', KEYS[1], 'floor', rev) end
@@ -246,6 +280,26 @@ def _decode(raw: object, key: str) -> str:
         raise BrokenError(f"Redis key {key!r} holds state that is not UTF-8 text") from None
 
 
+def _wake_digits(moment: dt.datetime, *, plus: int = 0) -> bytes:
+    """``moment`` (and ``plus`` microseconds) as the wakeup index writes it: microseconds since 1970 plus the
+    bias, as fixed digits."""
+    micros = (moment - _EPOCH) // dt.timedelta(microseconds=1) + plus
+    return b"%0*d" % (_WAKE_DIGITS, micros + _WAKE_BIAS)
+
+
+def _wakeup(raw: object, key: str) -> Wakeup:
+    """A wakeup index member read back; BrokenError naming the key if it is not one of ours."""
+    if isinstance(raw, bytes) and raw[_WAKE_DIGITS : _WAKE_DIGITS + 1] == b":":
+        digits = raw[:_WAKE_DIGITS]
+        if digits.isdigit():
+            try:
+                wake_at = _EPOCH + dt.timedelta(microseconds=int(digits) - _WAKE_BIAS)
+                return Wakeup(wake_at, raw[_WAKE_DIGITS + 1 :].decode("utf-8"))
+            except (OverflowError, UnicodeDecodeError):
+                pass
+    raise BrokenError(f"Redis key {key!r} holds a member that is not a wakeup: {raw!r}")
+
+
 def _int(raw: object, key: str, field: str) -> int:
     try:
         value: int = int(raw)  # type: ignore[call-overload]  # bytes of digits, or garbage refused below
@@ -295,6 +349,7 @@ class RedisStore:
         self._meta = base + "meta"
         self._ids = base + "ids"
         self._fences = base + "fences"
+        self._wake = base + "wake"
         self._record_prefix = base + "s:"
         self._save_script = client.register_script(_SAVE)
         self._delete_script = client.register_script(_DELETE)
@@ -479,8 +534,9 @@ class RedisStore:
                 write.data.encode("utf-8"),
                 "" if write.expected_revision is None else str(write.expected_revision),
                 "" if token is None else str(token),
+                b"" if write.wake_at is None else _wake_digits(write.wake_at),
             ]
-        keys = [self._meta, self._ids, self._fences, *(self._key(w.agent_id) for w in batch)]
+        keys = [self._meta, self._ids, self._fences, self._wake, *(self._key(w.agent_id) for w in batch)]
         try:
             reply = await self._run(self._save_script, keys, args)
         except (BrokenError, ClosedError):
@@ -525,7 +581,7 @@ class RedisStore:
         return await self._delete(agent_id, expected_revision, None)
 
     async def _delete(self, agent_id: str, expected: int | None, token: int | None) -> bool:
-        keys = [self._meta, self._ids, self._fences, self._key(agent_id)]
+        keys = [self._meta, self._ids, self._fences, self._key(agent_id), self._wake]
         args: list[str | bytes] = [
             str(SCHEMA_VERSION),
             "" if expected is None else str(expected),
@@ -566,9 +622,36 @@ class RedisStore:
         ids = await self._read_index(
             self._client.zrange(
                 self._ids, low, b"+", sortby=PureToken.BYLEX, offset=0, count=min(limit, _MAX_PAGE)
-            )
+            ),
+            self._ids,
         )
         return [_decode(raw, self._ids) for raw in ids]
+
+    async def list_wakeups(
+        self, *, before: dt.datetime | None = None, after: Wakeup | None = None, limit: int = 1000
+    ) -> list[Wakeup]:
+        """Agents whose state has a ``wake_at``, by (``wake_at``, agent id): those after ``after``, due no later
+        than ``before``, at most ``limit``; one ``ZRANGE ... BYLEX`` of the wakeup index.
+
+        Raises:
+            TypeError, ValueError: a bad argument.
+            BrokenError: the wakeup index holds another type, or a member that is not ours.
+            RedisUnavailableError, ClosedError: as for :meth:`load`.
+        """
+        self._check_open()
+        before, limit = check_wakeup_query(before, after, limit)
+        low = b"-" if after is None else b"(" + _wake_digits(after.wake_at) + b":" + after.agent_id.encode()
+        # Exclusive of the next microsecond's digits: every member due at ``before`` sorts below them.
+        high = b"+" if before is None else b"(" + _wake_digits(before, plus=1)
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        members = await self._read_index(
+            self._client.zrange(
+                self._wake, low, high, sortby=PureToken.BYLEX, offset=0, count=min(limit, _MAX_PAGE)
+            ),
+            self._wake,
+        )
+        return [_wakeup(raw, self._wake) for raw in members]
 
     async def count(self) -> int:
         """How many agents have a state.
@@ -579,13 +662,14 @@ class RedisStore:
         self._check_open()
         await trio.lowlevel.checkpoint()
         self._check_open()
-        return int(await self._read_index(self._client.zcard(self._ids)))
+        return int(await self._read_index(self._client.zcard(self._ids), self._ids))
 
-    async def _read_index(self, request: Any) -> Any:
+    async def _read_index(self, request: Any, key: str) -> Any:
         try:
             return await self._guard(request)
         except coredis.exceptions.WrongTypeError:
-            raise BrokenError(f"Redis key {self._ids!r} holds another type than our id index") from None
+            what = "id index" if key == self._ids else "wakeup index"
+            raise BrokenError(f"Redis key {key!r} holds another type than our {what}") from None
 
     async def aclose(self) -> None:
         """Close the store: later calls raise :class:`~jido.errors.ClosedError` (``aclose`` itself may be
@@ -607,6 +691,9 @@ class FencedRedisStore:
 
     Reads are the store's own; ``save_many`` and ``delete`` send, for each agent, the token its ``tokens``
     function gives, and raise :class:`FencedWriteError` when a newer token already wrote that agent.
+
+    Writes keep the wakeup index, but the view does not offer ``list_wakeups``: a runtime given a store that
+    has it wakes every listed sleeper itself, while in a cluster an agent runs only where its lease is.
     """
 
     def __init__(self, store: RedisStore, tokens: Callable[[str], int | None]) -> None:

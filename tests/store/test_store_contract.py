@@ -228,6 +228,68 @@ class TestWakeups:
         [listed] = await index.list_wakeups()
         assert listed.wake_at == moment and listed.wake_at.tzinfo == dt.UTC
 
+    async def test_same_moment_paged_by_id(self, store: StateStore) -> None:
+        """Agents due at the same moment are listed by id, and pages go on among them without a repeat."""
+        index = _wakeups(store)
+        ids = ["b", "a", "ab", "a\u00e9", "\U0001f600", "aa"]
+        await store.save_many([StateWrite(x, "{}", wake_at=T0) for x in ids])
+        listed: list[Wakeup] = []
+        while page := await index.list_wakeups(after=listed[-1] if listed else None, limit=2):
+            listed += page
+        assert listed == [Wakeup(T0, x) for x in sorted(ids)]
+
+    async def test_before_is_inclusive_to_the_microsecond(self, store: StateStore) -> None:
+        """before keeps what is due at that very microsecond, and not what is due one microsecond later."""
+        index = _wakeups(store)
+        tick = dt.timedelta(microseconds=1)
+        await store.save_many([StateWrite("a", "{}", wake_at=T0), StateWrite("b", "{}", wake_at=T0 + tick)])
+        assert [w.agent_id for w in await index.list_wakeups(before=T0)] == ["a"]
+        assert await index.list_wakeups(before=T0 - tick) == []
+        assert [w.agent_id for w in await index.list_wakeups(before=T0 + tick)] == ["a", "b"]
+
+    async def test_a_later_wake_at_moves_the_agent(self, store: StateStore) -> None:
+        """A save with another wake_at lists the agent once, at the new time."""
+        index = _wakeups(store)
+        await store.save_many([StateWrite(x, "{}", wake_at=T0) for x in "ab"])
+        await store.save_many([StateWrite("a", "{}", wake_at=T0 + dt.timedelta(hours=1))])
+        assert await index.list_wakeups() == [Wakeup(T0, "b"), Wakeup(T0 + dt.timedelta(hours=1), "a")]
+
+    async def test_last_write_of_a_batch_wins(self, store: StateStore) -> None:
+        """Two writes of one agent in a batch leave the index as the second says."""
+        index = _wakeups(store)
+        await store.save_many([StateWrite("a", "{}", wake_at=T0), StateWrite("a", "{}")])
+        await store.save_many([StateWrite("b", "{}"), StateWrite("b", "{}", wake_at=T0)])
+        assert await index.list_wakeups() == [Wakeup(T0, "b")]
+
+    async def test_a_refused_batch_indexes_nothing(self, store: StateStore) -> None:
+        """A batch refused for a stale revision changes no wakeup."""
+        index = _wakeups(store)
+        await store.save_many([StateWrite("a", "{}", wake_at=T0)])
+        with pytest.raises(StaleStateError):
+            await store.save_many(
+                [StateWrite("b", "{}", wake_at=T0), StateWrite("a", "{}", expected_revision=7)]
+            )
+        assert await index.list_wakeups() == [Wakeup(T0, "a")]
+
+    @pytest.mark.parametrize(
+        "moment",
+        [
+            dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+            dt.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+            dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        ],
+        ids=["year-1", "before-1970", "year-9999"],
+    )
+    async def test_any_moment_exact(self, store: StateStore, moment: dt.datetime) -> None:
+        """A wake_at long before 1970 or far in the future is kept to the microsecond, in order."""
+        index = _wakeups(store)
+        later = T0 if moment < T0 else moment - dt.timedelta(microseconds=1)
+        await store.save_many([StateWrite("a", "{}", wake_at=moment), StateWrite("b", "{}", wake_at=later)])
+        assert await index.list_wakeups() == sorted([Wakeup(moment, "a"), Wakeup(later, "b")])
+        assert await index.list_wakeups(before=moment) == [
+            w for w in sorted([Wakeup(moment, "a"), Wakeup(later, "b")]) if w.wake_at <= moment
+        ]
+
     async def test_bad_arguments(self, store: StateStore) -> None:
         """A naive wake_at or before, or an after that is not a Wakeup, is refused."""
         index = _wakeups(store)
