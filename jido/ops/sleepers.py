@@ -3,9 +3,10 @@
 The runtime lists its sleepers a page at a time (:meth:`Runtime.hibernated_agents`), oldest sleeper first.
 Unfiltered, a page costs O(offset + limit) and is asked for at every tick. Filtered, each question scans every
 sleeper (about 50 ms for a million), and every open page asks at every tick: :class:`Sleepers` keeps each
-filtered answer, and asks again only once the sleepers changed (one fell asleep, woke or stopped), and then at
-most once every :data:`REFRESH` seconds per query. So a filter costs one scan per query per ``REFRESH``
-seconds, however many pages show it; nothing here sorts or copies the sleepers.
+filter's first :data:`FILTER_WINDOW` matches and its total, and asks again only once the sleepers changed (one
+fell asleep, woke or stopped), and then at most once every :data:`REFRESH` seconds per filter. So a filter
+costs one scan per ``REFRESH`` seconds, however many pages show it and whichever page they are on; nothing
+here sorts the sleepers or copies more than a window of them.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ if TYPE_CHECKING:
     from jido.runtime.activation import HibernatedAgent
     from jido.runtime.runtime import Runtime
 
-__all__ = ["REFRESH", "Sleepers", "hibernated_detail"]
+__all__ = ["FILTER_WINDOW", "REFRESH", "Sleepers", "hibernated_detail"]
 
 REFRESH: Final = 2.0
 """Seconds a filtered answer is kept at least, even when the sleepers changed meanwhile."""
-MAX_CACHED: Final = 256
-"""Filtered answers kept (the least recently used go first)."""
+FILTER_WINDOW: Final = 10_000
+"""Matches of one filter kept (its first ones, oldest sleeper first): the pages a filtered view can show."""
+MAX_CACHED: Final = 16
+"""Filters whose matches are kept (the least recently used go first): at most about 16 x 10,000 entries."""
 _STATE_TEXT: Final = 16_384
 _Generation = tuple[int, int, int]
 
@@ -47,7 +50,7 @@ class Sleepers:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.scans = 0  # filtered questions asked of the runtime (each scans every sleeper)
-        self._answers: collections.OrderedDict[tuple[str, int, int], _Answer] = collections.OrderedDict()
+        self._answers: collections.OrderedDict[str, _Answer] = collections.OrderedDict()
 
     def _generation(self) -> _Generation:
         stats = self.runtime.statistics()
@@ -55,23 +58,25 @@ class Sleepers:
 
     def page(self, contains: str, offset: int, limit: int) -> tuple[list[HibernatedAgent], int]:
         """Up to ``limit`` sleepers from ``offset`` (oldest sleeper first) whose id or class contains
-        ``contains`` (case-insensitive), and how many match in all."""
+        ``contains`` (case-insensitive), and how many match in all.
+
+        A filter's first :data:`FILTER_WINDOW` matches are kept with its total, so paging through them costs
+        no scan; pages past them are empty (the total says how many there are: a narrower filter shows them).
+        """
         if not contains:
             return self.runtime.hibernated_agents(offset=offset, limit=limit)
-        key = (contains.lower(), offset, limit)
+        key = contains.lower()
         generation = self._generation()
         now = trio.current_time()
         answer = self._answers.get(key)
-        if answer is not None and (answer.generation == generation or now - answer.at < REFRESH):
-            self._answers.move_to_end(key)
-            return answer.rows, answer.total
-        rows, total = self.runtime.hibernated_agents(offset=offset, limit=limit, contains=contains)
-        self.scans += 1
-        self._answers[key] = _Answer(generation, now, rows, total)
+        if answer is None or (answer.generation != generation and now - answer.at >= REFRESH):
+            rows, total = self.runtime.hibernated_agents(offset=0, limit=FILTER_WINDOW, contains=contains)
+            self.scans += 1
+            answer = self._answers[key] = _Answer(generation, now, rows, total)
         self._answers.move_to_end(key)
         while len(self._answers) > MAX_CACHED:
             self._answers.popitem(last=False)
-        return rows, total
+        return answer.rows[offset : offset + limit], answer.total
 
     def sleeps(self, agent_id: str) -> bool:
         """Whether ``agent_id`` is hibernated now (O(1))."""

@@ -23,7 +23,7 @@ from jido.ops.feed import Feed
 from jido.ops.live import SEND_TIMEOUT, LiveClient
 from jido.ops.metrics import Metrics
 from jido.ops.recorder import Recorder
-from jido.ops.sleepers import REFRESH, Sleepers
+from jido.ops.sleepers import FILTER_WINDOW, REFRESH, Sleepers
 from jido.runtime.runtime import Runtime
 from jido.store.memory import MemoryStateStore
 from jido.telemetry import Event, attach
@@ -123,8 +123,10 @@ class TestManySleepers:
             workers = (await http.get("/api/agents", params={"q": "w", "status": "hibernated"})).json()
             assert workers["total"] == 0 and workers["rows"] == []
 
-            # No question asked for more than a page: nothing copied or sorted every sleeper.
-            assert calls and all(c["limit"] <= views.MAX_PAGE for c in calls)
+            # No question asked for more than a page (a filter: its window): nothing copied or sorted every sleeper.
+            assert calls and all(
+                c["limit"] <= (FILTER_WINDOW if c.get("contains") else views.MAX_PAGE) for c in calls
+            )
 
     async def test_filtered_answers_are_kept(
         self, autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
@@ -145,10 +147,30 @@ class TestManySleepers:
             await trio.sleep(REFRESH)
             assert views.agents_page(rt, query, sleepers)["total"] == 99
             assert sleepers.scans == 2
-            # A query with a different window is another answer; unfiltered pages are never kept.
-            views.agents_page(rt, views.AgentQuery(q="s1", status="hibernated", offset=10), sleepers)
+            # Another page of the same filter comes from what was kept; another filter is another scan;
+            # unfiltered pages are never kept (they cost only their rows).
+            paged = views.agents_page(rt, views.AgentQuery(q="s1", status="hibernated", offset=10), sleepers)
+            expected = [h.id for h in rt.hibernated_agents(contains="s1", limit=1000)[0]][10:]
+            assert [r["id"] for r in paged["rows"]] == expected[: len(paged["rows"])] and paged["rows"]
+            assert sleepers.scans == 2
             views.agents_page(rt, views.AgentQuery(status="hibernated"), sleepers)
+            assert sleepers.scans == 2
+            views.agents_page(rt, views.AgentQuery(q="s2", status="hibernated"), sleepers)
             assert sleepers.scans == 3
+
+    async def test_a_filter_shows_its_first_window(
+        self, autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Pages of a filter past its first FILTER_WINDOW matches are empty; the total still counts them all."""
+        monkeypatch.setattr("jido.ops.sleepers.FILTER_WINDOW", 50)
+        async with jido.open_runtime() as rt:
+            await _fall_asleep(rt, [f"s{i:03d}" for i in range(120)])
+            sleepers = Sleepers(rt)
+            order = [h.id for h in rt.hibernated_agents(limit=1000)[0]]
+            rows, total = sleepers.page("s", 40, 20)
+            assert [r.id for r in rows] == order[40:50] and total == 120
+            assert sleepers.page("s", 60, 20) == ([], 120)
+            assert sleepers.scans == 1
 
 
 class TestQueries:

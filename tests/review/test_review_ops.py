@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import trio
 import trio.testing
 
@@ -12,11 +11,6 @@ from jido.signal import Signal
 from tests.review.test_review_timers import ReviewSleeper
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="filtered sleeper answers are cached per (q, offset, limit): a client paging a filter (or sending"
-    " any new offset) makes every request scan every sleeper, not one scan per query per REFRESH",
-)
 async def test_paging_a_filter_does_not_rescan_every_sleeper(autojump_clock: trio.testing.MockClock) -> None:
     async with open_runtime() as rt:
         for i in range(100):
