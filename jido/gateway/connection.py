@@ -5,6 +5,11 @@ in a task of its own). Every subscription has a pump task reading the bus into t
 queue, waiting for room; one writer task sends what is queued, all that has queued up at once in one
 socket write (:mod:`jido.gateway.wire`). A connection whose queue stays full for
 ``slow_consumer_timeout`` seconds (its client stopped reading) is closed with 4008.
+
+What the connection holds is counted in its account (:mod:`jido.gateway.budget`): a frame read is counted
+until the reader takes it, a queued frame until it is written, a call's frame until the call ends, a durable
+delivery's frame until it is acked. A pump whose subscription's deliveries fill the account waits for acks; a
+reader whose calls do waits for one to end: either way the backlog stays in the journal or in the socket.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import sys
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
@@ -20,6 +26,7 @@ import trio
 import trio_websocket
 
 from jido.errors import ClosedError
+from jido.gateway.budget import Account
 from jido.gateway.ops import ServerSubscription, dispatch
 from jido.gateway.policy import TokenPolicy
 from jido.gateway.protocol import (
@@ -33,7 +40,7 @@ from jido.gateway.protocol import (
     parse_request,
     result_frame,
 )
-from jido.gateway.queue import SendQueue
+from jido.gateway.queue import SendQueue, frame_size
 from jido.gateway.wire import MAX_BATCH_BYTES, MAX_BATCH_FRAMES, can_coalesce, send_messages
 from jido.signal.serialization import dumps
 from jido.telemetry.events import GATEWAY_CONNECTED, GATEWAY_DISCONNECTED, GATEWAY_LAGGING
@@ -70,17 +77,6 @@ def _reason(text: str) -> str:
     return text if len(raw) <= _MAX_REASON else raw[:_MAX_REASON].decode(errors="ignore")
 
 
-def _peer(ws: trio_websocket.WebSocketConnection) -> str:
-    try:
-        remote = ws.remote
-    except OSError:  # the peer reset the connection right after the handshake: its address is gone
-        return "unknown peer"
-    if isinstance(remote, trio_websocket.Endpoint):
-        host = str(remote.address)
-        return f"[{host}]:{remote.port}" if remote.address.version == 6 else f"{host}:{remote.port}"
-    return remote
-
-
 def _only_cancelled(exc: BaseException) -> bool:
     if isinstance(exc, BaseExceptionGroup):
         return all(_only_cancelled(e) for e in exc.exceptions)
@@ -95,18 +91,22 @@ class Connection:
         gateway: Gateway,
         ws: trio_websocket.WebSocketConnection,
         policy: TokenPolicy | None,
+        account: Account,
+        peer: str,
     ) -> None:
         self.gateway = gateway
         self.id = next(gateway._ids)
         self.ws = ws
-        self.peer = _peer(ws)
+        self.peer = peer
         self.policy = policy
+        self.account = account
         self._opened = trio.current_time()
         self._announced = False  # jido.gateway.connected was emitted (then disconnected will be)
         self.subscriptions: dict[str, ServerSubscription] = {}
         self.subscription_ids = itertools.count(1)
-        self.send_queue = SendQueue(gateway.send_queue, gateway.send_queue_bytes)
+        self.send_queue = SendQueue(gateway.send_queue, gateway.send_queue_bytes, account)
         self.calls = trio.Semaphore(MAX_CALLS)
+        self.frame_bytes = 0  # bytes of the frame being handled
         self._close: tuple[int, str] | None = None
         self._peer_closed = False
         self._drain = False
@@ -210,7 +210,10 @@ class Connection:
                 await self.ws.aclose(code, reason)  # closes the stream even though cancelled
 
     async def drop_subscription(self, sub: ServerSubscription) -> None:
-        self.subscriptions.pop(sub.id, None)
+        if self.subscriptions.pop(sub.id, None) is not None:
+            self.account.release("deliveries", sub.held + self.gateway.subscription_bytes)
+            sub.held = 0
+            sub.unacked.clear()
         sub.scope.cancel()
         if sub.durable is not None and self.gateway._durable.get(sub.durable) == (self, sub.id):
             del self.gateway._durable[sub.durable]
@@ -267,9 +270,16 @@ class Connection:
         await self.ws._stream.aclose()
         self.close(1006, "connection cut")
 
-    async def queue(self, frame: str) -> bool:
+    async def queue(self, frame: str, *, wait_budget: bool = False) -> bool:
         """Queue a frame, waiting for room; False (and the connection closing) if it is closing, or if the
-        queue stayed full for ``slow_consumer_timeout`` seconds."""
+        queue stayed full for ``slow_consumer_timeout`` seconds.
+
+        When the gateway's budget is spent, it waits for room there first: for good with ``wait_budget`` (a
+        pump or a call), else only while the connection's own frames are queued (the reader answering a
+        request: it must go on reading the acks that free the budget)."""
+        size = frame_size(frame)
+        if not self.account.budget_room(size):
+            await self.account.wait_budget(size, while_sending=not wait_budget)
         try:
             self.send_queue.put_nowait(frame)
         except trio.WouldBlock:
@@ -309,12 +319,22 @@ class Connection:
             except trio_websocket.ConnectionClosed as exc:
                 self._peer_closed_with(exc)
                 return
-            self.gateway._frames_received += 1
+            self._took_frame()
+            self.frame_bytes = sys.getsizeof(message)  # str or bytes: what it takes in memory
             try:
                 request = parse_request(message, max_bytes=self.gateway.max_frame_bytes)
                 await dispatch(self, request)
             except FrameError as error:
                 await self.error(error)
+
+    def _took_frame(self) -> None:
+        # What was read from the socket up to here made this frame (and control frames): no longer held there.
+        # Bytes of the next frame already read are forgotten too; at most one read, as the websocket layer
+        # holds no frame besides this one.
+        self.gateway._frames_received += 1
+        account = self.account
+        if account.parts["incoming"]:
+            account.release("incoming", account.parts["incoming"])
 
     async def _authenticate(self) -> bool:
         """Wait for the first frame: it must be a valid ``auth`` frame."""
@@ -326,7 +346,7 @@ class Connection:
             except trio_websocket.ConnectionClosed as exc:
                 self._peer_closed_with(exc)
                 return False
-            gateway._frames_received += 1
+            self._took_frame()
             try:
                 request = parse_request(message, max_bytes=gateway.max_frame_bytes)
             except FrameError as error:
@@ -377,6 +397,7 @@ class Connection:
         bus_sub = sub.bus_subscription
         subscription_json = dumps(sub.id)
         auto_ack = sub.durable is None
+        account = self.account
         queued = 0
         with sub.scope:
             while True:
@@ -385,16 +406,43 @@ class Connection:
                 except ClosedError:
                     return
                 frame = self.gateway.signal_frame(subscription_json, delivery.record)
-                try:
-                    self.send_queue.put_nowait(frame)  # the usual case, without a coroutine per frame
-                except (trio.WouldBlock, trio.ClosedResourceError):
-                    if not await self.queue(frame):
-                        return
+                size = frame_size(frame)
+                if not auto_ack and delivery.offset not in sub.unacked:
+                    # Held until acked: room for it in the connection's deliveries first (acks make it).
+                    if not (account.part_room("deliveries", size) and account.budget_room(size)):
+                        await self._wait_for_acks(sub, size)
+                    sub.unacked[delivery.offset] = size
+                    sub.held += size
+                    account.charge("deliveries", size)
+                queued_now = account.budget_room(size)  # else the gateway's budget is spent: queue() waits
+                if queued_now:
+                    try:
+                        self.send_queue.put_nowait(frame)  # the usual case, without a coroutine per frame
+                    except (trio.WouldBlock, trio.ClosedResourceError):
+                        queued_now = False
+                if not queued_now and not await self.queue(frame, wait_budget=True):
+                    return
                 if auto_ack:
                     await bus_sub.ack(delivery.offset)
                 queued += 1
                 if queued % _FAIRNESS_BATCH == 0:
                     await trio.lowlevel.checkpoint()
+
+    async def _wait_for_acks(self, sub: ServerSubscription, size: int) -> None:
+        """Wait until the connection's deliveries have room for ``size`` more bytes: its client acks, or
+        the gateway's budget frees up. Deliveries the bus no longer has in flight for ``sub`` (dead-lettered
+        after their attempts) are given back first."""
+        checkpoint = sub.bus_subscription.statistics().checkpoint
+        for offset in [offset for offset in sub.unacked if offset <= checkpoint]:
+            self.release_delivery(sub, offset)
+        await self.account.wait_room("deliveries", size)
+
+    def release_delivery(self, sub: ServerSubscription, offset: int) -> None:
+        """The delivery at ``offset`` of ``sub`` is acked (or gone): its frame is no longer held for it."""
+        size = sub.unacked.pop(offset, 0)
+        if size:
+            sub.held -= size
+            self.account.release("deliveries", size)
 
     async def _heartbeat(self) -> None:
         interval = self.gateway.heartbeat_interval

@@ -44,26 +44,32 @@ from jido.runtime.server import SYSTEM_PREFIX
 if TYPE_CHECKING:
     from jido.gateway.connection import Connection
 
-__all__ = ["MAX_DURABLE_SUBSCRIPTIONS", "MAX_SUBSCRIPTIONS", "ServerSubscription", "dispatch"]
+__all__ = ["MAX_DURABLE_SUBSCRIPTIONS", "ServerSubscription", "dispatch"]
 
-MAX_SUBSCRIPTIONS: Final = 1000
-"""Subscriptions one connection may hold."""
 MAX_DURABLE_SUBSCRIPTIONS = 1000
 """Durable subscriptions one identity may have stored (each is a row of the journal, kept until forgotten)."""
 
 _AGENT_SUBSCRIPTION: Final = "agent:"  # how the runtime names the bus subscription of an agent's routes
+DURABLE_PREFIX: Final = "gateway:"  # how the bus names a client's durable subscription
 
 
 @attrs.define(eq=False)
 class ServerSubscription:
     """A subscription of a connection: its id there, its pattern, its durable name (as the bus knows it), the
-    bus subscription, its pump."""
+    bus subscription, its pump, and the frames of its deliveries not acked yet (bytes by offset)."""
 
     id: str
     pattern: str
     durable: str | None
     bus_subscription: Subscription
     scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+    unacked: dict[int, int] = attrs.field(factory=dict)
+    held: int = 0
+
+    @property
+    def name(self) -> str:
+        """The name the client knows it by: its durable name, or its id on the connection."""
+        return self.durable.removeprefix(DURABLE_PREFIX) if self.durable is not None else self.id
 
 
 async def dispatch(conn: Connection, request: Request) -> None:
@@ -145,7 +151,7 @@ async def unsubscribe(conn: Connection, request: UnsubscribeRequest) -> None:
         except ValueError:  # another connection of the identity took it over meanwhile: it stays
             raise FrameError(
                 "conflict",
-                f"durable subscription {sub.durable.removeprefix('gateway:')!r} was subscribed again meanwhile",
+                f"durable subscription {sub.name!r} was subscribed again meanwhile",
                 request_id=request.id,
             ) from None
         except ClosedError as exc:
@@ -199,18 +205,48 @@ def check_pattern(conn: Connection, request: SubscribeRequest) -> None:
         )
 
 
-async def subscribe(conn: Connection, request: SubscribeRequest) -> None:
-    check_pattern(conn, request)
-    if len(conn.subscriptions) >= MAX_SUBSCRIPTIONS:
+def check_subscription_room(conn: Connection, request: SubscribeRequest) -> None:
+    """A subscription holds its share of the connection's account, and more while its deliveries wait for
+    acks: a connection may have only so many, and only while there is room."""
+    gateway = conn.gateway
+    limit = gateway.max_subscriptions
+    if len(conn.subscriptions) >= limit:
+        gateway._over_budget += 1
         raise FrameError(
             "forbidden",
-            f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection",
+            f"at most {limit} subscriptions per connection",
             request_id=request.id,
+            details={"limit": limit},
         )
+    share = gateway.subscription_bytes
+    account = conn.account
+    if account.parts["deliveries"] and not account.part_room("deliveries", share):
+        gateway._over_budget += 1
+        limit = gateway.part_limit("deliveries")
+        raise FrameError(
+            "forbidden",
+            f"no room for another subscription on this connection: its subscriptions and unacked deliveries "
+            f"hold {account.parts['deliveries']} of {limit} bytes (ack deliveries, or unsubscribe one)",
+            request_id=request.id,
+            details={"held": account.parts["deliveries"], "limit": limit},
+        )
+    if not account.budget_room(share):
+        gateway._over_budget += 1
+        raise FrameError(
+            "unavailable",
+            "the gateway holds all the memory it may for its clients: try again later",
+            request_id=request.id,
+            details={"limit": gateway.max_total_bytes},
+        )
+
+
+async def subscribe(conn: Connection, request: SubscribeRequest) -> None:
+    check_pattern(conn, request)
+    check_subscription_room(conn, request)
     bus = conn.gateway.runtime.bus
     name = None
     if request.durable is not None:
-        name = f"gateway:{request.durable}"
+        name = f"{DURABLE_PREFIX}{request.durable}"
         await check_durable_room(conn, request, name)
         await take_over(conn, request, name)
     try:
@@ -229,6 +265,7 @@ async def subscribe(conn: Connection, request: SubscribeRequest) -> None:
         raise FrameError("internal", str(exc), request_id=request.id) from None
     sub = ServerSubscription(f"s{next(conn.subscription_ids)}", request.pattern, name, bus_sub)
     conn.subscriptions[sub.id] = sub
+    conn.account.charge("deliveries", conn.gateway.subscription_bytes)
     if name is not None:
         conn.gateway._durable[name] = (conn, sub.id)
     first = max(bus_sub.statistics().cursor, await bus.journal.first_offset())
@@ -295,8 +332,14 @@ async def ack(conn: Connection, request: AckRequest) -> None:
     if sub.durable is not None:
         try:
             await sub.bus_subscription.ack(request.offset)
-        except LookupError as exc:
-            raise FrameError("not_found", str(exc), request_id=request.id) from None
+        except LookupError:
+            conn.release_delivery(sub, request.offset)  # dead-lettered meanwhile, if it was ours at all
+            raise FrameError(
+                "not_found",
+                f"offset {request.offset} is not in flight for subscription {sub.name!r}",
+                request_id=request.id,
+            ) from None
+        conn.release_delivery(sub, request.offset)
     await conn.reply(request.id, {})
 
 
@@ -304,12 +347,29 @@ async def start_call(conn: Connection, request: CallRequest) -> None:
     if not conn.token_policy.call:
         raise FrameError("forbidden", "calls are not allowed for this token", request_id=request.id)
     check_not_reserved(request.signal.type, request.id)
+    size = conn.frame_bytes
+    account = conn.account
+    if not account.budget_room(size):
+        conn.gateway._over_budget += 1
+        raise FrameError(
+            "unavailable",
+            "the gateway holds all the memory it may for its clients: try again later",
+            request_id=request.id,
+            details={"limit": conn.gateway.max_total_bytes},
+        )
     await conn.calls.acquire()
+    try:
+        # The call holds its frame's signal until it ends: the next frames wait for room among the calls.
+        await account.wait_room("calls", size, budget=False)  # calls end by themselves
+    except BaseException:
+        conn.calls.release()
+        raise
+    account.charge("calls", size)
     assert conn.tasks is not None
-    conn.tasks.start_soon(call, conn, request)
+    conn.tasks.start_soon(call, conn, request, size)
 
 
-async def call(conn: Connection, request: CallRequest) -> None:
+async def call(conn: Connection, request: CallRequest, size: int) -> None:
     try:
         try:
             result = await call_agent(conn, request)
@@ -327,8 +387,9 @@ async def call(conn: Connection, request: CallRequest) -> None:
                 )
             )
             return
-        await conn.queue(frame)
+        await conn.queue(frame, wait_budget=True)
     finally:
+        conn.account.release("calls", size)
         conn.calls.release()
 
 

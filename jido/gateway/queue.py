@@ -17,6 +17,8 @@ from collections import deque
 import attrs
 import trio
 
+from jido.gateway.budget import Account
+
 __all__ = ["SendQueue", "frame_size"]
 
 
@@ -40,9 +42,10 @@ class SendQueue:
     ``trio.ClosedResourceError`` and the consumer gets what is queued, then ``trio.EndOfChannel``.
     """
 
-    def __init__(self, max_frames: int, max_bytes: int) -> None:
+    def __init__(self, max_frames: int, max_bytes: int, account: Account | None = None) -> None:
         self.max_frames = max_frames
         self.max_bytes = max_bytes
+        self._account = account  # counts the queued bytes as the connection's "sends"
         self._frames: deque[tuple[str, int]] = deque()
         self._bytes = 0
         self._waiting: deque[_Waiter] = deque()
@@ -74,6 +77,8 @@ class SendQueue:
         self._frames.append((frame, size))
         self._bytes += size
         self.peak_bytes = max(self.peak_bytes, self._bytes)
+        if self._account is not None:
+            self._account.charge("sends", size)
         self._readable.set()
 
     def put_nowait(self, frame: str) -> None:
@@ -138,6 +143,8 @@ class SendQueue:
             raise trio.WouldBlock
         frame, size = self._frames.popleft()
         self._bytes -= size
+        if self._account is not None:
+            self._account.release("sends", size)
         if not self._frames:
             self._readable = trio.Event()
         self._admit()

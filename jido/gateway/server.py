@@ -9,10 +9,17 @@
 One task reads each connection's frames and handles them in order (a ``call`` runs in a task of its own, so a
 slow agent does not hold up the rest); every subscription has a pump task reading the bus; one writer task
 sends what is queued for the connection. The queue is bounded (``send_queue`` frames and ``send_queue_bytes``
-bytes) and pumps wait for room in it, so a burst, or a replay of the journal, flows at the pace the client reads: the backlog stays in the
-journal, not in memory. A connection whose queue stays full for ``slow_consumer_timeout`` seconds (the client
-stopped reading) is closed with 4008; the client reconnects and resumes from the last offset it received,
-and the journal serves the gap.
+bytes) and pumps wait for room in it, so a burst, or a replay of the journal, flows at the pace the client
+reads: the backlog stays in the journal, not in memory. A connection whose queue stays full for
+``slow_consumer_timeout`` seconds (the client stopped reading) is closed with 4008; the client reconnects and
+resumes from the last offset it received, and the journal serves the gap.
+
+What the gateway holds for its clients is bounded in bytes (:mod:`jido.gateway.budget`): each TCP connection
+has an account, from the moment it is accepted, bounded by ``max_connection_bytes``, and what the accounts
+hold above a small floor is drawn from one budget of ``max_total_bytes``. TCP connections are counted from
+accept, not from the end of the websocket handshake: at most ``max_connections`` plus a few more (to be told
+503) are open at once, each has ``handshake_timeout`` seconds to finish its handshake, and one past that is
+closed as soon as it is accepted.
 """
 
 from __future__ import annotations
@@ -24,7 +31,6 @@ import logging
 import math
 import urllib.parse
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Final
 
 import attrs
@@ -32,23 +38,54 @@ import trio
 import trio_websocket
 
 from jido.bus.journal import Record
+from jido.bus.memory import MemoryJournal
+from jido.gateway.budget import FLOOR, Account, Budget, Part
 from jido.gateway.connection import CLOSE_TIMEOUT, Connection
 from jido.gateway.policy import OPEN_POLICY, TokenPolicy, TokenTable
 from jido.gateway.protocol import CLOSE_GOING_AWAY
 from jido.gateway.queue import frame_size
 from jido.runtime.runtime import Runtime
 
-__all__ = ["DEFAULT_MAX_CONNECTIONS", "Gateway", "GatewayStatistics", "is_loopback", "serve_gateway"]
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_CONNECTION_BYTES",
+    "DEFAULT_MAX_SUBSCRIPTIONS",
+    "DEFAULT_MAX_TOTAL_BYTES",
+    "Gateway",
+    "GatewayStatistics",
+    "is_loopback",
+    "serve_gateway",
+]
 
 logger = logging.getLogger("jido.gateway")
 
-# The websocket layer counts characters; a frame has at most 4 bytes per character.
-_WEBSOCKET_SLACK: Final = 4
+# The websocket layer counts characters, we count UTF-8 bytes: it lets frames of up to twice our limit in
+# characters through, so that a frame somewhat over the limit gets a too_large error frame rather than 1009.
+_WEBSOCKET_SLACK: Final = 2
+# Frames the websocket layer may hold besides the one being handled: 0 leaves it the one it is assembling or
+# handing over (a queue of 4, its default, would be 4 more frames of up to 2 MiB per connection).
+_WEBSOCKET_QUEUE: Final = 0
+# What the bus may read ahead for one subscription, out of a journal that reads records from storage (the
+# SQLite and Redis journals read up to about 1 MiB at once); the memory journal's reads share its records.
+_READ_AHEAD_BYTES: Final = 1 << 20
+# Frames of the largest size one connection's running calls may hold at once (of MAX_CALLS calls).
+_CALL_FRAMES: Final = 4
+# What a subscription costs the gateway itself (its pump task, its bus subscription's state).
+_SUBSCRIPTION_BYTES: Final = 8 << 10
 # Signal JSON texts kept by offset, so that a burst fanning out to many connections is encoded once per
 # signal; bounded in entries and in bytes (a few large signals must not pin a gigabyte).
 _ENCODED_CACHE: Final = 4096
 _ENCODED_CACHE_BYTES: Final = 16 << 20
 DEFAULT_MAX_CONNECTIONS: Final = 1024
+DEFAULT_MAX_CONNECTION_BYTES: Final = 32 << 20
+DEFAULT_MAX_TOTAL_BYTES: Final = 512 << 20
+DEFAULT_MAX_SUBSCRIPTIONS: Final = 100
+
+
+def _extra_sockets(max_connections: int) -> int:
+    """TCP connections let in past ``max_connections``, so that a client over capacity is told so (HTTP 503)
+    rather than cut off."""
+    return max(1, max_connections // 16)
 
 
 def _positive_seconds(name: str, value: object, *, allow_inf: bool = False) -> float:
@@ -99,6 +136,16 @@ class GatewayStatistics:
         frames_received: client frames read.
         frames_sent: frames written to clients.
         errors_sent: error frames among them.
+        sockets: TCP connections open now, handshakes in progress included.
+        closed_at_accept: TCP connections closed as soon as they were accepted, as ``max_connections`` plus
+            the few let in to be refused with 503 were open already.
+        held_bytes: bytes the connections' accounts hold now (frames read, queued, of running calls, of
+            unacked deliveries, and the shares of subscriptions).
+        budget_bytes: what of that is drawn from ``max_total_bytes`` (what accounts hold above their floor).
+        peak_budget_bytes: the most ``budget_bytes`` has been since the gateway started.
+        peak_connection_bytes: the most one connection's account has held since the gateway started.
+        over_budget: subscribes and calls refused (``forbidden`` or ``unavailable``) for want of room in the
+            connection's account or in the gateway's budget.
     """
 
     connections: int
@@ -116,6 +163,13 @@ class GatewayStatistics:
     frames_sent: int
     errors_sent: int
     over_capacity: int = 0
+    sockets: int = 0
+    closed_at_accept: int = 0
+    held_bytes: int = 0
+    budget_bytes: int = 0
+    peak_budget_bytes: int = 0
+    peak_connection_bytes: int = 0
+    over_budget: int = 0
 
 
 class Gateway:
@@ -140,6 +194,10 @@ class Gateway:
         heartbeat_interval: float,
         auth_timeout: float,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_connection_bytes: int = DEFAULT_MAX_CONNECTION_BYTES,
+        max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+        max_subscriptions: int = DEFAULT_MAX_SUBSCRIPTIONS,
+        handshake_timeout: float = 5.0,
     ) -> None:
         self.runtime = runtime
         self.host = host
@@ -152,6 +210,42 @@ class Gateway:
         self.heartbeat_interval = heartbeat_interval
         self.auth_timeout = auth_timeout
         self.max_connections = max_connections
+        self.max_connection_bytes = max_connection_bytes
+        self.max_total_bytes = max_total_bytes
+        self.max_subscriptions = max_subscriptions
+        self.handshake_timeout = handshake_timeout
+        self.max_sockets = max_connections + _extra_sockets(max_connections)
+        self.subscription_bytes = _SUBSCRIPTION_BYTES + (
+            0 if isinstance(runtime.bus.journal, MemoryJournal) else _READ_AHEAD_BYTES
+        )
+        # One account's parts: what the websocket layer may hold (the frame being assembled, and the one
+        # handed over), the send queue, the frames of running calls, and for deliveries what is left.
+        incoming = 2 * _WEBSOCKET_SLACK * max_frame_bytes
+        calls = _CALL_FRAMES * max_frame_bytes
+        deliveries = max_connection_bytes - incoming - send_queue_bytes - calls
+        least = incoming + send_queue_bytes + calls + self.subscription_bytes + max_frame_bytes
+        if deliveries < self.subscription_bytes + max_frame_bytes:
+            raise ValueError(
+                f"max_connection_bytes must be at least {least} with these options (frames read "
+                f"{incoming}, send_queue_bytes {send_queue_bytes}, calls {calls}, one subscription and one "
+                f"delivery {self.subscription_bytes + max_frame_bytes}), got {max_connection_bytes}"
+            )
+        if max_total_bytes < max_connection_bytes:
+            raise ValueError(
+                f"max_total_bytes must be at least max_connection_bytes ({max_connection_bytes}), "
+                f"got {max_total_bytes}"
+            )
+        self._limits: dict[Part, int] = {
+            "incoming": incoming,
+            "sends": send_queue_bytes,
+            "calls": calls,
+            "deliveries": deliveries,
+        }
+        self.budget = Budget(max_total_bytes)
+        self._accounts: set[Account] = set()
+        self._peak_account = 0
+        self._closed_at_accept = 0
+        self._over_budget = 0
         self._connections: set[Connection] = set()
         # Places taken by connections and by handshakes still in progress (a burst of handshakes must not get
         # past max_connections while each one waits for its accept).
@@ -215,7 +309,33 @@ class Gateway:
             frames_sent=self._frames_sent,
             errors_sent=self._errors_sent,
             over_capacity=self._over_capacity,
+            sockets=len(self._accounts),
+            closed_at_accept=self._closed_at_accept,
+            held_bytes=sum(account.used for account in self._accounts),
+            budget_bytes=self.budget.used,
+            peak_budget_bytes=self.budget.peak,
+            peak_connection_bytes=max([self._peak_account, *(a.peak for a in self._accounts)]),
+            over_budget=self._over_budget,
         )
+
+    def part_limit(self, part: Part) -> int:
+        """The bytes one connection may hold in ``part``."""
+        return self._limits[part]
+
+    # -- TCP connections ---------------------------------------------------------------------------------
+    def _open_stream(self, stream: trio.SocketStream) -> _MeteredStream | None:
+        """An accepted TCP connection: its account, or None (and it is to be closed) when too many are open."""
+        if len(self._accounts) >= self.max_sockets or self._closing:
+            self._closed_at_accept += 1
+            return None
+        account = Account(self.budget, self._limits)
+        self._accounts.add(account)
+        return _MeteredStream(stream, account, self._stream_closed)
+
+    def _stream_closed(self, account: Account) -> None:
+        account.close()
+        self._accounts.discard(account)
+        self._peak_account = max(self._peak_account, account.peak)
 
     def authenticate(self, token: str) -> TokenPolicy | None:
         if self._tokens is None:
@@ -307,7 +427,9 @@ class Gateway:
             ws = await request.accept()
         except trio_websocket.ConnectionClosed:
             return
-        connection = Connection(self, ws, policy)
+        stream = getattr(getattr(request, "_connection", None), "_stream", None)
+        assert isinstance(stream, _MeteredStream)  # every connection comes through _Listener
+        connection = Connection(self, ws, policy, stream.account, stream.peer)
         self._accepted += 1
         self._connections.add(connection)
         try:
@@ -319,6 +441,80 @@ class Gateway:
             self._peak_queued_bytes = max(self._peak_queued_bytes, connection.send_queue.peak_bytes)
             self._gone.set()
             self._gone = trio.Event()
+
+
+class _MeteredStream(trio.abc.HalfCloseableStream):
+    """An accepted TCP connection: what is read from it is counted in its account (and, above the account's
+    floor, waits for room in the gateway's budget); closing it gives back its place and what it held."""
+
+    def __init__(
+        self, stream: trio.SocketStream, account: Account, on_close: Callable[[Account], None]
+    ) -> None:
+        self.transport = stream
+        self.socket = stream.socket
+        self.account = account
+        self.peer = _socket_peer(stream.socket)
+        self._on_close: Callable[[Account], None] | None = on_close
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.transport.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.transport.wait_send_all_might_not_block()
+
+    async def send_eof(self) -> None:
+        await self.transport.send_eof()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        account = self.account
+        if account.parts["incoming"] >= FLOOR:
+            await account.wait_budget(max_bytes or FLOOR)
+        data = await self.transport.receive_some(max_bytes)
+        # Counted until the connection's reader takes a whole frame. Control frames (pings, pongs) are counted
+        # too and never taken: the count stops at what the websocket layer may hold, so that a client sending
+        # pings only cannot draw on the budget past that.
+        room = account.limits["incoming"] - account.parts["incoming"]
+        if room > 0:
+            account.charge("incoming", min(len(data), room))
+        return data
+
+    async def aclose(self) -> None:
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close(self.account)
+        await self.transport.aclose()
+
+
+class _Listener(trio.abc.Listener[_MeteredStream]):
+    """The gateway's TCP listener: a connection counts from the moment it is accepted, so that clients that
+    never finish their handshake cannot hold more than ``max_sockets`` sockets; one more is closed at once."""
+
+    def __init__(self, gateway: Gateway, inner: trio.SocketListener) -> None:
+        self.gateway = gateway
+        self.inner = inner
+
+    async def accept(self) -> _MeteredStream:
+        while True:
+            stream = await self.inner.accept()
+            metered = self.gateway._open_stream(stream)
+            if metered is not None:
+                return metered
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _socket_peer(sock: trio.socket.SocketType) -> str:
+    try:
+        address = sock.getpeername()
+    except OSError:  # reset before we asked
+        return "unknown peer"
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(address)
 
 
 async def _refuse(
@@ -380,6 +576,10 @@ async def serve_gateway(
     heartbeat_interval: float = 20.0,
     auth_timeout: float = 10.0,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    max_connection_bytes: int = DEFAULT_MAX_CONNECTION_BYTES,
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+    max_subscriptions: int = DEFAULT_MAX_SUBSCRIPTIONS,
+    handshake_timeout: float = 5.0,
     task_status: trio.TaskStatus[Gateway] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``runtime`` over websockets until cancelled; ``await nursery.start(serve_gateway, rt)`` gives
@@ -392,7 +592,7 @@ async def serve_gateway(
         tokens: bearer tokens and what each may do. None serves without authentication, which is only
             allowed on a loopback address.
         max_frame_bytes: the largest client frame handled; a larger one gets a ``too_large`` error frame (and
-            one over 4 times this is refused by the websocket layer, which closes with 1009).
+            one over twice this in characters is refused by the websocket layer, which closes with 1009).
         send_queue: frames queued per connection (replies and signals); signals wait for room in it.
         send_queue_bytes: bytes those frames may take per connection (4 MiB by default); a frame larger
             than this is sent alone.
@@ -405,6 +605,17 @@ async def serve_gateway(
         max_connections: connections open at once (handshakes in progress count); one more is refused at
             the handshake with HTTP 503 (``Retry-After: 1``, body ``too many connections``) and counted in
             ``statistics().over_capacity``. Clients of :func:`jido.gateway.connect` retry with backoff.
+            TCP connections count from accept: past ``max_connections`` plus 1/16 of it (at least 1) more,
+            which are let in to be told 503, a new one is closed at once.
+        max_connection_bytes: the most one connection holds (32 MiB by default): frames read (2 x 2 x
+            ``max_frame_bytes``), ``send_queue_bytes``, the frames of running calls (4 x
+            ``max_frame_bytes``; further calls wait), and the rest for durable deliveries not acked (the pump
+            waits for acks) and subscriptions (a share each; a subscribe past it is ``forbidden``).
+        max_total_bytes: the most all connections hold above 32 KiB each (512 MiB by default); when it is
+            spent, pumps and readers wait for room, and subscribes and calls are refused with
+            ``unavailable``.
+        max_subscriptions: subscriptions one connection may hold at once (100 by default).
+        handshake_timeout: seconds an accepted TCP connection has to finish its websocket handshake.
 
     Raises:
         ValueError: an option is out of range, or ``tokens`` is None on a host that is not loopback.
@@ -433,17 +644,19 @@ async def serve_gateway(
         heartbeat_interval=_positive_seconds("heartbeat_interval", heartbeat_interval, allow_inf=True),
         auth_timeout=_positive_seconds("auth_timeout", auth_timeout),
         max_connections=_positive_int("max_connections", max_connections),
+        max_connection_bytes=_positive_int("max_connection_bytes", max_connection_bytes),
+        max_total_bytes=_positive_int("max_total_bytes", max_total_bytes),
+        max_subscriptions=_positive_int("max_subscriptions", max_subscriptions),
+        handshake_timeout=_positive_seconds("handshake_timeout", handshake_timeout),
     )
-    serve = partial(
-        trio_websocket.serve_websocket,
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    server = trio_websocket.WebSocketServer(
         gateway._handle,
-        host,
-        port,
-        None,
+        [_Listener(gateway, listener) for listener in listeners],  # type: ignore[misc]  # any Listener works
         # Above our own limit, so that an oversized frame reaches us and gets an error frame.
         max_message_size=_WEBSOCKET_SLACK * max_frame_bytes,
-        message_queue_size=4,
-        connect_timeout=10.0,
+        message_queue_size=_WEBSOCKET_QUEUE,
+        connect_timeout=gateway.handshake_timeout,
         disconnect_timeout=CLOSE_TIMEOUT,
     )
     # The websocket server is shielded from our cancellation: on the way out, connections are closed with
@@ -452,13 +665,11 @@ async def serve_gateway(
 
     async def run_server(*, task_status: trio.TaskStatus[trio_websocket.WebSocketServer]) -> None:
         with server_scope:
-            await serve(task_status=task_status)
+            await server.run(task_status=task_status)
 
     async with trio.open_nursery() as nursery:
-        server = await nursery.start(run_server)
-        listener = server.listeners[0]
-        assert isinstance(listener, trio_websocket.Endpoint)
-        gateway.port = listener.port
+        await nursery.start(run_server)
+        gateway.port = listeners[0].socket.getsockname()[1]
         logger.info("gateway listening on %s", gateway.url)
         task_status.started(gateway)
         try:

@@ -276,7 +276,7 @@ class TestPublishOnlyToken:
                     else:
                         assert answer["code"] == "unknown_op", answer
                 huge = json.dumps(
-                    {"op": "publish", "id": "huge", "signal": signal_json("target.add", by="x" * 8192)}
+                    {"op": "publish", "id": "huge", "signal": signal_json("target.add", by="x" * 5000)}
                 )
                 reply = await client.request(huge)
                 assert (reply["id"], reply["code"]) == ("huge", "too_large")

@@ -74,7 +74,7 @@ class TestRequests:
         """A signal too large for the gateway raises too_large; the connection goes on."""
         async with serving(runtime, max_frame_bytes=1000) as gateway, connect(gateway.url) as client:
             with pytest.raises(GatewayError, match=r"^frame is \d+ bytes, over the limit of 1000$") as info:
-                await client.publish(signal(pad="x" * 2000))
+                await client.publish(signal(pad="x" * 1500))
             assert info.value.code == "too_large"
             await client.ping()
             assert client.reconnects == 0

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from jido import telemetry
 from jido.bus.bus import Retention
 from jido.gateway import Gateway, TokenPolicy, serve_gateway
-from jido.gateway import ops as gateway_ops
 from jido.gateway.policy import identity_of
 from jido.runtime.runtime import Runtime, open_runtime
 
@@ -195,14 +194,14 @@ class TestRequests:
             answer = await client.ws.get_message()
             assert answer == '{"op":"result","id":"b","result":{}}'
 
-    async def test_subscription_limit(self, runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-        """A connection holds at most MAX_SUBSCRIPTIONS subscriptions."""
-        monkeypatch.setattr(gateway_ops, "MAX_SUBSCRIPTIONS", 2)
-        async with serving(runtime) as gateway, raw_client(gateway.url) as client:
+    async def test_subscription_limit(self, runtime: Runtime) -> None:
+        """A connection holds at most max_subscriptions subscriptions; one more is forbidden, with the limit."""
+        async with serving(runtime, max_subscriptions=2) as gateway, raw_client(gateway.url) as client:
             for request_id in ("1", "2"):
                 await client.request({"op": "subscribe", "id": request_id, "pattern": "**"})
             reply = await client.request({"op": "subscribe", "id": "3", "pattern": "**"})
-            assert reply == error("3", "forbidden", "at most 2 subscriptions per connection")
+            assert reply == error("3", "forbidden", "at most 2 subscriptions per connection", limit=2)
+            assert gateway.statistics().over_budget == 1
 
     async def test_transient_ack_is_a_no_op(self, runtime: Runtime) -> None:
         """Transient subscriptions are acked by the server; an ack from the client is accepted and ignored."""
@@ -358,7 +357,7 @@ class TestBadInput:
         async with serving(runtime) as gateway, raw_client(gateway.url) as client:
             await client.request({"op": "subscribe", "id": "1", "pattern": "**", "durable": "d"})
             reply = await client.request({"op": "ack", "id": "2", "subscription": "s1", "offset": 5})
-            assert reply == error("2", "not_found", "offset 5 is not in flight for subscription 'gateway:d'")
+            assert reply == error("2", "not_found", "offset 5 is not in flight for subscription 'd'")
             assert await is_healthy(client)
 
     async def test_too_large(self, runtime: Runtime) -> None:
@@ -370,7 +369,7 @@ class TestBadInput:
             assert await is_healthy(client)
 
     async def test_far_too_large_closes_1009(self, runtime: Runtime) -> None:
-        """A frame beyond 4x the limit is refused by the websocket layer itself, which closes with 1009."""
+        """A frame beyond twice the limit is refused by the websocket layer itself, which closes with 1009."""
         async with serving(runtime, max_frame_bytes=1000) as gateway, raw_client(gateway.url) as client:
             await client.send(json.dumps({"op": "ping", "id": "1", "pad": "x" * 5000}))
             with pytest.raises(trio_websocket.ConnectionClosed) as info:
