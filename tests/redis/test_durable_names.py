@@ -39,6 +39,20 @@ class TestCounts:
         await journal.bind_subscription("d", pattern="**", owner=None, offset=0)
         assert [await journal.count_durable(o) for o in ("alice", None)] == [1, 2]
 
+    async def test_counts_made_again_for_any_owner(
+        self, redis_client: RedisClient, redis_namespace: str
+    ) -> None:
+        """Counts made again from the bindings' JSON name an owner outside ASCII as the journal does."""
+        journal = RedisJournal(redis_client, namespace=redis_namespace)
+        owners = ["caf\u00e9", "\U0001f600 x", 'quote " and \\ slash /']
+        for i, owner in enumerate(owners):
+            await journal.bind_subscription(f"n{i}", pattern="**", owner=owner, offset=0)
+        await redis_client.delete([key(redis_namespace, "owners")])
+        await redis_client.hdel(key(redis_namespace, "meta"), ["owned"])
+        assert [await journal.count_durable(o) for o in owners] == [1, 1, 1]
+        assert await journal.forget_subscription("n1") is True
+        assert [await journal.count_durable(o) for o in owners] == [1, 0, 1]
+
     async def test_bindings_of_an_older_node_are_counted(
         self, redis_client: RedisClient, redis_namespace: str
     ) -> None:
