@@ -13,7 +13,7 @@ import pytest
 import trio
 
 from jido.bus.journal import DeadLetterRecord, DurableBinding, Journal, Record
-from jido.bus.memory import READ_BYTES
+from jido.bus.memory import READ_BYTES, MemoryJournal
 from jido.errors import ClosedError
 from jido.signal import Signal
 from tests.bus.journal_support import T0, JournalFactory, ManualClock, sig
@@ -63,6 +63,14 @@ class TestProtocol:
         method = getattr(type(journal), name)
         assert inspect.iscoroutinefunction(method)
         assert inspect.signature(method) == inspect.signature(getattr(Journal, name))
+
+    @pytest.mark.parametrize("name", ["forget_subscription", "count_durable"])
+    async def test_optional_method_matches_memory(self, journal: Journal, name: str) -> None:
+        """The durable-subscription methods the protocol does not require (the bus's forget and the gateway's
+        limit use them) are on every backend, async, with the memory journal's signature."""
+        method = getattr(type(journal), name)
+        assert inspect.iscoroutinefunction(method)
+        assert inspect.signature(method) == inspect.signature(getattr(MemoryJournal, name))
 
 
 class TestAppend:
