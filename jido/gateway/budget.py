@@ -65,6 +65,7 @@ class Account:
         self._drawn = 0  # what this account holds above FLOOR: its share of budget.used
         self._released = trio.lowlevel.ParkingLot()  # waiters for a part of this account to shrink
         self._budget_waiters = 0  # tasks of this account waiting in wait_budget
+        self.closed = False
 
     def __repr__(self) -> str:
         return f"<Account {self.used} bytes {self.parts}>"
@@ -77,6 +78,8 @@ class Account:
 
     def charge(self, part: Part, size: int) -> None:
         """Count ``size`` more bytes held in ``part`` (whether or not there is room: callers check first)."""
+        if self.closed:
+            return
         self.parts[part] += size
         self.used += size
         self.peak = max(self.peak, self.used)
@@ -84,6 +87,8 @@ class Account:
 
     def release(self, part: Part, size: int) -> None:
         """Count ``size`` bytes of ``part`` as given back."""
+        if self.closed:
+            return
         self.parts[part] -= size
         self.used -= size
         self._settle()
@@ -93,10 +98,11 @@ class Account:
             self.budget._room.unpark_all()  # one of them may wait only while its sends hold something
 
     def close(self) -> None:
-        """The connection is gone: whatever it still counts is given back."""
+        """The connection is gone: whatever it still counts is given back, and nothing is counted after."""
         for part, size in list(self.parts.items()):
             if size:
                 self.release(part, size)
+        self.closed = True
 
     def part_room(self, part: Part, size: int) -> bool:
         """Whether ``part`` has room for ``size`` more bytes."""

@@ -341,3 +341,39 @@ class TestHostile:
             )
             got = [frame["signal"]["data"]["n"] for frame in await frames(client, 30)]
             assert got == list(range(30))
+
+
+class TestFramesRead:
+    async def test_large_frame_waits_for_the_budget(self, runtime: Runtime) -> None:
+        """When the gateway's budget is spent, a frame larger than the connection's floor is read only once
+        there is room again; small frames of the same client went through before it."""
+        frame_bytes = 50_000
+        for index in range(20):
+            await runtime.publish(signal(n=index, pad="x" * 40_000))
+        opts = {
+            "max_frame_bytes": frame_bytes,
+            "send_queue_bytes": 4000,
+            "max_connection_bytes": 8 * frame_bytes + 4000 + 300_000,
+            "max_total_bytes": 8 * frame_bytes + 4000 + 300_000,
+        }
+        async with serving(runtime, **opts) as gateway, AsyncExitStack() as stack:
+            greedy = [await stack.enter_async_context(raw_client(gateway.url)) for _ in range(3)]
+            for index, client in enumerate(greedy):
+                await client.send(
+                    {
+                        "op": "subscribe",
+                        "id": "s",
+                        "pattern": "**",
+                        "from": "beginning",
+                        "durable": f"g{index}",
+                    }
+                )
+            await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+            assert gateway.statistics().budget_bytes >= gateway.max_total_bytes - 50_000  # spent
+            async with raw_client(gateway.url) as modest:
+                assert (await modest.request({"op": "ping", "id": "small"}))["id"] == "small"
+                await modest.send({"op": "ping", "id": "large", "pad": "z" * 45_000})
+                await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+                assert modest.ws._recv_channel.statistics().current_buffer_used == 0  # not read yet
+                await greedy[0].ws.aclose()  # its deliveries are given back
+                assert (await modest.recv())["id"] == "large"
