@@ -7,8 +7,8 @@ once cost a few commits, not N, and with ``synchronous=FULL`` a few fsyncs.
 
 The common batches take a fast path first: when every write of the batch is a compare-and-set on an existing
 state (``expected_revision`` >= 1: the runtime's steady state) or every one is unconditional, the whole batch
-is one ``executemany`` (SQLite's loop in C, not a statement per write from Python), and the revisions follow
-from the expected ones, or from one read of the new revisions afterwards. If any compare-and-set does not
+is one ``executemany`` of compare-and-set UPDATEs (the revisions follow from the expected ones), or a few
+multi-row upserts that return the new revisions: SQLite's loop in C, not a statement per write from Python. If any compare-and-set does not
 match, that transaction is rolled back and the batch runs the ordinary way below, which finds the culprit.
 
 A request that fails (a compare-and-set that does not match, a corrupt row, a statement SQLite refuses) fails
@@ -56,9 +56,14 @@ _UPDATE_MANY: Final = (
     'UPDATE "{t}" SET revision = revision + 1, updated_at = ?, data = ?, wake_at = ?'
     " WHERE agent_id = ? AND revision = ?"
 )
-_UPSERT_MANY: Final = _UPSERT.removesuffix(" RETURNING revision")  # executemany takes no RETURNING
-_REVISIONS: Final = 'SELECT agent_id, revision FROM "{t}" WHERE agent_id IN ({marks})'
-_CHUNK: Final = 500  # ids per IN (...): below SQLite's smallest limit on parameters
+_UPSERT_CONFLICT: Final = (
+    " ON CONFLICT (agent_id) DO UPDATE SET revision = revision + 1, updated_at = excluded.updated_at,"
+    " data = excluded.data, wake_at = excluded.wake_at"
+)
+_FLOOR_VALUE: Final = "SELECT value FROM \"{t}_meta\" WHERE key = 'revision_floor'"
+# Rows per multi-row INSERT, 5 parameters each: within SQLite's limit on parameters (999 before 3.32, 32,766
+# since), and past the size where a longer statement stops paying.
+_ROWS_PER_INSERT: Final = 500 if sqlite3.sqlite_version_info >= (3, 32) else 190
 _FLOOR: Final = "UPDATE \"{t}_meta\" SET value = max(value, ?) WHERE key = 'revision_floor'"
 
 
@@ -125,9 +130,12 @@ class Writer:
                 ("delete_if", _DELETE_IF),
                 ("floor", _FLOOR),
                 ("update_many", _UPDATE_MANY),
-                ("upsert_many", _UPSERT_MANY),
+                ("floor_value", _FLOOR_VALUE),
             ]
         }
+        self._upserts: dict[
+            int, str
+        ] = {}  # multi-row upserts by row count (at most _ROWS_PER_INSERT of them)
         self._thread: SQLiteWriter[Request] = SQLiteWriter(
             conn,
             name=f"jido state writer {path}",
@@ -208,11 +216,7 @@ class Writer:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 if unconditional:
-                    conn.executemany(
-                        self._sql["upsert_many"],
-                        [(w.agent_id, r.updated_at, w.data, _us(w)) for r, w in writes],
-                    )
-                    revisions = self._revisions(conn, [w for _, w in writes])
+                    revisions = self._upsert_returning(conn, writes)
                 else:
                     cursor = conn.executemany(
                         self._sql["update_many"],
@@ -236,29 +240,46 @@ class Writer:
             ]
         return True
 
-    def _revisions(self, conn: sqlite3.Connection, writes: list[StateWrite]) -> list[int]:
-        """The revision each of ``writes`` (applied in order) got: the agent's revision now, less the writes
-        to it that came after."""
-        ids = list(dict.fromkeys(write.agent_id for write in writes))
-        now: dict[str, int] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            sql = _REVISIONS.format(t=self._table, marks=", ".join("?" * len(chunk)))
-            for agent_id, revision in conn.execute(sql, chunk):
+    def _upsert_returning(
+        self, conn: sqlite3.Connection, writes: list[tuple[Request, StateWrite]]
+    ) -> list[int]:
+        """Upsert ``writes`` (in order) with multi-row INSERTs that return each row's revision, and return the
+        revision each write got.
+
+        One statement of up to :data:`_ROWS_PER_INSERT` rows does what ``executemany`` and a SELECT of the
+        revisions afterwards did, in about half the time. SQLite applies the rows of one INSERT in order (a
+        second row for an agent updates the first), but returns them in no promised order: they are matched
+        back by agent id, an agent's revisions rising with its writes.
+        """
+        floor = conn.execute(self._sql["floor_value"]).fetchone()
+        first = (floor[0] if floor is not None and type(floor[0]) is int else 0) + 1
+        got: dict[str, list[int]] = {}
+        for start in range(0, len(writes), _ROWS_PER_INSERT):
+            chunk = writes[start : start + _ROWS_PER_INSERT]
+            params: list[object] = []
+            for request, write in chunk:
+                params += (write.agent_id, first, request.updated_at, write.data, _us(write))
+            for agent_id, revision in conn.execute(self._upsert_sql(len(chunk)), params):
                 if type(revision) is not int or revision < 1:
                     raise BrokenError(
                         f"state store {self._path!r}: state of agent {agent_id!r} is corrupt:"
                         f" revision is {revision!r}"
                     )
-                now[agent_id] = revision
-        later: dict[str, int] = {}
-        revisions = []
-        for write in reversed(writes):
-            after = later.get(write.agent_id, 0)
-            revisions.append(now[write.agent_id] - after)
-            later[write.agent_id] = after + 1
-        revisions.reverse()
-        return revisions
+                got.setdefault(agent_id, []).append(revision)
+        for revisions in got.values():
+            revisions.sort(reverse=True)  # popped from the end: the lowest first
+        return [got[write.agent_id].pop() for _, write in writes]
+
+    def _upsert_sql(self, rows: int) -> str:
+        sql = self._upserts.get(rows)
+        if sql is None:
+            sql = self._upserts[rows] = (
+                f'INSERT INTO "{self._table}" (agent_id, revision, updated_at, data, wake_at) VALUES '
+                + ", ".join(["(?, ?, ?, ?, ?)"] * rows)
+                + _UPSERT_CONFLICT
+                + " RETURNING agent_id, revision"
+            )
+        return sql
 
     def _apply(self, conn: sqlite3.Connection, request: Request) -> list[StoredState] | bool:
         if request.writes is None:

@@ -233,6 +233,48 @@ class TestGroupCommit:
             assert await store.load("first") is not None
 
 
+class TestUnconditionalBatches:
+    """A batch of unconditional writes runs as multi-row upserts that return the revisions: each write gets
+    the revision it made, in order, across statement boundaries and with one agent written several times."""
+
+    async def test_revisions_follow_the_writes_in_order(self, tmp_path: Path) -> None:
+        async with SQLiteStateStore(tmp_path / "s.db") as store:
+            ids = ["a", "b", "a", "a", "c", "b"]
+            saved = await store.save_many([StateWrite(agent_id, f'"{i}"') for i, agent_id in enumerate(ids)])
+            assert [(s.agent_id, s.revision) for s in saved] == [
+                ("a", 1),
+                ("b", 1),
+                ("a", 2),
+                ("a", 3),
+                ("c", 1),
+                ("b", 2),
+            ]
+            loaded = await store.load("a")
+            assert loaded is not None and (loaded.revision, loaded.data) == (3, '"3"')
+
+    async def test_a_batch_longer_than_one_statement(self, tmp_path: Path) -> None:
+        async with SQLiteStateStore(tmp_path / "s.db") as store:
+            await store.save_many([StateWrite("x0", '"old"')])
+            # 1,201 writes: several statements; x0..x99 written twice, the second time in a later statement.
+            ids = [f"x{i}" for i in range(1100)] + [f"x{i}" for i in range(100)] + ["x0"]
+            saved = await store.save_many([StateWrite(agent_id, f'"{n}"') for n, agent_id in enumerate(ids)])
+            expected: dict[str, int] = {"x0": 1}
+            for state in saved:
+                expected[state.agent_id] = expected.get(state.agent_id, 0) + 1
+                assert state.revision == expected[state.agent_id], state
+            assert expected["x0"] == 4 and expected["x5"] == 2 and expected["x500"] == 1
+            for agent_id, revision in [("x0", 4), ("x5", 2), ("x1099", 1)]:
+                loaded = await store.load(agent_id)
+                assert loaded is not None and loaded.revision == revision
+
+    async def test_revisions_start_above_the_floor(self, tmp_path: Path) -> None:
+        async with SQLiteStateStore(tmp_path / "s.db") as store:
+            await store.save_many([StateWrite("gone", '"1"'), StateWrite("gone", '"2"')])
+            assert await store.delete("gone")
+            saved = await store.save_many([StateWrite("gone", '"new"'), StateWrite("other", '"o"')])
+            assert [s.revision for s in saved] == [3, 3]  # above the highest revision deleted (2)
+
+
 class TestFailedWrites:
     async def test_failed_write_stores_nothing(self, tmp_path: Path) -> None:
         """A write SQLite refuses raises BrokenError naming the file, and nothing of its batch is stored."""
