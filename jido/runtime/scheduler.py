@@ -7,9 +7,9 @@ their signals to the owner through a synchronous ``deliver`` callable, which enq
 Semantics:
 
 - One-shot timers count trio time: ``schedule(2.0, s)`` delivers ``s`` itself (same id) 2 s of trio time
-  later. They are kept in one heap served by one task (started when needed, gone when no timer is left), so
-  a thousand pending timers cost a thousand small records, not a thousand tasks, and timers due at the same
-  time fire in the order they were scheduled.
+  later; a delay longer than :data:`MAX_DELAY` (100 years) is refused. They are kept in one heap served by one
+  task (started when needed, gone when no timer is left), so a thousand pending timers cost a thousand small
+  records, not a thousand tasks, and timers due at the same time fire in the order they were scheduled.
 - Cron jobs are served by one task (started when needed, gone when no job is left), sleeping on the wall
   clock (:class:`~jido.clock.Clock`) until the next fire time of any job, each in its own time zone.
   Each tick delivers a copy of the job's signal with a new id and ``time`` set to the planned fire time;
@@ -29,7 +29,8 @@ Semantics:
   wakes (a timer that came due meanwhile fires at once; a cron tick planned meanwhile fires once). Trio time
   means nothing in another process: ``export(wall=True)`` writes timer deadlines as wall-clock times (POSIX
   seconds on the scheduler's clock) instead, for a store, and ``restore`` turns them back into trio deadlines
-  of the process that reads them.
+  of the process that reads them. A deadline past year 9999 on the wall clock (a wall clock set near it) is
+  written as it is, with a ``wake_at`` of the last time a datetime holds.
 - :meth:`Scheduler.close` cancels everything; ``schedule()`` and ``cron()`` then raise
   :class:`~jido.errors.ClosedError`. An owner whose nursery is cancelled should close its scheduler too.
 
@@ -57,9 +58,17 @@ from jido.errors import ClosedError, ValidationError
 from jido.signal import Signal
 from jido.signal.ids import new_id
 
-__all__ = ["PendingWork", "Scheduler", "TimerHandle", "check_pending"]
+__all__ = ["MAX_DELAY", "PendingWork", "Scheduler", "TimerHandle", "check_pending"]
 
 logger: Final = logging.getLogger("jido.runtime.scheduler")
+
+MAX_DELAY: Final = 100 * 365 * 86_400.0
+"""The longest delay :meth:`Scheduler.schedule` takes, in seconds (100 years of 365 days). A longer one is a
+mistake (a deadline past what a datetime holds would make a wall-clock ``wake_at`` impossible to write)."""
+
+# The wall-clock times a datetime holds, as POSIX seconds: a deadline outside them is written as the nearest.
+_WALL_MIN: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
+_WALL_MAX: Final = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 # Cancelled timers stay in the heap until they reach its top; past this many, and past half the heap, the heap
 # is rebuilt without them, so schedule-then-cancel loops cannot grow it without bound.
@@ -213,7 +222,7 @@ class Scheduler:
         """Deliver ``signal`` once, ``delay`` seconds of trio time from now.
 
         Args:
-            delay: seconds, finite and >= 0.
+            delay: seconds, >= 0 and at most :data:`MAX_DELAY` (100 years).
             signal: delivered as it is (same id).
 
         Returns:
@@ -226,6 +235,10 @@ class Scheduler:
         self._check_open()
         if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay < math.inf:
             raise ValidationError.at("$.delay", f"expected a finite number of seconds >= 0, got {delay!r}")
+        if delay > MAX_DELAY:
+            raise ValidationError.at(
+                "$.delay", f"expected at most {MAX_DELAY:.0f} seconds (100 years), got {delay!r}"
+            )
         _check_signal(signal)
         return self._schedule_at(trio.current_time() + delay, signal)
 
@@ -399,7 +412,7 @@ class Scheduler:
         next_cron = min((job.next_fire for job in jobs), default=None)
         due = [] if next_cron is None else [next_cron.astimezone(dt.UTC)]
         if pending:
-            due.append(dt.datetime.fromtimestamp(pending[0][0] + offset, dt.UTC))
+            due.append(_wall_time(pending[0][0] + offset))
         return PendingWork(
             text=text,
             next_timer=pending[0][0] if pending else None,
@@ -476,6 +489,17 @@ class Scheduler:
             logger.exception(
                 "%s%s: delivering signal %s (type %r) failed", what, owner, signal.id, signal.type
             )
+
+
+def _wall_time(seconds: float) -> dt.datetime:
+    """POSIX ``seconds`` as a UTC datetime; one past the years a datetime holds (1 to 9999) as the nearest it
+    holds: a timer restored from a deadline that far (or a wall clock set near year 9999) must not make its
+    export, and so a hibernation or a commit, fail. Such a ``wake_at`` says "not before year 9999", which is
+    true."""
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC)
+    except (OverflowError, ValueError, OSError):
+        return _WALL_MAX if seconds > 0 else _WALL_MIN
 
 
 def check_pending(text: str) -> None:

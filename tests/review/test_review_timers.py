@@ -15,6 +15,7 @@ from dsl import action, agent, route
 from jido.action.spec import ActionContext
 from jido.clock import TrioClock
 from jido.directives import Schedule
+from jido.errors import ValidationError
 from jido.runtime.runtime import open_runtime
 from jido.signal import Signal
 from jido.store import MemoryStateStore
@@ -134,29 +135,55 @@ class _Ping:
         return {"log": [*ctx.state.log, ctx.signal.type]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Scheduler.export computes wake_at with datetime.fromtimestamp: a timer past year 9999 (a finite"
-    " delay the scheduler accepts) raises ValueError out of hibernation and stops the whole runtime",
-)
-async def test_far_timer_hibernation_does_not_stop_the_runtime(autojump_clock: trio.testing.MockClock) -> None:
-    async with open_runtime() as rt:  # no store at all
-        await rt.agent(ReviewSleeper, "s").call(_later(1e12))  # accepted: finite and >= 0
-        await trio.sleep(20)  # idle: it hibernates
-        assert rt.agent(ReviewSleeper, "s").status == "hibernated"
+class TestFarTimers:
+    async def test_absurd_delay_is_refused_and_the_runtime_goes_on(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A Schedule past MAX_DELAY fails like a bad directive, naming the delay; the agent goes on and sleeps."""
+        async with open_runtime() as rt:  # no store at all
+            with pytest.raises(
+                ValidationError,
+                match=r"^\$\.delay: expected at most 3153600000 seconds \(100 years\), got 1000000000000\.0\n",
+            ):
+                await rt.agent(ReviewSleeper, "s").call(_later(1e12))
+            await trio.sleep(20)  # idle: it hibernates
+            assert rt.agent(ReviewSleeper, "s").status == "hibernated"
 
+    async def test_absurd_delay_does_not_block_commits(self, autojump_clock: trio.testing.MockClock) -> None:
+        """With a store, the refused timer is never stored: the agent's later commits go through."""
+        async with open_runtime(store=MemoryStateStore()) as rt:
+            ref = await rt.start_agent(ReviewWaiter, id="w")
+            with pytest.raises(ValidationError, match=r"^\$\.delay: "):
+                await ref.call(_later(1e12))
+            await ref.call(Signal(type="review.ping", source="/test"))
+            assert rt.whereis("w") is not None
+            assert rt.whereis("w").state.log == ["review.ping"]  # type: ignore[union-attr]
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with a store, every commit of a root agent holding a timer past year 9999 fails (ValueError in"
-    " Scheduler.export): the agent can never commit again",
-)
-async def test_far_timer_does_not_block_commits(autojump_clock: trio.testing.MockClock) -> None:
-    async with open_runtime(store=MemoryStateStore()) as rt:
-        ref = await rt.start_agent(ReviewWaiter, id="w")
-        await ref.call(_later(1e12))
-        await ref.call(Signal(type="review.ping", source="/test"))
-        assert ref.state.log == ["review.ping"]
+    async def test_deadline_past_year_9999_hibernates(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A timer whose wall-clock deadline is past year 9999 (a clock near it) does not fail the hibernation."""
+        clock = TrioClock(dt.datetime(9999, 12, 31, tzinfo=dt.UTC))
+        async with open_runtime(clock=clock) as rt:
+            await rt.agent(ReviewSleeper, "s").call(_later(2 * 86_400.0))
+            await trio.sleep(20)
+            assert rt.agent(ReviewSleeper, "s").status == "hibernated"
+
+    async def test_deadline_past_year_9999_is_stored_at_the_last_datetime(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """With a store, such a timer commits, woken hibernates and is stored with wake_at at datetime.max."""
+        clock = TrioClock(dt.datetime(9999, 12, 31, tzinfo=dt.UTC))
+        kept: Any = _Kept()
+        async with open_runtime(store=kept, clock=clock) as rt:
+            sleeper = rt.agent(ReviewSleeper, "s")
+            await sleeper.call(_later(2 * 86_400.0))
+            await sleeper.call(Signal(type="review.timer", source="/test"))  # a commit: it stores the timer
+            assert kept.inner._wakeups["s"] == dt.datetime.max.replace(tzinfo=dt.UTC)
+            await trio.sleep(20)
+            assert sleeper.status == "hibernated"
+            assert sleeper.status == "hibernated" and rt.statistics().hibernated == 1
+        document = json.loads(kept.inner._states["s"].data)
+        assert document["state"]["log"] == ["review.timer"]
+        assert len(document["pending"]["timers"]) == 1
 
 
 @action

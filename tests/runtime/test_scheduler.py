@@ -15,7 +15,7 @@ import trio.testing
 from jido.clock import Clock, TrioClock
 from jido.cron import parse_cron
 from jido.errors import ClosedError, ValidationError
-from jido.runtime.scheduler import Scheduler
+from jido.runtime.scheduler import MAX_DELAY, Scheduler
 from jido.signal import Signal
 from tests.runtime.clocks import ShiftedClock
 
@@ -201,6 +201,29 @@ class TestSchedule:
             ):
                 scheduler.schedule(delay, tick())  # type: ignore[arg-type]
             assert scheduler.pending() == 0
+
+    async def test_delay_past_max_delay(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A delay of MAX_DELAY (100 years) is taken; a longer one is refused, naming it."""
+        async with open_scheduler() as (scheduler, _, _):
+            scheduler.schedule(MAX_DELAY, tick())
+            with pytest.raises(
+                ValidationError,
+                match=r"^\$\.delay: expected at most 3153600000 seconds \(100 years\), got 1e\+300$",
+            ):
+                scheduler.schedule(1e300, tick())
+            assert scheduler.pending() == 1
+
+    async def test_wake_at_past_year_9999(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A deadline past what a datetime holds exports with wake_at at the last datetime; it restores as is."""
+        clock = TrioClock(utc(9999, 12, 31))
+        async with open_scheduler(clock) as (scheduler, _, _):
+            scheduler.schedule(2 * 86_400.0, tick())
+            work = scheduler.export(wall=True)
+            assert work.wake_at == dt.datetime.max.replace(tzinfo=UTC)
+            assert scheduler.export().wake_at == dt.datetime.max.replace(tzinfo=UTC)
+        async with open_scheduler(clock) as (again, _, _):
+            again.restore(work.text)
+            assert again.pending() == 1 and again.export(wall=True).text == work.text
 
     async def test_bad_signal(self, autojump_clock: trio.testing.MockClock) -> None:
         """The signal must be a jido Signal."""
