@@ -105,6 +105,9 @@ class ClusterStatistics:
         rerouted: messages of dead nodes' inboxes this node sent on.
         reactivated: agents of dead nodes activated here.
         leases_lost: leases found lost (the local copy was stopped).
+        reactivate_failed: agents of dead nodes this node could not activate (resolve or activation
+            raised, or it took too long; logged with the agent id). A message for such an agent later
+            tries again.
     """
 
     live_nodes: tuple[str, ...]
@@ -116,6 +119,7 @@ class ClusterStatistics:
     rerouted: int
     reactivated: int
     leases_lost: int
+    reactivate_failed: int = 0
 
 
 class ClusterRuntime:
@@ -167,6 +171,7 @@ class ClusterRuntime:
         self._rerouted = 0
         self._reactivated = 0
         self._leases_lost = 0
+        self._reactivate_failed = 0
         node.on_lost.append(self._on_lost)
 
     def __repr__(self) -> str:
@@ -188,6 +193,7 @@ class ClusterRuntime:
             self._rerouted,
             self._reactivated,
             self._leases_lost,
+            self._reactivate_failed,
         )
 
     def live_nodes(self) -> tuple[str, ...]:
@@ -559,7 +565,7 @@ class ClusterRuntime:
 
         async def reactivate(agent_id: str) -> None:
             async with limiter:
-                with trio.move_on_after(bound):
+                with trio.move_on_after(bound) as scope:
                     try:
                         spec = self._spec(agent_id)
                         owner = await self._own(agent_id, trio.current_time() + bound)
@@ -567,10 +573,27 @@ class ClusterRuntime:
                             await self.runtime.agent(spec, agent_id).ref()
                             self._reactivated += 1
                         done.append(agent_id)
-                    except (JidoError, ValueError, TypeError, trio.TooSlowError) as exc:
+                    except Exception as exc:
+                        # The user's resolve (a dict lookup's KeyError), the agent's activation or Redis:
+                        # whatever one agent raises must not end the failover of the others, nor this node.
+                        self._reactivate_failed += 1
                         logger.warning(
-                            "node %r could not reactivate agent %r: %s", self.node_id, agent_id, exc
+                            "node %r could not reactivate agent %r of node %r: %s: %s",
+                            self.node_id,
+                            agent_id,
+                            peer,
+                            type(exc).__name__,
+                            exc,
                         )
+                if scope.cancelled_caught:
+                    self._reactivate_failed += 1
+                    logger.warning(
+                        "node %r could not reactivate agent %r of node %r within %g s",
+                        self.node_id,
+                        agent_id,
+                        peer,
+                        bound,
+                    )
 
         async with trio.open_nursery() as nursery:
             for agent_id in mine:
