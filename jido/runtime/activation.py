@@ -430,14 +430,22 @@ class Dormancy:
         with contextlib.suppress(ClosedError):  # the runtime is closing: nothing to wake it into
             self._waking_for(agent_id, None)
 
-    def forget(self, agent_id: str) -> bool:
-        """Drop a dormant agent for good (stopped while dormant)."""
+    def forget(self, agent_id: str, *, clear: bool = True) -> bool:
+        """Drop a dormant agent for good (stopped while dormant); with ``clear``, also the timers stored with
+        its state (without: it was stopped to run elsewhere, which gets them back)."""
         self._wake_failures.pop(agent_id, None)
+        self.woken_from_store.discard(agent_id)
         entry = self._dormant.pop(agent_id, None)
         self._settled(agent_id)
         persistence = self._runtime.persistence
         nursery = self._runtime._nursery
-        if entry is not None and entry[2] is not None and persistence is not None and nursery is not None:
+        if (
+            clear
+            and entry is not None
+            and entry[2] is not None
+            and persistence is not None
+            and nursery is not None
+        ):
             # Its timers were stored with its state: take them out, or a later runtime would wake it.
             done = trio.Event()
             previous = self._storing.get(agent_id)

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias
 
 import attrs
 import trio
@@ -65,13 +65,17 @@ if TYPE_CHECKING:
     from jido.runtime.runtime import Runtime
     from jido.runtime.supervisor import Supervisor
 
-__all__ = ["AgentRef", "AgentStatus", "ErrorPolicy", "StopAfter", "check_error_policy"]
+__all__ = ["MOVED", "AgentRef", "AgentStatus", "ErrorPolicy", "StopAfter", "check_error_policy"]
 
 logger = logging.getLogger("jido.runtime")
 
 AgentStatus: TypeAlias = Literal["starting", "running", "restarting", "stopped", "failed", "hibernated"]
 
 DEFAULT_MAILBOX_SIZE = 1024
+MOVED: Final = "moved"
+"""The stop reason that says an agent runs on elsewhere (the cluster runtime stops its copy so when the agent's
+lease moves to another node): ``ref.stop(MOVED)`` keeps the timers stored with its state, any other reason
+takes them out by default."""
 _FAIRNESS_BATCH = 64  # signals handled back to back before yielding to other tasks
 SYSTEM_PREFIX = "jido."
 _SIGNAL_EVENTS = "jido.signal"  # the telemetry family whose handlers make the server time each signal
@@ -156,6 +160,7 @@ class _Envelope:
 class _StopRequest:
     reason: str
     done: trio.Event
+    keep_pending: bool = False
 
 
 _Item: TypeAlias = _Envelope | _StopRequest
@@ -164,11 +169,14 @@ _Item: TypeAlias = _Envelope | _StopRequest
 class NormalExit(Exception):  # a control-flow signal, not an error: it ends the task normally
     """Raised inside a server task to end it normally (Stop directive, ``ref.stop()``, StopAfter)."""
 
-    def __init__(self, reason: str, *, final: bool = False) -> None:
+    def __init__(self, reason: str, *, final: bool = False, keep_pending: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         # final: stopped by request (``ref.stop()``, StopAfter), so not restarted whatever its restart kind.
         self.final = final
+        # keep_pending: the timers stored with its state stay there (a hibernation, an agent that moved); else
+        # an exit that ends the agent for good takes them out, so that no later runtime wakes it.
+        self.keep_pending = keep_pending
 
 
 class AgentRef(Generic[S]):
@@ -465,8 +473,17 @@ class AgentRef(Generic[S]):
         assert reply.agent is not None
         return reply.agent
 
-    async def stop(self, reason: str = "normal") -> None:
-        """Stop the agent after the signals already in its mailbox, and wait until it has stopped."""
+    async def stop(self, reason: str = "normal", *, keep_pending: bool | None = None) -> None:
+        """Stop the agent after the signals already in its mailbox, and wait until it has stopped.
+
+        Args:
+            reason: why, as ``exit_reason`` will say.
+            keep_pending: keep the timers and cron jobs stored with its state (a state store), so that the
+                runtime that runs it next gets them back; by default only for the reason :data:`MOVED` (the
+                agent runs on elsewhere). Otherwise they are taken out of the store (for a running agent, before
+                this returns): an agent stopped for good is not woken by a later runtime when a timer comes due.
+        """
+        keep = reason == MOVED if keep_pending is None else keep_pending
         if self._status == "hibernated":
             dormancy = self._runtime._dormancy
             while True:
@@ -476,17 +493,17 @@ class AgentRef(Generic[S]):
                     continue
                 live = self._runtime.whereis(self.id)
                 if live is not None and live is not self:
-                    await live.stop(reason)
+                    await live.stop(reason, keep_pending=keep)
                     return
                 await self._stopped.wait()
                 if self.id not in dormancy._waking:  # none started while its task was ending
-                    dormancy.forget(self.id)
+                    dormancy.forget(self.id, clear=not keep)
                     return
         if self._stopped.is_set():
             return
         done = trio.Event()
         with contextlib.suppress(trio.ClosedResourceError):
-            await self._send.send(_StopRequest(reason, done))
+            await self._send.send(_StopRequest(reason, done, keep))
         await self._stopped.wait()
 
     # -- waiting -----------------------------------------------------------------------------------------
@@ -631,7 +648,7 @@ async def serve_agent(
                     # Decided with the mailbox empty and no await since: from here on every send to this
                     # ref goes to the runtime, which wakes the agent again; nothing can land in the old mailbox.
                     ref._status = "hibernated"
-                    raise NormalExit("hibernated", final=True)
+                    raise NormalExit("hibernated", final=True, keep_pending=True)
                 continue
         handled = 0
         while True:
@@ -723,7 +740,7 @@ def _unroutable(ref: AgentRef, signal: Signal, error: RoutingError, *, ignored: 
 async def _handle_item(ref: AgentRef, item: _Item) -> _Outcome:
     if isinstance(item, _StopRequest):
         item.done.set()
-        raise NormalExit(item.reason, final=True)
+        raise NormalExit(item.reason, final=True, keep_pending=item.keep_pending)
     signal, reply = item.signal, item.reply
     runtime = ref._runtime
     durable = ref._durable

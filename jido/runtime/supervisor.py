@@ -119,6 +119,8 @@ class _Slot:
         self._close = trio.Event()
         self._exit_reason = "stopped by its supervisor"
         self._failed = False
+        # Whether the timers stored with its state stay there when it ends (see close).
+        self._keep_pending = True
         # The restart budget of a child of an isolating supervisor (the runtime's root): crashes in a row,
         # each within ``within`` seconds of the incarnation's start.
         self.crashes_in_row = 0
@@ -159,6 +161,8 @@ class _Slot:
                 del task_status  # it holds the nursery this slot started in: not kept for the slot's life
                 started = True
                 await self._close.wait()
+                if not self._keep_pending:
+                    await self._clear_stored_pending()
                 nursery.cancel_scope.cancel()
         except Exception as exc:
             if not started:
@@ -345,10 +349,35 @@ class _Slot:
 
         self.nursery.start_soon(later)
 
-    def close(self, reason: str, *, failed: bool = False) -> None:
+    def close(self, reason: str, *, failed: bool = False, keep_pending: bool = True) -> None:
+        """End the child for good. ``keep_pending=False``: it was stopped deliberately (``ref.stop()``, a Stop
+        directive, StopAfter), so the timers stored with its agent's state are taken out first, and no later
+        runtime wakes it; kept for a shutdown (the next runtime carries on), a failure, a hibernation, or an
+        agent that moved to another node."""
         self._exit_reason = reason
         self._failed = failed
+        self._keep_pending = keep_pending
         self._close.set()
+
+    async def _clear_stored_pending(self) -> None:
+        ref = self.ref
+        persistence = self.runtime.persistence
+        if ref is None or ref._status == "hibernated" or persistence is None:
+            return
+        durable = ref._durable
+        if durable is None or not durable.pending_stored:
+            return
+        if ref._scheduler is not None:
+            ref._scheduler.close()  # they end with it anyway: none fires while the record is written
+        try:
+            await persistence.save_pending(ref._agent, durable, None, None, by=self.runtime.runtime_id)
+        except Exception as exc:
+            logger.warning(
+                "agent %r stopped, but its stored timers could not be cleared: %s",
+                ref.id,
+                exc,
+                extra={"agent_id": ref.id},
+            )
 
 
 class Supervisor:
@@ -470,10 +499,11 @@ class Supervisor:
     def report_exit(self, slot: _Slot, error: BaseException) -> None:
         self._events_send.send_nowait((slot, error))
 
-    async def stop_child(self, slot: _Slot, reason: str = "stopped") -> None:
-        """Stop a child for good (it is not restarted) and wait until it has ended."""
+    async def stop_child(self, slot: _Slot, reason: str = "stopped", *, keep_pending: bool = False) -> None:
+        """Stop a child for good (it is not restarted) and wait until it has ended; ``keep_pending``: see
+        :meth:`_Slot.close`."""
         self._slots.pop(slot, None)
-        slot.close(reason)
+        slot.close(reason, keep_pending=keep_pending)
         await slot.done.wait()
 
     async def shutdown(self) -> None:
@@ -481,7 +511,7 @@ class Supervisor:
         for slot in reversed(list(self._slots)):
             if slot.child_supervisor is not None:
                 await slot.child_supervisor.shutdown()
-            await self.stop_child(slot, "shutdown")
+            await self.stop_child(slot, "shutdown", keep_pending=True)  # the next runtime carries on
 
     async def _supervise(self) -> None:
         async for slot, error in self._events:
@@ -513,7 +543,8 @@ class Supervisor:
         final = isinstance(error, NormalExit) and error.final
         if final or slot.restart == "temporary" or (slot.restart == "transient" and not crashed):
             self._slots.pop(slot, None)
-            slot.close(reason, failed=crashed)
+            keep = not isinstance(error, NormalExit) or error.keep_pending
+            slot.close(reason, failed=crashed, keep_pending=keep)
             return
         if self.isolate:
             self._restart_alone(slot, error, reason, crashed=crashed)

@@ -77,11 +77,8 @@ def _later(delay: float) -> Signal:
     return Signal(type="review.later", source="/test", data={"delay": delay})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stopping a running agent leaves the timers its last commit stored: the next runtime wakes it",
-)
 async def test_running_agent_stopped_stays_stopped(autojump_clock: trio.testing.MockClock) -> None:
+    """A running agent stopped with ref.stop() has the timers its last commit stored taken out."""
     clock = TrioClock(START)
     kept: Any = _Kept()
     async with open_runtime(store=kept, clock=clock) as rt:
@@ -202,12 +199,8 @@ class ReviewFinisher:
     log: list[str] = attrs.field(factory=list)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an agent that stopped itself (Stop directive) keeps the timers its last commit stored: the next"
-    " runtime brings it back",
-)
 async def test_self_stopped_agent_stays_stopped(autojump_clock: trio.testing.MockClock) -> None:
+    """An agent that stopped itself (a Stop directive) is not brought back by the next runtime either."""
     clock = TrioClock(START)
     kept: Any = _Kept()
     async with open_runtime(store=kept, clock=clock) as rt:

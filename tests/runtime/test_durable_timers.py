@@ -19,11 +19,12 @@ import trio.testing
 
 from dsl import action, agent, route
 from jido.action.spec import ActionContext
-from jido.agent.directives import Cron, Schedule
+from jido.agent.directives import Cron, Schedule, Stop
 from jido.clock import TrioClock
-from jido.errors import DefinitionError
+from jido.errors import ActionError, DefinitionError
 from jido.runtime.runtime import open_runtime
 from jido.runtime.scheduler import Scheduler
+from jido.runtime.server import MOVED, StopAfter
 from jido.signal import Signal
 from jido.store import MemoryStateStore, SQLiteStateStore, StateWrite
 from jido.telemetry import Event, attach
@@ -474,3 +475,139 @@ class TestWithEachCommit:
             await trio.sleep(20)
             assert rt.agent(Sleeper, "s").status == "hibernated"
             assert path.statistics().saves == saves
+
+
+@action
+class Fail:
+    def run(self, ctx: ActionContext) -> dict[str, Any]:
+        raise RuntimeError("no")
+
+
+@action
+class Done:
+    def run(self, ctx: ActionContext) -> Any:
+        return {}, [Stop("done")]
+
+
+@agent
+@route("clock.*", Log)
+@route("set.later", Later)
+@route("fail", Fail)
+@route("done", Done)
+class Waiter:
+    log: list[str] = attrs.field(factory=list)
+
+
+async def stopped_with_timer(path: Kept, clock: TrioClock, how: Any, **options: Any) -> None:
+    """A first runtime: Waiter ``w`` sets a timer 100 s ahead, commits it, then ``how(rt, ref)`` stops it."""
+    async with open_runtime(store=store(path), clock=clock) as rt:
+        ref = await rt.start_agent(Waiter, id="w", **options)
+        await ref.call(command("set.later", delay=100.0))
+        await ref.call(command("clock.ping"))  # a commit: it stores the timer
+        assert "pending" in stored_document(path, "w")
+        await how(rt, ref)
+        assert rt.whereis("w") is None
+
+
+async def timer_fired_later(path: Kept, clock: TrioClock) -> bool:
+    """A second runtime that knows Waiter, for longer than the timer: whether it woke ``w`` and fired it."""
+    fired = Fired("clock.timer")
+    try:
+        async with open_runtime(store=store(path), clock=clock, agents=[Waiter]) as rt:
+            await trio.sleep(500)
+            assert (rt.whereis("w") is not None) == bool(fired.times)
+        return bool(fired.times)
+    finally:
+        fired.detach()
+
+
+class TestStoppedForGood:
+    async def test_stop_takes_the_stored_timers_out(self, autojump_clock: trio.testing.MockClock) -> None:
+        """ref.stop() of a running agent takes its stored timers out before it returns: no runtime wakes it."""
+        clock, path = TrioClock(START), Kept()
+
+        async def stop(rt: Any, ref: Any) -> None:
+            await ref.stop()
+            assert "pending" not in stored_document(path, "w")
+            assert path.inner._wakeups == {}
+
+        await stopped_with_timer(path, clock, stop)
+        assert not await timer_fired_later(path, clock)
+
+    async def test_stop_after_takes_them_out(self, autojump_clock: trio.testing.MockClock) -> None:
+        """An agent stopped by its StopAfter error policy is stopped for good too."""
+        clock, path = TrioClock(START), Kept()
+
+        async def fail(rt: Any, ref: Any) -> None:
+            with pytest.raises(ActionError, match=r"^action 'fail' failed: RuntimeError\('no'\)$"):
+                await ref.call(command("fail"))
+            await ref.wait_stopped()
+            assert ref.exit_reason == "stopped after 1 errors"
+
+        await stopped_with_timer(path, clock, fail, error_policy=StopAfter(1))
+        assert "pending" not in stored_document(path, "w")
+        assert not await timer_fired_later(path, clock)
+
+    async def test_moved_keeps_them(self, autojump_clock: trio.testing.MockClock) -> None:
+        """An agent stopped because it moved (reason MOVED, the cluster runtime's) keeps its stored timers."""
+        clock, path = TrioClock(START), Kept()
+
+        async def moved(rt: Any, ref: Any) -> None:
+            await ref.stop(MOVED)
+            assert ref.exit_reason == "moved"
+
+        await stopped_with_timer(path, clock, moved)
+        assert "pending" in stored_document(path, "w")
+        assert await timer_fired_later(path, clock)
+
+    async def test_keep_pending_keeps_them(self, autojump_clock: trio.testing.MockClock) -> None:
+        """ref.stop(keep_pending=True) keeps them whatever the reason."""
+        clock, path = TrioClock(START), Kept()
+
+        async def stop(rt: Any, ref: Any) -> None:
+            await ref.stop("maintenance", keep_pending=True)
+
+        await stopped_with_timer(path, clock, stop)
+        assert await timer_fired_later(path, clock)
+
+    async def test_asleep_and_moved_keeps_them(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A sleeping agent stopped because it moved keeps its stored timers too."""
+        clock, path = TrioClock(START), Kept()
+        async with open_runtime(store=store(path), clock=clock) as rt:
+            ref = await rt.start_agent(Sleeper, id="s")
+            await ref.call(command("set.later", delay=100.0))
+            await trio.sleep(20)
+            assert rt.agent(Sleeper, "s").status == "hibernated"
+            await ref.stop(MOVED)
+        assert "pending" in stored_document(path, "s")
+        fired = Fired("clock.timer")
+        try:
+            async with open_runtime(store=store(path), clock=clock, agents=[Sleeper]):
+                await trio.sleep(500)
+            assert len(fired.times) == 1
+        finally:
+            fired.detach()
+
+    async def test_permanent_agent_restarted_by_stop_keeps_them(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A permanent agent's Stop directive restarts it: its timers go on, in memory and in the store."""
+        clock, path = TrioClock(START), Kept()
+        async with open_runtime(store=store(path), clock=clock) as rt:
+            ref = await rt.start_agent(Waiter, id="w", restart="permanent")
+            await ref.call(command("set.later", delay=100.0))
+            await ref.call(command("done"))
+            await trio.testing.wait_all_tasks_blocked()
+            assert ref.restarts == 1 and "pending" in stored_document(path, "w")
+            await trio.sleep(200)
+            assert ref.state.log == ["clock.timer"]
+
+    async def test_shutdown_keeps_them(self, autojump_clock: trio.testing.MockClock) -> None:
+        """Closing the runtime is no stop for good: the next runtime wakes the agent when its timer is due."""
+        clock, path = TrioClock(START), Kept()
+        async with open_runtime(store=store(path), clock=clock) as rt:
+            ref = await rt.start_agent(Waiter, id="w")
+            await ref.call(command("set.later", delay=100.0))
+            await ref.call(command("clock.ping"))
+        assert "pending" in stored_document(path, "w")
+        assert await timer_fired_later(path, clock)
