@@ -45,15 +45,18 @@ def cluster_tables(view: ClusterView, *, agents: bool) -> list[Table]:
 
 async def _show(url: str, namespace: str, agents: bool) -> None:
     try:
-        from jido._redis import RedisUnavailableError, open_redis
+        from jido._redis import RedisUnavailableError
+        from jido.cluster.node import open_cluster_redis
         from jido.cluster.view import read_cluster
     except ImportError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     try:
-        async with open_redis(url) as client:
+        async with open_cluster_redis(url) as client:
             view = await read_cluster(client, namespace=namespace, url=url)
     except RedisUnavailableError as exc:
         raise CliError(f"cannot read the cluster: {one_line(exc)}", EXIT_FAILURE) from None
+    except ValueError as exc:  # the URL (check_cluster_url let few such through)
+        raise CliError(one_line(exc), EXIT_USAGE) from None
     console = make_console()
     if not view.nodes:
         console.print(f"no live node in cluster {namespace!r} on {redact_url(url)}")

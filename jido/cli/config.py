@@ -43,6 +43,7 @@ import pathlib
 import tomllib
 import types
 import typing
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal
 
@@ -139,9 +140,29 @@ _REDIS_SCHEMES: Final = ("redis://", "rediss://", "unix://")
 
 
 def check_cluster_url(url: str) -> str | None:
-    """What is wrong with ``url`` as the cluster's Redis URL, or None."""
+    """What is wrong with ``url`` as the cluster's Redis URL, or None.
+
+    Checked without a client: the scheme, the port (a number up to 65535) and the database (a number, in the
+    path of a ``redis://`` URL or a ``?db=`` query). Whether the server has that database is known only once
+    connected (``open_cluster_runtime`` says so then).
+    """
+    shown = redact_url(url)
     if not url.lower().startswith(_REDIS_SCHEMES):
-        return f"expected a Redis URL (redis://host:port/db, rediss:// or unix://), got {redact_url(url)!r}"
+        return f"expected a Redis URL (redis://host:port/db, rediss:// or unix://), got {shown!r}"
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return f"expected a Redis URL (redis://host:port/db), got {shown!r}"
+    try:
+        _ = parts.port  # urllib checks it: a number from 0 to 65535
+    except ValueError:
+        return f"expected a Redis URL with a port from 0 to 65535 (redis://host:port/db), got {shown!r}"
+    dbs = urllib.parse.parse_qs(parts.query).get("db", [])
+    if parts.scheme.lower() != "unix" and parts.path not in ("", "/"):
+        dbs.append(parts.path[1:])
+    for db in dbs:
+        if not (db.isascii() and db.isdigit()):
+            return f"expected a Redis URL whose database is a number (redis://host:port/0), got {shown!r}"
     return None
 
 

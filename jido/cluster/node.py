@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import urllib.parse
 from collections.abc import AsyncIterator, Callable
 
 import attrs
+import coredis.exceptions
 import trio
 
 from jido._redis import (
@@ -27,6 +29,7 @@ from jido._redis import (
     RedisClient,
     RedisUnavailableError,
     open_redis,
+    redact_url,
     unwrap,
 )
 from jido.cluster.inbox import Inbox
@@ -36,7 +39,7 @@ from jido.cluster.placement import place
 from jido.errors import BrokenError
 from jido.store.redis import FencedRedisStore, RedisStore
 
-__all__ = ["ClusterNode", "open_cluster_node"]
+__all__ = ["ClusterNode", "open_cluster_node", "open_cluster_redis"]
 
 logger = logging.getLogger("jido.cluster")
 
@@ -147,6 +150,54 @@ class ClusterNode:
                     listener(lost)
 
 
+def _database(url: str) -> int:
+    """The database ``url`` names (0 when it names none).
+
+    Raises:
+        ValueError: it names one by something else than a number (the client would quietly use 0).
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return 0  # open_redis says what is wrong with it
+    named = urllib.parse.parse_qs(parts.query).get("db", [])
+    if parts.scheme.lower() != "unix" and parts.path not in ("", "/"):
+        named.append(parts.path[1:])
+    for db in named:
+        if not (db.isascii() and db.isdigit()):
+            raise ValueError(
+                f"Redis URL {redact_url(url)} names database {db!r}: it must be a number (redis://host:port/0)"
+            )
+    return int(named[0]) if named else 0
+
+
+@contextlib.asynccontextmanager
+async def open_cluster_redis(
+    url: str, *, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+) -> AsyncIterator[RedisClient]:
+    """:func:`jido._redis.open_redis` for a cluster: a database named by other than a number is refused, and
+    one the server does not have is :class:`RedisUnavailableError` naming the URL (not the client's raw error).
+
+    Raises:
+        RedisUnavailableError: the server could not be reached, or has no such database.
+        ValueError: ``url`` is not a Redis URL, or names its database by other than a number.
+    """
+    db = _database(url)
+    entered = False
+    try:
+        async with open_redis(url, connect_timeout=connect_timeout) as client:
+            entered = True
+            yield client
+    except coredis.exceptions.ResponseError as exc:
+        if entered:
+            raise
+        # coredis selects the database as it connects: the server's refusal comes out of the first command.
+        problem = (
+            f"it has no database {db} ({exc})" if "DB index" in str(exc) else f"{type(exc).__name__}: {exc}"
+        )
+        raise RedisUnavailableError(redact_url(url), problem) from None
+
+
 @contextlib.asynccontextmanager
 async def open_cluster_node(
     url: str,
@@ -165,10 +216,11 @@ async def open_cluster_node(
     inbox (for the answers to its calls) and may hold leases.
 
     Raises:
-        RedisUnavailableError: the server could not be reached (named by its URL, without a password).
-        TypeError, ValueError: a bad node id, namespace or TTL.
+        RedisUnavailableError: the server could not be reached, or has not the database ``url`` names (named
+            by its URL, without a password).
+        TypeError, ValueError: a bad URL, node id, namespace or TTL.
     """
-    async with open_redis(url, connect_timeout=connect_timeout) as client:
+    async with open_cluster_redis(url, connect_timeout=connect_timeout) as client:
         raw_store = RedisStore(client, namespace=namespace, url=url, command_timeout=command_timeout)
         leases = Leases(
             client,

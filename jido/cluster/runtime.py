@@ -662,7 +662,10 @@ async def open_cluster_runtime(
         runtime_options: passed to :func:`jido.open_runtime` (``mailbox_size``, ``idle_timeout``, ...).
 
     Raises:
-        RedisUnavailableError: the server could not be reached (named by its URL, without a password).
+        RedisUnavailableError: the server could not be reached, or has not the database ``url`` names (named
+            by its URL, without a password).
+        ValueError: ``url`` is not a Redis URL (or names its database by other than a number), or a bad node
+            id, namespace or TTL.
     """
     inner: BaseException | None = None
     async with open_cluster_node(

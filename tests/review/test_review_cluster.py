@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import pathlib
 from typing import Any
 
 import pytest
 import trio
+from click.testing import CliRunner
 
-from jido._redis import RedisClient
+from jido._redis import RedisClient, RedisUnavailableError
+from jido.cli.cluster import cluster as cluster_command
+from jido.cli.config import check_cluster_url, parse_config
+from jido.cli.errors import EXIT_FAILURE, EXIT_USAGE, CliError
 from jido.cluster.leases import Leases
 from jido.cluster.membership import Membership
 from jido.cluster.runtime import open_cluster_runtime
+from jido.errors import ValidationError
 from jido.signal import Signal
 from tests.cluster.agents import Tally
 from tests.redis.server import RedisServer
@@ -68,31 +74,70 @@ async def test_failover_with_resolve_error_keeps_the_node(
     assert survived
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Redis URL naming a database the server does not have (/99) fails the cluster command with"
-    " coredis's raw ResponseError (a traceback) instead of one clear error",
-)
 def test_cluster_command_db_out_of_range(redis_server: RedisServer) -> None:
-    from click.testing import CliRunner
-
-    from jido.cli.cluster import cluster as cluster_command
-    from jido.cli.errors import CliError
-
+    """jido cluster on a database the server does not have: one error line naming the URL, exit 1."""
     url = redis_server.url.rsplit("/", 1)[0] + "/99"  # the server has 16 databases
-    error = CliRunner().invoke(cluster_command, [url]).exception
-    assert isinstance(error, CliError), repr(error)
+    result = CliRunner().invoke(cluster_command, [url])
+    assert isinstance(result.exception, CliError), repr(result.exception)
+    assert result.exception.exit_code == EXIT_FAILURE
+    assert result.exception.message == (
+        f"cannot read the cluster: Redis at {url} is unavailable: it has no database 99"
+        " (DB index is out of range)"
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open_cluster_runtime on a URL naming a database the server does not have raises coredis's raw"
-    " ResponseError, not the promised RedisUnavailableError (or a ValueError naming the URL)",
+def test_cluster_command_db_not_a_number() -> None:
+    """jido cluster on a URL whose database is not a number: a usage error, before connecting."""
+    result = CliRunner().invoke(cluster_command, ["redis://user:s3cret@127.0.0.1:1/abc"])
+    assert isinstance(result.exception, CliError), repr(result.exception)
+    assert result.exception.exit_code == EXIT_USAGE
+    assert "s3cret" not in result.exception.message
+    assert "database is a number" in result.exception.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://h:6379/abc",
+        "redis://h:6379/1/2",
+        "redis://h:6379/0?db=x",
+        "unix:///run/redis.sock?db=x",
+        "redis://u:s3cret@h:notaport/0",
+        "redis://u:s3cret@h:99999/0",
+    ],
 )
-async def test_open_cluster_runtime_db_out_of_range(redis_server: RedisServer, redis_namespace: str) -> None:
-    from jido._redis import RedisUnavailableError
+def test_config_refuses_bad_db_or_port(url: str) -> None:
+    """[cluster] redis with a database that is not a number, or a bad port: a config error, redacted."""
+    with pytest.raises(ValidationError) as caught:
+        parse_config({"cluster": {"redis": url}}, base=pathlib.Path("/srv/app"), env={})
+    assert "$.cluster.redis" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
 
+
+@pytest.mark.parametrize(
+    "url", ["redis://h:6379", "redis://h:6379/", "redis://h/15", "rediss://h:1/0?db=3", "unix:///r.sock?db=1"]
+)
+def test_config_accepts_good_urls(url: str) -> None:
+    """The forms coredis reads a database from, with a number, pass the check."""
+    assert check_cluster_url(url) is None
+
+
+async def test_open_cluster_runtime_db_out_of_range(redis_server: RedisServer, redis_namespace: str) -> None:
+    """open_cluster_runtime on a database the server does not have: RedisUnavailableError naming the URL."""
     url = redis_server.url.rsplit("/", 1)[0] + "/99"
-    with pytest.raises((RedisUnavailableError, ValueError)):
+    with pytest.raises(RedisUnavailableError) as caught:
         async with open_cluster_runtime(url, node_id="n", resolve=strict_resolve, namespace=redis_namespace):
             pass
+    assert (
+        str(caught.value)
+        == f"Redis at {url} is unavailable: it has no database 99 (DB index is out of range)"
+    )
+
+
+async def test_open_cluster_runtime_db_not_a_number(redis_server: RedisServer, redis_namespace: str) -> None:
+    """open_cluster_runtime on a URL whose database is not a number: ValueError (not database 0 quietly)."""
+    url = redis_server.url.rsplit("/", 1)[0].replace("redis://", "redis://user:s3cret@") + "/abc"
+    with pytest.raises(ValueError, match=r"names database 'abc': it must be a number") as caught:
+        async with open_cluster_runtime(url, node_id="n", resolve=strict_resolve, namespace=redis_namespace):
+            pass
+    assert "s3cret" not in str(caught.value)
