@@ -53,11 +53,12 @@ DEFAULT_MAX_DEAD_LETTERS: Final = 10_000
 """How many dead letters a journal keeps by default before it evicts the oldest."""
 
 DEFAULT_MAX_BYTES: Final = 256 << 20
+"""How many bytes of records (signal JSON) a memory journal keeps by default before it evicts the oldest."""
+
 READ_BYTES: Final = 1 << 20
 """The JSON one read returns at most (and at least one record, whatever its size): a subscription keeps what
 it read ahead until it has handed it out, and one that stopped reading (a gateway client that does not read)
 must not pin ``limit`` large records, in memory after the journal let them go."""
-"""How many bytes of records (signal JSON) a memory journal keeps by default before it evicts the oldest."""
 
 DEFAULT_MAX_DEAD_LETTER_BYTES: Final = 64 << 20
 """How many bytes of dead letters (signal JSON) a memory journal keeps by default."""

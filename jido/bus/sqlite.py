@@ -838,7 +838,10 @@ class SQLiteJournal:
         return conn.execute("DELETE FROM checkpoints WHERE name = ?", (name,)).rowcount > 0
 
     def _count_durable_sync(self, conn: sqlite3.Connection, owner: str | None) -> int:
-        (count,) = conn.execute("SELECT count(*) FROM checkpoints WHERE owner IS ?", (owner,)).fetchone()
+        # Bound names only: a bare checkpoint (set_checkpoint without a binding, e.g. /readyz's) is no one's.
+        (count,) = conn.execute(
+            "SELECT count(*) FROM checkpoints WHERE owner IS ? AND pattern IS NOT NULL", (owner,)
+        ).fetchone()
         return int(count)
 
     def _get_checkpoint_sync(self, conn: sqlite3.Connection, name: str) -> int | None:

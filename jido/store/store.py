@@ -22,9 +22,9 @@ that caused it is acked, and loads it when the agent starts again or thaws from 
 * After ``aclose`` every call raises :class:`~jido.errors.ClosedError`.
 
 A write may carry a ``wake_at`` time: when the agent has pending work (timers, cron ticks) that should wake
-it. Backends that also implement :class:`WakeupIndex` (memory, SQLite) index it, so a runtime opened on the
-store after a restart finds its sleepers without reading every state; the others keep the state and ignore
-the time (the pending work is then resumed when the agent is next started).
+it. Backends that also implement :class:`WakeupIndex` (memory, SQLite, Redis) index it, so a runtime opened on
+the store after a restart finds its sleepers without reading every state; the others keep the state and
+ignore the time (the pending work is then resumed when the agent is next started).
 
 Agent ids and data are ``str``; both must be encodable as UTF-8 (no lone surrogates), so that a value any
 backend accepts, every backend can keep.

@@ -832,6 +832,14 @@ class TestCountDurable:
         counts = [await durable(journal).count_durable(o) for o in ("alice", "bob", None, "carol")]
         assert counts == [2, 1, 2, 0]
 
+    async def test_bare_checkpoints_count_for_no_one(self, journal: Journal) -> None:
+        """A checkpoint never bound (set_checkpoint alone, as /readyz writes one) is not a durable name of the
+        owner None."""
+        await journal.append([sig(0)])
+        await journal.set_checkpoint("bare", 0)
+        await journal.bind_subscription("bound", pattern="**", owner=None, offset=0)
+        assert await durable(journal).count_durable(None) == 1
+
     async def test_binding_again_counts_once(self, journal: Journal) -> None:
         """Binding a bound name again (by its owner or another) counts nothing more."""
         await journal.bind_subscription("a", pattern="**", owner="alice", offset=0)
