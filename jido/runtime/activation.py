@@ -135,9 +135,9 @@ class Dormancy:
         self._parked: dict[str, list[str]] = {}
         self._parked_count = 0
         self._claimed: set[str] = set()
-        self.woken_from_store: set[str] = (
-            set()
-        )  # started by serve_wakeups: start_agent takes them as they are
+        # Agents woken by serve_wakeups, while they run and no start_agent has asked for them: start_agent of
+        # such an id (and class) returns it as it is. Running agents at most: one leaves when its task ends.
+        self.woken_from_store: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._dormant)
@@ -174,6 +174,11 @@ class Dormancy:
         """The dormant entry of ``agent_id`` as :meth:`listed` shows it, or None when it does not sleep (O(1))."""
         entry = self._dormant.get(agent_id)
         return None if entry is None else self._listed(agent_id, entry, self._kinds)
+
+    def spec_of(self, agent_id: str) -> AgentSpec | None:
+        """The spec of the dormant agent ``agent_id``, or None when it does not sleep."""
+        entry = self._dormant.get(agent_id)
+        return None if entry is None else self._kinds[entry[0]][0]
 
     @staticmethod
     def _listed(agent_id: str, entry: _Entry, kinds: list[_Kind]) -> HibernatedAgent:
@@ -601,6 +606,8 @@ class Dormancy:
             while waking.pending:
                 ref._enqueue_nowait(waking.pending.popleft())
         except BaseException as exc:
+            if agent_id not in runtime._registry:
+                self.woken_from_store.discard(agent_id)
             waking.error = exc if isinstance(exc, Exception) else ClosedError("the runtime is closing")
             self._fail_pending(agent_id, waking, waking.error)
             if not isinstance(exc, Exception):

@@ -294,17 +294,28 @@ class Runtime:
             value = spec.new(id, **dict(state or {}))
         # Its class is learned when it registers (after this id is taken: a stored sleeper of this id
         # waiting for the class is then this start's, not a wake with default options).
-        if value.id in self._registry:
-            if value.id in self._dormancy.woken_from_store:
+        dormancy = self._dormancy
+        existing = self._registry.get(value.id)
+        if existing is not None:
+            if value.id in dormancy.woken_from_store and _same_spec(existing.spec, value.spec):
                 # Woken because its stored timers came due (an earlier runtime left it asleep) before this
                 # start: it is the agent asked for, running from its stored state, as a hibernated one is.
-                self._dormancy.woken_from_store.discard(value.id)
-                return self._registry[value.id]
+                dormancy.woken_from_store.discard(value.id)
+                return existing
             raise AgentExistsError(value.id)
-        if value.id in self._dormancy or value.id in self._dormancy._waking:
+        if value.id in dormancy or value.id in dormancy._waking:
             # Hibernated (or being woken): it exists, and resumes from its kept state (the options it started
-            # with apply).
-            return await self._dormancy.activate(value.id)
+            # with apply), if it is of the class asked for.
+            asleep = dormancy.spec_of(value.id)
+            if asleep is not None and not _same_spec(asleep, value.spec):
+                raise AgentExistsError(value.id)
+            ref = await dormancy.activate(value.id)
+            if not _same_spec(
+                ref.spec, value.spec
+            ):  # one woken without a known class (from the store) meanwhile
+                raise AgentExistsError(value.id)
+            dormancy.woken_from_store.discard(value.id)
+            return ref
         return await self._start_at_root(value, restart, mailbox_size, error_policy)
 
     async def _start_at_root(
@@ -468,6 +479,8 @@ class Runtime:
     def unregister(self, ref: AgentRef, *, keep_subscriptions: bool = False) -> None:
         if self._registry.get(ref.id) is ref:
             del self._registry[ref.id]
+            # Woken from the store and not yet asked for by start_agent: no longer, now that its task ended.
+            self._dormancy.woken_from_store.discard(ref.id)
         if keep_subscriptions:
             return  # a hibernated agent's subscriptions stay open: a signal for it wakes it
         for sub in self._agent_subscriptions.pop(ref.id, []):
@@ -659,6 +672,10 @@ class Runtime:
         with trio.move_on_after(5):
             await self._stored_dead_letters.flush()
         self._stored_dead_letters.close()
+
+
+def _same_spec(a: AgentSpec, b: AgentSpec) -> bool:
+    return a is b or a == b
 
 
 @asynccontextmanager

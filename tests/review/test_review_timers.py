@@ -104,11 +104,8 @@ class ReviewSleeper:
     log: list[str] = attrs.field(factory=list)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="start_agent of an id woken from the store returns that agent whatever class was asked for",
-)
 async def test_start_agent_of_other_class_after_store_wake(autojump_clock: trio.testing.MockClock) -> None:
+    """start_agent of an id woken from the store as another class raises AgentExistsError."""
     from jido.errors import AgentExistsError
 
     clock = TrioClock(START)
@@ -124,6 +121,8 @@ async def test_start_agent_of_other_class_after_store_wake(autojump_clock: trio.
         assert woken is not None and woken.spec.name == "review_sleeper"
         with pytest.raises(AgentExistsError):
             await rt.start_agent(ReviewWaiter, id="s")  # another class under the same id
+        assert await rt.start_agent(ReviewSleeper, id="s") is woken  # its own class: taken as it is
+        assert rt._dormancy.woken_from_store == set()
 
 
 @action

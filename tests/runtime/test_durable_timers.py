@@ -21,7 +21,7 @@ from dsl import action, agent, route
 from jido.action.spec import ActionContext
 from jido.agent.directives import Cron, Schedule, Stop
 from jido.clock import TrioClock
-from jido.errors import ActionError, DefinitionError
+from jido.errors import ActionError, AgentExistsError, DefinitionError
 from jido.runtime.runtime import open_runtime
 from jido.runtime.scheduler import Scheduler
 from jido.runtime.server import MOVED, StopAfter
@@ -611,3 +611,37 @@ class TestStoppedForGood:
             await ref.call(command("clock.ping"))
         assert "pending" in stored_document(path, "w")
         assert await timer_fired_later(path, clock)
+
+
+class TestWokenFromStore:
+    async def test_forgotten_when_it_sleeps_again(self, autojump_clock: trio.testing.MockClock) -> None:
+        """A sleeper woken from the store that nobody starts is not remembered once it sleeps again."""
+        clock, path = TrioClock(START), Kept()
+        await asleep_with_timer(path, clock, 100.0)
+        async with open_runtime(store=store(path), clock=clock, agents=[Sleeper]) as rt:
+            await trio.sleep(150)  # woken when due, then idle: asleep again
+            assert rt.agent(Sleeper, "s").status == "hibernated"
+            assert rt._dormancy.woken_from_store == set()
+            ref = await rt.start_agent(Sleeper, id="s")  # a hibernated agent: woken as it is
+            assert ref.state.log == ["clock.timer"]
+
+    async def test_forgotten_when_it_stops(self, autojump_clock: trio.testing.MockClock) -> None:
+        """... nor once it stops."""
+        clock, path = TrioClock(START), Kept()
+        due = await asleep_with_timer(path, clock, 100.0)
+        async with open_runtime(store=store(path), clock=clock, agents=[Sleeper]) as rt:
+            await trio.sleep_until(due + 1)  # woken when due, not asleep again yet
+            ref = rt.whereis("s")
+            assert ref is not None and rt._dormancy.woken_from_store == {"s"}
+            await ref.stop()
+            assert rt._dormancy.woken_from_store == set()
+
+    async def test_hibernated_agent_of_another_class(self, autojump_clock: trio.testing.MockClock) -> None:
+        """start_agent of a hibernated agent's id as another class raises AgentExistsError and leaves it be."""
+        async with open_runtime() as rt:
+            await rt.agent(Sleeper, "s").call(command("ping"))
+            await trio.sleep(20)
+            with pytest.raises(AgentExistsError, match="'s'"):
+                await rt.start_agent(Waiter, id="s")
+            assert rt.agent(Sleeper, "s").status == "hibernated"
+            assert (await rt.start_agent(Sleeper, id="s")).state.log == ["ping"]
