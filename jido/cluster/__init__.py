@@ -24,6 +24,7 @@ from jido.cluster.placement import place as place
 from jido.cluster.placement import rank as rank
 from jido.cluster.placement import weight as weight
 from jido.cluster.remote import REPLY_TYPE as REPLY_TYPE
+from jido.cluster.remote import NoLiveNodeError as NoLiveNodeError
 from jido.cluster.remote import RemoteAgents as RemoteAgents
 from jido.cluster.remote import RemoteCallError as RemoteCallError
 from jido.cluster.runtime import ClusterRuntime as ClusterRuntime
@@ -45,6 +46,7 @@ __all__ = [
     "Leases",
     "Membership",
     "MembershipStatistics",
+    "NoLiveNodeError",
     "RemoteAgents",
     "RemoteCallError",
     "open_cluster_node",

@@ -26,11 +26,11 @@ from jido.agent.spec import AgentSpec
 from jido.cluster.inbox import InboxMessage
 from jido.cluster.node import ClusterNode
 from jido.convert import unstructure
-from jido.errors import CallTimeoutError, JidoError
+from jido.errors import BrokenError, CallTimeoutError, JidoError
 from jido.runtime.runtime import Runtime
 from jido.signal import Signal
 
-__all__ = ["REPLY_TYPE", "RemoteAgents", "RemoteCallError"]
+__all__ = ["REPLY_TYPE", "NoLiveNodeError", "RemoteAgents", "RemoteCallError"]
 
 logger = logging.getLogger("jido.cluster")
 
@@ -47,6 +47,17 @@ class RemoteCallError(JidoError):
         super().__init__(f"call to agent {agent_id!r} on node {node_id!r} failed: {error}")
         self.agent_id = agent_id
         self.node_id = node_id
+
+
+class NoLiveNodeError(BrokenError):
+    """No node of the cluster was live to take a message for an agent within the time given; nothing was sent."""
+
+    def __init__(self, agent_id: str, timeout: float) -> None:
+        super().__init__(
+            f"no live node to send agent {agent_id!r} a signal within {timeout:g} s; nothing was sent"
+        )
+        self.agent_id = agent_id
+        self.timeout = timeout
 
 
 class RemoteAgents:

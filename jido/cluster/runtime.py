@@ -55,7 +55,7 @@ from jido.cluster.leases import DEFAULT_LEASE_TTL, Lease
 from jido.cluster.membership import DEFAULT_NODE_TTL
 from jido.cluster.node import ClusterNode, open_cluster_node
 from jido.cluster.placement import place
-from jido.cluster.remote import RemoteCallError
+from jido.cluster.remote import NoLiveNodeError, RemoteCallError
 from jido.cluster.serving import InboxServer
 from jido.convert import structure, unstructure
 from jido.errors import (
@@ -158,6 +158,7 @@ class ClusterRuntime:
         self.journal_poll = journal_poll
         self._live: tuple[str, ...] = ()
         self._live_set: frozenset[str] = frozenset()
+        self._live_error: RedisUnavailableError | None = None  # why the live set was last not read
         self._dead: dict[str, float] = {}
         self._holders: dict[str, str] = {}  # agent -> the node last seen holding its lease (a hint)
         self._local: dict[str, int] = {}  # agent -> the lease token its local incarnation runs under
@@ -239,19 +240,29 @@ class ClusterRuntime:
         assert scope.cancelled_caught
         raise CallTimeoutError(agent_id, signal.type, timeout)
 
-    async def cast(self, agent_id: str, signal: Signal) -> None:
+    async def cast(self, agent_id: str, signal: Signal, *, timeout: float = 5.0) -> None:
         """Send ``signal`` to the virtual agent ``agent_id`` through its owner's inbox; returns once Redis
         holds it (it is then applied once, even if the owner dies first).
 
+        Args:
+            timeout: seconds to wait for a live node to send it to, when none is live (a cluster whose
+                nodes are all restarting; a node with ``host=False`` alone).
+
         Raises:
+            NoLiveNodeError: no node was live within ``timeout``; nothing was sent.
             InboxFullError: the owner's inbox is full; nothing was sent.
             RedisUnavailableError: Redis could not be reached; nothing was sent, or it is unknown whether.
         """
         if not isinstance(signal, Signal):
             raise TypeError(f"signal must be a Signal, got {type(signal).__name__}")
         self._spec(agent_id)
-        target = await self._target(agent_id)
-        await self.node.inbox.send(target, signal, agent_id=agent_id)
+        with trio.move_on_after(timeout):
+            target = await self._target(agent_id)
+            await self.node.inbox.send(target, signal, agent_id=agent_id)
+            return
+        if self._live_error is not None:  # the live set could not be read all along: say why
+            raise self._live_error
+        raise NoLiveNodeError(agent_id, timeout)
 
     async def start_agent(self, agent: type[Any] | AgentSpec[Any], *, id: str, **options: Any) -> Any:
         """Start ``agent`` as ``id`` on this node (it stays here while this node lives), like
@@ -298,7 +309,9 @@ class ClusterRuntime:
             live = await self.node.live_nodes()
         except RedisUnavailableError as exc:
             logger.warning("node %r cannot read the live nodes: %s", self.node_id, exc)
+            self._live_error = exc
             return self._live_set
+        self._live_error = None
         self._update_live(live)
         return self._live_set
 
@@ -439,9 +452,19 @@ class ClusterRuntime:
                 break
             else:
                 answer = {"ok": False, "error": f"agent {agent_id!r} moved {_MAX_MOVES} times"}
-        except (JidoError, ValueError, TypeError) as exc:  # the caller is told; this node goes on
+        except Exception as exc:
+            # The caller is told (a call's answer), and this node goes on. Errors of the agent's handling
+            # (the runtime's own: NoRouteError, ActionError, ...) are the caller's business; anything else
+            # (a KeyError from the user's resolve, a bug) is logged with its traceback here as well.
             answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-            if message.reply_to is None:
+            if not isinstance(exc, JidoError | ValueError | TypeError):
+                logger.exception(
+                    "node %r could not handle a %s for agent %r",
+                    self.node_id,
+                    "cast" if message.reply_to is None else "call",
+                    agent_id,
+                )
+            elif message.reply_to is None:
                 logger.warning(
                     "node %r: cast to agent %r failed: %s", self.node_id, agent_id, answer["error"]
                 )
