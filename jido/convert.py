@@ -13,6 +13,7 @@ import enum
 import json
 import types
 import typing
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
@@ -33,6 +34,7 @@ __all__ = [
     "describe_value",
     "is_json_type",
     "structure",
+    "structured_by_default",
     "unstructure",
 ]
 
@@ -160,6 +162,10 @@ def _structure_sequence_factory(converter: cattrs.Converter) -> Callable[[Any], 
     return factory
 
 
+# The hooks the converter made for attrs classes with jido's own factory (not one a user registered).
+_ATTRS_HOOKS: Final[weakref.WeakSet[Callable[[Any, Any], Any]]] = weakref.WeakSet()
+
+
 def _guard_mapping_target(converter: cattrs.Converter, base_factory: Callable[[Any], Any]) -> Any:
     def factory(tp: Any) -> Callable[[Any, Any], Any]:
         base = base_factory(tp)
@@ -169,6 +175,7 @@ def _guard_mapping_target(converter: cattrs.Converter, base_factory: Callable[[A
                 raise _mismatch("object", value)
             return base(value, t)
 
+        _ATTRS_HOOKS.add(hook)
         return hook
 
     return factory
@@ -314,6 +321,27 @@ def _make_converter() -> cattrs.Converter:
 
 converter: Final[cattrs.Converter] = _make_converter()
 """The package-wide strict converter. Register hooks for your own types here if they need them."""
+
+
+_SCALAR_HOOKS: Final[dict[type, Callable[[object, type], object]]] = {
+    int: _structure_int,
+    float: _structure_float,
+    str: _structure_str,
+    bool: _structure_bool,
+}
+
+
+def structured_by_default(hook: object, field_types: typing.Iterable[type] = ()) -> bool:
+    """Whether ``hook`` (``converter.get_structure_hook(cls)``) is the one jido's converter makes for an attrs
+    class ``cls``, and each of ``field_types`` (int, float, str or bool) has jido's own hook: that is, no hook a
+    user registered on :data:`converter` changes how ``cls`` (with fields of those types) is structured.
+
+    Any registration on the converter clears its cache of hooks, so the hook of ``cls`` is then another object:
+    a caller may keep this answer for as long as the hook it got is the same.
+    """
+    if hook not in _ATTRS_HOOKS:
+        return False
+    return all(converter.get_structure_hook(tp) is _SCALAR_HOOKS.get(tp) for tp in field_types)
 
 
 def structure(data: object, cls: type[T], *, subject: str | None = None, allow_extra: bool = False) -> T:

@@ -66,7 +66,7 @@ from jido.action.instruction import Instruction
 from jido.action.result import ActionResult, normalize_result
 from jido.action.retry import backoff_delay, is_retryable
 from jido.action.spec import ActionContext, ActionSpec, RetryPolicy, action_spec_of
-from jido.convert import describe_value, structure
+from jido.convert import converter, describe_value, structure, structured_by_default
 from jido.errors import ActionError, ActionTimeoutError, DeadlineExceededError, ValidationError
 from jido.signal import Signal
 from jido.telemetry.events import ACTION_EXCEPTION, ACTION_RETRY, ACTION_START, ACTION_STOP
@@ -85,31 +85,37 @@ __all__ = [
 _Kind = Literal["raised", "timeout", "rejected"]
 _JSON_SCALARS: Final = (str, int, float, bool, type(None))
 _SCALARS: Final = frozenset({int, float, str, bool})
-_PLAIN: Final[dict[type, dict[str, type] | None]] = {}  # params class -> see _plain_fields (one per action)
+_structure_hook: Final = converter.get_structure_hook
+# params class -> (the converter's hook for it when looked at, see _plain_fields); one per action
+_PLAIN: Final[dict[type, tuple[object, dict[str, type] | None]]] = {}
 
 
 def _plain_fields(cls: type) -> dict[str, type] | None:
-    """Field name -> type when every field of ``cls`` is a plain JSON scalar (int, float, str, bool), else None.
+    """Field name -> type when every field of ``cls`` is a plain JSON scalar (int, float, str, bool) and the
+    converter structures ``cls`` with jido's own hooks, else None.
 
     For such a class, a dict whose keys are field names and whose values have exactly the field's type is
     what the strict converter would pass to the class unchanged: validating it is calling the class (whose
     attrs validators still run). Most actions take a few such params, or none; anything else (an int for a
-    float field, a nested value, an unknown key) takes the converter's path, with its full error messages.
+    float field, a nested value, an unknown key) takes the converter's path, with its full error messages. So
+    does a class a user registered a structure hook for on ``jido.convert.converter`` (or for int, float, str
+    or bool): that hook decides, as it would anywhere else.
     """
-    try:
-        return _PLAIN[cls]
-    except KeyError:
-        pass
-    plain: dict[str, type] | None = {}
+    hook = _structure_hook(cls)  # cached by cattrs; another object after any registration
+    cached = _PLAIN.get(cls)
+    if cached is not None and cached[0] is hook:
+        return cached[1]
     if not attrs.has(cls):
+        return None
+    plain: dict[str, type] | None = {}
+    for field in attrs.fields(cls):
+        if field.type not in _SCALARS or not field.init or field.alias != field.name:
+            plain = None
+            break
+        plain[field.name] = field.type  # type: ignore[index]
+    if plain is not None and not structured_by_default(hook, set(plain.values())):
         plain = None
-    else:
-        for field in attrs.fields(cls):
-            if field.type not in _SCALARS or not field.init or field.alias != field.name:
-                plain = None
-                break
-            plain[field.name] = field.type  # type: ignore[index]
-    _PLAIN[cls] = plain
+    _PLAIN[cls] = (hook, plain)
     return plain
 
 

@@ -13,9 +13,10 @@ import pytest
 import trio
 import trio.testing
 
-from jido.action.exec import execute, validate_params
+from jido.action.exec import _PLAIN, execute, validate_params
 from jido.action.instruction import Instruction
 from jido.action.spec import ActionContext, ActionSpec, RetryPolicy
+from jido.convert import _structure_int, converter
 from jido.errors import DeadlineExceededError, ValidationError
 
 from .helpers import Recorder, spec_of
@@ -139,6 +140,32 @@ class TestPlainParams:
         assert validate_params(spec(Empty), {}) == Empty()
         with pytest.raises(ValidationError):
             validate_params(spec(Refusing), {})
+
+    def test_hook_registered_for_the_class_decides(self) -> None:
+        """A structure hook registered for the params class on jido's converter is used, also once the class
+        went the short way before the hook was registered."""
+
+        @attrs.frozen
+        class Named:
+            name: str = "x"
+
+        action = spec(Named)
+        assert validate_params(action, {"name": "abc"}) == Named(name="abc")
+        converter.register_structure_hook(Named, lambda data, _: Named(name=data["name"].upper()))
+        assert validate_params(action, {"name": "abc"}) == Named(name="ABC")
+        assert validate_params(action, {"name": "def"}) == Named(name="DEF")
+
+    def test_hook_registered_for_a_field_type_decides(self) -> None:
+        """So does one registered for the type of a field (int here), and the short way is back without it."""
+        action = spec(Plain)
+        assert validate_params(action, {"by": 2}) == Plain(by=2)
+        converter.register_structure_hook(int, lambda value, _: value * 10)
+        try:
+            assert validate_params(action, {"by": 2}) == Plain(by=20)
+        finally:
+            converter.register_structure_hook(int, _structure_int)
+        assert validate_params(action, {"by": 2}) == Plain(by=2)
+        assert _PLAIN[Plain][1] is not None  # the short way again
 
 
 class TestCallerDeadline:
