@@ -16,15 +16,16 @@ The record is JSON text::
     {"format": 1, "agent": "counter", "version": 1, "state": {...}, "applied": {"agent:c:counter.*": 41},
      "recent": [...]}
 
-and, written when the agent hibernates (or the runtime closes with it running) while it has timers or cron
-jobs, its pending work (:meth:`~jido.runtime.scheduler.Scheduler.export` with wall-clock deadlines) and the
-id of the runtime that wrote it, with the write's ``wake_at`` set to when the earliest comes due::
+and, while a root agent has timers or cron jobs (written with each of its commits, when it hibernates, and
+when the runtime closes with it running), its pending work (:meth:`~jido.runtime.scheduler.Scheduler.export`
+with wall-clock deadlines) and the id of the runtime that wrote it, with the write's ``wake_at`` set to when
+the earliest comes due::
 
     "pending": {"timers": [[1767225600.25, "<signal JSON>"]], "cron": [...], "clock": "wall"},
     "pending_by": "<runtime id>"
 
-An ordinary commit writes no ``pending`` (the agent's timers are in its running scheduler again), which
-clears both.
+A write without pending work clears both; so does a deliberate stop of the agent (``ref.stop()``, a Stop
+directive, StopAfter; not a stop with reason ``"moved"``), so that no later runtime wakes it.
 
 ``version`` is the agent's state schema version; a stored state of an older one is taken through the agent's
 migrations when it is restored, and one that cannot be is refused (BrokenError), never overwritten.
