@@ -74,7 +74,7 @@ ERROR_CODES: Final = (
 CLOSE_GOING_AWAY: Final = 1001
 """Close code: the server is shutting down (clients reconnect with backoff)."""
 CLOSE_TOO_LARGE: Final = 1009
-"""Close code sent by the websocket layer for a message beyond 2x ``max_frame_bytes`` characters (smaller
+"""Close code sent by the websocket layer for a message beyond 4x ``max_frame_bytes`` characters (smaller
 oversized frames get a ``too_large`` error frame instead)."""
 CLOSE_INTERNAL_ERROR: Final = 1011
 """Close code: the peer did not answer a heartbeat ping in time, or a bug in the server ended the

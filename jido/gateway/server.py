@@ -59,11 +59,12 @@ __all__ = [
 
 logger = logging.getLogger("jido.gateway")
 
-# The websocket layer counts characters, we count UTF-8 bytes: it lets frames of up to twice our limit in
-# characters through, so that a frame somewhat over the limit gets a too_large error frame rather than 1009.
-_WEBSOCKET_SLACK: Final = 2
+# The websocket layer counts characters, we count UTF-8 bytes (up to 4 a character): it lets frames of up to
+# 4 times our limit in characters through, so that a frame over the limit gets a too_large error frame rather
+# than 1009. What that lets it hold is counted in each connection's account ("incoming").
+_WEBSOCKET_SLACK: Final = 4
 # Frames the websocket layer may hold besides the one being handled: 0 leaves it the one it is assembling or
-# handing over (a queue of 4, its default, would be 4 more frames of up to 2 MiB per connection).
+# handing over (a queue of 4, its default, would be 4 more frames of up to 4 MiB per connection).
 _WEBSOCKET_QUEUE: Final = 0
 # What the bus may read ahead for one subscription, out of a journal that reads records from storage (the
 # SQLite and Redis journals read up to about 1 MiB at once); the memory journal's reads share its records.
@@ -592,7 +593,7 @@ async def serve_gateway(
         tokens: bearer tokens and what each may do. None serves without authentication, which is only
             allowed on a loopback address.
         max_frame_bytes: the largest client frame handled; a larger one gets a ``too_large`` error frame (and
-            one over twice this in characters is refused by the websocket layer, which closes with 1009).
+            one over 4 times this in characters is refused by the websocket layer, which closes with 1009).
         send_queue: frames queued per connection (replies and signals); signals wait for room in it.
         send_queue_bytes: bytes those frames may take per connection (4 MiB by default); a frame larger
             than this is sent alone.
@@ -607,7 +608,7 @@ async def serve_gateway(
             ``statistics().over_capacity``. Clients of :func:`jido.gateway.connect` retry with backoff.
             TCP connections count from accept: past ``max_connections`` plus 1/16 of it (at least 1) more,
             which are let in to be told 503, a new one is closed at once.
-        max_connection_bytes: the most one connection holds (32 MiB by default): frames read (2 x 2 x
+        max_connection_bytes: the most one connection holds (32 MiB by default): frames read (2 x 4 x
             ``max_frame_bytes``), ``send_queue_bytes``, the frames of running calls (4 x
             ``max_frame_bytes``; further calls wait), and the rest for durable deliveries not acked (the pump
             waits for acks) and subscriptions (a share each; a subscribe past it is ``forbidden``).

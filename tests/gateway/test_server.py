@@ -369,7 +369,7 @@ class TestBadInput:
             assert await is_healthy(client)
 
     async def test_far_too_large_closes_1009(self, runtime: Runtime) -> None:
-        """A frame beyond twice the limit is refused by the websocket layer itself, which closes with 1009."""
+        """A frame beyond 4x the limit is refused by the websocket layer itself, which closes with 1009."""
         async with serving(runtime, max_frame_bytes=1000) as gateway, raw_client(gateway.url) as client:
             await client.send(json.dumps({"op": "ping", "id": "1", "pad": "x" * 5000}))
             with pytest.raises(trio_websocket.ConnectionClosed) as info:
