@@ -33,7 +33,8 @@ import attrs
 import coredis.exceptions
 import trio
 
-from jido._redis import DEFAULT_COMMAND_TIMEOUT, Guard, RedisClient, check_namespace, redact_url
+from jido._redis import DEFAULT_COMMAND_TIMEOUT, Guard, RedisClient, redact_url
+from jido.cluster.names import check_cluster_namespace, check_node_id
 from jido.errors import BrokenError, JidoError, SignalError
 from jido.signal import Signal
 
@@ -172,12 +173,10 @@ class Inbox:
         url: str = "redis",
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
     ) -> None:
-        if not isinstance(node_id, str) or not node_id or " " in node_id:
-            raise ValueError(f"node_id must be a non-empty str without spaces, got {node_id!r}")
         if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
             raise ValueError(f"max_pending must be an int >= 1, got {max_pending!r}")
-        self.node_id = node_id
-        self._namespace = check_namespace(namespace)
+        self.node_id = check_node_id(node_id)
+        self._namespace = check_cluster_namespace(namespace)
         self.max_pending = max_pending
         self._client = client
         self._url = redact_url(url)

@@ -29,7 +29,8 @@ from typing import Any, Final
 import attrs
 import trio
 
-from jido._redis import DEFAULT_COMMAND_TIMEOUT, Guard, RedisClient, check_namespace, redact_url
+from jido._redis import DEFAULT_COMMAND_TIMEOUT, Guard, RedisClient, redact_url
+from jido.cluster.names import check_cluster_namespace, check_node_id
 from jido.errors import BrokenError
 
 __all__ = ["DEFAULT_LEASE_TTL", "Lease", "LeaseStatistics", "Leases"]
@@ -167,10 +168,8 @@ class Leases:
         url: str = "redis",
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
     ) -> None:
-        if not isinstance(node_id, str) or not node_id or " " in node_id:
-            raise ValueError(f"node_id must be a non-empty str without spaces, got {node_id!r}")
-        self.node_id = node_id
-        self._namespace = check_namespace(namespace)
+        self.node_id = check_node_id(node_id)
+        self._namespace = check_cluster_namespace(namespace)
         self.ttl = _check_ttl(ttl)
         self._client = client
         self._url = redact_url(url)

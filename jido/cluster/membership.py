@@ -36,9 +36,9 @@ from jido._redis import (
     Guard,
     RedisClient,
     RedisUnavailableError,
-    check_namespace,
     redact_url,
 )
+from jido.cluster.names import check_cluster_namespace, check_node_id
 from jido.errors import BrokenError
 
 __all__ = ["DEFAULT_NODE_TTL", "Membership", "MembershipStatistics"]
@@ -131,10 +131,8 @@ class Membership:
         url: str = "redis",
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
     ) -> None:
-        if not isinstance(node_id, str) or not node_id or " " in node_id:
-            raise ValueError(f"node_id must be a non-empty str without spaces, got {node_id!r}")
-        self.node_id = node_id
-        self._namespace = check_namespace(namespace)
+        self.node_id = check_node_id(node_id)
+        self._namespace = check_cluster_namespace(namespace)
         self.ttl = _check_seconds(ttl, "ttl")
         self.interval = self.ttl / 3 if interval is None else _check_seconds(interval, "interval")
         if self.interval >= self.ttl:

@@ -35,6 +35,7 @@ from jido._redis import (
 from jido.cluster.inbox import Inbox
 from jido.cluster.leases import DEFAULT_LEASE_TTL, Lease, Leases
 from jido.cluster.membership import DEFAULT_NODE_TTL, Membership
+from jido.cluster.names import check_cluster_namespace, check_node_id
 from jido.cluster.placement import place
 from jido.errors import BrokenError
 from jido.store.redis import FencedRedisStore, RedisStore
@@ -220,6 +221,8 @@ async def open_cluster_node(
             by its URL, without a password).
         TypeError, ValueError: a bad URL, node id, namespace or TTL.
     """
+    check_node_id(node_id)  # before connecting: a bad name is the caller's to fix, whatever the server says
+    check_cluster_namespace(namespace)
     async with open_cluster_redis(url, connect_timeout=connect_timeout) as client:
         raw_store = RedisStore(client, namespace=namespace, url=url, command_timeout=command_timeout)
         leases = Leases(

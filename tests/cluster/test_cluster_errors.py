@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -92,3 +93,51 @@ class TestNoLiveNode:
                     await trio.sleep(0.02)
                     agent = await host.call("t-1", Signal(type="tally.read", source="/t"), timeout=5)
                 assert agent.state.total == 3
+
+
+class TestNames:
+    @pytest.mark.parametrize(
+        ("node_id", "shown"),
+        [
+            ("", "''"),
+            ("a\nb", "'a\\nb'"),
+            ("a b", "'a b'"),
+            ("a\x00b", "'a\\x00b'"),
+            ("n" * 100_000, "a str of 100000 characters starting 'nnnnnnnnnnnnnnnnnnnn'"),
+            (7, "7"),
+        ],
+    )
+    async def test_bad_node_id(self, node_id: object, shown: str) -> None:
+        """A node id that is empty, has whitespace or control characters, or is too long: ValueError first."""
+        message = (
+            "node_id must be a non-empty str without spaces or control characters, of at most 200 characters, "
+            f"got {shown}"
+        )
+        # The URL names no server: the name is refused before anything connects.
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            async with open_cluster_runtime(
+                "redis://127.0.0.1:1/0",
+                node_id=node_id,
+                resolve=resolve,  # type: ignore[arg-type]
+            ):
+                pass
+
+    @pytest.mark.parametrize("namespace", ["a\nb", "a b", "x" * 201, "a\tb"])
+    async def test_bad_namespace(self, namespace: str) -> None:
+        """A namespace with whitespace or control characters, or too long: ValueError before connecting."""
+        with pytest.raises(
+            ValueError, match=r"^namespace must be a non-empty str without braces, spaces or control"
+        ):
+            async with open_cluster_runtime(
+                "redis://127.0.0.1:1/0", node_id="n", resolve=resolve, namespace=namespace
+            ):
+                pass
+
+    async def test_longest_names_work(self, redis_server: RedisServer, redis_namespace: str) -> None:
+        """A node id and a namespace of 200 characters each (any printable Unicode) are taken."""
+        namespace = (redis_namespace + "-" + "é" * 200)[:200]
+        node_id = "ñ" * 200
+        async with node(redis_server.url, namespace, node_id) as runtime:
+            assert runtime.live_nodes() == (node_id,)
+            agent = await runtime.call("t-1", add(), timeout=5)
+            assert agent.state.total == 1

@@ -83,7 +83,10 @@ class TestJoinAndLeave:
         [
             ({"ttl": 3.0, "interval": 3.0}, r"^interval \(3 s\) must be shorter than ttl \(3 s\)$"),
             ({"ttl": -1}, r"^ttl must be from 0\.001 to 86400 seconds, got -1$"),
-            ({"node_id": "a b"}, r"^node_id must be a non-empty str without spaces, got 'a b'$"),
+            (
+                {"node_id": "a b"},
+                r"^node_id must be a non-empty str without spaces or control characters, of at most 200 characters, got 'a b'$",
+            ),
         ],
     )
     async def test_bad_options(
