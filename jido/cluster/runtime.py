@@ -67,6 +67,7 @@ from jido.errors import (
     StaleStateError,
 )
 from jido.runtime.runtime import Runtime, open_runtime
+from jido.runtime.server import MOVED
 from jido.signal import Signal
 from jido.store.redis import FencedWriteError
 from jido.telemetry.handlers import _BY_NAME, emit
@@ -359,10 +360,20 @@ class ClusterRuntime:
         """The agent runs here under lease ``token`` from now on: a copy running under an older lease (it
         may hold a state another owner wrote over since) is stopped first, so the next message loads it."""
         if self._local.get(agent_id) != token:
-            ref = self.runtime.whereis(agent_id)
-            if ref is not None:
-                await ref.stop("moved")
+            await self._stop_local(agent_id)
             self._local[agent_id] = token
+
+    async def _stop_local(self, agent_id: str) -> None:
+        """Stop this node's copy of ``agent_id``, running or asleep (hibernated): the agent runs elsewhere, or
+        starts again here from what is stored. The timers stored with its state stay for whoever runs it."""
+        ref = self.runtime.whereis(agent_id)
+        if ref is not None:
+            await ref.stop(MOVED)
+        elif self.runtime.hibernated_agent(agent_id) is not None:
+            # A sleeper is not in the registry, and waking it to stop it would run its due timers under a
+            # lease it no longer holds. Its dormant entry (and the alarm that would wake it here) goes; the
+            # runtime has no public call for that yet, so this uses the one AgentRef.stop uses for a sleeper.
+            self.runtime._dormancy.forget(agent_id, clear=False)
 
     def _on_lost(self, leases: list[Lease]) -> None:
         nursery = self._nursery
@@ -382,9 +393,7 @@ class ClusterRuntime:
         self._leases_lost += 1
         if CLUSTER_LEASE_LOST in _BY_NAME:
             emit(CLUSTER_LEASE_LOST, node_id=self.node_id, agent_id=agent_id, token=token, reason=reason)
-        ref = self.runtime.whereis(agent_id)
-        if ref is not None:
-            await ref.stop("moved")
+        await self._stop_local(agent_id)
 
     # -- calls -------------------------------------------------------------------------------------------
     async def _call(self, spec: AgentSpec[Any], agent_id: str, signal: Signal, deadline: float) -> Agent[Any]:

@@ -5,19 +5,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import attrs
 import pytest
 import trio
 
+from dsl import agent, route
+from jido._redis import RedisClient
+from jido.cluster.leases import Leases
 from jido.cluster.remote import NoLiveNodeError, RemoteCallError
 from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime
 from jido.signal import Signal
-from tests.cluster.agents import Tally, resolve
+from tests.cluster.agents import Count, Tally, resolve
 from tests.redis.server import RedisServer
+from tests.redis.server import redis_client as redis_client
 from tests.redis.server import redis_namespace as redis_namespace
 from tests.redis.server import redis_server as redis_server
+from tests.runtime.sleepers import Later, Note
 
 
 def add(by: int = 1) -> Signal:
@@ -27,6 +33,14 @@ def add(by: int = 1) -> Signal:
 def only_known(agent_id: str) -> type[Any]:
     """A dict-based resolve: KeyError for an id it does not know."""
     return {"known": Tally}[agent_id]
+
+
+async def until(predicate: Callable[[], Awaitable[bool]], *, step: float = 0.02, limit: int = 500) -> None:
+    for _ in range(limit):  # bounded poll of real state (Redis's TTLs, the node's loops)
+        if await predicate():
+            return
+        await trio.sleep(step)
+    raise AssertionError("condition not reached")
 
 
 @contextlib.asynccontextmanager
@@ -141,3 +155,50 @@ class TestNames:
             assert runtime.live_nodes() == (node_id,)
             agent = await runtime.call("t-1", add(), timeout=5)
             assert agent.state.total == 1
+
+
+@agent(idle_timeout=0.05)
+@route("tally.add", Count)
+@route("clock.*", Note)
+@route("set.later", Later)
+class Napper:
+    """Sleeps as soon as it is idle; may set a timer first."""
+
+    total: int = 0
+    ids: list[str] = attrs.field(factory=list)
+    log: list[str] = attrs.field(factory=list)
+
+
+class TestLostWhileAsleep:
+    @pytest.mark.parametrize("timer", [False, True])
+    async def test_lease_lost_while_the_agent_sleeps_drops_the_sleeper(
+        self, redis_server: RedisServer, redis_client: RedisClient, redis_namespace: str, timer: bool
+    ) -> None:
+        """A lease found lost while its agent is hibernated: the dormant copy (and its alarm) is dropped."""
+        async with node(
+            redis_server.url, redis_namespace, "a", resolve=lambda _: Napper, idle_timeout=0.05
+        ) as a:
+            signal = Signal(type="set.later", source="/t", data={"delay": 60.0}) if timer else add()
+            await a.call("t-1", signal, timeout=5)
+
+            async def asleep() -> bool:
+                return a.runtime.hibernated_agent("t-1") is not None
+
+            await until(asleep)
+            sleeper = a.runtime.hibernated_agent("t-1")
+            assert sleeper is not None
+            assert sleeper.pending_work is timer  # with a timer: an alarm would wake it on this node
+            token = a.node.leases.token("t-1")
+            assert token
+            # Another node takes the lease (as after a pause of "a" longer than its TTL).
+            await redis_client.delete([a.node.leases.key("t-1")])
+            other = Leases(redis_client, node_id="b", namespace=redis_namespace, ttl=5.0)
+            assert (await other.acquire("t-1")).node_id == "b"
+
+            async def dropped() -> bool:
+                return a.statistics().leases_lost == 1
+
+            await until(dropped)
+            assert a.runtime.hibernated_agent("t-1") is None
+            assert a.runtime.whereis("t-1") is None
+            assert a.local_agents() == []
