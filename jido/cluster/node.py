@@ -40,7 +40,7 @@ from jido.cluster.placement import place
 from jido.errors import BrokenError
 from jido.store.redis import FencedRedisStore, RedisStore
 
-__all__ = ["ClusterNode", "open_cluster_node", "open_cluster_redis"]
+__all__ = ["ClusterNode", "database_of", "open_cluster_node", "open_cluster_redis"]
 
 logger = logging.getLogger("jido.cluster")
 
@@ -151,7 +151,7 @@ class ClusterNode:
                     listener(lost)
 
 
-def _database(url: str) -> int:
+def database_of(url: str) -> int:
     """The database ``url`` names (0 when it names none).
 
     Raises:
@@ -183,7 +183,7 @@ async def open_cluster_redis(
         RedisUnavailableError: the server could not be reached, or has no such database.
         ValueError: ``url`` is not a Redis URL, or names its database by other than a number.
     """
-    db = _database(url)
+    db = database_of(url)
     entered = False
     try:
         async with open_redis(url, connect_timeout=connect_timeout) as client:

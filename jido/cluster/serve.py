@@ -23,8 +23,11 @@ from typing import Any
 import attrs
 import trio
 
+from jido._redis import RedisUnavailableError, unwrap
 from jido.cluster.leases import DEFAULT_LEASE_TTL
 from jido.cluster.membership import DEFAULT_NODE_TTL
+from jido.cluster.names import check_cluster_namespace, check_node_id
+from jido.cluster.node import database_of
 from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime
 
 __all__ = ["load", "main", "serve_node"]
@@ -90,9 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--run", action="append", default=[], help="module:function to run on the node")
     args = parser.parse_args(argv)
     try:
+        check_node_id(args.node)
+        check_cluster_namespace(args.namespace)
+        database_of(args.url)
         resolve = load(args.resolve)
         run = [load(target) for target in args.run]
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         parser.error(str(exc))
 
     async def serve() -> None:
@@ -112,7 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"ready {cluster.node_id}", flush=True)
         print(f"stats {json.dumps(attrs.asdict(cluster.statistics()))}", flush=True)
 
-    trio.run(serve)
+    try:
+        trio.run(serve)
+    except (RedisUnavailableError, BaseExceptionGroup) as caught:
+        # Redis not reached, or without the database named: one line, not a traceback.
+        error = unwrap(caught) if isinstance(caught, BaseExceptionGroup) else caught
+        if not isinstance(error, RedisUnavailableError):
+            raise
+        print(f"{parser.prog}: error: {error}", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

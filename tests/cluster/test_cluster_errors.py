@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -202,3 +204,39 @@ class TestLostWhileAsleep:
             assert a.runtime.hibernated_agent("t-1") is None
             assert a.runtime.whereis("t-1") is None
             assert a.local_agents() == []
+
+
+class TestServeEntryPoint:
+    def _serve(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "jido.cluster.serve", *argv, "--resolve", "tests.cluster.agents:resolve"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def test_database_out_of_range_is_one_line(self, redis_server: RedisServer) -> None:
+        """python -m jido.cluster.serve on a database the server lacks: one error line, exit 1."""
+        url = redis_server.url.rsplit("/", 1)[0] + "/99"
+        done = self._serve(url, "--node", "n")
+        assert done.returncode == 1
+        assert done.stderr == (
+            f"python -m jido.cluster.serve: error: Redis at {url} is unavailable: it has no database 99"
+            " (DB index is out of range)\n"
+        )
+
+    @pytest.mark.parametrize(
+        ("argv", "says"),
+        [
+            (["redis://127.0.0.1:1/abc", "--node", "n"], "names database 'abc': it must be a number"),
+            (["redis://127.0.0.1:1/0", "--node", "a\nb"], "node_id must be a non-empty str"),
+            (["redis://127.0.0.1:1/0", "--node", "n", "--namespace", "a b"], "namespace must be a non-empty"),
+        ],
+    )
+    def test_bad_arguments_are_usage_errors(self, argv: list[str], says: str) -> None:
+        """A bad database, node id or namespace: a usage error (exit 2) before anything connects."""
+        done = self._serve(*argv)
+        assert done.returncode == 2
+        assert says in done.stderr
+        assert "Traceback" not in done.stderr
