@@ -257,13 +257,14 @@ class ClusterRuntime:
         if not isinstance(signal, Signal):
             raise TypeError(f"signal must be a Signal, got {type(signal).__name__}")
         self._spec(agent_id)
-        with trio.move_on_after(timeout):
+        target: str | None = None
+        with trio.move_on_after(timeout):  # finding a node only: a send cut short might have been applied
             target = await self._target(agent_id)
-            await self.node.inbox.send(target, signal, agent_id=agent_id)
-            return
-        if self._live_error is not None:  # the live set could not be read all along: say why
-            raise self._live_error
-        raise NoLiveNodeError(agent_id, timeout)
+        if target is None:
+            if self._live_error is not None:  # the live set could not be read all along: say why
+                raise self._live_error.with_traceback(None) from None
+            raise NoLiveNodeError(agent_id, timeout)
+        await self.node.inbox.send(target, signal, agent_id=agent_id)
 
     async def start_agent(self, agent: type[Any] | AgentSpec[Any], *, id: str, **options: Any) -> Any:
         """Start ``agent`` as ``id`` on this node (it stays here while this node lives), like
