@@ -18,6 +18,8 @@ from jido.cluster.membership import Membership
 from jido.cluster.runtime import open_cluster_runtime
 from jido.errors import ValidationError
 from jido.signal import Signal
+from tests.cli.test_cli_cluster import finished
+from tests.cli.test_cli_process import DEADLINE, jido_process
 from tests.cluster.agents import Tally
 from tests.redis.server import RedisServer
 from tests.redis.server import redis_client as redis_client
@@ -141,3 +143,20 @@ async def test_open_cluster_runtime_db_not_a_number(redis_server: RedisServer, r
         async with open_cluster_runtime(url, node_id="n", resolve=strict_resolve, namespace=redis_namespace):
             pass
     assert "s3cret" not in str(caught.value)
+
+
+async def test_serve_cluster_db_out_of_range(redis_server: RedisServer, tmp_path: pathlib.Path) -> None:
+    """jido serve --cluster on a database the server lacks: one error line naming it, exit 1."""
+    config = tmp_path / "jido.toml"
+    config.write_text("port = 0\n[dashboard]\nenabled = false\n")
+    url = redis_server.url.rsplit("/", 1)[0] + "/99"
+    with trio.fail_after(DEADLINE):
+        async with jido_process("serve", "--config", str(config), "--cluster", url) as child:
+            code, err = await finished(child)
+        assert code == 1, err
+        assert f"cannot join the cluster: Redis at {url} is unavailable: it has no database 99" in err
+        assert "Traceback" not in err
+        async with jido_process("serve", "--config", str(config), "--cluster", url[:-2] + "abc") as child:
+            code, err = await finished(child)
+        assert code == 2, err
+        assert "--cluster: expected a Redis URL whose database is a number" in err
