@@ -372,9 +372,9 @@ class ClusterRuntime:
             await ref.stop(MOVED)
         elif self.runtime.hibernated_agent(agent_id) is not None:
             # A sleeper is not in the registry, and waking it to stop it would run its due timers under a
-            # lease it no longer holds. Its dormant entry (and the alarm that would wake it here) goes; the
-            # runtime has no public call for that yet, so this uses the one AgentRef.stop uses for a sleeper.
-            self.runtime._dormancy.forget(agent_id, clear=False)
+            # lease it no longer holds. Its dormant entry (and the alarm that would wake it here) goes; its
+            # stored timers stay for the new owner.
+            self.runtime.forget_hibernated(agent_id, keep_pending=True)
 
     def _on_lost(self, leases: list[Lease]) -> None:
         nursery = self._nursery

@@ -237,6 +237,16 @@ class Runtime:
         """
         return self._dormancy.listed(offset=offset, limit=limit, contains=contains)
 
+    def forget_hibernated(self, agent_id: str, *, keep_pending: bool = False) -> bool:
+        """Stop the hibernated ``agent_id`` without waking it: its dormant entry and the alarm that would wake
+        it go. Returns whether it slept here.
+
+        Its state stays in the store (if any). Its stored timers and cron jobs are taken out unless
+        ``keep_pending`` (for an agent that goes on elsewhere, as a cluster node does when the agent's lease
+        moved: the new owner gets them back with the state).
+        """
+        return self._dormancy.forget(agent_id, clear=not keep_pending)
+
     def hibernated_agent(self, agent_id: str) -> HibernatedAgent | None:
         """What the runtime keeps of the hibernated ``agent_id``, or None when no agent of that id sleeps (a
         running, failed, waking or unknown one). O(1)."""

@@ -89,3 +89,21 @@ async def test_one_sleeper_is_found_by_id(autojump_clock: trio.testing.MockClock
         assert found is not None and (found.id, found.name, found.pending_work) == ("a", "sleeper", True)
         assert rt.hibernated_agent("awake") is None
         assert rt.hibernated_agent("nobody") is None
+
+
+async def test_forget_hibernated_stops_a_sleeper_without_waking_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with jido.open_runtime() as rt:
+        a = await rt.start_agent(Sleeper, id="a")
+        await a.call(command("set.later", delay=30.0))
+        await rt.start_agent(Sleeper, id="b")
+        await trio.sleep(11)
+        await trio.testing.wait_all_tasks_blocked()
+        assert rt.forget_hibernated("a", keep_pending=True)
+        assert rt.hibernated_agent("a") is None and rt.statistics().activations == 0
+        assert not rt.forget_hibernated("a") and not rt.forget_hibernated("nobody")
+        await trio.sleep(60)  # past a's timer: its alarm went with it, nothing wakes it
+        await trio.testing.wait_all_tasks_blocked()
+        assert rt.whereis("a") is None and rt.statistics().activations == 0
+        assert [h.id for h in rt.hibernated_agents()[0]] == ["b"]
