@@ -8,7 +8,7 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
@@ -173,6 +173,7 @@ async def _serve(
     state: StoreConfig | None = None,
     agent_id: str | None = None,
     dashboard: DashboardConfig | None = None,
+    gateway_options: Mapping[str, Any] | None = None,  # [gateway]: serve_gateway keyword arguments
     admins: frozenset[str] = frozenset(),
     listen: bool = True,
     cluster: ClusterConfig | None = None,
@@ -210,7 +211,11 @@ async def _serve(
                 await _start(rt, target, agent_id, listen=listen, cluster=node)
             async with trio.open_nursery() as nursery:
                 try:
-                    gateway = await nursery.start(partial(serve_gateway, rt, host, port, tokens=tokens))
+                    gateway = await nursery.start(
+                        partial(serve_gateway, rt, host, port, tokens=tokens, **(gateway_options or {}))
+                    )
+                except ValueError as exc:  # [gateway] limits that do not fit together
+                    raise CliError(f"[gateway]: {exc}", EXIT_USAGE) from None
                 except (OSError, BaseExceptionGroup) as exc:
                     # serve_gateway's own nursery may wrap the OSError of a port already taken.
                     error = single_error(exc)
@@ -389,6 +394,7 @@ def serve(config_path: pathlib.Path, cluster_url: str | None) -> None:
             journal=config.journal,
             state=config.store,
             dashboard=config.dashboard,
+            gateway_options=config.gateway.options(),
             admins=frozenset(entry.token for entry in config.tokens if entry.admin and entry.token),
             listen=config.subscribe_routes,
             cluster=cluster,

@@ -27,6 +27,16 @@
     host = "127.0.0.1"          # default; any other address needs at least one token
     port = 8766                 # default: the gateway's port + 1 (0 when the gateway's port is 0)
 
+    [gateway]                   # optional; the gateway's limits (defaults shown; see docs/gateway-protocol.md)
+    max_connections = 1024      # websocket connections served at once
+    max_connection_bytes = 33554432    # what one connection may hold (32 MiB): frames, queue, calls, deliveries
+    max_total_bytes = 536870912 # what all connections may hold above 32 KiB each (512 MiB)
+    max_subscriptions = 100     # subscriptions per connection
+    max_frame_bytes = 1048576   # the largest client frame handled (1 MiB)
+    send_queue_bytes = 4194304  # a connection's send queue (4 MiB)
+    slow_consumer_timeout = 10.0   # seconds a full send queue may stay full before the client is dropped
+    handshake_timeout = 5.0     # seconds a websocket handshake may take
+
     [cluster]                   # optional; this runtime is a node of a cluster on Redis (jido serve --cluster)
     redis = "redis://127.0.0.1:6379/0"   # or jido serve --cluster URL; no [journal] or [store] beside it
     node = "node-a"             # this node's id, unique in the cluster (default: <hostname>-<pid>)
@@ -38,6 +48,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
 import tomllib
@@ -103,6 +114,25 @@ class DashboardConfig:
         if self.port is not None:
             return self.port
         return 0 if gateway_port == 0 else (gateway_port + 1 if gateway_port < 65535 else 0)
+
+
+@attrs.frozen
+class GatewayConfig:
+    """The ``[gateway]`` table: the gateway's limits, each passed to :func:`jido.gateway.serve_gateway` when
+    given (None: its default)."""
+
+    max_connections: int | None = None
+    max_connection_bytes: int | None = None
+    max_total_bytes: int | None = None
+    max_subscriptions: int | None = None
+    max_frame_bytes: int | None = None
+    send_queue_bytes: int | None = None
+    slow_consumer_timeout: float | None = None
+    handshake_timeout: float | None = None
+
+    def options(self) -> dict[str, int | float]:
+        """The limits given, as keyword arguments of ``serve_gateway``."""
+        return {name: value for name, value in attrs.asdict(self).items() if value is not None}
 
 
 @attrs.frozen
@@ -177,6 +207,7 @@ class ServeConfig:
     journal: JournalConfig | None = None
     store: StoreConfig | None = None
     dashboard: DashboardConfig = DashboardConfig()
+    gateway: GatewayConfig = GatewayConfig()
     cluster: ClusterConfig | None = None
     # Agents started here hear the published signals their routes accept (unless they declare subscribe=...).
     subscribe_routes: bool = True
@@ -324,6 +355,17 @@ def _printable(token: str) -> bool:
     return not any(c.isspace() or not c.isprintable() for c in token)
 
 
+def _check_gateway(table: _Table, errors: list[FieldError]) -> None:
+    """Each limit given is positive (and a time finite); how they fit together the gateway checks at start."""
+    for field in attrs.fields(GatewayConfig):
+        value = table.value(field.name, None)
+        if value is None:
+            continue
+        if not (0 < value < math.inf):
+            kind = "a positive number of seconds" if isinstance(value, float) else "an int >= 1"
+            errors.append(FieldError(f"{table.path}.{field.name}", f"expected {kind}, got {value!r}"))
+
+
 def _check_port(table: _Table, name: str, errors: list[FieldError]) -> None:
     port = table.value(name, None)
     if port is not None and not 0 <= port <= 65535:
@@ -418,6 +460,8 @@ def _check(
                     "a cluster keeps its journal and agent state in Redis: remove [journal] and [store]",
                 )
             )
+    for gateway in root.tables("gateway"):
+        _check_gateway(gateway, errors)
     for dashboard in root.tables("dashboard"):
         board_host = dashboard.value("host", None)
         if board_host == "":
