@@ -1,19 +1,19 @@
-"""Handling latency and outcomes, counted from the ``jido.signal.handled`` telemetry event.
+"""Handling latency and outcomes of one runtime's agents, counted by a handled-signal observer.
 
 The runtime's statistics count signals per agent but keep no durations; the dashboard's charts and the
-``/metrics`` histogram need them. One handler does the least it can per event (a bisect and three
-increments): it runs in the agent's task, on the hot path, for every signal handled.
+``/metrics`` histogram need them. The recorder registers with :meth:`Runtime.observe_handled` (the agent
+servers call it with the agent, the outcome and the duration: no telemetry event is built, and only this
+runtime's agents are seen) and does the least it can per signal (a bisect and three increments): it runs in
+the agent's task, on the hot path, for every signal handled.
 """
 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 import attrs
-
-from jido.telemetry import Attachment, Event, attach
-from jido.telemetry.events import SIGNAL_HANDLED
 
 if TYPE_CHECKING:
     from jido.runtime.runtime import Runtime
@@ -81,31 +81,25 @@ class Recorder:
     """Counts the handled signals of one runtime's agents while attached (a context manager)."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self._whereis = runtime.whereis  # bound once: the handler runs for every signal handled
+        self._runtime = runtime
         self._handled = 0
         self._errors = 0
         self._buckets = [0] * (len(BUCKETS) + 1)
         self._seconds = 0.0
-        self._attachment: Attachment | None = None
+        self._stop: Callable[[], None] | None = None
 
     def __enter__(self) -> Recorder:
-        self._attachment = attach(SIGNAL_HANDLED, self._on_handled)
+        self._stop = self._runtime.observe_handled(self._on_handled)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._attachment is not None:
-            self._attachment.detach()
-            self._attachment = None
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
 
-    def _on_handled(self, event: Event) -> None:
-        fields = event.fields
-        # Telemetry is process-wide; another runtime in the same process has agents this one does not know.
-        if self._whereis(fields["agent_id"]) is None:
-            return
-        outcome = fields["outcome"]
+    def _on_handled(self, agent_id: str, outcome: str, duration: float) -> None:
         if outcome == "ignored":
             return
-        duration: float = fields["duration"]
         self._handled += 1
         if outcome in ERROR_OUTCOMES:
             self._errors += 1

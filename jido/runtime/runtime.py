@@ -42,6 +42,7 @@ from jido.errors import (
 from jido.runtime import executors as _builtin_executors  # noqa: F401
 from jido.runtime.activation import Dormancy, HibernatedAgent, VirtualAgent
 from jido.runtime.dead_letters import DeadLetter, DeadLetterStore, JournalDeadLetters, letter_size
+from jido.runtime.handled import HandledObserver, HandledSinks
 from jido.runtime.persistence import Persistence
 from jido.runtime.sensor_spec import sensor_spec_of
 from jido.runtime.server import DEFAULT_MAILBOX_SIZE, AgentRef, ErrorPolicy, check_error_policy
@@ -200,6 +201,7 @@ class Runtime:
             None  # the default of agents that declare none (open_runtime sets it)
         )
         self._dormancy = Dormancy(self)
+        self.handled_sinks = HandledSinks()  # see observe_handled
         self._nursery: trio.Nursery | None = None
         self.clock = clock
         self.mailbox_size = mailbox_size
@@ -236,6 +238,16 @@ class Runtime:
         costs O(offset + limit) whatever the number of sleepers; a filter scans them all.
         """
         return self._dormancy.listed(offset=offset, limit=limit, contains=contains)
+
+    def observe_handled(self, observer: HandledObserver) -> Callable[[], None]:
+        """Call ``observer(agent_id, outcome, seconds)`` each time one of this runtime's agents has handled a
+        signal (outcomes as in ``jido.signal.handled``); returns the function that stops it.
+
+        Cheaper than a telemetry handler (no event is built), and only this runtime's agents: what a
+        dashboard's counters and latency histogram use. An observer that raises is removed (and logged); it
+        never breaks the agent. It runs in the agent's task: keep it to a few counter updates.
+        """
+        return self.handled_sinks.add(observer)
 
     def forget_hibernated(self, agent_id: str, *, keep_pending: bool = False) -> bool:
         """Stop the hibernated ``agent_id`` without waking it: its dormant entry and the alarm that would wake

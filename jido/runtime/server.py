@@ -635,6 +635,7 @@ async def serve_agent(
     del task_status  # it holds the nursery the task started in: not kept alive as long as the agent
     receive = ref._receive
     clock = trio.lowlevel.current_clock()  # what trio.current_time() reads, looked up once
+    runtime_sinks = ref._runtime.handled_sinks
     while True:
         idle = ref._idle_timeout
         if idle is None:
@@ -652,7 +653,8 @@ async def serve_agent(
                 continue
         handled = 0
         while True:
-            if _SIGNAL_EVENTS not in _FAMILIES or type(item) is not _Envelope:
+            sinks = runtime_sinks.sinks
+            if (_SIGNAL_EVENTS not in _FAMILIES and not sinks) or type(item) is not _Envelope:
                 await _handle_item(ref, item)
             else:
                 # Between jido.signal.received and jido.signal.handled events. Written here rather than in a
@@ -673,6 +675,8 @@ async def serve_agent(
                     outcome = ("crashed", exc)
                     raise
                 finally:
+                    if sinks:  # Runtime.observe_handled: the duration and outcome, without building an event
+                        runtime_sinks.deliver(ref.id, outcome[0], clock.current_time() - start)
                     found = _BY_NAME.get(SIGNAL_HANDLED)
                     if found:  # emit(), without looking the handlers up again nor packing keywords
                         signal = item.signal
