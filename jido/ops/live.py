@@ -264,7 +264,8 @@ class LiveClient:
             "point": point,
             "view": self.view,
             "data": data,
-            "streaming": self._pattern,
+            # Only once the subscription is open: a signal published after the page saw this reaches it.
+            "streaming": self._pattern if self._stream is not None else None,
         }
 
     async def _view_data(self) -> Any:

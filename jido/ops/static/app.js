@@ -129,6 +129,8 @@ function sendStream() {
 
 function onTick(m) {
   S.tick = m;
+  // The pattern the server streams once its subscription is open (not merely asked for): tests wait on it.
+  document.body.dataset.streaming = m.streaming || "";
   if (m.point && (!S.chart.length || S.chart[S.chart.length - 1].t !== m.point.t)) {
     S.chart.push(m.point);
     if (S.chart.length > 300) S.chart.shift();
