@@ -21,7 +21,7 @@ from .render import make_console
 if TYPE_CHECKING:  # the redis extra: imported when the command runs, so that ``jido`` works without it
     from jido.cluster.view import ClusterView
 
-__all__ = ["cluster", "cluster_tables", "main"]
+__all__ = ["cluster", "cluster_tables", "main", "print_view", "read_view"]
 
 
 def cluster_tables(view: ClusterView, *, agents: bool) -> list[Table]:
@@ -43,7 +43,8 @@ def cluster_tables(view: ClusterView, *, agents: bool) -> list[Table]:
     return tables
 
 
-async def _show(url: str, namespace: str, agents: bool) -> None:
+async def read_view(url: str, namespace: str) -> ClusterView:
+    """The cluster on ``url`` as Redis has it; a CliError (one line) when it cannot be read."""
     try:
         from jido._redis import RedisUnavailableError
         from jido.cluster.node import open_cluster_redis
@@ -52,19 +53,27 @@ async def _show(url: str, namespace: str, agents: bool) -> None:
         raise CliError(str(exc), EXIT_USAGE) from None
     try:
         async with open_cluster_redis(url) as client:
-            view = await read_cluster(client, namespace=namespace, url=url)
+            return await read_cluster(client, namespace=namespace, url=url)
     except RedisUnavailableError as exc:
         raise CliError(f"cannot read the cluster: {one_line(exc)}", EXIT_FAILURE) from None
     except ValueError as exc:  # the URL (check_cluster_url let few such through)
         raise CliError(one_line(exc), EXIT_USAGE) from None
+
+
+def print_view(view: ClusterView, url: str, *, agents: bool) -> None:
+    """The tables of :func:`cluster_tables`, or a line saying no node is live, and the nodes gone."""
     console = make_console()
     if not view.nodes:
-        console.print(f"no live node in cluster {namespace!r} on {redact_url(url)}")
+        console.print(f"no live node in cluster {view.namespace!r} on {redact_url(url)}")
     else:
         for table in cluster_tables(view, agents=agents):
             console.print(table)
     if view.gone:
         console.print(f"gone, their work not taken over yet: {', '.join(view.gone)}")
+
+
+async def _show(url: str, namespace: str, agents: bool) -> None:
+    print_view(await read_view(url, namespace), url, agents=agents)
 
 
 @click.command(short_help="Show a cluster's nodes and leases (from its Redis).")

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final, TypeVar
 
+import attrs
 import click
 import trio
 
@@ -19,6 +20,8 @@ from jido.signal.pattern import parse_pattern
 from jido.signal.serialization import loads
 
 from ._trio import run_command
+from .cluster import print_view, read_view
+from .config import check_cluster_url
 from .errors import (
     EXIT_CONNECT,
     EXIT_FAILURE,
@@ -351,22 +354,48 @@ def restart(agent: str, timeout: float, url: str, token: str | None) -> None:
 
 @click.command(short_help="List agents, bus offsets, dead letters.")
 @click.option("--json", "as_json", is_flag=True, help="The gateway's answer as JSON.")
+@click.option(
+    "--cluster",
+    "cluster_url",
+    metavar="REDIS_URL",
+    default=None,
+    help="Also show the cluster on this Redis: its nodes, the agents each holds and their leases.",
+)
+@click.option(
+    "--namespace", default="jido", show_default=True, help="The cluster's key namespace (--cluster)."
+)
 @timeout_option("Seconds the whole command may take: connect, inspect, close.")
 @remote_options
-def inspect(as_json: bool, timeout: float, url: str, token: str | None) -> None:
-    """List the agents (status, mailbox depth, restarts), the bus offsets and the dead-letter count."""
+def inspect(
+    as_json: bool, cluster_url: str | None, namespace: str, timeout: float, url: str, token: str | None
+) -> None:
+    """List the agents (status, mailbox depth, restarts), the bus offsets and the dead-letter count; with
+    --cluster, the cluster's nodes, their agents and leases too (read from Redis)."""
+    if cluster_url is not None:
+        problem = check_cluster_url(cluster_url)
+        if problem is not None:
+            raise CliError(f"--cluster: {problem}", EXIT_USAGE)
     results: list[dict[str, Any]] = []
+    views: list[Any] = []
 
     async def ask(client: GatewayClient, deadline: float) -> dict[str, Any]:
         return await client.inspect()
 
     async def body() -> None:
         results.append(await within(timeout, url, token, ask))
+        if cluster_url is not None:
+            views.append(await read_view(cluster_url, namespace))
 
     run_command(body)
     if as_json:
-        click.echo(json.dumps(results[0], indent=2, ensure_ascii=False))
+        answer = dict(results[0])
+        if views:
+            answer["cluster"] = attrs.asdict(views[0])
+        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
         return
     console = make_console()
     for renderable in inspect_tables(results[0]):
         console.print(renderable)
+    if views:
+        assert cluster_url is not None
+        print_view(views[0], cluster_url, agents=True)

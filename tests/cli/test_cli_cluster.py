@@ -3,6 +3,7 @@ started agents stay on it and answer calls from the other nodes."""
 
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 
@@ -19,12 +20,28 @@ from jido.cluster import open_cluster_runtime
 from jido.cluster.view import AgentLease, ClusterView, NodeView
 from jido.errors import ValidationError
 from tests.cli.apps import Counter
-from tests.cli.test_cli_process import DEADLINE, Child, jido_process
+from tests.cli.test_cli_process import DEADLINE, URL, Child, jido_process
 from tests.redis.server import RedisServer
 from tests.redis.server import redis_namespace as redis_namespace
 from tests.redis.server import redis_server as redis_server
 
 BASE = pathlib.Path("/srv/app")
+
+
+async def ran(child: Child) -> tuple[int, str, str]:
+    """Wait for a child that exits on its own; its exit code, stdout and stderr."""
+    got = {"stdout": b"", "stderr": b""}
+
+    async def drain(name: str) -> None:
+        pipe = child.process.stdout if name == "stdout" else child.process.stderr
+        assert pipe is not None
+        while chunk := await pipe.receive_some():
+            got[name] += chunk
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(drain, "stdout")
+        nursery.start_soon(drain, "stderr")
+    return await child.process.wait(), got["stdout"].decode(), got["stderr"].decode()
 
 
 async def finished(child: Child) -> tuple[int, str]:
@@ -99,6 +116,38 @@ class TestServeCluster:
                 code, out, err = await child.interrupt()
         assert code == 0, err
         assert out.splitlines()[-1] == "jido: stopped"
+
+    async def test_inspect_shows_nodes_agents_and_leases(
+        self, redis_server: RedisServer, redis_namespace: str, tmp_path: pathlib.Path
+    ) -> None:
+        """`jido inspect --cluster URL` shows the gateway's tables, then the cluster's nodes and every lease
+        (the agent, the node holding it, its token); with --json, under "cluster"."""
+        config = tmp_path / "jido.toml"
+        config.write_text(
+            f'port = 0\nstart = ["tests.cli.apps:Counter"]\n[dashboard]\nenabled = false\n'
+            f'[cluster]\nnode = "served"\nnamespace = "{redis_namespace}"\nnode_ttl = 2.0\nlease_ttl = 2.0\n'
+        )
+        with trio.fail_after(DEADLINE):
+            async with jido_process("serve", "--config", str(config), "--cluster", redis_server.url) as child:
+                await child.line_matching(re.compile(r"^jido: started agent 'counter' as 'counter'"))
+                url = (await child.line_matching(URL)).group(1)
+                args = ["--url", url, "--cluster", redis_server.url, "--namespace", redis_namespace]
+                async with jido_process("inspect", *args) as inspect:
+                    code, out, err = await ran(inspect)
+                assert code == 0, err
+                assert f"nodes of cluster {redis_namespace!r}" in out and "leases" in out
+                assert re.search(r"counter\s.*served", out), out
+                async with jido_process("inspect", "--json", *args) as inspect:
+                    code, out, err = await ran(inspect)
+                assert code == 0, err
+                nodes = json.loads(out)["cluster"]["nodes"]
+                assert [(n["node_id"], [lease["agent_id"] for lease in n["leases"]]) for n in nodes] == [
+                    ("served", ["counter"])
+                ]
+                async with jido_process("inspect", "--url", url, "--cluster", "http://x") as inspect:
+                    code, out, err = await ran(inspect)
+                assert code == 2 and "--cluster: expected a Redis URL" in err
+                await child.interrupt()
 
     async def test_bad_url_and_unreachable_redis(self, tmp_path: pathlib.Path) -> None:
         """A --cluster that is not a Redis URL, or a [cluster] without redis, is a usage error; a Redis that
