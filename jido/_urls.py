@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-__all__ = ["redact_url"]
+__all__ = ["database_of", "redact_url"]
 
 
 def redact_url(url: str) -> str:
@@ -20,3 +20,24 @@ def redact_url(url: str) -> str:
         return url  # no password in it
     user = userinfo.partition(":")[0]
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
+
+
+def database_of(url: str) -> int:
+    """The database ``url`` names (0 when it names none).
+
+    Raises:
+        ValueError: it names one by something else than a number (the client would quietly use 0).
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return 0  # open_redis says what is wrong with it
+    named = urllib.parse.parse_qs(parts.query).get("db", [])
+    if parts.scheme.lower() != "unix" and parts.path not in ("", "/"):
+        named.append(parts.path[1:])
+    for db in named:
+        if not (db.isascii() and db.isdigit()):
+            raise ValueError(
+                f"Redis URL {redact_url(url)} names database {db!r}: it must be a number (redis://host:port/0)"
+            )
+    return int(named[0]) if named else 0

@@ -60,7 +60,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from jido._urls import redact_url
+from jido._urls import database_of, redact_url
 from jido.convert import structure
 from jido.errors import ROOT_PATH, FieldError, ValidationError
 from jido.gateway.policy import TOKEN_NAME
@@ -187,12 +187,10 @@ def check_cluster_url(url: str) -> str | None:
         _ = parts.port  # urllib checks it: a number from 0 to 65535
     except ValueError:
         return f"expected a Redis URL with a port from 0 to 65535 (redis://host:port/db), got {shown!r}"
-    dbs = urllib.parse.parse_qs(parts.query).get("db", [])
-    if parts.scheme.lower() != "unix" and parts.path not in ("", "/"):
-        dbs.append(parts.path[1:])
-    for db in dbs:
-        if not (db.isascii() and db.isdigit()):
-            return f"expected a Redis URL whose database is a number (redis://host:port/0), got {shown!r}"
+    try:
+        database_of(url)
+    except ValueError:
+        return f"expected a Redis URL whose database is a number (redis://host:port/0), got {shown!r}"
     return None
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import urllib.parse
 from collections.abc import AsyncIterator, Callable
 
 import attrs
@@ -32,6 +31,7 @@ from jido._redis import (
     redact_url,
     unwrap,
 )
+from jido._urls import database_of as database_of  # also checked by the CLI, without coredis
 from jido.cluster.inbox import Inbox
 from jido.cluster.leases import DEFAULT_LEASE_TTL, Lease, Leases
 from jido.cluster.membership import DEFAULT_NODE_TTL, Membership
@@ -149,27 +149,6 @@ class ClusterNode:
             if lost:
                 for listener in self.on_lost:
                     listener(lost)
-
-
-def database_of(url: str) -> int:
-    """The database ``url`` names (0 when it names none).
-
-    Raises:
-        ValueError: it names one by something else than a number (the client would quietly use 0).
-    """
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return 0  # open_redis says what is wrong with it
-    named = urllib.parse.parse_qs(parts.query).get("db", [])
-    if parts.scheme.lower() != "unix" and parts.path not in ("", "/"):
-        named.append(parts.path[1:])
-    for db in named:
-        if not (db.isascii() and db.isdigit()):
-            raise ValueError(
-                f"Redis URL {redact_url(url)} names database {db!r}: it must be a number (redis://host:port/0)"
-            )
-    return int(named[0]) if named else 0
 
 
 @contextlib.asynccontextmanager
