@@ -21,34 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jido
-from dsl import action, agent, route
-from jido.agent.directives import Schedule
+from dsl import agent, route
 from jido.clock import TrioClock
 from jido.runtime.runtime import Runtime, open_runtime
-from jido.store import MemoryStateStore
+from tests.properties.test_dormant_timer_properties import Fire, SetTimers
+from tests.runtime.sleepers import Kept
 
 ID = "timed"
 START = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
-
-
-@action(description="Set one timer per delay; timer i carries number first + i")
-class SetTimers:
-    delays: list[float]
-    first: int
-
-    def run(self, ctx: jido.ActionContext) -> list[Schedule]:
-        return [
-            Schedule(delay, jido.Signal(type="t.fire", source="/properties", data={"n": self.first + i}))
-            for i, delay in enumerate(self.delays)
-        ]
-
-
-@action(description="Record timer n and the trio time it was applied at")
-class Fire:
-    n: int
-
-    def run(self, ctx: jido.ActionContext) -> dict[str, Any]:
-        return {"fired": [*ctx.state.fired, [self.n, trio.current_time()]]}
 
 
 @agent(idle_timeout=10.0)
@@ -56,19 +36,6 @@ class Fire:
 @route("t.fire", Fire)
 class Timed:
     fired: list[list[float]] = attrs.field(factory=list)
-
-
-class Kept:
-    """A MemoryStateStore that outlives the runtimes that close it."""
-
-    def __init__(self) -> None:
-        self.inner = MemoryStateStore()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    async def aclose(self) -> None:
-        await trio.lowlevel.checkpoint()
 
 
 Step: TypeAlias = (

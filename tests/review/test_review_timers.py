@@ -19,7 +19,7 @@ from jido.errors import ValidationError
 from jido.runtime.runtime import open_runtime
 from jido.signal import Signal
 from jido.store import MemoryStateStore
-from jido.telemetry import Event, attach
+from tests.runtime.sleepers import Fired, Kept
 
 START = dt.datetime(2026, 3, 1, 11, 58, 30, tzinfo=dt.UTC)
 
@@ -46,33 +46,6 @@ class ReviewWaiter:
     log: list[str] = attrs.field(factory=list)
 
 
-class _Kept:
-    """A memory store that outlives the runtimes that close it, as a file does."""
-
-    def __init__(self) -> None:
-        self.inner = MemoryStateStore()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    async def aclose(self) -> None:
-        await trio.lowlevel.checkpoint()
-
-
-class _Fired:
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.times: list[float] = []
-        self._handle = attach("jido.signal.received", self)
-
-    def __call__(self, event: Event) -> None:
-        if event.fields["signal_type"] == self.kind:
-            self.times.append(trio.current_time())
-
-    def detach(self) -> None:
-        self._handle.detach()
-
-
 def _later(delay: float) -> Signal:
     return Signal(type="review.later", source="/test", data={"delay": delay})
 
@@ -80,13 +53,13 @@ def _later(delay: float) -> Signal:
 async def test_running_agent_stopped_stays_stopped(autojump_clock: trio.testing.MockClock) -> None:
     """A running agent stopped with ref.stop() has the timers its last commit stored taken out."""
     clock = TrioClock(START)
-    kept: Any = _Kept()
+    kept: Any = Kept()
     async with open_runtime(store=kept, clock=clock) as rt:
         ref = await rt.start_agent(ReviewWaiter, id="w")
         await ref.call(_later(100.0))
         await ref.call(Signal(type="review.ping", source="/test"))  # a commit: it stores the timer
         await ref.stop()  # stopped for good, while running
-    fired = _Fired("review.timer")
+    fired = Fired("review.timer")
     try:
         async with open_runtime(store=kept, clock=clock, agents=[ReviewWaiter]) as rt:
             await trio.sleep(500)
@@ -109,7 +82,7 @@ async def test_start_agent_of_other_class_after_store_wake(autojump_clock: trio.
     from jido.errors import AgentExistsError
 
     clock = TrioClock(START)
-    kept: Any = _Kept()
+    kept: Any = Kept()
     async with open_runtime(store=kept, clock=clock) as rt:
         await rt.agent(ReviewSleeper, "s").call(_later(100.0))
         await trio.sleep(20)
@@ -168,7 +141,7 @@ class TestFarTimers:
     ) -> None:
         """With a store, such a timer commits, woken hibernates and is stored with wake_at at datetime.max."""
         clock = TrioClock(dt.datetime(9999, 12, 31, tzinfo=dt.UTC))
-        kept: Any = _Kept()
+        kept: Any = Kept()
         async with open_runtime(store=kept, clock=clock) as rt:
             sleeper = rt.agent(ReviewSleeper, "s")
             await sleeper.call(_later(2 * 86_400.0))
@@ -201,13 +174,13 @@ class ReviewFinisher:
 async def test_self_stopped_agent_stays_stopped(autojump_clock: trio.testing.MockClock) -> None:
     """An agent that stopped itself (a Stop directive) is not brought back by the next runtime either."""
     clock = TrioClock(START)
-    kept: Any = _Kept()
+    kept: Any = Kept()
     async with open_runtime(store=kept, clock=clock) as rt:
         ref = await rt.start_agent(ReviewFinisher, id="f")
         await ref.call(_later(100.0))
         await ref.call(Signal(type="review.done", source="/test"))  # commits (timer stored), then stops
         await ref.wait_stopped()
-    fired = _Fired("review.timer")
+    fired = Fired("review.timer")
     try:
         async with open_runtime(store=kept, clock=clock, agents=[ReviewFinisher]) as rt:
             await trio.sleep(500)

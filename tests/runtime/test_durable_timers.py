@@ -26,9 +26,9 @@ from jido.runtime.runtime import open_runtime
 from jido.runtime.scheduler import Scheduler
 from jido.runtime.server import MOVED, StopAfter
 from jido.signal import Signal
-from jido.store import MemoryStateStore, SQLiteStateStore, StateWrite
+from jido.store import SQLiteStateStore, StateWrite
 from jido.telemetry import Event, attach
-from tests.runtime.sleepers import Sleeper, command
+from tests.runtime.sleepers import Fired, Kept, Sleeper, command
 
 START = dt.datetime(2026, 3, 1, 11, 58, 30, tzinfo=dt.UTC)
 
@@ -65,35 +65,6 @@ class Later:
 @route("set.later", Log)
 class Unknown:
     log: list[str] = attrs.field(factory=list)
-
-
-class Fired:
-    """Trio times at which signals of a type were received, from telemetry."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.times: list[float] = []
-        self._handle = attach("jido.signal.received", self)
-
-    def __call__(self, event: Event) -> None:
-        if event.fields["signal_type"] == self.kind:
-            self.times.append(trio.current_time())
-
-    def detach(self) -> None:
-        self._handle.detach()
-
-
-class Kept:
-    """A MemoryStateStore that outlives the runtimes that close it, as a file does."""
-
-    def __init__(self) -> None:
-        self.inner = MemoryStateStore()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    async def aclose(self) -> None:
-        await trio.lowlevel.checkpoint()
 
 
 def store(path: Kept) -> Any:
