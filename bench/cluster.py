@@ -36,10 +36,8 @@ import trio
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent.parent))  # bench.redis, and the nodes' --resolve
 
-from bench.redis import BUDGET, rate, raw_round_trips, start_server
-from dsl import action, agent, route
+from bench.redis import BUDGET, Counter, rate, raw_round_trips, start_server
 from jido._redis import RedisClient, open_redis
-from jido.action.spec import ActionContext
 from jido.cluster.placement import place
 from jido.cluster.runtime import ClusterRuntime, open_cluster_runtime
 from jido.errors import JidoError
@@ -48,20 +46,6 @@ from jido.signal import Signal
 ROOT = pathlib.Path(__file__).parent.parent
 REPEATS = 3
 TTL = 1.0
-
-
-@action
-class Add:
-    by: int = 1
-
-    def run(self, ctx: ActionContext) -> dict[str, int]:
-        return {"count": ctx.state.count + self.by}
-
-
-@agent
-@route("counter.add", Add)
-class Counter:
-    count: int = 0
 
 
 def resolve(agent_id: str) -> type[Any]:
