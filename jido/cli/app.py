@@ -201,12 +201,9 @@ async def _serve(
             if node is not None:
                 rt = node.runtime
             else:
-                # The agents named here are known before they start, so that sleepers an earlier run left with
-                # timers due wake on time (open_runtime's agents=).
-                known = [target.spec for target in targets if isinstance(target.spec, jido.AgentSpec)]
-                rt = await stack.enter_async_context(
-                    jido.open_runtime(journal=store, store=states, agents=known)
-                )
+                # Sleepers an earlier run left with timers are woken once their class is known: the agents
+                # started just below make theirs known (start_agent), so open_runtime needs no agents= here.
+                rt = await stack.enter_async_context(jido.open_runtime(journal=store, store=states))
             for target in targets:
                 await _start(rt, target, agent_id, listen=listen, cluster=node)
             async with trio.open_nursery() as nursery:
