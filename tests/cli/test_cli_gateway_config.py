@@ -41,6 +41,8 @@ def test_every_bad_limit_is_named_in_one_run() -> None:
             "handshake_timeout": -1.0,
             "slow_consumer_timeout": float("inf"),
             "max_frames": 3,
+            "max_subscriptions": True,
+            "max_frame_bytes": 1.5,
         }
     }
     with pytest.raises(ValidationError) as info:
@@ -49,6 +51,8 @@ def test_every_bad_limit_is_named_in_one_run() -> None:
     assert shown == [
         "$.gateway.handshake_timeout: expected a positive number of seconds, got -1.0",
         "$.gateway.max_connections: expected an int >= 1, got 0",
+        "$.gateway.max_frame_bytes: expected int or null, got 1.5",
+        "$.gateway.max_subscriptions: expected int or null, got true",
         '$.gateway.max_total_bytes: expected int or null, got "lots"',
         "$.gateway.slow_consumer_timeout: expected a positive number of seconds, got inf",
         "$.gateway: unknown field(s): max_frames",
